@@ -1,0 +1,72 @@
+"""Settings base classes. Every value comes from `ATELIER_*` environment variables.
+
+Each service subclasses `ServiceSettings` (plus the mixins for what it uses) in its own
+`settings.py`, builds it in `__main__` and passes it down; nothing reads the environment later.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ATELIER_", extra="ignore", frozen=True)
+
+    service_name: str = "atelier"
+    environment: Literal["development", "production"] = "development"
+    log_level: str = "info"
+    # None: JSON in production, readable console output in development.
+    log_format: Literal["json", "console"] | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8081, ge=0, le=65535)
+    state_dir: Path = Path(".atelier")
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_connect_timeout_s: float = 5.0
+    rpc_timeout_s: float = 10.0
+    publish_timeout_s: float = 5.0
+    # The whole shutdown (stop consumers, drain NATS, close pools) fits in this budget;
+    # Kubernetes' terminationGracePeriodSeconds must be larger (checked by a test).
+    shutdown_timeout_s: float = 20.0
+
+    @property
+    def json_logs(self) -> bool:
+        if self.log_format is not None:
+            return self.log_format == "json"
+        return self.environment == "production"
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ATELIER_", extra="ignore", frozen=True)
+
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/atelier"
+    db_pool_min: int = Field(1, ge=0)
+    db_pool_max: int = Field(10, ge=1)
+    db_command_timeout_s: float = 10.0
+    db_connect_timeout_s: float = 5.0
+
+
+class S3Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ATELIER_", extra="ignore", frozen=True)
+
+    s3_endpoint: str = "127.0.0.1:9000"
+    s3_access_key: str = "atelier"
+    s3_secret_key: SecretStr = SecretStr("atelier-secret")
+    s3_bucket: str = "atelier"
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    s3_timeout_s: float = 30.0
+
+
+class TritonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ATELIER_", extra="ignore", frozen=True)
+
+    triton_url: str = "127.0.0.1:8001"  # gRPC
+    triton_http_url: str = "127.0.0.1:8000"
+    # Sent as the `admin-key` header to Triton's restricted model-repository API.
+    triton_admin_token: SecretStr = SecretStr("")
+    triton_timeout_s: float = 30.0
