@@ -1,0 +1,1 @@
+"""Demo content: procedurally generated artworks for seeding and tests."""
