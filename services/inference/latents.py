@@ -1,0 +1,193 @@
+"""Seeded latent vectors for the generation modes.
+
+Every latent comes from `latent_for_seed(seed)`: numpy's PCG64 generator seeded with the integer
+seed, 128 standard-normal float32 values. So one seed is one latent on every machine and numpy 1.x
+release (PCG64 and `standard_normal` are stream-stable), and the model then turns it into the same
+image bytes on the same runtime.
+
+Per-output seeds: output `i` of a request with seed `s` uses seed `(s + i) mod 2**63`, so a user can
+regenerate any single output alone with `sample(seed=output.seed, count=1)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+LATENT_DIM = 128
+MAX_COUNT = 16
+SEED_LIMIT = 2**63  # seeds are 0 .. 2**63 - 1 (fits a signed BIGINT column and JSON integers safely)
+MAX_TRUNCATION = 2.0
+# Components beyond ±truncation are redrawn; after this many rounds the few left are clipped, so
+# even a tiny truncation finishes quickly.
+_TRUNCATION_REDRAW_ROUNDS = 64
+
+Mode = Literal["sample", "variations", "interpolate", "truncation"]
+MODES: tuple[str, ...] = ("sample", "variations", "interpolate", "truncation")
+# The `truncation` mode is `sample` with the truncation trick always on, this strong by default.
+DEFAULT_TRUNCATION_MODE_VALUE = 0.7
+
+
+class LatentParameterError(ValueError):
+    """A generation parameter is out of range; `field` names it (the service answers 422)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class LatentBatch:
+    """Latents to feed the generator, with the seed reported for each output."""
+
+    z: np.ndarray  # [count, LATENT_DIM] float32
+    seeds: list[int]
+
+
+def output_seed(seed: int, index: int) -> int:
+    """The seed of output `index` of a request seeded with `seed`."""
+    return (seed + index) % SEED_LIMIT
+
+
+def latent_for_seed(seed: int, truncation: float | None = None) -> np.ndarray:
+    """One latent [LATENT_DIM] float32 from `seed`, optionally with the truncation trick."""
+    _check_seed("seed", seed)
+    _check_truncation(truncation)
+    rng = np.random.Generator(np.random.PCG64(seed))
+    z = rng.standard_normal(LATENT_DIM, dtype=np.float32)
+    if truncation is not None:
+        z = _truncate(z, truncation, rng)
+    return z
+
+
+def sample(seed: int, count: int, truncation: float | None = None) -> LatentBatch:
+    """`count` independent latents, output i seeded with `output_seed(seed, i)`."""
+    _check_seed("seed", seed)
+    _check_count(count)
+    _check_truncation(truncation)
+    seeds = [output_seed(seed, i) for i in range(count)]
+    return LatentBatch(np.stack([latent_for_seed(s, truncation) for s in seeds]), seeds)
+
+
+def variations(
+    base_seed: int, seed: int, count: int, strength: float, truncation: float | None = None
+) -> LatentBatch:
+    """Latents around the base seed's latent: z_i = rescale(base + strength * noise_i).
+
+    noise_i is the latent of `output_seed(seed, i)`; the sum is rescaled to the base latent's norm so
+    that every variation stays on the shell where the generator was trained (a plain sum would grow
+    with strength and drift off it). strength 0 gives the base image; 1 is as far again as a fresh
+    sample.
+    """
+    _check_seed("base_seed", base_seed)
+    _check_seed("seed", seed)
+    _check_count(count)
+    _check_truncation(truncation)
+    if not (0.0 <= strength <= 1.0):
+        raise LatentParameterError("strength", "must be between 0 and 1")
+    base = latent_for_seed(base_seed, truncation).astype(np.float64)
+    seeds = [output_seed(seed, i) for i in range(count)]
+    out = []
+    for s in seeds:
+        mixed = base + strength * latent_for_seed(s, truncation).astype(np.float64)
+        out.append(mixed * (np.linalg.norm(base) / np.linalg.norm(mixed)))
+    return LatentBatch(np.stack(out).astype(np.float32), seeds)
+
+
+def interpolate(base_seed: int, target_seed: int, count: int, truncation: float | None = None) -> LatentBatch:
+    """`count` evenly spaced points on the great-circle path from base to target (both included).
+
+    Spherical rather than linear interpolation: the midpoint of two Gaussian latents has a smaller
+    norm than either, which makes a linear morph strip wash out in the middle. Each output reports
+    `base_seed` as its seed; its position on the path is index / (count - 1).
+    """
+    _check_seed("base_seed", base_seed)
+    _check_seed("target_seed", target_seed)
+    _check_count(count)
+    _check_truncation(truncation)
+    a = latent_for_seed(base_seed, truncation).astype(np.float64)
+    b = latent_for_seed(target_seed, truncation).astype(np.float64)
+    ts = np.linspace(0.0, 1.0, count) if count > 1 else np.zeros(1)
+    return LatentBatch(np.stack([_slerp(a, b, float(t)) for t in ts]).astype(np.float32), [base_seed] * count)
+
+
+def latents_for_request(
+    mode: str,
+    *,
+    count: int,
+    seed: int,
+    base_seed: int | None = None,
+    target_seed: int | None = None,
+    strength: float | None = None,
+    truncation: float | None = None,
+) -> LatentBatch:
+    """Dispatch on the request's mode (API parameters as given; `seed` already chosen)."""
+    if mode == "sample":
+        return sample(seed, count, truncation)
+    if mode == "truncation":
+        return sample(seed, count, DEFAULT_TRUNCATION_MODE_VALUE if truncation is None else truncation)
+    if mode == "variations":
+        return variations(
+            seed if base_seed is None else base_seed,
+            seed,
+            count,
+            0.3 if strength is None else strength,
+            truncation,
+        )
+    if mode == "interpolate":
+        if target_seed is None:
+            raise LatentParameterError("target_seed", "is required for mode interpolate")
+        return interpolate(seed if base_seed is None else base_seed, target_seed, count, truncation)
+    raise LatentParameterError("mode", f"must be one of {', '.join(MODES)}")
+
+
+def _slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    # Interpolate direction on the sphere and norm linearly.
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    ua, ub = a / na, b / nb
+    omega = np.arccos(np.clip(np.dot(ua, ub), -1.0, 1.0))
+    if omega < 1e-6:  # (nearly) the same direction: the formula divides by sin(omega) ≈ 0
+        direction = ua
+    else:
+        direction = (np.sin((1 - t) * omega) * ua + np.sin(t * omega) * ub) / np.sin(omega)
+    return direction * ((1 - t) * na + t * nb)
+
+
+def _truncate(z: np.ndarray, truncation: float, rng: np.random.Generator) -> np.ndarray:
+    # Truncation trick (Brock et al., BigGAN): redraw out-of-range components from the same seeded
+    # generator, so the result is still a pure function of the seed.
+    z = z.copy()
+    bound = np.float32(truncation)
+    if float(bound) > truncation:  # float32 rounding must not let a component exceed the bound
+        bound = np.nextafter(bound, np.float32(0))
+    for _ in range(_TRUNCATION_REDRAW_ROUNDS):
+        outside = np.abs(z) > bound
+        n = int(outside.sum())
+        if n == 0:
+            return z
+        z[outside] = rng.standard_normal(n, dtype=np.float32)
+    return np.clip(z, -bound, bound)
+
+
+def _check_seed(field: str, seed: int) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise LatentParameterError(field, "must be an integer")
+    if not (0 <= seed < SEED_LIMIT):
+        raise LatentParameterError(field, f"must be between 0 and {SEED_LIMIT - 1}")
+
+
+def _check_count(count: int) -> None:
+    if isinstance(count, bool) or not isinstance(count, int | np.integer):
+        raise LatentParameterError("count", "must be an integer")
+    if not (1 <= count <= MAX_COUNT):
+        raise LatentParameterError("count", f"must be between 1 and {MAX_COUNT}")
+
+
+def _check_truncation(truncation: float | None) -> None:
+    if truncation is None:
+        return
+    if not (0.0 < truncation <= MAX_TRUNCATION):  # also rejects NaN
+        raise LatentParameterError("truncation", f"must be greater than 0 and at most {MAX_TRUNCATION}")
