@@ -1,0 +1,1 @@
+"""The five Atelier services; each runs alone as `python -m services.<name>`."""

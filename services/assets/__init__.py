@@ -1,0 +1,1 @@
+"""The assets service: files in the object store: uploads, thumbnails, generated images."""

@@ -1,0 +1,14 @@
+"""`python -m services.assets` — run the assets service (`--migrate-only` applies migrations and exits)."""
+
+from services.assets.app import MIGRATIONS, SCHEMA, create_app
+from services.assets.settings import AssetsSettings
+from shared.resources import migrate
+from shared.service import run_service
+
+
+async def _migrate(settings: AssetsSettings) -> None:
+    await migrate(settings, SCHEMA, MIGRATIONS)
+
+
+if __name__ == "__main__":
+    run_service(AssetsSettings, create_app, migrate=_migrate)

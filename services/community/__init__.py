@@ -1,0 +1,1 @@
+"""The community service: users, works, follows, likes, comments, collections, feeds."""

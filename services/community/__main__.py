@@ -1,0 +1,14 @@
+"""`python -m services.community` — run the community service (`--migrate-only` applies migrations and exits)."""
+
+from services.community.app import MIGRATIONS, SCHEMA, create_app
+from services.community.settings import CommunitySettings
+from shared.resources import migrate
+from shared.service import run_service
+
+
+async def _migrate(settings: CommunitySettings) -> None:
+    await migrate(settings, SCHEMA, MIGRATIONS)
+
+
+if __name__ == "__main__":
+    run_service(CommunitySettings, create_app, migrate=_migrate)

@@ -1,0 +1,1 @@
+"""The inference service: generations through Triton, provenance signing, ratings."""

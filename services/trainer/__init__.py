@@ -1,0 +1,1 @@
+"""The trainer service: style models: training jobs, checkpoints, versions, export."""

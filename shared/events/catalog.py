@@ -1,0 +1,216 @@
+"""Every event and job the platform publishes, with its payload.
+
+The JSON Schemas shipped in `shared/events/schemas/` are generated from these classes
+(`make schemas`); a test fails when they drift. Add fields freely; never rename or remove one
+that subscribers may read without a new subject.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events.registry import EventPayload
+
+Origin = Literal["human", "ai", "collab"]
+Visibility = Literal["public", "unlisted", "private"]
+AssetKind = Literal["upload", "generated", "sample"]
+Architecture = Literal["dcgan", "vae"]
+GenerationMode = Literal["sample", "variations", "interpolate"]
+
+
+# --- community -------------------------------------------------------------------------------
+
+
+class UserCreated(EventPayload, subject="community.user.created"):
+    """A new account exists."""
+
+    user_id: str
+    username: str
+
+
+class WorkPublished(EventPayload, subject="community.work.published"):
+    """A work became visible to others (public or unlisted)."""
+
+    work_id: str
+    author_id: str
+    title: str
+    origin: Origin
+    tags: list[str]
+    asset_ids: list[str]
+    visibility: Literal["public", "unlisted"]
+    allow_training: bool = False
+    model_id: str | None = None
+    model_version: int | None = None
+    model_owner_id: str | None = None
+    published_at: datetime | None = None
+
+
+class WorkUpdated(EventPayload, subject="community.work.updated"):
+    """A work's visible fields changed (visibility included)."""
+
+    work_id: str
+    author_id: str
+    visibility: Visibility
+    asset_ids: list[str]
+    allow_training: bool = False
+
+
+class WorkDeleted(EventPayload, subject="community.work.deleted"):
+    """A work was deleted; its assets are no longer shown through it."""
+
+    work_id: str
+    author_id: str
+    asset_ids: list[str]
+
+
+class WorkLiked(EventPayload, subject="community.work.liked"):
+    """A user liked a work."""
+
+    work_id: str
+    user_id: str
+    author_id: str
+
+
+class WorkCommented(EventPayload, subject="community.work.commented"):
+    """A user commented on a work."""
+
+    work_id: str
+    comment_id: str
+    user_id: str
+    author_id: str
+
+
+class UserFollowed(EventPayload, subject="community.user.followed"):
+    """A user started following another."""
+
+    follower_id: str
+    followee_id: str
+
+
+# --- assets ----------------------------------------------------------------------------------
+
+
+class AssetStored(EventPayload, subject="assets.asset.stored"):
+    """A file was validated and stored."""
+
+    asset_id: str
+    owner_id: str
+    sha256: str
+    content_type: str
+    width: int
+    height: int
+    size: int
+    kind: AssetKind
+
+
+class AssetDeleted(EventPayload, subject="assets.asset.deleted"):
+    """A file and its thumbnail were removed."""
+
+    asset_id: str
+    owner_id: str
+
+
+# --- trainer ---------------------------------------------------------------------------------
+
+
+class _ModelEvent(EventPayload):
+    model_id: str
+    owner_id: str
+    version: int
+
+
+class ModelQueued(_ModelEvent, subject="trainer.model.queued"):
+    """A training (or refine) job was accepted and waits for a worker."""
+
+    name: str
+    architecture: Architecture
+    image_size: int
+    total_steps: int
+
+
+class TrainingProgress(_ModelEvent, subject="trainer.training.progress"):
+    """Periodic progress of a running job; `sample_asset_id` is set when a sample grid was stored."""
+
+    step: int
+    total_steps: int
+    losses: dict[str, float]
+    eta_s: float | None = None
+    sample_asset_id: str | None = None
+
+
+class ModelTrained(_ModelEvent, subject="trainer.model.trained"):
+    """A new model version is exported to the model repository and can be served."""
+
+    architecture: Architecture
+    image_size: int
+    steps: int
+    metrics: dict[str, Any]
+    repository_path: str
+    dataset_sha256: str | None = None
+
+
+class TrainingFailed(_ModelEvent, subject="trainer.training.failed"):
+    """A job ended with an error."""
+
+    error: str
+    step: int | None = None
+
+
+class TrainingCanceled(_ModelEvent, subject="trainer.training.canceled"):
+    """A job stopped because its owner canceled it."""
+
+    step: int | None = None
+
+
+# --- inference -------------------------------------------------------------------------------
+
+
+class GenerationOutput(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    index: int = Field(ge=0)
+    asset_id: str
+    seed: int
+
+
+class GenerationCompleted(EventPayload, subject="inference.generation.completed"):
+    """All images of a generation request are stored and signed."""
+
+    generation_id: str
+    owner_id: str
+    model_id: str
+    version: int
+    mode: GenerationMode = "sample"
+    outputs: list[GenerationOutput]
+
+
+class GenerationFailed(EventPayload, subject="inference.generation.failed"):
+    """A generation request could not be served."""
+
+    generation_id: str
+    owner_id: str
+    model_id: str
+    version: int | None = None
+    error: str
+
+
+# --- jobs (work queue stream JOBS) -----------------------------------------------------------
+
+
+class TrainJob(EventPayload, subject="jobs.train"):
+    """Work for the trainer: the job row holds the full configuration."""
+
+    job_id: str
+    model_id: str
+    owner_id: str
+    version: int
+
+
+class GenerateJob(EventPayload, subject="jobs.generate"):
+    """Work for the inference workers: the generation row holds the parameters."""
+
+    generation_id: str
+    owner_id: str

@@ -1,0 +1,1 @@
+"""NATS and JetStream helpers: connection, streams, event publishing, job consumers, RPC."""

@@ -1,0 +1,129 @@
+"""Cleanup contexts for the resources services share: NATS, the PostgreSQL pool, the outbox relay,
+the RPC server and JetStream consumers.
+
+Register them in this order — database, nats, relay, rpc, consumers — so teardown runs in reverse:
+consumers stop and finish the message in flight, RPC endpoints stop, the relay flushes, NATS
+drains, the pool closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import asyncpg
+from aiohttp import web
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+
+from shared.db import apply_migrations, create_pool
+from shared.logging import get_logger
+from shared.messaging.connection import connect
+from shared.messaging.consumer import JetStreamConsumer
+from shared.messaging.rpc import RpcServer
+from shared.messaging.streams import ensure_streams
+from shared.outbox import OutboxRelay, install_outbox
+from shared.settings import DatabaseSettings, ServiceSettings
+from shared.web import add_readiness_check
+
+log = get_logger(__name__)
+
+NC = web.AppKey("nc", NATS)
+JS = web.AppKey("js", JetStreamContext)
+DB = web.AppKey("db", asyncpg.Pool)
+
+CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
+
+
+async def migrate(settings: DatabaseSettings, schema: str, migrations: Path, *, outbox: bool = True) -> None:
+    """Apply a service's migrations (and its outbox table) once; what `--migrate-only` runs."""
+    pool = await create_pool(settings)
+    try:
+        await apply_migrations(pool, schema, migrations)
+        if outbox:
+            await install_outbox(pool, schema)
+    finally:
+        await pool.close()
+
+
+def database_ctx(settings: DatabaseSettings, schema: str, migrations: Path, *, outbox: bool = True) -> CleanupCtx:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        await migrate(settings, schema, migrations, outbox=outbox)
+        pool = await create_pool(settings, schema=schema)
+        app[DB] = pool
+
+        async def db_ready() -> bool:
+            return await pool.fetchval("SELECT 1") == 1
+
+        add_readiness_check(app, "postgres", db_ready)
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    return ctx
+
+
+def nats_ctx(settings: ServiceSettings) -> CleanupCtx:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        nc = await connect(settings.nats_url, name=f"atelier-{settings.service_name}",
+                           connect_timeout_s=settings.nats_connect_timeout_s)
+        js = nc.jetstream(timeout=settings.publish_timeout_s)
+        await ensure_streams(js)
+        app[NC], app[JS] = nc, js
+
+        async def nats_ready() -> bool:
+            return nc.is_connected
+
+        add_readiness_check(app, "nats", nats_ready)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(nc.drain(), timeout=5.0)
+            if not nc.is_closed:
+                await nc.close()
+
+    return ctx
+
+
+def outbox_relay_ctx(schema: str) -> CleanupCtx:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        relay = OutboxRelay(app[DB], app[JS], schema)
+        await relay.start()
+        try:
+            yield
+        finally:
+            await relay.stop()
+
+    return ctx
+
+
+def rpc_ctx(build: Callable[[web.Application], RpcServer]) -> CleanupCtx:
+    """`build(app)` returns an RpcServer with its endpoints registered; it is started here."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        server = build(app)
+        await server.start()
+        log.info("rpc.started", service=server.service, operations=len(server.operations))
+        try:
+            yield
+        finally:
+            await server.stop()
+
+    return ctx
+
+
+def consumers_ctx(build: Callable[[web.Application], list[JetStreamConsumer]], *, stop_timeout_s: float) -> CleanupCtx:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        consumers = build(app)
+        for consumer in consumers:
+            await consumer.start()
+        try:
+            yield
+        finally:
+            await asyncio.gather(*(c.stop(stop_timeout_s) for c in consumers))
+
+    return ctx

@@ -1,0 +1,154 @@
+"""aiohttp scaffolding shared by every service: request ids, problem+json, metrics, ops routes."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+from shared.errors import PROBLEM_BASE, AtelierError
+from shared.ids import new_id
+from shared.logging import bound_context, get_logger
+
+log = get_logger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+REQUEST_ID_HEADER = "X-Request-ID"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+READINESS_CHECKS = web.AppKey("readiness_checks", dict[str, ReadinessCheck])
+REQUEST_ID = web.RequestKey("request_id", str)
+
+HTTP_REQUESTS = Counter("atelier_http_requests_total", "HTTP requests", ["method", "route", "status"])
+HTTP_LATENCY = Histogram(
+    "atelier_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+_STATUS_CODES = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
+                 405: "method-not-allowed", 409: "conflict", 413: "payload-too-large",
+                 415: "unsupported-media-type", 422: "validation", 429: "rate-limited"}
+
+
+def problem_response(
+    status: int, title: str, detail: str, *, code: str | None = None,
+    errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> web.Response:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + (code or _STATUS_CODES.get(status, "error")),
+        "title": title, "status": status, "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    resp = web.json_response(body, status=status, headers=headers, content_type=PROBLEM_JSON)
+    return resp
+
+
+def error_response(exc: AtelierError) -> web.Response:
+    doc = exc.to_problem()
+    return web.json_response(doc, status=exc.status, headers=exc.headers, content_type=PROBLEM_JSON)
+
+
+@web.middleware
+async def request_context_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else new_id()
+    request[REQUEST_ID] = request_id
+    with bound_context(request_id=request_id):
+        response = await handler(request)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        return response
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Render every error as RFC 9457 problem+json; never leak a traceback."""
+    try:
+        return await handler(request)
+    except AtelierError as exc:
+        if exc.status >= 500:
+            log.warning("http.upstream_error", status=exc.status, detail=exc.detail, path=request.path)
+        return error_response(exc)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        reason = exc.reason or "Error"
+        detail = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else reason
+        return problem_response(exc.status, reason, detail, headers={
+            k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after", "www-authenticate")
+        })
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception:
+        log.exception("http.unhandled", path=request.path, method=request.method)
+        return problem_response(500, "Internal error", "An unexpected error occurred.", code="internal")
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    started = time.perf_counter()
+    route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        HTTP_REQUESTS.labels(request.method, route, str(status)).inc()
+        HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+
+
+def standard_middlewares() -> list[Any]:
+    # Order matters: ids first (so errors carry them), then metrics, then error rendering.
+    return [request_context_middleware, metrics_middleware, problem_middleware]
+
+
+def add_readiness_check(app: web.Application, name: str, check: ReadinessCheck) -> None:
+    app[READINESS_CHECKS][name] = check
+
+
+async def healthz(_: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    checks = request.app[READINESS_CHECKS]
+
+    async def run(check: ReadinessCheck) -> bool:
+        try:
+            return bool(await asyncio.wait_for(check(), 2.0))
+        except Exception:
+            return False
+
+    results = dict(zip(checks, await asyncio.gather(*(run(c) for c in checks.values())), strict=True))
+    ok = all(results.values())
+    return web.json_response({"status": "ready" if ok else "unavailable", "checks": results},
+                             status=200 if ok else 503)
+
+
+async def metrics(_: web.Request) -> web.Response:
+    resp = web.Response(body=generate_latest())
+    resp.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    return resp
+
+
+def create_base_app(*, client_max_size: int = 1024**2, middlewares: list[Any] | None = None) -> web.Application:
+    app = web.Application(middlewares=[*standard_middlewares(), *(middlewares or [])],
+                          client_max_size=client_max_size)
+    app[READINESS_CHECKS] = {}
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    return app
