@@ -46,4 +46,10 @@ def build_document(extra_paths: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 async def openapi_json(_: web.Request) -> web.Response:
-    return web.json_response(build_document())
+    from services.gateway import routes
+
+    paths: dict[str, Any] = {}
+    for module in routes.MODULES:
+        for path, ops in module.OPENAPI_PATHS.items():
+            paths.setdefault(path, {}).update(ops)
+    return web.json_response(build_document(paths))

@@ -1,0 +1,8 @@
+"""The gateway's public routes, one module per backend service.
+
+Each module has `setup(app)` to register its routes and `OPENAPI_PATHS` describing them.
+"""
+
+from services.gateway.routes import assets, community, inference, trainer
+
+MODULES = (community, assets, trainer, inference)
