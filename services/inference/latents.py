@@ -72,9 +72,7 @@ def sample(seed: int, count: int, truncation: float | None = None) -> LatentBatc
     return LatentBatch(np.stack([latent_for_seed(s, truncation) for s in seeds]), seeds)
 
 
-def variations(
-    base_seed: int, seed: int, count: int, strength: float, truncation: float | None = None
-) -> LatentBatch:
+def variations(base_seed: int, seed: int, count: int, strength: float, truncation: float | None = None) -> LatentBatch:
     """Latents around the base seed's latent: z_i = rescale(base + strength * noise_i).
 
     noise_i is the latent of `output_seed(seed, i)`; the sum is rescaled to the base latent's norm so

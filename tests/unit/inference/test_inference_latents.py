@@ -70,9 +70,7 @@ def test_truncation_bounds_every_component_and_is_reproducible() -> None:
 
 
 def test_request_dispatch_matches_the_mode_functions() -> None:
-    req = latents.latents_for_request(
-        "variations", count=3, seed=10, base_seed=4, strength=0.25, truncation=None
-    )
+    req = latents.latents_for_request("variations", count=3, seed=10, base_seed=4, strength=0.25, truncation=None)
     assert np.array_equal(req.z, latents.variations(4, 10, 3, 0.25).z)
     req = latents.latents_for_request("interpolate", count=3, seed=10, base_seed=4, target_seed=9)
     assert np.array_equal(req.z, latents.interpolate(4, 9, 3).z)

@@ -1,0 +1,178 @@
+"""C2PA provenance for generated images: sign at creation, verify on request.
+
+Signing embeds a manifest whose `c2pa.created` action has digitalSourceType trainedAlgorithmicMedia,
+plus our `org.atelier.generation` assertion (generation id, model, version, seed, mode, parameters).
+Verification reports `valid` (signature good, chain trusted), `untrusted` (intact, but the signer
+is not under our trust anchors), `tampered` (manifest present but the image or claim fails
+validation) or `absent` (no manifest), and looks for the invisible watermark so that an image
+whose metadata was stripped can still name its generation.
+
+c2pa-python works offline here: trust comes only from the configured anchors, no remote manifest
+fetch, no OCSP, no timestamp authority, no thumbnail (it would add ~88 KB and ~50 ms per image).
+Signed bytes are not reproducible (the manifest label is a random URN and ECDSA signatures are
+randomised); the pixels, and so the manifest's data hash, are. All calls are synchronous and CPU-bound:
+run them in an executor. Measured on 64-128 px PNGs: sign ≈ 2-3 ms, verify ≈ 2 ms, +3.5 KB.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import c2pa
+
+from services.inference import imaging, watermark
+
+DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+GENERATION_ASSERTION = "org.atelier.generation"
+SUPPORTED_TYPES = ("image/png", "image/jpeg", "image/webp")
+CLAIM_GENERATOR = {"name": "atelier-inference", "version": "0.1.0"}
+
+State = Literal["valid", "untrusted", "tampered", "absent"]
+
+
+class ProvenanceError(ValueError):
+    """The bytes cannot be read as an image of the stated type (the service answers 415/422)."""
+
+
+@dataclass(frozen=True)
+class GenerationInfo:
+    """What the signed `org.atelier.generation` assertion records about one output."""
+
+    generation_id: str
+    model_id: str
+    version: int
+    seed: int
+    mode: str
+    index: int = 0
+    owner_id: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    watermark_id: str | None = None  # the short id embedded in the pixels, when there is one
+
+
+def offline_settings(trust_anchors_pem: bytes | str | None) -> dict[str, Any]:
+    """c2pa settings for signing and reading without any network access."""
+    settings: dict[str, Any] = {
+        "verify": {"remote_manifest_fetch": False, "ocsp_fetch": False},
+        "builder": {"thumbnail": {"enabled": False}},
+    }
+    if trust_anchors_pem:
+        anchors = trust_anchors_pem.decode() if isinstance(trust_anchors_pem, bytes) else trust_anchors_pem
+        settings["trust"] = {"user_anchors": anchors}
+    return settings
+
+
+def manifest_definition(info: GenerationInfo, content_type: str = "image/png") -> dict[str, Any]:
+    return {
+        "claim_generator_info": [CLAIM_GENERATOR],
+        "title": f"{info.generation_id}-{info.index}.{content_type.split('/')[-1]}",
+        "format": content_type,
+        "assertions": [
+            {
+                "label": "c2pa.actions",
+                "data": {
+                    "actions": [
+                        {
+                            "action": "c2pa.created",
+                            "digitalSourceType": DIGITAL_SOURCE_TYPE,
+                            "softwareAgent": CLAIM_GENERATOR,
+                        }
+                    ]
+                },
+            },
+            {"label": GENERATION_ASSERTION, "data": asdict(info)},
+        ],
+    }
+
+
+class Signer:
+    """Signs generated images with one certificate chain (dev CA locally, configured in production)."""
+
+    def __init__(self, chain_pem: bytes, key_pem: bytes, alg: str = "es256") -> None:
+        # The c2pa signer parses the PEMs once; it is safe to share across executor threads.
+        self._signer = c2pa.Signer.from_info(
+            c2pa.C2paSignerInfo(c2pa.C2paSigningAlg[alg.upper()], chain_pem, key_pem, None)
+        )
+        self._context = c2pa.Context.from_dict(offline_settings(None))
+
+    def sign(self, image: bytes, info: GenerationInfo, content_type: str = "image/png") -> bytes:
+        """The image with an embedded, signed C2PA manifest describing `info`."""
+        builder = c2pa.Builder(manifest_definition(info, content_type), context=self._context)
+        dest = io.BytesIO()
+        try:
+            builder.sign(self._signer, content_type, io.BytesIO(image), dest)
+        except c2pa.C2paError as exc:
+            raise ProvenanceError(f"cannot sign this {content_type}: {exc}") from exc
+        return dest.getvalue()
+
+    def close(self) -> None:
+        self._signer.close()
+        self._context.close()
+
+
+class Verifier:
+    """Checks manifests against the configured trust anchors and looks for the watermark."""
+
+    def __init__(self, trust_anchors_pem: bytes | str | None) -> None:
+        self._context = c2pa.Context.from_dict(offline_settings(trust_anchors_pem))
+
+    def verify(self, image: bytes, content_type: str = "image/png") -> dict[str, Any]:
+        """{state, manifest, validation_errors, generation, watermark_generation_id}."""
+        if content_type not in SUPPORTED_TYPES:
+            raise ProvenanceError(f"unsupported media type {content_type}")
+        result: dict[str, Any] = {
+            "state": "absent",
+            "manifest": None,
+            "validation_errors": [],
+            "generation": None,
+            "watermark_generation_id": _watermark_id(image),
+        }
+        try:
+            reader = c2pa.Reader(content_type, io.BytesIO(image), context=self._context)
+        except c2pa.C2paError.ManifestNotFound:
+            return result
+        except c2pa.C2paError as exc:
+            raise ProvenanceError(f"not a readable {content_type}: {exc}") from exc
+        with reader:
+            manifest = reader.get_active_manifest()
+            results = reader.get_validation_results() or {}
+            state = reader.get_validation_state()
+        failures = (results.get("activeManifest") or {}).get("failure", [])
+        result["manifest"] = manifest
+        result["validation_errors"] = [
+            {"code": f.get("code"), "explanation": f.get("explanation")} for f in failures
+        ]
+        result["state"] = _state(state, failures)
+        result["generation"] = _generation_assertion(manifest)
+        return result
+
+    def close(self) -> None:
+        self._context.close()
+
+
+def _state(c2pa_state: str | None, failures: list[dict[str, Any]]) -> State:
+    if c2pa_state == "Trusted":
+        return "valid"
+    codes = {f.get("code") for f in failures}
+    if c2pa_state == "Valid" and codes <= {"signingCredential.untrusted"}:
+        return "untrusted"
+    return "tampered"
+
+
+def _generation_assertion(manifest: dict[str, Any] | None) -> dict[str, Any] | None:
+    for assertion in (manifest or {}).get("assertions", []):
+        if assertion.get("label") == GENERATION_ASSERTION:
+            data = assertion.get("data")
+            return data if isinstance(data, dict) else json.loads(data)
+    return None
+
+
+def _watermark_id(image: bytes) -> str | None:
+    try:
+        pixels = imaging.decode_image(image)
+    except imaging.ImageDecodeError:
+        return None  # the C2PA reader reports what is wrong with the bytes
+    payload = watermark.extract(pixels)
+    return None if payload is None else watermark.format_short_id(payload)
