@@ -1,0 +1,1 @@
+"""Embedded local stack for `make run` and the tests (see stack.py)."""

