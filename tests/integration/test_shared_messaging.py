@@ -1,0 +1,142 @@
+"""Consumers and RPC against a real NATS JetStream server."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+
+import pytest
+from nats.js.api import RetentionPolicy, StreamConfig
+from pydantic import BaseModel
+
+from shared.errors import AtelierError, Conflict, GatewayTimeout, ServiceUnavailable, Unprocessable
+from shared.events import make_event
+from shared.events.catalog import GenerateJob
+from shared.logging import bound_context
+from shared.messaging.consumer import ConsumerSpec, JetStreamConsumer, Poison, Retry
+from shared.messaging.rpc import RpcRequest, RpcServer, rpc_call
+
+
+async def _job_stream(js: object) -> tuple[str, str]:
+    name = f"TEST_{uuid.uuid4().hex[:8].upper()}"
+    subject = f"testjobs.{name.lower()}"
+    await js.add_stream(StreamConfig(name=name, subjects=[f"{subject}.>"],  # type: ignore[attr-defined]
+                                     retention=RetentionPolicy.WORK_QUEUE))
+    return name, subject
+
+
+def _job(key: str) -> bytes:
+    return make_event(GenerateJob(generation_id=key, owner_id="o"), service="test", subject_id=key).to_json()
+
+
+async def _eventually(check, timeout_s: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_nak_redelivers_term_does_not_and_exhausted_jobs_reach_the_dead_letter_path(nc, js) -> None:
+    stream, subject = await _job_stream(js)
+    deliveries: Counter[str] = Counter()
+    dead: list[str] = []
+
+    async def handle(event, msg) -> None:  # type: ignore[no-untyped-def]
+        key = event.subject
+        deliveries[key] += 1
+        if key == "retry-once" and deliveries[key] == 1:
+            raise Retry("not yet", delay_s=0.2)
+        if key == "poison":
+            raise Poison("never works")
+        if key == "always-fails":
+            raise RuntimeError("boom")
+
+    async def on_dead(event) -> None:  # type: ignore[no-untyped-def]
+        dead.append(event.subject)
+
+    consumer = JetStreamConsumer(
+        nc, js, ConsumerSpec(stream=stream, durable="worker", filter_subject=f"{subject}.>", ack_wait_s=2,
+                             max_deliver=2, backoff_base_s=0.1),
+        handle, on_dead_letter=on_dead,
+    )
+    await consumer.start()
+    try:
+        for key in ("retry-once", "poison", "always-fails", "fine"):
+            await js.publish(f"{subject}.{key}", _job(key))
+        await _eventually(lambda: deliveries["retry-once"] == 2 and dead == ["always-fails"] and deliveries["fine"])
+        await asyncio.sleep(2.5)  # longer than ack_wait: a termed message would have come back by now
+        assert deliveries == {"retry-once": 2, "poison": 1, "always-fails": 2, "fine": 1}
+        info = await js.stream_info(stream)
+        assert info.state.messages == 0, "acked, termed and dead-lettered jobs leave the work queue"
+    finally:
+        await consumer.stop()
+
+
+async def test_unparseable_message_is_dropped_not_redelivered(nc, js) -> None:
+    stream, subject = await _job_stream(js)
+    seen: list[str] = []
+
+    async def handle(event, msg) -> None:  # type: ignore[no-untyped-def]
+        seen.append(event.subject)
+
+    consumer = JetStreamConsumer(nc, js, ConsumerSpec(stream, "worker", f"{subject}.>", ack_wait_s=1), handle)
+    await consumer.start()
+    try:
+        await js.publish(f"{subject}.junk", b"{not json")
+        await js.publish(f"{subject}.ok", _job("ok"))
+        await _eventually(lambda: seen == ["ok"])
+        await asyncio.sleep(1.5)
+        assert seen == ["ok"]
+    finally:
+        await consumer.stop()
+
+
+class Body(BaseModel):
+    name: str
+
+
+async def test_rpc_errors_reach_the_caller_typed(nc) -> None:
+    service = f"test{uuid.uuid4().hex[:8]}"
+    rpc = RpcServer(nc, service)
+
+    @rpc.endpoint("claim")
+    async def claim(req: RpcRequest) -> dict[str, str]:
+        body = req.parse(Body)
+        if body.name == "taken":
+            raise Conflict("that name is taken", errors=[{"field": "name", "message": "taken"}])
+        return {"name": body.name, "actor": req.actor_id or "", "request": req.headers.get("X-Request-ID", "")}
+
+    @rpc.endpoint("crash")
+    async def crash(req: RpcRequest) -> None:
+        raise RuntimeError("internal secret")
+
+    @rpc.endpoint("slow")
+    async def slow(req: RpcRequest) -> None:
+        await asyncio.sleep(2)
+
+    await rpc.start()
+    try:
+        with bound_context(request_id="req-42"):
+            ok = await rpc_call(nc, service, "claim", {"name": "ada"}, timeout=2, actor_id="user-1")
+        assert ok == {"name": "ada", "actor": "user-1", "request": "req-42"}
+
+        with pytest.raises(Conflict) as conflict:
+            await rpc_call(nc, service, "claim", {"name": "taken"}, timeout=2)
+        assert conflict.value.detail == "that name is taken"
+        assert conflict.value.errors == [{"field": "name", "message": "taken"}]
+
+        with pytest.raises(Unprocessable) as invalid:
+            await rpc_call(nc, service, "claim", {"nom": 1}, timeout=2)
+        assert invalid.value.errors and invalid.value.errors[0]["field"] == "name"
+
+        with pytest.raises(AtelierError) as crashed:
+            await rpc_call(nc, service, "crash", {}, timeout=2)
+        assert crashed.value.status == 500 and "secret" not in crashed.value.detail
+
+        with pytest.raises(GatewayTimeout):
+            await rpc_call(nc, service, "slow", {}, timeout=0.3)
+        with pytest.raises(ServiceUnavailable):
+            await rpc_call(nc, "nobody-home", "anything", {}, timeout=1)
+    finally:
+        await rpc.stop()
