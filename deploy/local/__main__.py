@@ -121,7 +121,8 @@ def _raise_interrupt(signum: int, _frame: FrameType | None) -> None:
 
 def cmd_run() -> int:
     stack = EmbeddedStack(_state_dir())
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    # SIGINT too: a shell starting us in the background would otherwise leave it ignored.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_interrupt)
     try:
         gateway_url = _start(stack)

