@@ -8,6 +8,7 @@ and nothing else: a pid is only signalled while its command line and start time 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -25,6 +26,10 @@ POLL_S = 0.05
 
 class StartError(RuntimeError):
     """A server exited or did not become ready in time; the message carries its log tail."""
+
+
+class EarlyExit(StartError):
+    """The server exited while starting, e.g. because another process took its port meanwhile."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,9 @@ def spawn(
 ) -> tuple[subprocess.Popen[bytes], ProcRecord]:
     """Start `argv` in its own session (so it outlives a detaching launcher and a terminal's ^C)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "a") as log:
+        shown = re.sub(r"(admin-key=)\S+", r"\1***", " ".join(argv))
+        log.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {name}: {shown}\n")
     user_kwargs: dict[str, Any] = {}
     if run_as is not None:
         user_kwargs = {"user": run_as[0], "group": run_as[1], "extra_groups": []}
@@ -171,7 +179,7 @@ def wait_ready(
     deadline = start + timeout_s
     while True:
         if proc.poll() is not None:
-            raise StartError(f"{name} exited with {proc.returncode}; log {log_path}:\n{log_tail(log_path)}")
+            raise EarlyExit(f"{name} exited with {proc.returncode}; log {log_path}:\n{log_tail(log_path)}")
         if ready():
             return time.monotonic() - start
         if time.monotonic() > deadline:

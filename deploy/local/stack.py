@@ -25,6 +25,18 @@ from deploy.local.s3 import start_s3
 from deploy.local.triton import start_triton
 
 SERVER_GRACE_S = 10.0
+START_ATTEMPTS = 3
+
+
+def _with_retries(start: Callable[[], Any]) -> Any:
+    """Ports are picked free but bound later by the server: on an early exit, try fresh ports."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            return start()
+        except procs.EarlyExit:
+            if attempt == START_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
 SERVICE_GRACE_S = services.SHUTDOWN_TIMEOUT_S + 5.0
 
 
@@ -106,7 +118,7 @@ class EmbeddedStack:
 
     def _run_parallel(self, jobs: dict[str, Callable[[], Any]]) -> dict[str, Any]:
         with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-            futures = {name: pool.submit(job) for name, job in jobs.items()}
+            futures = {name: pool.submit(_with_retries, job) for name, job in jobs.items()}
             concurrent.futures.wait(futures.values())
         failures = [f.exception() for f in futures.values() if f.exception() is not None]
         if failures:

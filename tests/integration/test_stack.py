@@ -237,3 +237,28 @@ def test_cli_up_detaches_and_down_stops_everything(tmp_path: Path) -> None:
     assert not [name for name, pid in pids.items() if _alive(pid)]
     assert not _processes_under(*_state_roots(tmp_path))
     assert json.loads((tmp_path / "stack.json").read_text())["pids"] == {}
+
+
+def test_start_survives_a_port_taken_between_pick_and_bind(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from deploy.local import procs
+
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    taken = squatter.getsockname()[1]
+    real_free_port = procs.free_port
+    handed_out = iter([taken])
+    monkeypatch.setattr(procs, "free_port", lambda: next(handed_out, None) or real_free_port())
+    embedded = EmbeddedStack(tmp_path, with_triton=False)
+    try:
+        ep = embedded.start()
+        urls = [ep.nats_url, ep.nats_monitor_url, ep.database_url, ep.s3_endpoint]
+        assert not any(f":{taken}" in url for url in urls)
+        logs = "".join(p.read_text() for p in (tmp_path / "logs").glob("*.log"))
+        assert logs.count("===== ") == 4  # three servers, one of them started twice
+    finally:
+        embedded.stop()
+        squatter.close()
