@@ -135,7 +135,7 @@ class JetStreamConsumer:
             return
         with bound_context(event_id=event.id, correlation_id=event.correlationid or event.id,
                            causation_id=event.id):
-            heartbeat = asyncio.create_task(self._heartbeat(msg))
+            heartbeat = _Heartbeat(msg, max(self.spec.ack_wait_s / 3, 0.5))
             try:
                 await self._handler(event, msg)
             except Retry as exc:
@@ -152,15 +152,6 @@ class JetStreamConsumer:
                 await msg.ack()
             finally:
                 heartbeat.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await heartbeat
-
-    async def _heartbeat(self, msg: Msg) -> None:
-        interval = max(self.spec.ack_wait_s / 3, 0.5)
-        while True:
-            await asyncio.sleep(interval)
-            with contextlib.suppress(Exception):
-                await msg.in_progress()
 
     async def _dead_letter(self, advisory: Msg) -> None:
         assert self._on_dead_letter is not None
@@ -173,3 +164,30 @@ class JetStreamConsumer:
             await self._js.delete_msg(self.spec.stream, seq)
         except Exception:
             log.exception("consumer.dead_letter_failed", durable=self.spec.durable)
+
+
+class _Heartbeat:
+    """Sends `in_progress()` every `interval_s` while a handler runs; a timer, not a task, so a
+    message handled quickly costs nothing."""
+
+    def __init__(self, msg: Msg, interval_s: float) -> None:
+        self._msg = msg
+        self._interval_s = interval_s
+        self._loop = asyncio.get_running_loop()
+        self._timer: asyncio.TimerHandle | None = self._loop.call_later(interval_s, self._beat)
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def _beat(self) -> None:
+        task = self._loop.create_task(self._send())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        self._timer = self._loop.call_later(self._interval_s, self._beat)
+
+    async def _send(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._msg.in_progress()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
