@@ -1,0 +1,166 @@
+"""NVIDIA Triton behind the backend interface (tritonclient gRPC asyncio, HTTP fallback).
+
+One Triton model per style model (name = model_id), one Triton version per model version. Loading
+sends the model's content with the request — Triton's `load_model(config=..., files=...)` repository
+override — so the same call works against a local directory repository and production's S3
+repository, and Triton never reads a half-written upload. An override replaces the model's whole
+directory, so (re)loading a model sends every version that should stay loaded: loading v2 while v1
+serves keeps v1 serving (Triton swaps in the new set only once it is ready), and evicting one
+version reloads the others. Locally the model runs on the Python backend with the generic
+`triton_python_model/model.py`; production's Triton runs the same ONNX file on its onnxruntime
+backend, with the same tensor names, so inference requests are identical.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from services.inference.backends.base import (
+    INPUT_NAME,
+    LATENT_DIM,
+    ONNX_FILE,
+    OUTPUT_NAME,
+    BackendUnavailable,
+    GeneratorBackend,
+    Key,
+    LoadedModel,
+    ModelNotLoaded,
+    onnx_image_shape,
+)
+from services.inference.backends.onnx_local import create_session
+from services.inference.backends.triton_transport import GrpcTransport, HttpTransport, TritonDown
+
+PYTHON_MODEL_FILE = Path(__file__).resolve().parent.parent / "triton_python_model" / "model.py"
+ModelBackendKind = Literal["python", "onnxruntime"]
+
+
+def model_config(
+    name: str,
+    versions: list[int],
+    image_shape: tuple[int, int, int],
+    *,
+    backend: ModelBackendKind = "python",
+    max_batch_size: int = 64,
+    max_queue_delay_us: int = 2000,
+    instances: int = 1,
+    intra_op_threads: int = 1,
+) -> dict[str, Any]:
+    """The Triton model configuration (JSON form of config.pbtxt) for a generator."""
+    config: dict[str, Any] = {
+        "name": name,
+        "backend": backend,
+        "max_batch_size": max_batch_size,
+        "input": [{"name": INPUT_NAME, "data_type": "TYPE_FP32", "dims": [LATENT_DIM]}],
+        "output": [{"name": OUTPUT_NAME, "data_type": "TYPE_FP32", "dims": list(image_shape)}],
+        # Requests of a few images each are merged into one run: this is what makes Triton's
+        # throughput match a hand-batched loop (measured ~95-100%).
+        "dynamic_batching": {"max_queue_delay_microseconds": max_queue_delay_us},
+        "instance_group": [{"kind": "KIND_CPU", "count": instances}],
+        "version_policy": {"specific": {"versions": sorted(versions)}},
+    }
+    if backend == "python":
+        config["parameters"] = {"intra_op_threads": {"string_value": str(intra_op_threads)}}
+    else:
+        config["parameters"] = {"intra_op_thread_count": {"string_value": str(intra_op_threads)}}
+    return config
+
+
+class TritonBackend(GeneratorBackend):
+    def __init__(
+        self,
+        grpc_url: str | None,
+        admin_token: str,
+        *,
+        http_url: str | None = None,
+        timeout_s: float = 30.0,
+        load_timeout_s: float = 180.0,
+        model_backend: ModelBackendKind = "python",
+        max_loaded: int = 4,
+        max_batch_size: int = 64,
+        max_queue_delay_us: int = 2000,
+        instances: int = 1,
+        intra_op_threads: int = 1,
+    ) -> None:
+        super().__init__(max_loaded)
+        if grpc_url is None and http_url is None:
+            raise ValueError("TritonBackend needs a gRPC or an HTTP url")
+        self._grpc = GrpcTransport(grpc_url, admin_token) if grpc_url else None
+        self._http = HttpTransport(http_url, admin_token) if http_url else None
+        self._timeout_s = timeout_s
+        self._load_timeout_s = load_timeout_s
+        self._model_backend: ModelBackendKind = model_backend
+        self._config_options = {
+            "max_batch_size": max_batch_size,
+            "max_queue_delay_us": max_queue_delay_us,
+            "instances": instances,
+            "intra_op_threads": intra_op_threads,
+        }
+        self._python_model = PYTHON_MODEL_FILE.read_bytes() if model_backend == "python" else b""
+
+    async def ready(self) -> bool:
+        for transport in self._transports():
+            if await transport.ready(min(self._timeout_s, 5.0)):
+                return True
+        return False
+
+    async def close(self) -> None:
+        for transport in self._transports():
+            await transport.close()
+
+    async def _load(self, key: Key, files: Mapping[str, bytes]) -> LoadedModel:
+        # Check the export contract here, where the error names the model, rather than in Triton's log.
+        session = await asyncio.to_thread(create_session, files[ONNX_FILE], key)
+        entry = LoadedModel(key, onnx_image_shape(list(session.get_outputs()), key), dict(files))
+        del session
+        await self._apply(key[0], [*self._versions_of(key[0]), entry])
+        return entry
+
+    async def _unload(self, entry: LoadedModel) -> None:
+        remaining = self._versions_of(entry.key[0])  # the entry is already out of the LRU
+        if remaining:
+            await self._apply(entry.key[0], remaining)
+        else:
+            await self._call("unload", entry.key[0], self._timeout_s)
+
+    async def _infer(self, entry: LoadedModel, z: np.ndarray) -> np.ndarray:
+        try:
+            return await self._call("infer", entry.key[0], entry.key[1], z, self._timeout_s)  # type: ignore[no-any-return]
+        except ModelNotLoaded:
+            # Triton lost it (restart, external unload): forget it so the service loads it again.
+            if self._loaded.get(entry.key) is entry:
+                del self._loaded[entry.key]
+            raise
+
+    async def _apply(self, name: str, entries: list[LoadedModel]) -> None:
+        """Load `name` with exactly these versions."""
+        shapes = {e.image_shape for e in entries}
+        shape = shapes.pop() if len(shapes) == 1 else (3, -1, -1)
+        versions = [e.key[1] for e in entries]
+        config = model_config(name, versions, shape, backend=self._model_backend, **self._config_options)
+        files: dict[str, bytes] = {}
+        for e in entries:
+            files[f"file:{e.key[1]}/{ONNX_FILE}"] = e.files[ONNX_FILE]
+            if self._model_backend == "python":
+                files[f"file:{e.key[1]}/model.py"] = self._python_model
+        await self._call("load", name, json.dumps(config), files, self._load_timeout_s)
+
+    async def _call(self, method: str, *args: Any) -> Any:
+        # gRPC first; HTTP only when gRPC cannot connect at all (a timed-out call may still be
+        # running on the server, and repeating a load there would only queue a second one).
+        transports = self._transports()
+        for i, transport in enumerate(transports):
+            try:
+                return await getattr(transport, method)(*args)
+            except TritonDown:
+                if i == len(transports) - 1:
+                    raise
+        raise BackendUnavailable("no Triton transport configured")
+
+    def _transports(self) -> list[GrpcTransport | HttpTransport]:
+        return [t for t in (self._grpc, self._http) if t is not None]
