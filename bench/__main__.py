@@ -26,7 +26,8 @@ def main() -> int:
         print(f"\n=== bench {name} ===", flush=True)
         started = time.monotonic()
         rc = subprocess.call([sys.executable, "-m", f"bench.bench_{name}"])
-        print(f"=== bench {name}: {'ok' if rc == 0 else f'exit {rc}'} in {time.monotonic() - started:.0f} s", flush=True)
+        outcome = "ok" if rc == 0 else f"exit {rc}"
+        print(f"=== bench {name}: {outcome} in {time.monotonic() - started:.0f} s", flush=True)
         if rc != 0:
             failed.append(name)
     return 1 if failed else 0

@@ -63,7 +63,8 @@ async def measure_shared_publisher(js, n: int) -> list[float]:  # type: ignore[n
 async def measure_raw(js, n: int, suffix: str = "") -> list[float]:  # type: ignore[no-untyped-def]
     """The same shape with plain nats-py: a consumer task that fetches, signals, acks."""
     stream = f"BENCH_RAW{suffix}"
-    await js.add_stream(StreamConfig(name=stream, subjects=[f"bench.raw{suffix}.>"], retention=RetentionPolicy.WORK_QUEUE))
+    await js.add_stream(StreamConfig(name=stream, subjects=[f"bench.raw{suffix}.>"],
+                                     retention=RetentionPolicy.WORK_QUEUE))
     await js.add_consumer(stream, ConsumerConfig(durable_name="raw", ack_policy=AckPolicy.EXPLICIT))
     sub = await js.pull_subscribe_bind("raw", stream=stream)
     payload = make_event(GenerateJob(generation_id="x", owner_id="o"), service="bench", subject_id="x").to_json()

@@ -55,7 +55,7 @@ def database_ctx(settings: DatabaseSettings, schema: str, migrations: Path, *, o
         app[DB] = pool
 
         async def db_ready() -> bool:
-            return await pool.fetchval("SELECT 1") == 1
+            return bool(await pool.fetchval("SELECT 1") == 1)
 
         add_readiness_check(app, "postgres", db_ready)
         try:

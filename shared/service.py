@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -19,14 +19,14 @@ def run_service(
     settings_cls: type[S],
     create_app: Callable[[S], Awaitable[web.Application]],
     *,
-    migrate: Callable[[S], Awaitable[None]] | None = None,
+    migrate: Callable[[S], Coroutine[Any, Any, None]] | None = None,
 ) -> None:
     name = settings_cls.model_fields["service_name"].default
     parser = argparse.ArgumentParser(prog=f"python -m services.{name}")
     parser.add_argument("--migrate-only", action="store_true",
                         help="apply database migrations and exit (Kubernetes init container)")
     args = parser.parse_args()
-    settings = settings_cls()
+    settings = settings_cls()  # type: ignore[call-arg]  # every field has a default or comes from env
     configure_logging(settings)
     log = get_logger("service")
     if args.migrate_only:

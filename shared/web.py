@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from shared.errors import PROBLEM_BASE, AtelierError
@@ -59,7 +60,7 @@ def error_response(exc: AtelierError) -> web.Response:
 
 
 @web.middleware
-async def request_context_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def request_context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
     request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else new_id()
     request[REQUEST_ID] = request_id
@@ -70,7 +71,7 @@ async def request_context_middleware(request: web.Request, handler: Any) -> web.
 
 
 @web.middleware
-async def problem_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Render every error as RFC 9457 problem+json; never leak a traceback."""
     try:
         return await handler(request)
@@ -94,7 +95,7 @@ async def problem_middleware(request: web.Request, handler: Any) -> web.StreamRe
 
 
 @web.middleware
-async def metrics_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     started = time.perf_counter()
     route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
     status = 500

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -75,7 +76,7 @@ class JetStreamConsumer:
         self._on_dead_letter = on_dead_letter
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._advisory_sub = None
+        self._advisory_sub: Subscription | None = None
 
     async def start(self) -> None:
         spec = self.spec

@@ -159,8 +159,8 @@ class RpcServer:
             await msg.respond_error("422", err.title, json.dumps(err.to_problem()).encode())
         except Exception:
             log.exception("rpc.unhandled")
-            err = AtelierError("an unexpected error occurred")
-            await msg.respond_error("500", err.title, json.dumps(err.to_problem()).encode())
+            internal = AtelierError("an unexpected error occurred")
+            await msg.respond_error("500", internal.title, json.dumps(internal.to_problem()).encode())
 
 
 async def rpc_call(
