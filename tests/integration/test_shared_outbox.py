@@ -80,7 +80,7 @@ async def _stored_ids(js: object, usernames: set[str]) -> list[str]:
         while True:
             try:
                 msg = await sub.next_msg(timeout=1.0)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 break
             doc = json.loads(msg.data)
             if doc["data"]["username"] in usernames:
