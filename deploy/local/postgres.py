@@ -12,6 +12,7 @@ import concurrent.futures
 import importlib.util
 import os
 import pwd
+import re
 import shutil
 import signal
 import subprocess
@@ -136,6 +137,18 @@ def _initdb(bin_dir: Path, data: Path, account: tuple[int, int] | None, log: Pat
         raise procs.StartError(f"initdb failed ({result.returncode}); log {log}:\n{procs.log_tail(log)}")
 
 
+def _check_version(bin_dir: Path, data: Path) -> None:
+    """A cluster made by another major version (Debian's 15 vs pgserver's 16) cannot be opened."""
+    out = subprocess.run([str(bin_dir / "postgres"), "--version"], capture_output=True, text=True,
+                         timeout=10, check=True).stdout
+    match = re.search(r"\(PostgreSQL\) (\d+)", out)
+    binary_major = match.group(1) if match else ""
+    data_major = (data / "PG_VERSION").read_text().strip()
+    if binary_major != data_major:
+        raise procs.StartError(f"{data} holds a PostgreSQL {data_major} cluster but {bin_dir} is "
+                               f"PostgreSQL {binary_major}: remove {data.parent} to start afresh")
+
+
 def start_postgres(state_dir: Path, on_spawn: OnSpawn | None = None) -> PostgresServer:
     bin_dir = postgres_bin_dir()
     account = unprivileged_account()
@@ -144,6 +157,7 @@ def start_postgres(state_dir: Path, on_spawn: OnSpawn | None = None) -> Postgres
     log = state_dir / "logs" / "postgres.log"
     if not (data / "PG_VERSION").exists():
         _initdb(bin_dir, data, account, log)
+    _check_version(bin_dir, data)
     pgdir.clear_stale_files(data, sockets, account)
     port = procs.free_port()
     argv = [str(bin_dir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port),
