@@ -28,11 +28,15 @@ SERVER_GRACE_S = 10.0
 START_ATTEMPTS = 3
 
 
-def _with_retries(start: Callable[[], Any]) -> Any:
-    """Ports are picked free but bound later by the server: on an early exit, try fresh ports."""
+def _with_retries(start: Callable[[], Any]) -> tuple[Any, float]:
+    """Ports are picked free but bound later by the server: on an early exit, try fresh ports.
+
+    Returns the started server and the seconds its whole start took (initdb, format included).
+    """
+    began = time.monotonic()
     for attempt in range(1, START_ATTEMPTS + 1):
         try:
-            return start()
+            return start(), time.monotonic() - began
         except procs.EarlyExit:
             if attempt == START_ATTEMPTS:
                 raise
@@ -124,7 +128,9 @@ class EmbeddedStack:
         if failures:
             self.stop()  # whatever did start must not outlive the failed start
             raise failures[0]  # type: ignore[misc]
-        return {name: future.result() for name, future in futures.items()}
+        for name, future in futures.items():
+            self.timings[f"{name}_start"] = future.result()[1]
+        return {name: future.result()[0] for name, future in futures.items()}
 
     def _register_server(self, record: procs.ProcRecord) -> None:
         self._servers.append(record)
