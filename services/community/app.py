@@ -2,25 +2,64 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
 
+from services.community.assets import AssetsClient
+from services.community.cursors import CursorCodec, derive_secret
+from services.community.deps import Deps
+from services.community.passwords import Passwords
+from services.community.rpc import build_rpc_server
 from services.community.settings import CommunitySettings
+from services.community.tokens import TokenIssuer, load_private_key
 from shared.messaging.rpc import RpcServer
-from shared.resources import NC, database_ctx, nats_ctx, outbox_relay_ctx, rpc_ctx
+from shared.resources import DB, NC, database_ctx, nats_ctx, outbox_relay_ctx, rpc_ctx
 from shared.web import create_base_app
 
 SCHEMA = "community"
 MIGRATIONS = Path(__file__).with_name("migrations")
+DEPS = web.AppKey("deps", Deps)
+PASSWORDS = web.AppKey("passwords", Passwords)
 
 
-def build_rpc(app: web.Application) -> RpcServer:
-    return RpcServer(app[NC], SCHEMA)
+def _cursor_secret(settings: CommunitySettings) -> bytes:
+    if settings.cursor_secret is not None:
+        return settings.cursor_secret.get_secret_value().encode()
+    assert settings.jwt_private_key_file is not None
+    return derive_secret(settings.jwt_private_key_file.read_bytes())
+
+
+def passwords_ctx(settings: CommunitySettings):  # type: ignore[no-untyped-def]
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        app[PASSWORDS] = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib,
+                                   parallelism=settings.argon2_parallelism, workers=settings.password_hash_workers)
+        try:
+            yield
+        finally:
+            app[PASSWORDS].close()
+
+    return ctx
+
+
+def build_deps(app: web.Application, settings: CommunitySettings, tokens: TokenIssuer) -> Deps:
+    return Deps(
+        settings=settings, pool=app[DB], passwords=app[PASSWORDS], tokens=tokens,
+        cursors=CursorCodec(_cursor_secret(settings)),
+        assets=AssetsClient(app[NC], settings.assets_timeout_s),
+    )
 
 
 async def create_app(settings: CommunitySettings) -> web.Application:
+    tokens = TokenIssuer(load_private_key(settings.jwt_private_key_file), settings.token_ttl_s)
+
+    def build_rpc(app: web.Application) -> RpcServer:
+        app[DEPS] = build_deps(app, settings, tokens)
+        return build_rpc_server(app[NC], app[DEPS])
+
     app = create_base_app()
+    app.cleanup_ctx.append(passwords_ctx(settings))
     app.cleanup_ctx.append(database_ctx(settings, SCHEMA, MIGRATIONS))
     app.cleanup_ctx.append(nats_ctx(settings))
     app.cleanup_ctx.append(outbox_relay_ctx(SCHEMA))

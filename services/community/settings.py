@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import Field, SecretStr
 
 from shared.settings import DatabaseSettings, ServiceSettings
 
@@ -10,3 +12,16 @@ from shared.settings import DatabaseSettings, ServiceSettings
 class CommunitySettings(ServiceSettings, DatabaseSettings):
     service_name: str = "community"
     http_port: int = Field(8081, ge=0, le=65535)
+    # Ed25519 private key (PEM) that signs access tokens; only this service holds it.
+    jwt_private_key_file: Path | None = None
+    token_ttl_s: int = Field(3600, ge=60)
+    # Signs pagination cursors. Unset: derived from the JWT key, so replicas agree without config.
+    cursor_secret: SecretStr | None = None
+    # argon2id cost (RFC 9106 "low memory" profile by default).
+    argon2_time_cost: int = Field(3, ge=1)
+    argon2_memory_kib: int = Field(64 * 1024, ge=8 * 1024)
+    argon2_parallelism: int = Field(4, ge=1)
+    password_hash_workers: int = Field(2, ge=1)
+    # Distinct reporters after which a work leaves feeds and listings pending review.
+    report_hide_threshold: int = Field(3, ge=1)
+    assets_timeout_s: float = Field(3.0, gt=0)

@@ -1,0 +1,83 @@
+"""Accounts: signup, login, profiles and follows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.community import events, views
+from services.community.deps import Deps
+from services.community.schemas import LoginBody, ProfilePatch, SignupBody, patch_fields
+from services.community.store import users as store
+from shared.errors import NotFound, Unauthorized, Unprocessable
+from shared.ids import new_id
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def _session(deps: Deps, user: Any) -> dict[str, Any]:
+    return {"user": views.user_private(user), "token": deps.tokens.issue(user["id"], user["username"]),
+            "token_type": "Bearer", "expires_in": deps.tokens.ttl_s}
+
+
+async def signup(deps: Deps, body: SignupBody) -> dict[str, Any]:
+    password_hash = await deps.passwords.hash(body.password)
+    async with deps.pool.acquire() as conn, conn.transaction():
+        user = await store.insert_user(conn, new_id(), body.username, body.email, password_hash)
+        await events.user_created(conn, user)
+    log.info("community.user.created", user_id=user["id"])
+    return _session(deps, user)
+
+
+async def login(deps: Deps, body: LoginBody) -> dict[str, Any]:
+    found = await store.credentials_by_login(deps.pool, body.login.strip())
+    ok = await deps.passwords.verify(found["password_hash"] if found else None, body.password)
+    if found is None or not ok:
+        raise Unauthorized("wrong username, email or password")
+    if deps.passwords.needs_rehash(found["password_hash"]):
+        await store.set_password_hash(deps.pool, found["id"], await deps.passwords.hash(body.password))
+    return _session(deps, found)
+
+
+async def me(deps: Deps, actor_id: str) -> dict[str, Any]:
+    row = await store.profile_by_id(deps.pool, actor_id, actor_id)
+    if row is None:
+        raise Unauthorized("this account no longer exists")
+    return views.profile(row, own=True)
+
+
+async def update_me(deps: Deps, actor_id: str, patch: ProfilePatch) -> dict[str, Any]:
+    fields = patch_fields(patch)
+    if await store.update_profile(deps.pool, actor_id, fields) is None:
+        raise Unauthorized("this account no longer exists")
+    return await me(deps, actor_id)
+
+
+async def profile(deps: Deps, viewer_id: str | None, username: str) -> dict[str, Any]:
+    row = await store.profile_by_username(deps.pool, username, viewer_id)
+    if row is None:
+        raise NotFound(f"no user named {username!r}")
+    return views.profile(row, own=row["id"] == viewer_id)
+
+
+async def public_user(deps: Deps, user_id: str) -> dict[str, Any]:
+    row = await store.profile_by_id(deps.pool, user_id, None)
+    if row is None:
+        raise NotFound("no such user")
+    return views.profile(row, own=False)
+
+
+async def follow(deps: Deps, actor_id: str, username: str, *, on: bool) -> None:
+    """PUT/DELETE follow: idempotent; the event is emitted only when a follow is really new."""
+    async with deps.pool.acquire() as conn, conn.transaction():
+        followee_id = await store.user_id_by_username(conn, username)
+        if followee_id is None:
+            raise NotFound(f"no user named {username!r}")
+        if followee_id == actor_id:
+            raise Unprocessable("you cannot follow yourself",
+                                errors=[{"field": "username", "message": "that is you", "type": "self_follow"}])
+        if on:
+            if await store.follow(conn, actor_id, followee_id):
+                await events.user_followed(conn, actor_id, followee_id)
+        else:
+            await store.unfollow(conn, actor_id, followee_id)

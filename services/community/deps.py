@@ -1,0 +1,23 @@
+"""What the domain modules need, bundled once per process (built in app.py, passed to handlers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from services.community.assets import AssetsClient
+from services.community.cursors import CursorCodec
+from services.community.passwords import Passwords
+from services.community.settings import CommunitySettings
+from services.community.tokens import TokenIssuer
+
+
+@dataclass(frozen=True)
+class Deps:
+    settings: CommunitySettings
+    pool: asyncpg.Pool
+    passwords: Passwords
+    tokens: TokenIssuer
+    cursors: CursorCodec
+    assets: AssetsClient

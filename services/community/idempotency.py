@@ -1,0 +1,38 @@
+"""`Idempotency-Key` on creating requests: a replay returns the first answer, nothing is created twice."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+
+from services.community.store import works as store
+from shared.errors import BadRequest
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 200
+
+
+def key_from(headers: dict[str, str]) -> str | None:
+    key = headers.get(HEADER)
+    if key is None:
+        return None
+    if not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise BadRequest(f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters")
+    return key
+
+
+async def run_once(pool: asyncpg.Pool, actor_id: str, operation: str, key: str | None,
+                   create: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+    """Run `create` in a transaction, or return the saved answer of an earlier run with `key`."""
+    async with pool.acquire() as conn, conn.transaction():
+        if key is not None:
+            await store.lock_key(conn, f"{actor_id}:{operation}:{key}")
+            saved = await store.saved_response(conn, actor_id, operation, key)
+            if saved is not None:
+                return saved
+        result = await create(conn)
+        if key is not None:
+            await store.save_response(conn, actor_id, operation, key, result)
+        return result

@@ -1,0 +1,52 @@
+"""Engagement aggregates over one author's works."""
+
+from __future__ import annotations
+
+import asyncpg
+
+Conn = asyncpg.Connection | asyncpg.Pool
+
+
+async def likes_per_day(conn: Conn, author_id: str, days: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT date_trunc('day', l.created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS count"
+        " FROM likes l JOIN works w ON w.id = l.work_id"
+        " WHERE w.author_id = $1 AND l.created_at >= now() - make_interval(days => $2)"
+        " GROUP BY 1 ORDER BY 1",
+        author_id, days,
+    )
+
+
+async def comments_per_day(conn: Conn, author_id: str, days: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT date_trunc('day', c.created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS count"
+        " FROM comments c JOIN works w ON w.id = c.work_id"
+        " WHERE w.author_id = $1 AND c.created_at >= now() - make_interval(days => $2)"
+        " GROUP BY 1 ORDER BY 1",
+        author_id, days,
+    )
+
+
+async def by_tag(conn: Conn, author_id: str, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT tag, count(*) AS works, sum(like_count) AS likes, sum(comment_count) AS comments"
+        " FROM works, unnest(tags) AS tag WHERE author_id = $1"
+        " GROUP BY tag ORDER BY likes DESC, works DESC, tag LIMIT $2",
+        author_id, limit,
+    )
+
+
+async def by_origin(conn: Conn, author_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT origin, count(*) AS works, sum(like_count) AS likes, sum(comment_count) AS comments"
+        " FROM works WHERE author_id = $1 GROUP BY origin ORDER BY likes DESC, origin",
+        author_id,
+    )
+
+
+async def most_liked(conn: Conn, author_id: str, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT id, title, like_count, asset_ids FROM works WHERE author_id = $1"
+        " ORDER BY like_count DESC, id DESC LIMIT $2",
+        author_id, limit,
+    )

@@ -1,0 +1,123 @@
+"""Works and what people do with them: publish, edit, delete, like, comment, report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from services.community import events, views
+from services.community.deps import Deps
+from services.community.idempotency import run_once
+from services.community.schemas import AiWorkCreate, CommentBody, Page, ReportBody, WorkPatch, patch_fields
+from services.community.store import works as store
+from shared.errors import Forbidden, NotFound, Unprocessable
+from shared.ids import is_ulid, new_id
+
+MODEL_FIELDS = ("model_id", "model_version", "model_owner_id", "generation_id")
+
+
+def _not_found(work_id: str) -> NotFound:
+    return NotFound(f"no work {work_id!r}")
+
+
+async def visible_work(conn: asyncpg.Connection | asyncpg.Pool, work_id: str, viewer_id: str | None) -> Any:
+    """The work, or 404 — also for someone else's private work (its existence is not revealed)."""
+    row = await store.work_for_viewer(conn, work_id, viewer_id) if is_ulid(work_id) else None
+    if row is None:
+        raise _not_found(work_id)
+    return row
+
+
+async def create(deps: Deps, actor_id: str, body: AiWorkCreate, key: str | None) -> dict[str, Any]:
+    if body.origin != "ai" and any(getattr(body, f) is not None for f in MODEL_FIELDS):
+        raise Unprocessable("only AI works credit a model",
+                            errors=[{"field": "origin", "message": "model fields need origin 'ai'"}])
+    await deps.assets.require_owned(body.asset_ids, actor_id)
+
+    async def insert(conn: asyncpg.Connection) -> dict[str, Any]:
+        work_id = new_id()
+        await store.insert_work(conn, {**body.model_dump(), "id": work_id, "author_id": actor_id})
+        row = await store.work_for_viewer(conn, work_id, actor_id)
+        if row["visibility"] != "private":
+            await events.work_published(conn, row)
+        return views.work(row)
+
+    return await run_once(deps.pool, actor_id, "works.create", key, insert)
+
+
+async def get(deps: Deps, viewer_id: str | None, work_id: str) -> dict[str, Any]:
+    return views.work(await visible_work(deps.pool, work_id, viewer_id))
+
+
+async def _own_locked(conn: asyncpg.Connection, actor_id: str, work_id: str) -> Any:
+    row = await store.lock_work(conn, work_id) if is_ulid(work_id) else None
+    if row is None or (row["visibility"] == "private" and row["author_id"] != actor_id):
+        raise _not_found(work_id)
+    if row["author_id"] != actor_id:
+        raise Forbidden("only the author can change or delete this work")
+    return row
+
+
+async def update(deps: Deps, actor_id: str, work_id: str, patch: WorkPatch) -> dict[str, Any]:
+    fields = patch_fields(patch)
+    if "asset_ids" in fields:
+        await visible_work(deps.pool, work_id, actor_id)  # 404 before asking assets about it
+        await deps.assets.require_owned(fields["asset_ids"], actor_id)
+    async with deps.pool.acquire() as conn, conn.transaction():
+        before = await _own_locked(conn, actor_id, work_id)
+        visibility = fields.get("visibility", before["visibility"])
+        first_publication = before["published_at"] is None and visibility != "private"
+        await store.update_work(conn, work_id, fields, mark_published=first_publication)
+        row = await store.work_for_viewer(conn, work_id, actor_id)
+        if first_publication:
+            await events.work_published(conn, row)
+        else:
+            await events.work_updated(conn, row)
+    return views.work(row)
+
+
+async def delete(deps: Deps, actor_id: str, work_id: str) -> None:
+    async with deps.pool.acquire() as conn, conn.transaction():
+        row = await _own_locked(conn, actor_id, work_id)
+        await store.delete_work(conn, work_id)
+        await events.work_deleted(conn, row)
+
+
+async def like(deps: Deps, actor_id: str, work_id: str, *, on: bool) -> None:
+    """PUT/DELETE like: idempotent; `community.work.liked` only when a like is really new."""
+    async with deps.pool.acquire() as conn, conn.transaction():
+        row = await visible_work(conn, work_id, actor_id)
+        if on:
+            if await store.like(conn, actor_id, work_id):
+                await events.work_liked(conn, work_id, actor_id, row["author_id"])
+        else:
+            await store.unlike(conn, actor_id, work_id)
+
+
+async def comment(deps: Deps, actor_id: str, work_id: str, body: CommentBody, key: str | None) -> dict[str, Any]:
+    async def insert(conn: asyncpg.Connection) -> dict[str, Any]:
+        work = await visible_work(conn, work_id, actor_id)
+        row = await store.insert_comment(conn, new_id(), work_id, actor_id, body.body)
+        await events.work_commented(conn, row, work["author_id"])
+        return views.comment(row)
+
+    return await run_once(deps.pool, actor_id, "works.comment", key, insert)
+
+
+async def comments(deps: Deps, viewer_id: str | None, work_id: str, page: Page) -> dict[str, Any]:
+    after = deps.cursors.decode("comments:" + work_id, page.cursor, (str,))
+    await visible_work(deps.pool, work_id, viewer_id)
+    rows = await store.comments_page(deps.pool, work_id, after[0] if after else None, page.limit)
+    next_cursor = deps.cursors.encode("comments:" + work_id, [rows[-1]["id"]]) if len(rows) == page.limit else None
+    return {"items": [views.comment(r) for r in rows], "next_cursor": next_cursor}
+
+
+async def report(deps: Deps, actor_id: str, work_id: str, body: ReportBody) -> dict[str, Any]:
+    async with deps.pool.acquire() as conn, conn.transaction():
+        work = await visible_work(conn, work_id, actor_id)
+        if work["author_id"] == actor_id:
+            raise Unprocessable("you cannot report your own work")
+        await store.insert_report(conn, work_id, actor_id, body.reason, body.details,
+                                  deps.settings.report_hide_threshold)
+    return {"work_id": work_id, "status": "received"}
