@@ -59,6 +59,15 @@ def decode_image(data: bytes) -> np.ndarray:
         raise ImageDecodeError(f"unreadable image: {exc}") from exc
 
 
+def image_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from the header alone, without decoding the pixels."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return img.size
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise ImageDecodeError(f"unreadable image: {exc}") from exc
+
+
 def strip_metadata(data: bytes) -> bytes:
     """Re-encode only the pixels: what a site that drops metadata chunks does to an image."""
     return encode_png(decode_image(data))

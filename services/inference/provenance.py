@@ -141,9 +141,7 @@ class Verifier:
             state = reader.get_validation_state()
         failures = (results.get("activeManifest") or {}).get("failure", [])
         result["manifest"] = manifest
-        result["validation_errors"] = [
-            {"code": f.get("code"), "explanation": f.get("explanation")} for f in failures
-        ]
+        result["validation_errors"] = [{"code": f.get("code"), "explanation": f.get("explanation")} for f in failures]
         result["state"] = _state(state, failures)
         result["generation"] = _generation_assertion(manifest)
         return result
@@ -169,8 +167,16 @@ def _generation_assertion(manifest: dict[str, Any] | None) -> dict[str, Any] | N
     return None
 
 
+# Generated images are at most a few hundred pixels; a much larger copy was resized, which removes
+# the mark anyway, and decoding it would cost seconds of CPU per verify request.
+MAX_WATERMARK_PIXELS = 1024 * 1024
+
+
 def _watermark_id(image: bytes) -> str | None:
     try:
+        width, height = imaging.image_size(image)
+        if width * height > MAX_WATERMARK_PIXELS:
+            return None
         pixels = imaging.decode_image(image)
     except imaging.ImageDecodeError:
         return None  # the C2PA reader reports what is wrong with the bytes

@@ -74,3 +74,10 @@ def test_bad_input_raises_clear_errors() -> None:
         imaging.to_uint8(np.zeros((2, 1, 8, 8), dtype=np.float32))
     with pytest.raises(imaging.ImageDecodeError):
         imaging.decode_image(b"not an image at all")
+
+
+def test_image_size_reads_the_header() -> None:
+    png = imaging.images_to_png(_batch(n=1, size=24))[0]
+    assert imaging.image_size(png) == (24, 24)
+    with pytest.raises(imaging.ImageDecodeError):
+        imaging.image_size(b"\x89PNG but broken")
