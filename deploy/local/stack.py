@@ -6,19 +6,20 @@ Used by `python -m deploy.local` and by the test suite's session fixtures:
     endpoints = stack.start()
     urls = stack.start_services(["community", "gateway"], gateway_port=0)
     ...
-    stack.stop()
+    stack.stop()      # or stack.destroy() to also delete every file it made (tests)
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from deploy.local import keys, procs, services, state
+from deploy.local import keys, pgdir, procs, services, state
 from deploy.local.nats import start_nats
 from deploy.local.postgres import start_postgres
 from deploy.local.s3 import start_s3
@@ -204,6 +205,15 @@ class EmbeddedStack:
         self.endpoints = None
         self.service_urls = {}
         self.timings["stop_total"] = time.monotonic() - began
+
+    def destroy(self) -> None:
+        """Stop everything and delete all state: the data, keys, logs and an external cluster."""
+        self.stop()
+        self.recover()
+        data_root = self._file.read().get("postgres_data_root")
+        if data_root and Path(data_root).parent == pgdir.EXTERNAL_BASE:
+            shutil.rmtree(data_root, ignore_errors=True)
+        shutil.rmtree(self.state_dir, ignore_errors=True)
 
     def pids(self) -> dict[str, int]:
         return {r.name: r.pid for r in [*self._servers, *self._services]}

@@ -81,5 +81,7 @@ class StackFile:
             self._save(data)
 
     def _save(self, data: dict[str, Any]) -> None:
+        if not self.path.parent.is_dir():
+            return  # the state dir was deleted (destroy()): nothing left to record
         data["pids"] = {name: rec["pid"] for name, rec in data.get("procs", {}).items()}
         _write_private(self.path, data)

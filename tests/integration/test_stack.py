@@ -67,7 +67,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
         embedded.start()
         yield embedded
     finally:
-        embedded.stop()
+        embedded.destroy()
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +198,7 @@ def test_start_stops_leftovers_of_a_crashed_launcher(tmp_path: Path) -> None:
         second.stop()
         first.stop()
     assert not _processes_under(*_state_roots(tmp_path))
+    second.destroy()
 
 
 def test_stop_leaves_no_process(tmp_path: Path) -> None:
@@ -210,6 +211,9 @@ def test_stop_leaves_no_process(tmp_path: Path) -> None:
     assert not [name for name, pid in pids.items() if _alive(pid)]
     assert not _processes_under(*_state_roots(tmp_path))
     assert json.loads((tmp_path / "stack.json").read_text())["pids"] == {}
+    roots = _state_roots(tmp_path)
+    embedded.destroy()
+    assert not any(root.exists() for root in roots)
 
 
 def test_cli_up_detaches_and_down_stops_everything(tmp_path: Path) -> None:
@@ -237,6 +241,7 @@ def test_cli_up_detaches_and_down_stops_everything(tmp_path: Path) -> None:
     assert not [name for name, pid in pids.items() if _alive(pid)]
     assert not _processes_under(*_state_roots(tmp_path))
     assert json.loads((tmp_path / "stack.json").read_text())["pids"] == {}
+    EmbeddedStack(tmp_path).destroy()
 
 
 def test_start_survives_a_port_taken_between_pick_and_bind(tmp_path: Path,
@@ -260,5 +265,5 @@ def test_start_survives_a_port_taken_between_pick_and_bind(tmp_path: Path,
         logs = "".join(p.read_text() for p in (tmp_path / "logs").glob("*.log"))
         assert logs.count("===== ") == 4  # three servers, one of them started twice
     finally:
-        embedded.stop()
+        embedded.destroy()
         squatter.close()
