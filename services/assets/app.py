@@ -2,21 +2,75 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
 
+from services.assets import rpc
+from services.assets.events import build_consumers
+from services.assets.objects import ObjectStore
+from services.assets.service import SCHEMA, AssetService
 from services.assets.settings import AssetsSettings
+from shared.logging import get_logger
 from shared.messaging.rpc import RpcServer
-from shared.resources import NC, database_ctx, nats_ctx, outbox_relay_ctx, rpc_ctx
-from shared.web import create_base_app
+from shared.resources import DB, NC, consumers_ctx, database_ctx, nats_ctx, outbox_relay_ctx, rpc_ctx
+from shared.web import add_readiness_check, create_base_app
 
-SCHEMA = "assets"
+log = get_logger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
+SERVICE = web.AppKey("assets_service", AssetService)
+SWEEP_INTERVAL_S = 3600.0
+
+__all__ = ["MIGRATIONS", "SCHEMA", "create_app"]
+
+
+def services_ctx(settings: AssetsSettings):  # type: ignore[no-untyped-def]
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        objects = ObjectStore(settings)
+        app[SERVICE] = AssetService(settings, app[DB], objects, app[NC])
+
+        add_readiness_check(app, "s3", objects.bucket_exists)
+        try:
+            yield
+        finally:
+            app[SERVICE].close()
+            objects.close()
+
+    return ctx
+
+
+def sweeper_ctx(settings: AssetsSettings):  # type: ignore[no-untyped-def]
+    """Delete staged uploads that were never completed (a presigned PUT cannot be taken back)."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        async def sweep() -> None:
+            while True:
+                try:
+                    removed = await app[SERVICE].objects.delete_older_than("staging/", settings.staging_max_age_s)
+                    if removed:
+                        log.info("assets.staging.swept", removed=removed)
+                except Exception as exc:
+                    log.warning("assets.staging.sweep_failed", error=str(exc))
+                await asyncio.sleep(SWEEP_INTERVAL_S)
+
+        task = asyncio.create_task(sweep(), name="assets-staging-sweeper")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return ctx
 
 
 def build_rpc(app: web.Application) -> RpcServer:
-    return RpcServer(app[NC], SCHEMA)
+    server = RpcServer(app[NC], SCHEMA)
+    rpc.register(server, app[SERVICE])
+    return server
 
 
 async def create_app(settings: AssetsSettings) -> web.Application:
@@ -24,5 +78,8 @@ async def create_app(settings: AssetsSettings) -> web.Application:
     app.cleanup_ctx.append(database_ctx(settings, SCHEMA, MIGRATIONS))
     app.cleanup_ctx.append(nats_ctx(settings))
     app.cleanup_ctx.append(outbox_relay_ctx(SCHEMA))
+    app.cleanup_ctx.append(services_ctx(settings))
     app.cleanup_ctx.append(rpc_ctx(build_rpc))
+    app.cleanup_ctx.append(consumers_ctx(build_consumers, stop_timeout_s=min(5.0, settings.shutdown_timeout_s / 4)))
+    app.cleanup_ctx.append(sweeper_ctx(settings))
     return app

@@ -1,0 +1,120 @@
+"""All SQL of the assets service (schema `assets`, on the pool's search_path)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+_COLUMNS = ("id, owner_id, kind, sha256, content_type, width, height, size, orientation, palette, "
+            "object_key, thumbnail_key, meta, created_at")
+
+
+@dataclass(frozen=True)
+class AssetRow:
+    id: str
+    owner_id: str
+    kind: str
+    sha256: str
+    content_type: str
+    width: int
+    height: int
+    size: int
+    orientation: int
+    palette: list[str]
+    object_key: str
+    thumbnail_key: str
+    meta: dict[str, Any]
+    created_at: datetime
+
+    @classmethod
+    def from_record(cls, r: asyncpg.Record) -> AssetRow:
+        return cls(**{**dict(r), "palette": list(r["palette"]), "meta": json.loads(r["meta"])})
+
+    def describe(self) -> dict[str, Any]:
+        """The shape other services and the gateway receive."""
+        return {
+            "id": self.id, "owner_id": self.owner_id, "kind": self.kind, "sha256": self.sha256,
+            "content_type": self.content_type, "width": self.width, "height": self.height,
+            "size": self.size, "orientation": self.orientation, "palette": self.palette,
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+        }
+
+
+async def insert_asset(conn: asyncpg.Connection, row: AssetRow) -> None:
+    """Raises asyncpg.UniqueViolationError when the owner already has these bytes."""
+    await conn.execute(
+        "INSERT INTO assets (id, owner_id, kind, sha256, content_type, width, height, size, orientation,"
+        " palette, object_key, thumbnail_key, meta, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14)",
+        row.id, row.owner_id, row.kind, row.sha256, row.content_type, row.width, row.height, row.size,
+        row.orientation, row.palette, row.object_key, row.thumbnail_key, json.dumps(row.meta), row.created_at,
+    )
+
+
+async def get_asset(conn: asyncpg.Connection | asyncpg.Pool, asset_id: str) -> AssetRow | None:
+    record = await conn.fetchrow(f"SELECT {_COLUMNS} FROM assets WHERE id = $1", asset_id)
+    return AssetRow.from_record(record) if record else None
+
+
+async def get_assets(conn: asyncpg.Connection | asyncpg.Pool, ids: list[str]) -> list[AssetRow]:
+    records = await conn.fetch(f"SELECT {_COLUMNS} FROM assets WHERE id = ANY($1::text[]) ORDER BY id", ids)
+    return [AssetRow.from_record(r) for r in records]
+
+
+async def find_by_sha256(conn: asyncpg.Connection | asyncpg.Pool, owner_id: str, sha256: str) -> AssetRow | None:
+    record = await conn.fetchrow(f"SELECT {_COLUMNS} FROM assets WHERE owner_id = $1 AND sha256 = $2",
+                                 owner_id, sha256)
+    return AssetRow.from_record(record) if record else None
+
+
+async def delete_asset(conn: asyncpg.Connection, asset_id: str) -> bool:
+    return await conn.fetchval("DELETE FROM assets WHERE id = $1 RETURNING true", asset_id) is True
+
+
+async def lock_asset(conn: asyncpg.Connection, asset_id: str) -> AssetRow | None:
+    record = await conn.fetchrow(f"SELECT {_COLUMNS} FROM assets WHERE id = $1 FOR UPDATE", asset_id)
+    return AssetRow.from_record(record) if record else None
+
+
+# -- which works use which assets ---------------------------------------------------------------
+
+
+async def shown_to_others(conn: asyncpg.Connection | asyncpg.Pool, asset_id: str) -> bool:
+    """True when a public or unlisted work shows the asset."""
+    return bool(await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM work_assets WHERE asset_id = $1 AND visibility IN ('public', 'unlisted'))",
+        asset_id,
+    ))
+
+
+async def works_using(conn: asyncpg.Connection | asyncpg.Pool, asset_id: str) -> list[str]:
+    rows = await conn.fetch("SELECT work_id FROM work_assets WHERE asset_id = $1 ORDER BY work_id", asset_id)
+    return [r["work_id"] for r in rows]
+
+
+async def apply_work_state(
+    conn: asyncpg.Connection, work_id: str, stream_seq: int, *, visibility: str | None, asset_ids: list[str],
+) -> bool:
+    """Make `work_assets` show the work as of event `stream_seq` (visibility None: deleted).
+
+    Returns False, changing nothing, when a newer event for the work was applied already.
+    """
+    applied = await conn.fetchval(
+        "INSERT INTO work_versions (work_id, stream_seq, deleted) VALUES ($1, $2, $3)"
+        " ON CONFLICT (work_id) DO UPDATE SET stream_seq = EXCLUDED.stream_seq, deleted = EXCLUDED.deleted"
+        " WHERE work_versions.stream_seq < EXCLUDED.stream_seq RETURNING true",
+        work_id, stream_seq, visibility is None,
+    )
+    if not applied:
+        return False
+    await conn.execute("DELETE FROM work_assets WHERE work_id = $1", work_id)
+    if visibility is not None and asset_ids:
+        await conn.executemany(
+            "INSERT INTO work_assets (work_id, asset_id, visibility) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            [(work_id, asset_id, visibility) for asset_id in dict.fromkeys(asset_ids)],
+        )
+    return True
