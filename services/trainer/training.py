@@ -1,0 +1,324 @@
+"""The training loop. Pure CPU/GPU work meant for a worker process: no asyncio, no I/O.
+
+`train()` reports through callbacks (progress, sample grids, checkpoints) and polls `should_stop`
+once per step. A checkpoint holds weights, optimiser states, the step and every RNG state, so a
+redelivered job resumed from it ends with the same weights as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+
+from services.trainer.dataset import ImageDataset
+from services.trainer.models import DEFAULT_WIDTH, LATENT_DIM, ModelBundle, build, generator_state_bytes
+from services.trainer.swd import swd
+
+CHECKPOINT_FORMAT = 1
+SAMPLE_GRID = 16  # images in a progress sample grid (4 x 4)
+
+
+class TrainConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    architecture: Literal["dcgan", "vae"]
+    image_size: Literal[32, 64, 128] = 32
+    steps: int = Field(ge=1, le=1_000_000)
+    batch_size: int = Field(32, ge=1, le=1024)
+    lr: float | None = Field(None, gt=0, le=1.0)  # None: 2e-4 for dcgan, 1e-3 for vae
+    augment: bool | None = None  # None: on when the dataset is small
+    seed: int = 0
+    width: int = Field(DEFAULT_WIDTH, ge=4, le=512)
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    threads: int | None = Field(None, ge=1)  # None: the cores this process may use
+    eval_samples: int = Field(128, ge=16, le=8192)  # generated images for the final SWD
+
+    @property
+    def learning_rate(self) -> float:
+        return self.lr if self.lr is not None else (2e-4 if self.architecture == "dcgan" else 1e-3)
+
+
+@dataclass(frozen=True)
+class Progress:
+    step: int
+    total_steps: int
+    losses: dict[str, float]  # means over the steps since the previous report
+    eta_s: float
+    samples_per_s: float
+
+
+@dataclass
+class TrainResult:
+    status: Literal["succeeded", "canceled"]
+    steps_done: int
+    dataset_sha256: str
+    generator_state: bytes  # models.load_generator() rebuilds the exportable module
+    checkpoint: bytes  # full state, to resume or to fine-tune (refine) from
+    metrics: dict[str, Any] = field(default_factory=dict)  # empty when canceled
+    sample_png: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    step: int
+    architecture: str
+    image_size: int
+    dataset_sha256: str
+    state: dict[str, Any]
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Checkpoint:
+        # RNG states and optimiser dicts hold numpy/python objects: not loadable with weights_only.
+        blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
+        if blob.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError("unsupported checkpoint format")
+        return cls(blob["step"], blob["architecture"], blob["image_size"], blob["dataset_sha256"], blob)
+
+
+def _device(config: TrainConfig) -> torch.device:
+    if config.device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(config.device)
+
+
+def configure_threads(config: TrainConfig) -> None:
+    # One intra-op pool sized to this process's cores; more threads only add contention.
+    torch.set_num_threads(config.threads or len(os.sched_getaffinity(0)))
+
+
+class TrainingSession:
+    """Models, optimisers, RNGs and the step function for one training run.
+
+    `wrap` lets ddp.py put DistributedDataParallel around the trained modules; optimisers and
+    state dicts always use the unwrapped modules.
+    """
+
+    def __init__(self, config: TrainConfig, dataset: ImageDataset, device: torch.device,
+                 wrap: Callable[[nn.Module], nn.Module] = lambda m: m, rank: int = 0):
+        self.config, self.dataset, self.device = config, dataset, device
+        self.bundle = seeded_bundle(config, device)
+        self.step = 0
+        lr = config.learning_rate
+        if self.bundle.vae is not None:
+            self.vae = wrap(self.bundle.vae)
+            self.optimisers = {"vae": torch.optim.Adam(self.bundle.vae.parameters(), lr)}
+        else:
+            assert self.bundle.discriminator is not None
+            self.g, self.d = wrap(self.bundle.generator), wrap(self.bundle.discriminator)
+            self.optimisers = {
+                "generator": torch.optim.Adam(self.bundle.generator.parameters(), lr, betas=(0.5, 0.999)),
+                "discriminator": torch.optim.Adam(self.bundle.discriminator.parameters(), lr,
+                                                  betas=(0.5, 0.999)),
+            }
+        # Ranks differ in data and noise but share the initial weights (seeded_bundle above).
+        torch.manual_seed(config.seed * 1000 + 1 + rank)
+        np.random.seed((config.seed * 1000 + 1 + rank) % 2**32)
+        random.seed(config.seed * 1000 + 1 + rank)
+        self.data_rng = torch.Generator().manual_seed(config.seed * 1000 + 2 + rank)
+        fixed = torch.Generator().manual_seed(config.seed * 1000 + 3)
+        self.sample_z = torch.randn(SAMPLE_GRID, LATENT_DIM, generator=fixed).to(device)
+
+    def train_step(self) -> dict[str, torch.Tensor]:
+        real = self.dataset.batch(self.config.batch_size, self.data_rng).to(self.device, non_blocking=True)
+        losses = self._vae_step(real) if self.bundle.vae is not None else self._gan_step(real)
+        self.step += 1
+        return losses
+
+    def _gan_step(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
+        opt_g, opt_d = self.optimisers["generator"], self.optimisers["discriminator"]
+        fake = self.g(torch.randn(real.shape[0], LATENT_DIM, device=self.device))
+        # Non-saturating GAN loss; softplus(-x) == BCE-with-logits against "real".
+        d_loss = F.softplus(-self.d(real)).mean() + F.softplus(self.d(fake.detach())).mean()
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        g_loss = F.softplus(-self.d(fake)).mean()
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
+
+    def _vae_step(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
+        recon_x, mu, logvar = self.vae(real)
+        # Per-image sums (Gaussian likelihood up to a constant), averaged over the batch.
+        recon = F.mse_loss(recon_x, real, reduction="sum") / real.shape[0]
+        kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / real.shape[0]
+        loss = recon + kl
+        opt = self.optimisers["vae"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return {"loss": loss.detach(), "recon": recon.detach(), "kl": kl.detach()}
+
+    def checkpoint_bytes(self) -> bytes:
+        rng = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+               "data": self.data_rng.get_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        blob = {
+            "format": CHECKPOINT_FORMAT, "step": self.step, "architecture": self.config.architecture,
+            "image_size": self.config.image_size, "width": self.config.width,
+            "dataset_sha256": self.dataset.sha256, "rng": rng,
+            "models": {k: m.state_dict() for k, m in self.bundle.trained_modules().items()},
+            "optimisers": {k: o.state_dict() for k, o in self.optimisers.items()},
+        }
+        buf = io.BytesIO()
+        torch.save(blob, buf)
+        return buf.getvalue()
+
+    def load(self, ckpt: Checkpoint, *, weights_only: bool = False) -> None:
+        """Resume exactly (weights, optimisers, step, RNGs), or with weights_only start a fine-tune."""
+        if (ckpt.architecture, ckpt.image_size, ckpt.state["width"]) != (
+                self.config.architecture, self.config.image_size, self.config.width):
+            raise ValueError("checkpoint was made for a different architecture, image size or width")
+        for name, module in self.bundle.trained_modules().items():
+            module.load_state_dict(ckpt.state["models"][name])
+        if weights_only:
+            return
+        if ckpt.dataset_sha256 != self.dataset.sha256:
+            raise ValueError("checkpoint was made on a different dataset")
+        for name, opt in self.optimisers.items():
+            opt.load_state_dict(ckpt.state["optimisers"][name])
+        rng = ckpt.state["rng"]
+        torch.set_rng_state(rng["torch"])
+        np.random.set_state(rng["numpy"])
+        random.setstate(rng["python"])
+        self.data_rng.set_state(rng["data"])
+        if "cuda" in rng and self.device.type == "cuda":
+            torch.cuda.set_rng_state(rng["cuda"], self.device)
+        self.step = ckpt.step
+
+    @torch.no_grad()
+    def sample_grid_png(self) -> bytes:
+        images = generate(self.bundle.generator, self.sample_z)
+        return grid_png(images, nrow=4)
+
+
+def seeded_bundle(config: TrainConfig, device: torch.device) -> ModelBundle:
+    """Initial weights depend only on the seed: the untrained baseline rebuilds them."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        bundle = build(config.architecture, config.image_size, config.width)
+    for m in bundle.trained_modules().values():
+        m.to(device)
+    return bundle
+
+
+@torch.no_grad()
+def generate(generator: nn.Module, z: torch.Tensor, chunk: int = 64) -> torch.Tensor:
+    """Images in eval mode (BatchNorm running stats, as exported), on the CPU."""
+    was_training = generator.training
+    generator.eval()
+    try:
+        return torch.cat([generator(z[i:i + chunk]).float().cpu() for i in range(0, len(z), chunk)])
+    finally:
+        generator.train(was_training)
+
+
+def grid_png(images: torch.Tensor, nrow: int, pad: int = 2) -> bytes:
+    """[N, 3, S, S] in [-1, 1] -> one PNG with the images on a white grid."""
+    n, _, s, _ = images.shape
+    rows = -(-n // nrow)
+    canvas = np.full((rows * (s + pad) + pad, nrow * (s + pad) + pad, 3), 255, np.uint8)
+    pixels = ((images.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+    for i, img in enumerate(pixels):
+        r, c = divmod(i, nrow)
+        canvas[pad + r * (s + pad): pad + r * (s + pad) + s, pad + c * (s + pad): pad + c * (s + pad) + s] = img
+    buf = io.BytesIO()
+    Image.fromarray(canvas).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+@torch.no_grad()
+def evaluate(session: TrainingSession) -> dict[str, Any]:
+    """SWD (and VAE reconstruction error) of the trained model next to its untrained initial state."""
+    config, real = session.config, session.dataset.tensors
+    z = torch.randn(config.eval_samples, LATENT_DIM,
+                    generator=torch.Generator().manual_seed(config.seed * 1000 + 4)).to(session.device)
+    untrained = seeded_bundle(config, session.device)
+    trained_swd = swd(real, generate(session.bundle.generator, z), seed=config.seed)
+    untrained_swd = swd(real, generate(untrained.generator, z), seed=config.seed)
+    metrics: dict[str, Any] = {
+        "swd": trained_swd["avg"], "swd_per_level": trained_swd["per_level"],
+        "swd_untrained": untrained_swd["avg"], "swd_untrained_per_level": untrained_swd["per_level"],
+        "swd_resolutions": trained_swd["resolutions"], "eval_samples": config.eval_samples,
+    }
+    if session.bundle.vae is not None and untrained.vae is not None:
+        metrics["recon_error"] = reconstruction_error(session.bundle.vae, real, session.device)
+        metrics["recon_error_untrained"] = reconstruction_error(untrained.vae, real, session.device)
+    return metrics
+
+
+@torch.no_grad()
+def reconstruction_error(vae: nn.Module, images: torch.Tensor, device: torch.device) -> float:
+    """Mean squared error (pixels in [-1, 1]) of encoding to the posterior mean and decoding."""
+    vae.eval()
+    total = 0.0
+    for i in range(0, len(images), 64):
+        x = images[i:i + 64].to(device)
+        total += F.mse_loss(vae(x)[0], x, reduction="sum").item()
+    vae.train()
+    return total / images.numel()
+
+
+def train(
+    config: TrainConfig,
+    images: Sequence[bytes],
+    *,
+    resume: Checkpoint | bytes | None = None,
+    init_from: Checkpoint | bytes | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    on_checkpoint: Callable[[bytes], None] | None = None,
+    checkpoint_every: int = 0,
+    progress_every: int = 10,
+    sample_every: int = 0,
+    on_sample: Callable[[bytes], None] | None = None,
+) -> TrainResult:
+    """Train from scratch, resume a checkpoint (`resume`), or fine-tune from weights (`init_from`)."""
+    configure_threads(config)
+    session = TrainingSession(config, ImageDataset(images, config.image_size, config.augment), _device(config))
+    if resume is not None:
+        session.load(Checkpoint.from_bytes(resume) if isinstance(resume, bytes) else resume)
+    elif init_from is not None:
+        session.load(Checkpoint.from_bytes(init_from) if isinstance(init_from, bytes) else init_from,
+                     weights_only=True)
+    start_step, started = session.step, time.perf_counter()
+    window_start, window_step = started, session.step
+    sums: dict[str, torch.Tensor] = {}
+    while session.step < config.steps:
+        if should_stop is not None and should_stop():
+            return TrainResult("canceled", session.step, session.dataset.sha256,
+                               generator_state_bytes(session.bundle), session.checkpoint_bytes())
+        for name, value in session.train_step().items():
+            sums[name] = sums[name] + value if name in sums else value
+        step = session.step
+        if on_progress is not None and (step % max(progress_every, 1) == 0 or step == config.steps):
+            now = time.perf_counter()
+            rate = (step - start_step) / max(now - started, 1e-9)
+            window = step - window_step
+            on_progress(Progress(
+                step=step, total_steps=config.steps,
+                losses={k: float(v) / window for k, v in sums.items()},  # the only host sync
+                eta_s=(config.steps - step) / rate if rate > 0 else 0.0,
+                samples_per_s=window * config.batch_size / max(now - window_start, 1e-9),
+            ))
+            sums, window_start, window_step = {}, now, step
+        if on_sample is not None and sample_every and step % sample_every == 0:
+            on_sample(session.sample_grid_png())
+        if on_checkpoint is not None and checkpoint_every and step % checkpoint_every == 0 and step < config.steps:
+            on_checkpoint(session.checkpoint_bytes())
+    return TrainResult("succeeded", session.step, session.dataset.sha256, generator_state_bytes(session.bundle),
+                       session.checkpoint_bytes(), evaluate(session), session.sample_grid_png())
