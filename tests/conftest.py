@@ -28,12 +28,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         embedded.start()
         yield embedded
     finally:
-        embedded.stop()
+        embedded.destroy()  # stops every process by pid and removes the session's data
 
 
 @pytest.fixture(scope="session")
 def endpoints(stack: object) -> object:
-    return stack._require_endpoints()  # type: ignore[attr-defined]
+    return stack.endpoints  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")
