@@ -79,7 +79,8 @@ async def leftovers(endpoints: Any) -> Any:
         await conn.close()
 
 
-async def upload(http: aiohttp.ClientSession, user: User, data: Any, content_type: str | None) -> aiohttp.ClientResponse:
+async def upload(http: aiohttp.ClientSession, user: User, data: Any,
+                 content_type: str | None) -> aiohttp.ClientResponse:
     headers = {**user.headers, **({"Content-Type": content_type} if content_type else {})}
     resp = await http.post("/v1/assets", data=data, headers=headers)
     await resp.read()

@@ -43,7 +43,8 @@ def pixels(data: bytes) -> np.ndarray:
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
 def test_gps_exif_is_stripped_and_pixels_stay_identical(fmt: str) -> None:
-    original = encode(render("geometric", 7, 200), fmt, exif=exif_with_gps(), **({"quality": 90} if fmt != "PNG" else {}))
+    extra = {} if fmt == "PNG" else {"quality": 90}
+    original = encode(render("geometric", 7, 200), fmt, exif=exif_with_gps(), **extra)
     assert b"PhoneMaker" in original
     result = process_upload(original, LIMITS)
     assert b"PhoneMaker" not in result.data
