@@ -7,6 +7,7 @@ IMAGE_SIZES. Depth follows the size: one up/down block per doubling between 4 px
 from __future__ import annotations
 
 import io
+import itertools
 from dataclasses import dataclass
 
 import torch
@@ -49,7 +50,7 @@ class DCGANGenerator(nn.Module):
             nn.BatchNorm2d(ch[0]), nn.ReLU(inplace=True),
         )
         layers: list[nn.Module] = []
-        for c_in, c_out in zip(ch[:-1], ch[1:], strict=True):
+        for c_in, c_out in itertools.pairwise(ch):
             layers += _up_block(c_in, c_out)
         layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(ch[-1], 3, 3, 1, 1), nn.Tanh()]
         self.body = nn.Sequential(*layers)
@@ -65,7 +66,7 @@ class DCGANDiscriminator(nn.Module):
         super().__init__()
         ch = list(reversed(_channels(image_size, width)))
         layers: list[nn.Module] = [nn.Conv2d(3, ch[0], 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
-        for c_in, c_out in zip(ch[:-1], ch[1:], strict=True):
+        for c_in, c_out in itertools.pairwise(ch):
             layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out),
                        nn.LeakyReLU(0.2, inplace=True)]
         layers += [nn.Conv2d(ch[-1], 1, 4, 1, 0), nn.Flatten()]
@@ -80,7 +81,7 @@ class ConvEncoder(nn.Module):
         super().__init__()
         ch = list(reversed(_channels(image_size, width)))
         layers: list[nn.Module] = [nn.Conv2d(3, ch[0], 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
-        for c_in, c_out in zip(ch[:-1], ch[1:], strict=True):
+        for c_in, c_out in itertools.pairwise(ch):
             layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out),
                        nn.LeakyReLU(0.2, inplace=True)]
         self.body = nn.Sequential(*layers, nn.Flatten())
