@@ -3,7 +3,8 @@
 Production takes its signing certificate and key from configuration; development and tests make a
 root CA → intermediate CA → end-entity chain here, with what C2PA validators demand of a signer:
 the end-entity is not a CA and not self-signed, has keyUsage digitalSignature only, an extended key
-usage of emailProtection/documentSigning, and Authority/Subject Key Identifiers. ECDSA P-256 (ES256).
+usage of emailProtection/documentSigning, and Authority/Subject Key Identifiers. The CAs use ECDSA
+P-256; the signer uses Ed25519, whose signatures are deterministic (RFC 8032).
 
 `ensure_dev_ca(directory)` is idempotent: it reuses a complete, unexpired chain found there and only
 makes a new one otherwise, under a file lock so that concurrent processes agree on one chain.
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 ROOT_CERT = "root.pem"
@@ -76,7 +77,8 @@ def _load(directory: Path) -> DevCA | None:
         key = serialization.load_pem_private_key((directory / SIGNER_KEY).read_bytes(), password=None)
     except ValueError:
         return None  # damaged files: make a fresh chain
-    if signer.public_key().public_numbers() != key.public_key().public_numbers():  # type: ignore[union-attr]
+    raw = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    if signer.public_key().public_bytes(*raw) != key.public_key().public_bytes(*raw):
         return None
     if signer.not_valid_after_utc - _RENEW_BEFORE < dt.datetime.now(dt.UTC):
         return None
@@ -92,7 +94,7 @@ def _create(directory: Path, organization: str) -> None:
     now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)  # tolerate small clock skew
     root_key = ec.generate_private_key(ec.SECP256R1())
     inter_key = ec.generate_private_key(ec.SECP256R1())
-    signer_key = ec.generate_private_key(ec.SECP256R1())
+    signer_key = ed25519.Ed25519PrivateKey.generate()
 
     root_name = _name(organization, f"{organization} Root CA")
     root = _ca_cert(root_name, root_key, root_name, root_key, now, days=3650, path_length=1)

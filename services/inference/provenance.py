@@ -1,7 +1,7 @@
 """C2PA provenance for generated images: sign at creation, verify on request.
 
 Signing embeds a manifest whose `c2pa.created` action has digitalSourceType trainedAlgorithmicMedia,
-plus our `org.atelier.generation` assertion (generation id, model, version, seed, mode, parameters).
+plus our `org.atelier.generation` assertion (model, version, seed, mode, parameters, output index).
 Verification reports `valid` (signature good, chain trusted), `untrusted` (intact, but the signer
 is not under our trust anchors), `tampered` (manifest present but the image or claim fails
 validation) or `absent` (no manifest), and looks for the invisible watermark so that an image
@@ -9,15 +9,27 @@ whose metadata was stripped can still name its generation.
 
 c2pa-python works offline here: trust comes only from the configured anchors, no remote manifest
 fetch, no OCSP, no timestamp authority, no thumbnail (it would add ~88 KB and ~50 ms per image).
-Signed bytes are not reproducible (the manifest label is a random URN and ECDSA signatures are
-randomised); the pixels, and so the manifest's data hash, are. All calls are synchronous and CPU-bound:
-run them in an executor. Measured on 64-128 px PNGs: sign ≈ 2-3 ms, verify ≈ 2 ms, +3.5 KB.
+All calls are synchronous and CPU-bound: run them in an executor. Measured on 64-128 px PNGs:
+sign ≈ 2-3 ms, verify ≈ 2 ms, +3.5 KB.
+
+How reproducible the signed bytes are. Everything we control is a function of the inputs: the
+manifest carries no generation id and no time, its label (`urn:c2pa:<uuid>`) and instance id are
+derived from a hash of the inputs and of the unsigned pixels, and an Ed25519 signer gives
+deterministic signatures (RFC 8032). What remains random is inside c2pa-rs 0.91 (c2pa-python
+0.38.1): every assertion's JUMBF box gets a fresh 16-byte salt (`c2sh` box, C2PA 2.x, meant to
+stop guessing of redacted assertions), there is no setting to turn it off, and the claim hashes
+the salted boxes, so the claim and its signature change too. Two signings of the same image differ
+in exactly those bytes (tests/unit/inference/test_inference_provenance.py shows it). So the
+service guarantees, and records per output as `image_sha256`, identical *unsigned* PNG bytes
+(identical pixels) for identical inputs; the signed file differs by its salts.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -39,15 +51,17 @@ class ProvenanceError(ValueError):
 
 @dataclass(frozen=True)
 class GenerationInfo:
-    """What the signed `org.atelier.generation` assertion records about one output."""
+    """What the signed `org.atelier.generation` assertion records about one output.
 
-    generation_id: str
+    No generation id and no time: the manifest is a function of what produced the pixels. The
+    watermark id (128 px and larger) is per generation, but so are those pixels.
+    """
+
     model_id: str
     version: int
     seed: int
     mode: str
     index: int = 0
-    owner_id: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     watermark_id: str | None = None  # the short id embedded in the pixels, when there is one
 
@@ -64,11 +78,27 @@ def offline_settings(trust_anchors_pem: bytes | str | None) -> dict[str, Any]:
     return settings
 
 
-def manifest_definition(info: GenerationInfo, content_type: str = "image/png") -> dict[str, Any]:
+def manifest_uuid(info: GenerationInfo, image: bytes) -> uuid.UUID:
+    """A UUID derived from the generation inputs and the unsigned image bytes.
+
+    It carries version-4 bits because c2pa-rs accepts no other claim GUID ("invalid Claim GUID").
+    """
+    canonical = json.dumps(asdict(info), sort_keys=True, separators=(",", ":")).encode()
+    digest = bytearray(hashlib.sha256(canonical + b"\0" + hashlib.sha256(image).digest()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x40
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return uuid.UUID(bytes=bytes(digest))
+
+
+def manifest_definition(info: GenerationInfo, content_type: str = "image/png", image: bytes = b"") -> dict[str, Any]:
+    ident = manifest_uuid(info, image)
     return {
         "claim_generator_info": [CLAIM_GENERATOR],
-        "title": f"{info.generation_id}-{info.index}.{content_type.split('/')[-1]}",
+        "title": f"{info.model_id}-v{info.version}-{info.seed}-{info.index}.{content_type.split('/')[-1]}",
         "format": content_type,
+        # Fixed here, or c2pa-rs draws random ones.
+        "label": f"urn:c2pa:{ident}",
+        "instance_id": f"xmp:iid:{ident}",
         "assertions": [
             {
                 "label": "c2pa.actions",
@@ -90,7 +120,8 @@ def manifest_definition(info: GenerationInfo, content_type: str = "image/png") -
 class Signer:
     """Signs generated images with one certificate chain (dev CA locally, configured in production)."""
 
-    def __init__(self, chain_pem: bytes, key_pem: bytes, alg: str = "es256") -> None:
+    def __init__(self, chain_pem: bytes, key_pem: bytes, alg: str | None = None) -> None:
+        alg = alg or signing_alg(key_pem)
         # The c2pa signer parses the PEMs once; it is safe to share across executor threads.
         self._signer = c2pa.Signer.from_info(
             c2pa.C2paSignerInfo(c2pa.C2paSigningAlg[alg.upper()], chain_pem, key_pem, None)
@@ -99,7 +130,7 @@ class Signer:
 
     def sign(self, image: bytes, info: GenerationInfo, content_type: str = "image/png") -> bytes:
         """The image with an embedded, signed C2PA manifest describing `info`."""
-        builder = c2pa.Builder(manifest_definition(info, content_type), context=self._context)
+        builder = c2pa.Builder(manifest_definition(info, content_type, image), context=self._context)
         dest = io.BytesIO()
         try:
             builder.sign(self._signer, content_type, io.BytesIO(image), dest)
@@ -112,6 +143,21 @@ class Signer:
         self._context.close()
 
 
+def signing_alg(key_pem: bytes) -> str:
+    """The C2PA algorithm name for a PEM private key: Ed25519, or ECDSA by curve."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return "ed25519"
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        curves = {"secp256r1": "es256", "secp384r1": "es384", "secp521r1": "es512"}
+        if key.curve.name in curves:
+            return curves[key.curve.name]
+    raise ValueError(f"unsupported C2PA signing key: {type(key).__name__}")
+
+
 class Verifier:
     """Checks manifests against the configured trust anchors and looks for the watermark."""
 
@@ -119,7 +165,7 @@ class Verifier:
         self._context = c2pa.Context.from_dict(offline_settings(trust_anchors_pem))
 
     def verify(self, image: bytes, content_type: str = "image/png") -> dict[str, Any]:
-        """{state, manifest, validation_errors, generation, watermark_generation_id}."""
+        """{state, manifest, validation_errors, generation, watermark_id} (watermark_id: 8 hex digits or None)."""
         if content_type not in SUPPORTED_TYPES:
             raise ProvenanceError(f"unsupported media type {content_type}")
         result: dict[str, Any] = {
@@ -127,7 +173,7 @@ class Verifier:
             "manifest": None,
             "validation_errors": [],
             "generation": None,
-            "watermark_generation_id": _watermark_id(image),
+            "watermark_id": _watermark_id(image),
         }
         try:
             reader = c2pa.Reader(content_type, io.BytesIO(image), context=self._context)

@@ -1,8 +1,30 @@
-"""Settings of the inference service (`ATELIER_*` environment variables)."""
+"""Settings of the inference service (`ATELIER_*` environment variables).
+
+Beyond the shared service, database, S3 and Triton variables:
+
+- `ATELIER_INFERENCE_BACKEND` (triton): `triton`, or `onnx_local` (in-process ONNX Runtime, for
+  places where no Triton runs).
+- `ATELIER_TRITON_MODEL_BACKEND` (python): the Triton backend that serves the exported ONNX files:
+  `python` for the local Triton (PyPI nvidia-pytriton ships only that one), `onnxruntime` in
+  production's official Triton image.
+- `ATELIER_INFERENCE_MAX_LOADED_MODELS` (4): model versions kept loaded; one more unloads the least
+  recently used (it is loaded again from the object store when next asked for).
+- `ATELIER_TRITON_LOAD_TIMEOUT_S` (180): how long one load may take.
+- `ATELIER_INFERENCE_WORKERS` (4): generation jobs handled at once by this process; they overlap so
+  that Triton's dynamic batcher sees concurrent batches while other jobs encode and sign.
+- `ATELIER_C2PA_KEY_FILE`, `ATELIER_C2PA_CHAIN_FILE` (end-entity first, root omitted),
+  `ATELIER_C2PA_TRUST_ANCHORS_FILE`: the signing credentials. Required in production; in
+  development a local CA is made under `ATELIER_STATE_DIR/c2pa` when they are unset.
+- `ATELIER_VERIFY_MAX_BYTES` (8 MiB): largest image `provenance.verify` accepts (the NATS payload
+  limit may set a lower one: the gateway checks both).
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
 
 from shared.settings import DatabaseSettings, S3Settings, ServiceSettings, TritonSettings
 
@@ -10,3 +32,31 @@ from shared.settings import DatabaseSettings, S3Settings, ServiceSettings, Trito
 class InferenceSettings(ServiceSettings, DatabaseSettings, S3Settings, TritonSettings):
     service_name: str = "inference"
     http_port: int = Field(8084, ge=0, le=65535)
+
+    inference_backend: Literal["triton", "onnx_local"] = "triton"
+    triton_model_backend: Literal["python", "onnxruntime"] = "python"
+    inference_max_loaded_models: int = Field(4, ge=1, le=64)
+    triton_load_timeout_s: float = Field(180.0, gt=0)
+    inference_workers: int = Field(4, ge=1, le=64)
+    # A job that keeps failing is dead-lettered (marked failed) after this many deliveries.
+    generate_max_deliver: int = Field(5, ge=1)
+    assets_timeout_s: float = Field(30.0, gt=0)
+    community_timeout_s: float = Field(10.0, gt=0)
+
+    c2pa_key_file: Path | None = None
+    c2pa_chain_file: Path | None = None
+    c2pa_trust_anchors_file: Path | None = None
+    verify_max_bytes: int = Field(8 * 1024**2, ge=1024)
+
+    @model_validator(mode="after")
+    def _credentials(self) -> InferenceSettings:
+        given = [self.c2pa_key_file, self.c2pa_chain_file]
+        if any(given) and not all(given):
+            raise ValueError("set both ATELIER_C2PA_KEY_FILE and ATELIER_C2PA_CHAIN_FILE, or neither")
+        # Production without credentials is refused when the service starts (credentials.py), not
+        # here: tooling that only reads settings (manifest checks, --migrate-only) must still work.
+        return self
+
+    @property
+    def dev_ca_dir(self) -> Path:
+        return self.state_dir / "c2pa"

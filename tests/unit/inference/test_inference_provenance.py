@@ -36,7 +36,6 @@ def _png(size: int, seed: int = 0) -> bytes:
 
 def _info(**extra: object) -> GenerationInfo:
     base: dict[str, object] = {
-        "generation_id": GENERATION_ID,
         "model_id": "01J9ZC7A0000000000000MODEL",
         "version": 3,
         "seed": 42,
@@ -72,7 +71,8 @@ def test_signed_image_verifies_with_ai_source_type_and_generation_parameters(sig
     assert created["action"] == "c2pa.created"
     assert created["digitalSourceType"] == provenance.DIGITAL_SOURCE_TYPE
     generation = result["generation"]
-    assert generation["generation_id"] == GENERATION_ID and generation["seed"] == 42
+    assert generation["model_id"] == "01J9ZC7A0000000000000MODEL" and generation["seed"] == 42
+    assert generation["index"] == 1 and "generation_id" not in generation
     assert generation["version"] == 3 and generation["mode"] == "variations"
     assert generation["parameters"] == {"strength": 0.25, "base_seed": 7, "truncation": None}
     assert result["manifest"]["signature_info"]["common_name"].endswith("Generation Signer")
@@ -97,7 +97,7 @@ def test_signer_outside_the_trust_anchors_is_untrusted(signer, tmp_path: Path) -
     other_root = devca.ensure_dev_ca(tmp_path / "other").root_pem
     result = provenance.Verifier(other_root).verify(signer.sign(_png(64), _info()), "image/png")
     assert result["state"] == "untrusted"
-    assert result["generation"]["generation_id"] == GENERATION_ID
+    assert result["generation"]["seed"] == 42
 
 
 def test_stripped_metadata_is_absent_but_the_watermark_still_names_the_generation(signer, verifier) -> None:  # type: ignore[no-untyped-def]
@@ -107,15 +107,15 @@ def test_stripped_metadata_is_absent_but_the_watermark_still_names_the_generatio
     signed = signer.sign(marked, _info(watermark_id=watermark.format_short_id(wm_id)))
     whole = verifier.verify(signed, "image/png")
     assert whole["state"] == "valid"
-    assert whole["watermark_generation_id"] == whole["generation"]["watermark_id"]
+    assert whole["watermark_id"] == whole["generation"]["watermark_id"] == watermark.format_short_id(wm_id)
 
     stripped = imaging.strip_metadata(signed)
     assert b"caBX" not in stripped
     result = verifier.verify(stripped, "image/png")
     assert result["state"] == "absent" and result["manifest"] is None
-    assert result["watermark_generation_id"] == watermark.format_short_id(wm_id)
+    assert result["watermark_id"] == watermark.format_short_id(wm_id)
     # An unmarked image of the same size carries no id.
-    assert verifier.verify(_png(128, seed=4), "image/png")["watermark_generation_id"] is None
+    assert verifier.verify(_png(128, seed=4), "image/png")["watermark_id"] is None
 
 
 def test_unreadable_or_unsupported_input_is_a_client_error(verifier) -> None:  # type: ignore[no-untyped-def]
@@ -123,3 +123,50 @@ def test_unreadable_or_unsupported_input_is_a_client_error(verifier) -> None:  #
         verifier.verify(b"definitely not a png", "image/png")
     with pytest.raises(provenance.ProvenanceError):
         verifier.verify(_png(32), "application/pdf")
+
+
+def test_signing_twice_keeps_label_and_pixels_and_differs_only_by_c2pa_salts(signer, verifier) -> None:  # type: ignore[no-untyped-def]
+    png = _png(64, seed=9)
+    first, second = signer.sign(png, _info()), signer.sign(png, _info())
+    one, two = verifier.verify(first, "image/png"), verifier.verify(second, "image/png")
+    assert one["state"] == two["state"] == "valid"
+    # Everything the service controls is reproducible: label, instance id, assertions, pixels.
+    assert one["manifest"]["label"] == two["manifest"]["label"]
+    assert one["manifest"]["instance_id"] == two["manifest"]["instance_id"]
+    assert one["manifest"]["assertions"] == two["manifest"]["assertions"]
+    assert imaging.decode_image(first).tobytes() == imaging.decode_image(second).tobytes()
+    assert len(first) == len(second)
+    # c2pa-rs salts every assertion box with 16 random bytes (no setting turns it off), so the
+    # signed files differ. If this ever fails, signed bytes became reproducible: say so in the docs.
+    assert first != second
+    salts_one = [c for c in _salts(first)]
+    salts_two = [c for c in _salts(second)]
+    assert len(salts_one) >= 3 and all(a != b for a, b in zip(salts_one, salts_two, strict=True))
+
+
+def test_a_different_seed_or_image_gets_a_different_manifest_label() -> None:
+    png = _png(64, seed=9)
+    base = provenance.manifest_uuid(_info(), png)
+    assert provenance.manifest_uuid(_info(), png) == base
+    assert provenance.manifest_uuid(_info(seed=43), png) != base
+    assert provenance.manifest_uuid(_info(), _png(64, seed=10)) != base
+
+
+def test_signing_algorithm_follows_the_key(ca: devca.DevCA) -> None:
+    assert provenance.signing_alg(ca.key_pem) == "ed25519"
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    p256 = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    assert provenance.signing_alg(p256) == "es256"
+
+
+def _salts(signed: bytes) -> list[bytes]:
+    """The 16-byte payloads of the JUMBF salt boxes (`c2sh`) in a signed PNG's manifest."""
+    out, pos = [], 0
+    while (pos := signed.find(b"c2sh", pos)) != -1:
+        length = int.from_bytes(signed[pos - 4 : pos], "big")
+        out.append(signed[pos + 4 : pos - 4 + length])
+        pos += 4
+    return out
