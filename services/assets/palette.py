@@ -10,6 +10,9 @@ _CANDIDATES = 16
 # Clusters closer than this (RGB distance) are one colour to the eye: jittered or anti-aliased
 # shades of a single paint merge instead of crowding out the other colours.
 _MERGE_DISTANCE = 48.0
+# Quantising is costly on many distinct colours (gradients, JPEG noise): sample at most this many
+# pixels per side; NEAREST keeps real pixel colours instead of blending neighbours.
+_SAMPLE_SIDE = 96
 
 
 def dominant_colours(image: Image.Image, count: int = PALETTE_SIZE) -> list[str]:
@@ -18,6 +21,10 @@ def dominant_colours(image: Image.Image, count: int = PALETTE_SIZE) -> list[str]
     Computed on the thumbnail (cheap). Fully transparent pixels do not count. Always `count`
     entries: an image with fewer distinct colours repeats its most common one.
     """
+    if max(image.size) > _SAMPLE_SIDE:
+        scale = _SAMPLE_SIDE / max(image.size)
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                             Image.Resampling.NEAREST)
     rgba = np.asarray(image.convert("RGBA"))
     pixels = rgba[..., :3].reshape(-1, 3)
     visible = rgba[..., 3].reshape(-1) > 0

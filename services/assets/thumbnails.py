@@ -32,7 +32,7 @@ def make_thumbnail(image: Image.Image, *, size: int, orientation: int = 1) -> Im
     box = (max(1, round(source.width * scale)), max(1, round(source.height * scale)))
     # resize() returns a new image (the decoded original is never copied); reducing_gap makes
     # it shrink by whole factors first, which is what keeps a 40 MP source fast.
-    thumb = source.resize(box, Image.Resampling.LANCZOS, reducing_gap=3.0) if scale < 1 else source.copy()
+    thumb = source.resize(box, Image.Resampling.LANCZOS, reducing_gap=2.0) if scale < 1 else source.copy()
     if orientation in _TRANSPOSE:
         thumb = thumb.transpose(_TRANSPOSE[orientation])
     return thumb

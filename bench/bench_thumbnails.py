@@ -1,0 +1,120 @@
+"""Thumbnails per second for 1024x1024 images (procedural art as JPEG q90, ~100-400 KiB each).
+
+Three figures, each against a baseline measured in the same run:
+- in process: the service's thumbnail step (LANCZOS with reducing_gap, upright, WebP) vs a naive
+  Pillow `Image.thumbnail(LANCZOS)` + WebP save of the same decoded images;
+- in process: the whole finalise step (decode, checks, hash, thumbnail, palette);
+- through the service: `svc.assets.store` with 8 requests in flight against its own stack (decode,
+  thumbnail, palette, two object writes, one row + outbox event), vs the in-process finalise rate.
+
+    python -m bench.bench_thumbnails [N]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image
+
+from bench.common import report, verdict
+from demo.art import STYLES, render
+from services.assets.processing import Limits, process_exact
+from services.assets.thumbnails import encode_thumbnail, make_thumbnail
+from shared.ids import new_id
+
+SIZE = 1024
+LIMITS = Limits(max_pixels=40_000_000, thumbnail_size=256)
+IN_FLIGHT = 8
+
+
+def images(n: int) -> list[bytes]:
+    out = []
+    for i in range(n):
+        buf = io.BytesIO()
+        render(STYLES[i % len(STYLES)], i, SIZE).save(buf, "JPEG", quality=90)
+        out.append(buf.getvalue())
+    return out
+
+
+def per_second(fn: Callable[[bytes], object], items: list[bytes]) -> float:
+    started = time.perf_counter()
+    for item in items:
+        fn(item)
+    return len(items) / (time.perf_counter() - started)
+
+
+def naive_thumbnail(png: bytes) -> bytes:
+    with Image.open(io.BytesIO(png)) as img:
+        img.load()
+        img.thumbnail((256, 256), Image.Resampling.LANCZOS)
+        buf = io.BytesIO()
+        img.save(buf, "WEBP", quality=82, method=4)
+        return buf.getvalue()
+
+
+def service_thumbnail(png: bytes) -> bytes:
+    with Image.open(io.BytesIO(png)) as img:
+        img.load()
+        return encode_thumbnail(make_thumbnail(img, size=256))
+
+
+async def through_service(nats_url: str, pngs: list[bytes]) -> float:
+    from shared.messaging.connection import connect
+    from shared.messaging.rpc import rpc_call
+
+    nc = await connect(nats_url, name="bench-thumbnails")
+    owner = new_id()
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for png in pngs:
+        queue.put_nowait(png)
+
+    async def worker() -> None:
+        while not queue.empty():
+            png = queue.get_nowait()
+            await rpc_call(nc, "assets", "store", {"owner_id": owner, "kind": "sample", "content_type": "image/jpeg",
+                                                    "data_b64": base64.b64encode(png).decode()}, timeout=60)
+
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
+        return len(pngs) / (time.perf_counter() - started)
+    finally:
+        await nc.drain()
+
+
+def main() -> None:
+    from deploy.local.stack import EmbeddedStack
+
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 40
+    pngs = images(n)
+    per_second(service_thumbnail, pngs[:3])  # warm-up
+    naive = per_second(naive_thumbnail, pngs)
+    ours = per_second(service_thumbnail, pngs)
+    finalise = per_second(lambda p: process_exact(p, LIMITS), pngs)
+    report("thumbnails.images", f"{n} x {SIZE}x{SIZE} JPEG ({sum(map(len, pngs)) / n / 1024:.0f} KiB avg)")
+    report("thumbnails.naive_pillow", naive, "thumbnails/s")
+    report("thumbnails.service_step", ours, "thumbnails/s")
+    verdict("thumbnails.service_vs_naive_ratio (1.0 = as fast as plain Pillow)", ours / naive, at_least=0.9)
+    report("thumbnails.finalise_in_process (decode+checks+hash+thumbnail+palette)", finalise, "images/s")
+    with tempfile.TemporaryDirectory(prefix="atelier-bench-thumbs-") as tmp:
+        stack = EmbeddedStack(Path(tmp), with_triton=False)
+        try:
+            endpoints = stack.start()
+            stack.start_services(["assets"])
+            asyncio.run(through_service(endpoints.nats_url, pngs[:3]))  # warm-up
+            service = asyncio.run(through_service(endpoints.nats_url, pngs))
+        finally:
+            stack.stop()
+    report(f"thumbnails.through_service ({IN_FLIGHT} in flight, stored + recorded)", service, "images/s")
+    report("thumbnails.service_vs_in_process_ratio", service / finalise)
+
+
+if __name__ == "__main__":
+    main()
