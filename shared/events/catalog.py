@@ -104,6 +104,8 @@ class AssetStored(EventPayload, subject="assets.asset.stored"):
     height: int
     size: int
     kind: AssetKind
+    # Five dominant colours ("#rrggbb"), most common first; lets subscribers skip a describe call.
+    palette: list[str] = Field(default_factory=list)
 
 
 class AssetDeleted(EventPayload, subject="assets.asset.deleted"):
