@@ -22,7 +22,7 @@ VISIBILITY_CONSUMER = ConsumerSpec(stream="COMMUNITY", durable="assets-work-visi
 def stored_event(row: AssetRow) -> CloudEvent:
     payload = AssetStored(asset_id=row.id, owner_id=row.owner_id, sha256=row.sha256,
                           content_type=row.content_type, width=row.width, height=row.height,
-                          size=row.size, kind=row.kind)  # type: ignore[arg-type]
+                          size=row.size, kind=row.kind, palette=row.palette)  # type: ignore[arg-type]
     return event_in_context(payload, service=SERVICE, subject_id=row.id)
 
 

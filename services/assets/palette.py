@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 from PIL import Image
 
 PALETTE_SIZE = 5
+Colour = npt.NDArray[np.float64]
 _CANDIDATES = 16
 # Clusters closer than this (RGB distance) are one colour to the eye: jittered or anti-aliased
 # shades of a single paint merge instead of crowding out the other colours.
@@ -33,8 +35,8 @@ def dominant_colours(image: Image.Image, count: int = PALETTE_SIZE) -> list[str]
     strip = Image.fromarray(np.ascontiguousarray(pixels).reshape(-1, 1, 3), "RGB")
     quantised = strip.quantize(colors=_CANDIDATES, method=Image.Quantize.MEDIANCUT, kmeans=2)
     flat = quantised.getpalette() or []
-    clusters = [(float(n), np.array(flat[3 * i:3 * i + 3], dtype=float))
-                for n, i in quantised.getcolors(_CANDIDATES) or []]
+    counted: list[tuple[int, int]] = quantised.getcolors(_CANDIDATES) or []  # type: ignore[assignment]
+    clusters = [(float(n), np.array(flat[3 * i:3 * i + 3], dtype=np.float64)) for n, i in counted]
     clusters = _merge_close(clusters)
     clusters.sort(key=lambda c: (-c[0], tuple(c[1])))
     colours = ["#{:02x}{:02x}{:02x}".format(*(round(v) for v in rgb)) for _, rgb in clusters[:count]]
@@ -43,7 +45,7 @@ def dominant_colours(image: Image.Image, count: int = PALETTE_SIZE) -> list[str]
     return colours
 
 
-def _merge_close(clusters: list[tuple[float, np.ndarray]]) -> list[tuple[float, np.ndarray]]:
+def _merge_close(clusters: list[tuple[float, Colour]]) -> list[tuple[float, Colour]]:
     """Repeatedly merge the closest pair under the threshold into its weighted mean."""
     clusters = list(clusters)
     while len(clusters) > 1:

@@ -110,5 +110,6 @@ async def test_stored_event_is_published_through_the_outbox(nc: Any, js: Any, pl
         event = found[0]
         assert event.source == "atelier/assets" and event.type == "atelier.assets.asset.stored"
         assert event.data["sha256"] == asset["sha256"] and event.data["kind"] == "generated"
+        assert event.data["palette"] == asset["palette"] and len(event.data["palette"]) == 5
     finally:
         await sub.unsubscribe()

@@ -32,10 +32,12 @@ PUBLIC_CACHE = "public, max-age=300"  # visibility can be withdrawn: shared cach
 PRIVATE_CACHE = "private, max-age=31536000, immutable"  # an id's bytes never change
 
 
+VIEW_FIELDS = ("id", "sha256", "content_type", "width", "height", "size", "kind", "palette", "created_at")
+
+
 def asset_view(asset: dict[str, Any]) -> dict[str, Any]:
     base = f"/v1/assets/{asset['id']}"
-    view = {k: asset[k] for k in ("id", "sha256", "content_type", "width", "height", "size", "kind", "palette",
-                                  "created_at") if k in asset}
+    view: dict[str, Any] = {k: asset[k] for k in VIEW_FIELDS if k in asset}
     view["urls"] = {"content": f"{base}/content", "thumbnail": f"{base}/thumbnail"}
     return view
 
@@ -154,7 +156,7 @@ _ASSET = {
 }
 _ASSET_JSON = {"application/json": {"schema": _ASSET}}
 _ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
-_BEARER = [{"bearer": []}]
+_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 _IMAGE = {"schema": {"type": "string", "format": "binary"}}
 _BYTES = {
     "parameters": [*_ID,
