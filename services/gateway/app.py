@@ -2,28 +2,66 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from aiohttp import web
 
-from services.gateway import routes
+from services.gateway import routes, webapp
 from services.gateway.auth import PUBLIC_KEY, auth_middleware, load_public_key
+from services.gateway.cors import CorsPolicy, cors_middleware, install_cors
 from services.gateway.health import services_status
 from services.gateway.http import RPC_TIMEOUT
+from services.gateway.idempotency import IDEMPOTENCY_STORE, idempotency_middleware
+from services.gateway.idempotency_store import MemoryIdempotencyStore, NatsIdempotencyStore
+from services.gateway.live import ws as live
 from services.gateway.openapi import openapi_json
+from services.gateway.ratelimit import ip_rate_limit_middleware, user_rate_limit_middleware
 from services.gateway.settings import GatewaySettings
-from shared.resources import nats_ctx
+from shared.resources import JS, nats_ctx
 from shared.web import create_base_app
 
 SETTINGS = web.AppKey("settings", GatewaySettings)
 
 
+def edge_middlewares(settings: GatewaySettings, cors: CorsPolicy) -> list[object]:
+    """In order: CORS preflight (no token), per-IP limit (before auth, so bad tokens count), auth,
+    per-user limit, idempotent replay (needs the user)."""
+    middlewares: list[object] = [cors_middleware(cors)]
+    if settings.rate_limit_enabled:
+        middlewares.append(ip_rate_limit_middleware(settings))
+    middlewares.append(auth_middleware)
+    if settings.rate_limit_enabled:
+        middlewares.append(user_rate_limit_middleware(settings))
+    middlewares.append(idempotency_middleware(settings.idempotency_max_response_bytes))
+    return middlewares
+
+
+def idempotency_ctx(settings: GatewaySettings) -> object:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        if settings.idempotency_backend == "nats":
+            app[IDEMPOTENCY_STORE] = await NatsIdempotencyStore.open(
+                app[JS], settings.idempotency_bucket, settings.idempotency_ttl_s, settings.idempotency_pending_s)
+        else:
+            app[IDEMPOTENCY_STORE] = MemoryIdempotencyStore(settings.idempotency_ttl_s, settings.idempotency_pending_s)
+        yield
+
+    return ctx
+
+
 async def create_app(settings: GatewaySettings) -> web.Application:
-    app = create_base_app(client_max_size=settings.request_body_max_bytes, middlewares=[auth_middleware])
+    cors = CorsPolicy(settings.cors_origins, settings.cors_max_age_s)
+    app = create_base_app(client_max_size=settings.request_body_max_bytes,
+                          middlewares=edge_middlewares(settings, cors))
+    install_cors(app, cors)
     app[SETTINGS] = settings
     app[PUBLIC_KEY] = load_public_key(settings.jwt_public_key_file)
     app[RPC_TIMEOUT] = settings.rpc_timeout_s
     app.cleanup_ctx.append(nats_ctx(settings))
+    app.cleanup_ctx.append(idempotency_ctx(settings))  # type: ignore[arg-type]
+    live.setup(app, settings)
     app.router.add_get("/v1/status", services_status)
     app.router.add_get("/v1/openapi.json", openapi_json)
+    webapp.setup(app)
     for module in routes.MODULES:
         module.setup(app)
     return app

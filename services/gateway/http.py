@@ -15,6 +15,7 @@ from shared.resources import NC
 
 M = TypeVar("M", bound=BaseModel)
 RPC_TIMEOUT = web.AppKey("rpc_timeout_s", float)
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 async def read_json(request: web.Request) -> Any:
@@ -50,12 +51,18 @@ def read_query(request: web.Request, model: type[M]) -> M:
 
 async def call(request: web.Request, service: str, operation: str, payload: Any = None,
                *, timeout: float | None = None) -> Any:
-    """Forward to `svc.<service>.<operation>` as the current caller; typed errors propagate."""
+    """Forward to `svc.<service>.<operation>` as the current caller; typed errors propagate.
+
+    The request id travels from the contextvars bound by the request middleware; an
+    `Idempotency-Key` is passed on so that the service can deduplicate too (it is the authority).
+    """
     user = current_user(request)
+    key = request.headers.get(IDEMPOTENCY_HEADER)
     return await rpc_call(
         request.app[NC], service, operation, payload,
         timeout=timeout or request.app[RPC_TIMEOUT],
         actor_id=user.id if user else None,
+        headers={IDEMPOTENCY_HEADER: key} if key else None,
     )
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
@@ -22,4 +24,45 @@ class GatewaySettings(ServiceSettings):
     jwt_public_key_file: Path | None = None
     request_body_max_bytes: int = 1024**2
     upload_max_bytes: int = 20 * 1024**2
-    cors_origins: list[str] = []
+    # Origins allowed to call the API from a browser: a JSON list or comma-separated; "*" = any.
+    cors_origins: Annotated[list[str], NoDecode] = []
+    cors_max_age_s: int = 600
+
+    # Token buckets per process: `rate` requests/s refilled, `burst` at most at once. Generous by
+    # default (a busy user, a test suite, a benchmark from one address); tighten in production.
+    rate_limit_enabled: bool = True
+    rate_limit_ip_per_s: float = Field(500.0, gt=0)
+    rate_limit_ip_burst: int = Field(1000, ge=1)
+    rate_limit_user_per_s: float = Field(100.0, gt=0)
+    rate_limit_user_burst: int = Field(300, ge=1)
+    rate_limit_max_keys: int = Field(100_000, ge=100)
+    # Behind N trusted proxies, the client address is the N-th entry from the right of
+    # X-Forwarded-For; 0 trusts no header and uses the peer address.
+    forwarded_hops: int = Field(0, ge=0, le=10)
+
+    # Idempotency-Key replay store: "nats" (a JetStream KeyValue bucket shared by all replicas)
+    # or "memory" (per process).
+    idempotency_backend: Literal["nats", "memory"] = "nats"
+    idempotency_bucket: str = "idempotency"
+    idempotency_ttl_s: float = Field(24 * 3600.0, ge=60)
+    # A request still running after this long no longer blocks a retry with the same key.
+    idempotency_pending_s: float = Field(60.0, ge=1)
+    idempotency_max_response_bytes: int = 256 * 1024
+
+    # Live events (GET /v1/events).
+    ws_heartbeat_s: float = Field(25.0, gt=0)
+    ws_send_queue_max: int = Field(256, ge=1)  # frames waiting for a slow client before it is cut off
+    ws_catchup_buffer_max: int = Field(10_000, ge=1)  # live events held while a client replays
+    ws_replay_max: int = Field(50_000, ge=1)  # events replayed per stream on one resume
+    ws_max_connections: int = Field(20_000, ge=1)
+    ws_close_timeout_s: float = Field(2.0, gt=0)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value

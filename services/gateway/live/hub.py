@@ -1,0 +1,123 @@
+"""The hub: one ordered JetStream consumer per event stream and gateway process, fanned out to
+every connected subscriber, plus the catch-up replay a reconnecting client asks for with `since`.
+
+One tail per stream (not per connection) keeps a thousand clients at three server-side consumers;
+an ordered consumer delivers each stream in sequence order and re-creates itself from the last
+sequence after a gap or reconnect, so the hub never skips an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from prometheus_client import Counter, Gauge
+
+from services.gateway.live.cursor import LIVE_STREAMS
+from services.gateway.live.subscriber import Subscriber
+from services.gateway.live.visibility import EventInfo, describe
+from shared.ids import new_id
+from shared.logging import get_logger
+from shared.messaging.streams import EVENT_STREAMS
+
+log = get_logger(__name__)
+
+WS_CONNECTIONS = Gauge("atelier_ws_connections", "Open WebSocket event connections")
+WS_EVENTS = Counter("atelier_ws_events_total", "Events read from the streams by the hub", ["stream"])
+REPLAY_BATCH = 256
+
+
+class Hub:
+    def __init__(self, js: JetStreamContext, *, streams: tuple[str, ...] = LIVE_STREAMS,
+                 timeout_s: float = 5.0) -> None:
+        self._js = js
+        self.streams = streams
+        self._timeout_s = timeout_s
+        self.subscribers: set[Subscriber] = set()
+        self._subs: list[object] = []
+        self.last_seq: dict[str, int] = {}
+
+    async def start(self) -> None:
+        for stream in self.streams:
+            sub = await self._js.subscribe(
+                EVENT_STREAMS[stream], stream=stream, ordered_consumer=True,
+                deliver_policy=DeliverPolicy.NEW, cb=self._on_message(stream),
+                idle_heartbeat=5.0, pending_msgs_limit=100_000,
+            )
+            self._subs.append(sub)
+        log.info("gateway.live.started", streams=list(self.streams))
+
+    async def stop(self) -> None:
+        for sub in self._subs:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()  # type: ignore[attr-defined]
+        self._subs.clear()
+
+    def _on_message(self, stream: str) -> Callable[[Msg], Awaitable[None]]:
+        async def handle(msg: Msg) -> None:
+            seq = msg.metadata.sequence.stream
+            self.last_seq[stream] = seq
+            WS_EVENTS.labels(stream).inc()
+            self.dispatch(describe(stream, seq, msg.data))
+
+        return handle
+
+    def dispatch(self, info: EventInfo) -> None:
+        for subscriber in list(self.subscribers):
+            subscriber.offer(info)
+
+    def add(self, subscriber: Subscriber) -> None:
+        self.subscribers.add(subscriber)
+        WS_CONNECTIONS.set(len(self.subscribers))
+
+    def remove(self, subscriber: Subscriber) -> None:
+        self.subscribers.discard(subscriber)
+        WS_CONNECTIONS.set(len(self.subscribers))
+
+    # -- catch-up ---------------------------------------------------------------------------------
+
+    async def stream_bounds(self, stream: str) -> tuple[int, int]:
+        """(first, last) sequence stored in `stream` right now."""
+        info = await self._js.stream_info(stream)
+        return int(info.state.first_seq or 0), int(info.state.last_seq or 0)
+
+    async def replay(self, stream: str, start_seq: int, end_seq: int,
+                     deliver: Callable[[EventInfo], Awaitable[None]]) -> int:
+        """Feed `deliver` every event of `stream` with start_seq <= seq <= end_seq, in order."""
+        if start_seq > end_seq:
+            return 0
+        name = f"ws-replay-{new_id().lower()}"
+        config = ConsumerConfig(
+            name=name, deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start_seq,
+            ack_policy=AckPolicy.NONE, filter_subject=EVENT_STREAMS[stream], inactive_threshold=30.0,
+            mem_storage=True, num_replicas=1,
+        )
+        await self._js.add_consumer(stream, config)
+        count = 0
+        sub = None
+        try:
+            sub = await self._js.pull_subscribe_bind(name, stream=stream)
+            while True:
+                try:
+                    msgs = await sub.fetch(REPLAY_BATCH, timeout=self._timeout_s)
+                except NatsTimeoutError:
+                    return count  # nothing more stored (messages deleted at the end of the range)
+                for msg in msgs:
+                    seq = msg.metadata.sequence.stream
+                    if seq > end_seq:
+                        return count
+                    await deliver(describe(stream, seq, msg.data))
+                    count += 1
+                    if seq >= end_seq or msg.metadata.num_pending == 0:
+                        return count
+        finally:
+            if sub is not None:
+                with contextlib.suppress(Exception):
+                    await sub.unsubscribe()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._js.delete_consumer(stream, name), self._timeout_s)

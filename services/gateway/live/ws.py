@@ -1,0 +1,114 @@
+"""`GET /v1/events`: authenticate, upgrade, run the connection; the hub's lifecycle.
+
+Browsers cannot set headers on a WebSocket, so besides `Authorization: Bearer` the token may come
+as the `token` query parameter or as a subprotocol: offer `["atelier.v1", "bearer.<token>"]` and
+the server answers with `atelier.v1` (a subprotocol must be chosen, or browsers drop the socket).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+import jwt
+from aiohttp import web
+
+from services.gateway.auth import PUBLIC_KEY, current_user, token_from_request, verify_token
+from services.gateway.live.connection import EventsConnection
+from services.gateway.live.hub import Hub
+from services.gateway.settings import GatewaySettings
+from shared.errors import ServiceUnavailable, Unauthorized
+from shared.resources import JS, NC
+
+PROTOCOL = "atelier.v1"
+BEARER_PROTOCOL_PREFIX = "bearer."
+HUB = web.AppKey("live_hub", Hub)
+LIVE_SETTINGS = web.AppKey("live_settings", GatewaySettings)
+CONNECTIONS = web.AppKey("live_connections", set[EventsConnection])
+
+
+def ws_token(request: web.Request) -> str | None:
+    """The bearer token from the header, the `token` query parameter or a `bearer.` subprotocol."""
+    token = token_from_request(request) or request.query.get("token")
+    if token:
+        return token
+    for protocol in request.headers.get("Sec-WebSocket-Protocol", "").split(","):
+        protocol = protocol.strip()
+        if protocol.startswith(BEARER_PROTOCOL_PREFIX) and len(protocol) > len(BEARER_PROTOCOL_PREFIX):
+            return protocol[len(BEARER_PROTOCOL_PREFIX):]
+    return None
+
+
+def token_expiry(token: str) -> float | None:
+    """`exp` of a token whose signature was verified already."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    exp = claims.get("exp")
+    return float(exp) if isinstance(exp, int | float) else None
+
+
+async def events_ws(request: web.Request) -> web.StreamResponse:
+    token = ws_token(request)
+    if not token:
+        raise Unauthorized("sign in first: send the token as a Bearer header, `token` query parameter "
+                           "or `bearer.<token>` subprotocol", headers={"WWW-Authenticate": "Bearer"})
+    user = current_user(request) or verify_token(token, request.app[PUBLIC_KEY])
+    settings = request.app[LIVE_SETTINGS]
+    connections = request.app[CONNECTIONS]
+    if len(connections) >= settings.ws_max_connections:
+        raise ServiceUnavailable("too many live connections on this gateway; retry shortly",
+                                 headers={"Retry-After": "5"})
+    ws = web.WebSocketResponse(protocols=(PROTOCOL,), heartbeat=settings.ws_heartbeat_s, compress=False,
+                               max_msg_size=64 * 1024, timeout=settings.ws_close_timeout_s)
+    if not ws.can_prepare(request).ok:
+        raise web.HTTPBadRequest(text="this endpoint speaks WebSocket only (send an Upgrade request)")
+    await ws.prepare(request)
+    conn = EventsConnection(request, ws, user.id, hub=request.app[HUB], nc=request.app[NC], settings=settings)
+    expiry = token_expiry(token)
+    timer = None
+    if expiry is not None:
+        timer = asyncio.get_running_loop().call_later(max(0.0, expiry - time.time()), conn.request_close,
+                                                      4001, "token expired: reconnect with a fresh token")
+    connections.add(conn)
+    try:
+        await conn.run()
+    finally:
+        connections.discard(conn)
+        if timer is not None:
+            timer.cancel()
+    return ws
+
+
+def live_ctx(settings: GatewaySettings) -> object:
+    """Start the hub after NATS is up; stop it before NATS drains."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        hub = Hub(app[JS], timeout_s=settings.publish_timeout_s)
+        await hub.start()
+        app[HUB] = hub
+        try:
+            yield
+        finally:
+            await hub.stop()
+
+    return ctx
+
+
+async def close_connections(app: web.Application) -> None:
+    """On shutdown: every client gets a clean 1001 close (and reconnects elsewhere with `since`)."""
+    connections = list(app[CONNECTIONS])
+    for conn in connections:
+        conn.request_close(1001, "server shutting down")
+    if connections:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(c.finished.wait() for c in connections)),
+                                   timeout=app[LIVE_SETTINGS].ws_close_timeout_s + 1)
+
+
+def setup(app: web.Application, settings: GatewaySettings) -> None:
+    app[LIVE_SETTINGS] = settings
+    app[CONNECTIONS] = set()
+    app.cleanup_ctx.append(live_ctx(settings))  # type: ignore[arg-type]
+    app.on_shutdown.append(close_connections)
+    app.router.add_get("/v1/events", events_ws)
