@@ -2,27 +2,94 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from aiohttp import web
 
+from services.inference import rpc
+from services.inference.backends import GeneratorBackend
+from services.inference.backends.onnx_local import OnnxLocalBackend
+from services.inference.backends.triton import TritonBackend
+from services.inference.credentials import load_credentials
+from services.inference.events import build_consumers
+from services.inference.models import ModelCatalog
+from services.inference.objects import ModelRepository
+from services.inference.provenance import Signer, Verifier
+from services.inference.service import SCHEMA, InferenceService
 from services.inference.settings import InferenceSettings
+from services.inference.worker import GenerationWorker
+from shared.messaging.consumer import JetStreamConsumer
 from shared.messaging.rpc import RpcServer
-from shared.resources import NC, database_ctx, nats_ctx, outbox_relay_ctx, rpc_ctx
-from shared.web import create_base_app
+from shared.resources import DB, JS, NC, consumers_ctx, database_ctx, nats_ctx, outbox_relay_ctx, rpc_ctx
+from shared.web import add_readiness_check, create_base_app
 
-SCHEMA = "inference"
 MIGRATIONS = Path(__file__).with_name("migrations")
+SERVICE = web.AppKey("inference_service", InferenceService)
+WORKER = web.AppKey("inference_worker", GenerationWorker)
+CATALOG = web.AppKey("inference_catalog", ModelCatalog)
+
+__all__ = ["MIGRATIONS", "SCHEMA", "create_app"]
+
+
+def build_backend(settings: InferenceSettings) -> GeneratorBackend:
+    """The generator runtime; built inside the running loop (the gRPC aio client binds to it)."""
+    if settings.inference_backend == "onnx_local":
+        return OnnxLocalBackend(max_loaded=settings.inference_max_loaded_models)
+    return TritonBackend(
+        settings.triton_url or None, settings.triton_admin_token.get_secret_value(),
+        http_url=settings.triton_http_url or None, timeout_s=settings.triton_timeout_s,
+        load_timeout_s=settings.triton_load_timeout_s, model_backend=settings.triton_model_backend,
+        max_loaded=settings.inference_max_loaded_models,
+    )
+
+
+def components_ctx(settings: InferenceSettings):  # type: ignore[no-untyped-def]
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        credentials = load_credentials(settings)
+        signer = Signer(credentials.chain_pem, credentials.key_pem)
+        verifier = Verifier(credentials.trust_anchors_pem)
+        backend = build_backend(settings)
+        repository = ModelRepository(settings)
+        # Encoding, watermarking, signing and verifying: CPU work, off the event loop.
+        executor = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="render")
+        catalog = ModelCatalog(app[DB], backend, repository)
+        app[CATALOG] = catalog
+        app[SERVICE] = InferenceService(settings, app[DB], app[NC], catalog, verifier, executor)
+        app[WORKER] = GenerationWorker(settings, app[DB], app[NC], catalog, backend, signer, executor)
+        # Triton's *live* endpoint: its ready endpoint turns false during every model (re)load.
+        add_readiness_check(app, settings.inference_backend, backend.ready)
+        add_readiness_check(app, "s3", repository.reachable)
+        try:
+            yield
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+            await backend.close()
+            repository.close()
+            signer.close()
+            verifier.close()
+
+    return ctx
 
 
 def build_rpc(app: web.Application) -> RpcServer:
-    return RpcServer(app[NC], SCHEMA)
+    server = RpcServer(app[NC], SCHEMA)
+    rpc.register(server, app[SERVICE])
+    return server
 
 
 async def create_app(settings: InferenceSettings) -> web.Application:
+    def consumers(app: web.Application) -> list[JetStreamConsumer]:
+        return build_consumers(app[NC], app[JS], app[CATALOG], app[WORKER], settings.inference_workers,
+                               settings.generate_max_deliver)
+
     app = create_base_app()
     app.cleanup_ctx.append(database_ctx(settings, SCHEMA, MIGRATIONS))
     app.cleanup_ctx.append(nats_ctx(settings))
     app.cleanup_ctx.append(outbox_relay_ctx(SCHEMA))
+    app.cleanup_ctx.append(components_ctx(settings))
     app.cleanup_ctx.append(rpc_ctx(build_rpc))
+    app.cleanup_ctx.append(consumers_ctx(consumers, stop_timeout_s=min(10.0, settings.shutdown_timeout_s / 2)))
     return app

@@ -1,0 +1,60 @@
+"""What the inference service consumes: trainer model events (stream TRAINER) and generate jobs (JOBS)."""
+
+from __future__ import annotations
+
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from services.inference.backends import BackendError
+from services.inference.models import ModelCatalog
+from services.inference.worker import GenerationWorker
+from shared.events.catalog import ModelQueued, ModelTrained
+from shared.events.envelope import CloudEvent
+from shared.logging import get_logger
+from shared.messaging.consumer import ConsumerSpec, JetStreamConsumer, Retry
+
+log = get_logger(__name__)
+
+# `trainer.model.*` = queued and trained; progress events (many) live under `trainer.training.*`.
+MODELS_SPEC = ConsumerSpec(stream="TRAINER", durable="inference-models", filter_subject="trainer.model.*",
+                           ack_wait_s=60.0, max_deliver=10)
+
+
+def generate_spec(max_deliver: int) -> ConsumerSpec:
+    # Heartbeats keep a long job's ack deadline alive; max_ack_pending bounds work held per replica.
+    return ConsumerSpec(stream="JOBS", durable="inference-generate", filter_subject="jobs.generate",
+                        ack_wait_s=30.0, max_deliver=max_deliver, max_ack_pending=64, backoff_base_s=1.0)
+
+
+def model_events_handler(catalog: ModelCatalog):  # type: ignore[no-untyped-def]
+    async def handle(event: CloudEvent, _msg: Msg) -> None:
+        payload = event.payload()
+        if isinstance(payload, ModelQueued):
+            await catalog.on_queued(payload)
+        elif isinstance(payload, ModelTrained):
+            try:
+                await catalog.on_trained(payload, event.data)
+            except BackendError as exc:
+                if exc.retryable:
+                    raise Retry(f"runtime unavailable: {exc}", delay_s=5.0) from exc
+                raise
+
+    return handle
+
+
+async def _model_dead_letter(catalog: ModelCatalog, event: CloudEvent) -> None:
+    payload = event.payload()
+    if isinstance(payload, ModelTrained):
+        await catalog.mark_failed(payload.model_id, payload.version, "the runtime could not load this version")
+
+
+def build_consumers(nc: NATS, js: JetStreamContext, catalog: ModelCatalog, worker: GenerationWorker,
+                    workers: int, max_deliver: int) -> list[JetStreamConsumer]:
+    consumers = [JetStreamConsumer(nc, js, MODELS_SPEC, model_events_handler(catalog),
+                                   on_dead_letter=lambda e: _model_dead_letter(catalog, e))]
+    # Several pull loops on one durable: jobs overlap, so Triton batches across them while others sign.
+    spec = generate_spec(max_deliver)
+    consumers += [JetStreamConsumer(nc, js, spec, worker.handle, on_dead_letter=worker.on_dead_letter)
+                  for _ in range(workers)]
+    return consumers

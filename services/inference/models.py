@@ -1,0 +1,110 @@
+"""The models this service serves: what the trainer announced, who may use them, and loading them.
+
+Model records come from trainer events only (`trainer.model.queued` / `trainer.model.trained`), so
+the service answers "unknown" (404), "not yours" (404) and "not trained yet" (409) without asking
+the trainer. Loading into the runtime happens when a version is announced and again, on demand,
+when a generation needs a version that the LRU unloaded meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+
+from services.inference import store
+from services.inference.backends import GeneratorBackend, InvalidModel
+from services.inference.objects import ModelFilesMissing, ModelRepository, repository_path
+from shared.errors import Conflict, NotFound
+from shared.events.catalog import ModelQueued, ModelTrained
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class ModelUnservable(Exception):
+    """The exported files of a version are missing or break the export contract."""
+
+
+def visibility_from_event(data: dict[str, Any]) -> str | None:
+    """`visibility` ("public"/"private") or `public` (bool) when the trainer sends them; else None."""
+    value = data.get("visibility")
+    if value in ("public", "private"):
+        return str(value)
+    if isinstance(data.get("public"), bool):
+        return "public" if data["public"] else "private"
+    return None
+
+
+class ModelCatalog:
+    def __init__(self, pool: asyncpg.Pool, backend: GeneratorBackend, repository: ModelRepository) -> None:
+        self.pool = pool
+        self.backend = backend
+        self.repository = repository
+        self._loading: dict[tuple[str, int], asyncio.Lock] = {}
+
+    async def resolve(self, actor_id: str, model_id: str, version: int | None) -> asyncpg.Record:
+        """The version row a request of `actor_id` will use; 404 unknown or not visible, 409 not ready."""
+        model = await store.get_model(self.pool, model_id)
+        if model is None or (model["owner_id"] != actor_id and model["visibility"] != "public"):
+            raise NotFound(f"no model {model_id!r}")
+        if version is None:
+            row = await store.latest_ready_version(self.pool, model_id)
+            if row is None:
+                raise Conflict("this model has no trained version yet", extra={"model_id": model_id})
+            return row
+        row = await store.get_version(self.pool, model_id, version)
+        if row is None:
+            raise NotFound(f"model {model_id!r} has no version {version}")
+        if row["status"] != "ready":
+            detail = "is still training" if row["status"] == "training" else "cannot be served"
+            raise Conflict(f"version {version} of this model {detail}", extra={"model_id": model_id})
+        return row
+
+    async def ensure_loaded(self, model_id: str, version: int, path: str) -> None:
+        """Load (model_id, version) into the runtime unless it is; concurrent callers share one load."""
+        if self.backend.is_loaded(model_id, version):
+            return
+        lock = self._loading.setdefault((model_id, version), asyncio.Lock())
+        async with lock:
+            if self.backend.is_loaded(model_id, version):
+                return
+            try:
+                files = await self.repository.fetch(path)
+                await self.backend.load(model_id, version, files)
+            except (ModelFilesMissing, InvalidModel) as exc:
+                raise ModelUnservable(str(exc)) from exc
+            log.info("inference.model.loaded", model_id=model_id, version=version,
+                     loaded=len(self.backend.loaded()))
+
+    async def on_queued(self, event: ModelQueued) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await store.upsert_model(conn, event.model_id, event.owner_id, None)
+            await store.insert_training_version(conn, {
+                "model_id": event.model_id, "version": event.version, "architecture": event.architecture,
+                "image_size": event.image_size, "repository_path": repository_path(event.model_id, event.version),
+            })
+
+    async def on_trained(self, event: ModelTrained, data: dict[str, Any]) -> None:
+        """Load the new version (other versions keep serving meanwhile), then mark it ready."""
+        row: dict[str, Any] = {
+            "model_id": event.model_id, "version": event.version, "architecture": event.architecture,
+            "image_size": event.image_size, "repository_path": event.repository_path, "metrics": event.metrics,
+        }
+        async with self.pool.acquire() as conn, conn.transaction():
+            await store.upsert_model(conn, event.model_id, event.owner_id, visibility_from_event(data))
+            await store.insert_training_version(conn, row)
+        try:
+            await self.ensure_loaded(event.model_id, event.version, event.repository_path)
+        except ModelUnservable as exc:
+            log.warning("inference.model.unservable", model_id=event.model_id, version=event.version, error=str(exc))
+            await store.upsert_version(self.pool, {**row, "status": "failed", "error": str(exc)[:500]})
+            return
+        await store.upsert_version(self.pool, {**row, "status": "ready"})
+        log.info("inference.model.ready", model_id=event.model_id, version=event.version)
+
+    async def mark_failed(self, model_id: str, version: int, error: str) -> None:
+        row = await store.get_version(self.pool, model_id, version)
+        if row is not None:
+            await store.upsert_version(self.pool, {**dict(row), "status": "failed", "error": error[:500]})

@@ -1,0 +1,158 @@
+"""All SQL of the inference service (schema `inference`; the pool's search_path points at it)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+
+Conn = asyncpg.Connection | asyncpg.Pool
+
+# --- models ----------------------------------------------------------------------------------------
+
+
+async def upsert_model(conn: Conn, model_id: str, owner_id: str, visibility: str | None) -> None:
+    """Record a model and its owner; `visibility` None keeps what is known (private by default)."""
+    await conn.execute(
+        "INSERT INTO models (model_id, owner_id, visibility) VALUES ($1, $2, coalesce($3, 'private'))"
+        " ON CONFLICT (model_id) DO UPDATE SET owner_id = EXCLUDED.owner_id,"
+        " visibility = coalesce($3, models.visibility), updated_at = now()",
+        model_id, owner_id, visibility,
+    )
+
+
+async def upsert_version(conn: Conn, row: dict[str, Any]) -> None:
+    metrics = row.get("metrics") or {}
+    await conn.execute(
+        "INSERT INTO model_versions (model_id, version, architecture, image_size, repository_path, metrics,"
+        " status, error) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)"
+        " ON CONFLICT (model_id, version) DO UPDATE SET architecture = EXCLUDED.architecture,"
+        " image_size = EXCLUDED.image_size, repository_path = EXCLUDED.repository_path,"
+        " metrics = EXCLUDED.metrics, status = EXCLUDED.status, error = EXCLUDED.error",
+        row["model_id"], row["version"], row["architecture"], row["image_size"], row["repository_path"],
+        metrics if isinstance(metrics, str) else json.dumps(metrics), row["status"], row.get("error"),
+    )
+
+
+async def insert_training_version(conn: Conn, row: dict[str, Any]) -> None:
+    """A version the trainer has queued; never overwrites what a later event already recorded."""
+    await conn.execute(
+        "INSERT INTO model_versions (model_id, version, architecture, image_size, repository_path, status)"
+        " VALUES ($1, $2, $3, $4, $5, 'training') ON CONFLICT (model_id, version) DO NOTHING",
+        row["model_id"], row["version"], row["architecture"], row["image_size"], row["repository_path"],
+    )
+
+
+async def get_model(conn: Conn, model_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM models WHERE model_id = $1", model_id)
+
+
+async def get_version(conn: Conn, model_id: str, version: int) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM model_versions WHERE model_id = $1 AND version = $2",
+                               model_id, version)
+
+
+async def latest_ready_version(conn: Conn, model_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT * FROM model_versions WHERE model_id = $1 AND status = 'ready' ORDER BY version DESC LIMIT 1",
+        model_id,
+    )
+
+
+# --- generations -----------------------------------------------------------------------------------
+
+
+async def insert_generation(conn: Conn, row: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO generations (id, owner_id, model_id, version, mode, count, seed, params, watermark_id,"
+        " idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10)",
+        row["id"], row["owner_id"], row["model_id"], row["version"], row["mode"], row["count"], row["seed"],
+        json.dumps(row["params"]), row.get("watermark_id"), row.get("idempotency_key"),
+    )
+
+
+async def generation_by_idempotency_key(conn: Conn, owner_id: str, key: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM generations WHERE owner_id = $1 AND idempotency_key = $2",
+                               owner_id, key)
+
+
+async def get_generation(conn: Conn, generation_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM generations WHERE id = $1", generation_id)
+
+
+async def lock_generation(conn: asyncpg.Connection, generation_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM generations WHERE id = $1 FOR UPDATE", generation_id)
+
+
+async def list_generations(conn: Conn, owner_id: str, before_id: str | None, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT * FROM generations WHERE owner_id = $1 AND ($2::text IS NULL OR id < $2)"
+        " ORDER BY id DESC LIMIT $3",
+        owner_id, before_id, limit,
+    )
+
+
+async def generations_by_watermark(conn: Conn, watermark_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT * FROM generations WHERE watermark_id = $1 ORDER BY id", watermark_id)
+
+
+async def mark_running(conn: Conn, generation_id: str) -> None:
+    await conn.execute(
+        "UPDATE generations SET status = 'running', attempts = attempts + 1,"
+        " started_at = coalesce(started_at, now()) WHERE id = $1 AND status IN ('queued', 'running')",
+        generation_id,
+    )
+
+
+async def finish_generation(conn: Conn, generation_id: str, status: str, error: str | None = None) -> bool:
+    """Move a generation that is not finished yet to `status`; False if it already was finished."""
+    done = await conn.execute(
+        "UPDATE generations SET status = $2, error = $3, finished_at = now()"
+        " WHERE id = $1 AND status IN ('queued', 'running')",
+        generation_id, status, error,
+    )
+    return bool(done.endswith(" 1"))
+
+
+# --- outputs ---------------------------------------------------------------------------------------
+
+
+async def insert_output(conn: Conn, row: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO generation_outputs (generation_id, index, asset_id, seed, image_sha256, signed_sha256,"
+        " width, height) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+        row["generation_id"], row["index"], row["asset_id"], row["seed"], row["image_sha256"],
+        row["signed_sha256"], row["width"], row["height"],
+    )
+
+
+async def outputs_of(conn: Conn, generation_ids: list[str]) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT * FROM generation_outputs WHERE generation_id = ANY($1::text[]) ORDER BY generation_id, index",
+        generation_ids,
+    )
+
+
+async def output_by_signed_sha256(conn: Conn, sha256: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT * FROM generation_outputs WHERE signed_sha256 = $1 ORDER BY created_at LIMIT 1", sha256)
+
+
+async def rate_output(conn: Conn, generation_id: str, index: int, score: int) -> bool:
+    done = await conn.execute(
+        "UPDATE generation_outputs SET score = $3, rated_at = now() WHERE generation_id = $1 AND index = $2",
+        generation_id, index, score,
+    )
+    return bool(done.endswith(" 1"))
+
+
+async def top_rated(conn: Conn, model_id: str, owner_id: str, min_score: int, limit: int) -> list[asyncpg.Record]:
+    """Outputs of `model_id` that `owner_id` generated and rated at least `min_score`, best first."""
+    return await conn.fetch(
+        "SELECT o.generation_id, o.index, o.asset_id, o.score, o.seed, g.version"
+        " FROM generation_outputs o JOIN generations g ON g.id = o.generation_id"
+        " WHERE g.model_id = $1 AND g.owner_id = $2 AND o.score >= $3"
+        " ORDER BY o.score DESC, o.rated_at DESC, o.generation_id, o.index LIMIT $4",
+        model_id, owner_id, min_score, limit,
+    )
