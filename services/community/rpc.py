@@ -17,6 +17,7 @@ from services.community.deps import Deps
 from services.community.idempotency import key_from
 from services.community.schemas import (
     AiWorkCreate,
+    Clean,
     CollectionCreate,
     CollectionPatch,
     CollectionsQuery,
@@ -32,19 +33,19 @@ from services.community.schemas import (
 from shared.messaging.rpc import RpcRequest, RpcServer
 
 
-class ById(BaseModel):
+class ById(Clean):
     id: str = Field(min_length=1, max_length=64)
 
 
-class ByUsername(BaseModel):
+class ByUsername(Clean):
     username: str = Field(min_length=1, max_length=64)
 
 
-class UserRef(BaseModel):
+class UserRef(Clean):
     user_id: str = Field(min_length=1, max_length=64)
 
 
-class TrainingSetQuery(BaseModel):
+class TrainingSetQuery(Clean):
     work_ids: list[str] | None = Field(None, max_length=1000)
     collection_id: str | None = None
 

@@ -7,7 +7,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from services.community.passwords import MAX_LENGTH, MIN_LENGTH
 from shared.errors import Unprocessable
@@ -25,7 +25,28 @@ Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
-class Strict(BaseModel):
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class Clean(BaseModel):
+    """Refuses NUL characters anywhere: PostgreSQL text cannot hold them (it would be a 500)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if _has_nul(data):
+            raise ValueError("text must not contain NUL characters")
+        return data
+
+
+class Strict(Clean):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
@@ -139,7 +160,7 @@ class CollectionPatch(Strict):
     training_set: bool | None = None
 
 
-class Page(BaseModel):
+class Page(Clean):
     """`?limit=&cursor=`: limit above the cap is capped, not refused."""
 
     model_config = ConfigDict(extra="ignore")

@@ -88,6 +88,11 @@ async def test_malformed_and_mistyped_bodies(http: aiohttp.ClientSession) -> Non
         assert r.status == 415
     async with http.post("/v1/auth/signup", json=["not", "an", "object"]) as r:
         assert r.status == 422
+    nul = {"username": "nul_user", "email": "nul@example.com", "password": "correct horse\u0000battery"}
+    async with http.post("/v1/auth/signup", json=nul) as r:
+        assert r.status == 422  # PostgreSQL text cannot hold NUL: refused, never a 500
+    async with http.get("/v1/works", params={"q": "sea\x00"}) as r:
+        assert r.status == 422
 
 
 async def test_missing_or_invalid_token_is_401(http: aiohttp.ClientSession) -> None:

@@ -60,3 +60,11 @@ def test_patch_may_omit_fields_but_not_null_them() -> None:
     assert patch_fields(WorkPatch.model_validate({"title": "New"})) == {"title": "New"}
     with pytest.raises(Unprocessable):
         patch_fields(WorkPatch.model_validate({"title": None}))
+
+
+def test_nul_characters_are_refused_everywhere() -> None:
+    for model, data in ((WorkCreate, {"title": "a\x00b", "asset_ids": ["x"]}),
+                        (WorkCreate, {"title": "ok", "asset_ids": ["x\x00"]}),
+                        (Page, {"cursor": "\x00"})):
+        with pytest.raises(ValidationError):
+            model.model_validate(data)

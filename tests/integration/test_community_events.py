@@ -1,0 +1,167 @@
+"""An external JetStream subscriber sees `community.work.published` exactly once per published work,
+also when NATS restarts in the middle (events then wait in the outbox and go out afterwards).
+
+The community app runs in-process against its own NATS server (so it can be restarted without
+disturbing the session's platform) and its own database (so no other relay drains its outbox).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import secrets
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp import web
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from deploy.local import procs
+from deploy.local.nats import _healthy, nats_binary
+from services.community import works
+from services.community.app import DEPS, create_app
+from services.community.schemas import AiWorkCreate
+from services.community.settings import CommunitySettings
+from shared.messaging.connection import connect
+from shared.messaging.rpc import rpc_call
+
+SUBJECT = "community.work.published"
+
+
+class RestartableNats:
+    """A nats-server that can be stopped and started again on the same port and store."""
+
+    def __init__(self, state: Path) -> None:
+        self.state = state
+        self.port, self.monitor = procs.free_port(), procs.free_port()
+        self.url = f"nats://127.0.0.1:{self.port}"
+        self.record: procs.ProcRecord | None = None
+
+    def start(self) -> None:
+        argv = [str(nats_binary()), "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.monitor),
+                "-js", "-sd", str(self.state / "js")]
+        proc, self.record = procs.spawn("nats-community-test", argv, self.state / "nats.log")
+        procs.wait_ready("nats-community-test", proc, lambda: _healthy(f"http://127.0.0.1:{self.monitor}"),
+                         self.state / "nats.log", 15)
+
+    def stop(self) -> None:
+        if self.record is not None:
+            assert not procs.stop_all([self.record], grace_s=5)
+            self.record = None
+
+
+class TrustingAssets:
+    """Stands in for the assets service while NATS is down: every asset belongs to the caller."""
+
+    async def require_owned(self, ids: list[str], owner_id: str) -> None:
+        return None
+
+
+@pytest.fixture
+def own_nats(tmp_path: Path) -> Iterator[RestartableNats]:
+    server = RestartableNats(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def own_database(endpoints: Any) -> AsyncIterator[str]:
+    name = "community_events_" + secrets.token_hex(4)
+    admin = await asyncpg.connect(endpoints.database_url, timeout=10)
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+        yield endpoints.database_url.rsplit("/", 1)[0] + "/" + name
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def community(own_nats: RestartableNats, own_database: str, endpoints: Any) -> AsyncIterator[web.Application]:
+    settings = CommunitySettings(
+        nats_url=own_nats.url, database_url=own_database, jwt_private_key_file=endpoints.jwt_private_key_file,
+        argon2_time_cost=1, argon2_memory_kib=8 * 1024, argon2_parallelism=1, publish_timeout_s=1.0,
+    )
+    runner = web.AppRunner(await create_app(settings))
+    await runner.setup()  # runs the cleanup contexts: migrations, NATS, outbox relay, RPC endpoints
+    try:
+        yield runner.app
+    finally:
+        await runner.cleanup()
+
+
+async def _stub_assets(nc: Any) -> None:
+    async def describe(msg: Any) -> None:
+        body = json.loads(msg.data)
+        items = [{"id": i, "owner_id": body.get("owner_id"), "palette": []} for i in body["ids"]]
+        await msg.respond(json.dumps({"items": items, "missing": []}).encode())
+
+    await nc.subscribe("svc.assets.describe", queue="svc-assets", cb=describe)
+
+
+async def test_published_events_arrive_exactly_once_across_a_nats_restart(
+    own_nats: RestartableNats, community: web.Application
+) -> None:
+    client = await connect(own_nats.url, name="external-subscriber")
+    js = client.jetstream(timeout=5.0)
+    await _stub_assets(client)
+    sub = await js.pull_subscribe(SUBJECT, durable="external-gallery", stream="COMMUNITY", config=ConsumerConfig(
+        ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL, ack_wait=5))
+    signup = {"username": "ev_" + secrets.token_hex(5), "password": "correct horse battery"}
+    user = await rpc_call(client, "community", "auth.signup",
+                          {**signup, "email": f"{signup['username']}@example.com"}, timeout=10)
+    actor = user["user"]["id"]
+
+    async def publish(title: str, visibility: str = "public") -> dict[str, Any]:
+        body = {"title": title, "asset_ids": [secrets.token_hex(8)], "visibility": visibility}
+        return await rpc_call(client, "community", "works.create", body, timeout=10, actor_id=actor)  # type: ignore
+
+    expected = [(await publish(f"before {i}", v))["id"] for i, v in enumerate(["public", "unlisted", "public"])]
+    private = await publish("draft", "private")
+    await rpc_call(client, "community", "works.update", {"id": expected[0], "title": "renamed"},
+                   timeout=10, actor_id=actor)  # an edit is an update, not a second publication
+    await rpc_call(client, "community", "works.update", {"id": private["id"], "visibility": "public"},
+                   timeout=10, actor_id=actor)  # first time visible: published now
+    expected.append(private["id"])
+    await asyncio.sleep(0.5)
+
+    own_nats.stop()
+    deps = dataclasses.replace(community[DEPS], assets=TrustingAssets())  # type: ignore[arg-type]
+    for i in range(3):  # written while NATS is down: the outbox keeps them
+        work = await works.create(deps, actor, AiWorkCreate(title=f"during {i}", asset_ids=["a1"]), None)
+        expected.append(work["id"])
+    await asyncio.sleep(1.5)  # the relay tries, fails and backs off
+    own_nats.start()
+
+    for _ in range(100):  # both clients reconnect on their own
+        if client.is_connected:
+            break
+        await asyncio.sleep(0.1)
+    expected += [(await publish(f"after {i}"))["id"] for i in range(2)]
+
+    seen: Counter[str] = Counter()
+    deadline = asyncio.get_running_loop().time() + 30
+    while asyncio.get_running_loop().time() < deadline and set(seen) != set(expected):
+        try:
+            msgs = await sub.fetch(50, timeout=1.0)
+        except Exception:  # fetch timeouts, and errors while the server comes back
+            continue
+        for msg in msgs:
+            seen[json.loads(msg.data)["data"]["work_id"]] += 1
+            await msg.ack()
+    try:  # anything that would come twice comes now
+        for msg in await sub.fetch(50, timeout=1.5):
+            seen[json.loads(msg.data)["data"]["work_id"]] += 1
+    except Exception:
+        pass
+    await client.close()  # not drain(): it would wait out the pull subscription's pending request
+    assert set(seen) == set(expected), f"missing {set(expected) - set(seen)}"
+    assert all(count == 1 for count in seen.values()), f"duplicates: {seen}"
