@@ -1,0 +1,64 @@
+// Insights: how your works are received, as small inline SVG charts (no chart library).
+
+import { api, isMissing } from "../api.js";
+import { el, unavailable } from "../ui.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  for (const child of children.flat()) if (child) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return node;
+}
+
+function lineChart(series, width = 640, height = 180) {
+  const pad = 28;
+  const points = series[0]?.points || [];
+  const max = Math.max(1, ...series.flatMap((s) => s.points.map((p) => p.count)));
+  const x = (i) => pad + (i * (width - 2 * pad)) / Math.max(1, points.length - 1);
+  const y = (v) => height - pad - (v * (height - 2 * pad)) / max;
+  return svg("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": series.map((s) => s.name).join(" and ") },
+    svg("line", { x1: pad, y1: height - pad, x2: width - pad, y2: height - pad, stroke: "#ccc" }),
+    svg("text", { x: 4, y: pad, "font-size": 11, fill: "#888" }, String(max)),
+    points.length ? svg("text", { x: pad, y: height - 8, "font-size": 11, fill: "#888" }, points[0].date) : null,
+    points.length ? svg("text", { x: width - pad, y: height - 8, "font-size": 11, fill: "#888", "text-anchor": "end" }, points.at(-1).date) : null,
+    series.map((s, k) => [
+      svg("polyline", { fill: "none", stroke: s.color, "stroke-width": 2, points: s.points.map((p, i) => `${x(i)},${y(p.count)}`).join(" ") }),
+      svg("text", { x: width - pad - 120 * (k + 1) + 120, y: 16, "font-size": 12, fill: s.color, "text-anchor": "end" }, s.name),
+    ]));
+}
+
+function barChart(rows, label, value, width = 640) {
+  const bar = 22;
+  const height = Math.max(40, rows.length * (bar + 6) + 10);
+  const max = Math.max(1, ...rows.map(value));
+  return svg("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img" },
+    rows.map((row, i) => {
+      const w = ((width - 200) * value(row)) / max;
+      return [svg("text", { x: 8, y: 8 + i * (bar + 6) + 16, "font-size": 13 }, label(row)),
+        svg("rect", { x: 140, y: 8 + i * (bar + 6), width: Math.max(1, w), height: bar, rx: 4, fill: "#2f5d9e" }),
+        svg("text", { x: 146 + w, y: 8 + i * (bar + 6) + 16, "font-size": 12, fill: "#555" }, String(value(row)))];
+    }));
+}
+
+export async function render(view) {
+  let data;
+  try { data = await api.get("/v1/me/insights"); } catch (err) {
+    view.replaceChildren(el("h1", {}, "Insights"), isMissing(err) ? unavailable("Insights") : el("p", { class: "error" }, err.message));
+    return;
+  }
+  const t = data.totals || {};
+  view.replaceChildren(el("h1", {}, "Insights"),
+    el("p", {}, `${t.works ?? 0} works · ${t.likes ?? 0} likes · ${t.comments ?? 0} comments`,
+      el("span", { class: "muted" }, ` (last ${data.window_days} days below)`)),
+    el("h2", {}, "Likes and comments per day"),
+    lineChart([{ name: "likes", color: "#a8322d", points: data.likes_over_time || [] },
+      { name: "comments", color: "#2f5d9e", points: data.comments_over_time || [] }]),
+    el("h2", {}, "Likes by tag"), (data.by_tag || []).length ? barChart(data.by_tag, (r) => `#${r.tag}`, (r) => r.likes)
+      : el("p", { class: "muted" }, "Tag your works to see which themes resonate."),
+    el("h2", {}, "By origin"), barChart(data.by_origin || [], (r) => r.origin, (r) => r.likes),
+    el("h2", {}, "Palettes of your most liked works"),
+    el("ul", {}, (data.top_works || []).map((w) => el("li", { class: "row" },
+      el("span", { class: "swatches" }, (w.palette || []).map((c) => el("span", { style: `background:${c}`, title: c }))),
+      el("a", { href: `#/works/${w.work_id}` }, w.title), el("span", { class: "muted" }, `♥ ${w.like_count}`)))));
+}

@@ -1,0 +1,63 @@
+// Upload works by drag and drop: each file becomes an asset (POST /v1/assets), then one work.
+
+import { api, newKey, request } from "../api.js";
+import { assetImage, el, showError, toast } from "../ui.js";
+
+const TYPES = ["image/png", "image/jpeg", "image/webp"];
+
+export function render(view) {
+  const assets = [];
+  const previews = el("div", { class: "grid" });
+  const input = el("input", { type: "file", accept: TYPES.join(","), multiple: true, hidden: true, id: "file-input" });
+  const drop = el("div", { class: "drop", tabindex: "0" }, "Drop images here, or ",
+    el("a", { href: "#/upload", onclick: (e) => { e.preventDefault(); input.click(); } }, "choose files"),
+    el("div", { class: "muted" }, "PNG, JPEG or WebP"), input);
+
+  async function send(files) {
+    for (const file of files) {
+      if (!TYPES.includes(file.type)) { toast(`${file.name}: not a PNG, JPEG or WebP image`, "error"); continue; }
+      const tile = el("div", { class: "tile" }, el("div", { class: "meta" }, `Uploading ${file.name}…`));
+      previews.append(tile);
+      try {
+        const asset = await request("POST", "/v1/assets", { body: file, contentType: file.type, idempotent: newKey() });
+        assets.push(asset.id);
+        tile.replaceChildren(assetImage(asset.id, "thumbnail", file.name),
+          el("div", { class: "meta" }, `${asset.width}×${asset.height}`));
+      } catch (err) {
+        tile.remove();
+        showError(err);
+      }
+    }
+  }
+  input.addEventListener("change", () => send([...input.files]));
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); send([...e.dataTransfer.files]); });
+
+  const error = el("div");
+  const form = el("form", { class: "card stack" },
+    el("label", {}, "Title", el("input", { name: "title", required: true, maxlength: 200 })),
+    el("label", {}, "Description", el("textarea", { name: "description", rows: 3 })),
+    el("label", {}, "Tags (comma separated)", el("input", { name: "tags", placeholder: "ink, botanical" })),
+    el("div", { class: "row" },
+      el("label", {}, "Visibility", el("select", { name: "visibility" }, ["public", "unlisted", "private"].map((v) => el("option", {}, v)))),
+      el("label", {}, "Origin", el("select", { name: "origin" }, ["human", "collab", "ai"].map((v) => el("option", {}, v))))),
+    el("label", { class: "inline" }, el("input", { type: "checkbox", name: "allow_training" }),
+      "Allow style models to be trained on this work"),
+    error, el("button", { type: "submit" }, "Publish"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!assets.length) { error.replaceChildren(el("p", { class: "error" }, "Add at least one image first.")); return; }
+    const values = new FormData(form);
+    try {
+      const work = await api.post("/v1/works", {
+        title: values.get("title"), description: values.get("description") || "",
+        tags: (values.get("tags") || "").split(",").map((t) => t.trim()).filter(Boolean),
+        asset_ids: assets, visibility: values.get("visibility"), origin: values.get("origin"),
+        allow_training: values.get("allow_training") === "on",
+      });
+      location.hash = `#/works/${work.id}`;
+    } catch (err) { showError(err, error); }
+  });
+  view.replaceChildren(el("h1", {}, "Upload a work"), drop, previews, el("h2", {}, "Details"), form);
+}

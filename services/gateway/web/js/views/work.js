@@ -1,0 +1,80 @@
+// A work: images, likes, comments, and for AI works the provenance check of the image itself.
+
+import { api, request, session } from "../api.js";
+import { assetBytes, assetImage, el, showError, toast } from "../ui.js";
+
+async function provenanceBadge(assetId) {
+  const badge = el("span", { class: "badge ai" }, "AI-generated · checking provenance…");
+  try {
+    const { blob, type } = await assetBytes(assetId);
+    const result = await request("POST", "/v1/provenance/verify", { body: blob, contentType: type.split(";")[0] });
+    if (result.state === "valid") {
+      badge.textContent = "AI-generated · provenance verified";
+      badge.className = "badge ok";
+    } else {
+      badge.textContent = `AI-generated · provenance ${result.state === "absent" ? "missing" : result.state}`;
+      badge.className = "badge warn";
+    }
+    const gen = result.generation;
+    if (gen) badge.title = `model ${gen.model_id || ""} v${gen.version ?? gen.model_version ?? ""} · seed ${gen.seed ?? ""}`;
+  } catch {
+    badge.textContent = "AI-generated · provenance could not be checked";
+  }
+  return badge;
+}
+
+function commentItem(c) {
+  return el("li", {}, el("b", {}, `@${c.author?.username || "someone"} `), c.body,
+    el("div", { class: "muted" }, new Date(c.created_at).toLocaleString()));
+}
+
+export async function render(view, id) {
+  let work;
+  try {
+    work = await api.get(`/v1/works/${id}`);
+  } catch (err) {
+    showError(err, view);
+    return;
+  }
+  const likeButton = el("button", { class: "secondary", id: "like" });
+  const showLikes = () => { likeButton.textContent = `${work.liked_by_me ? "♥ Liked" : "♡ Like"} · ${work.like_count}`; };
+  showLikes();
+  likeButton.addEventListener("click", async () => {
+    if (!session.user) { location.hash = "#/signin"; return; }
+    try {
+      await (work.liked_by_me ? api.del(`/v1/works/${id}/like`) : api.put(`/v1/works/${id}/like`));
+      work.like_count += work.liked_by_me ? -1 : 1;
+      work.liked_by_me = !work.liked_by_me;
+      showLikes();
+    } catch (err) { showError(err); }
+  });
+
+  const comments = el("ul", { class: "comments" });
+  const commentForm = el("form", { class: "stack" }, el("textarea", { name: "body", rows: 3, required: true,
+    placeholder: "Say something kind and specific", maxlength: 2000 }), el("button", { type: "submit" }, "Comment"));
+  commentForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const created = await api.post(`/v1/works/${id}/comments`, { body: commentForm.body.value });
+      comments.append(commentItem(created));
+      commentForm.reset();
+    } catch (err) { showError(err); }
+  });
+
+  const badges = el("div", { class: "row" }, el("span", { class: "badge" }, work.origin), el("span", { class: "badge" }, work.visibility));
+  view.replaceChildren(el("div", { class: "work" },
+    el("div", { class: "images" }, work.asset_ids.map((a) => assetImage(a, "content", work.title))),
+    el("div", { class: "stack" },
+      el("h1", {}, work.title), badges,
+      el("p", {}, "by ", el("b", {}, work.author?.display_name || work.author?.username || "unknown"),
+        work.model ? el("span", { class: "muted" }, ` · made with a style model by ${work.model.owner_id}`) : null),
+      work.description ? el("p", {}, work.description) : null,
+      el("div", { class: "row" }, work.tags.map((t) => el("span", { class: "badge" }, `#${t}`))),
+      el("div", { class: "row" }, likeButton, el("span", { class: "muted" }, `${work.comment_count} comments`)),
+      el("h2", {}, "Comments"), comments, session.user ? commentForm : el("a", { href: "#/signin" }, "Sign in to comment"))));
+  if (work.origin === "ai" && work.asset_ids[0]) badges.prepend(await provenanceBadge(work.asset_ids[0]));
+  try {
+    const page = await api.get(`/v1/works/${id}/comments?limit=100`);
+    comments.replaceChildren(...page.items.map(commentItem));
+  } catch (err) { toast(`Comments unavailable: ${err.message}`, "error"); }
+}
