@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -17,6 +19,8 @@ from shared.messaging.consumer import ConsumerSpec, JetStreamConsumer, Retry
 log = get_logger(__name__)
 
 # `trainer.model.*` = queued and trained; progress events (many) live under `trainer.training.*`.
+# A trained event older than this is history being replayed: its version loads on first use instead.
+PRELOAD_MAX_AGE = timedelta(minutes=10)
 MODELS_SPEC = ConsumerSpec(stream="TRAINER", durable="inference-models", filter_subject="trainer.model.*",
                            ack_wait_s=60.0, max_deliver=10)
 
@@ -34,7 +38,8 @@ def model_events_handler(catalog: ModelCatalog):  # type: ignore[no-untyped-def]
             await catalog.on_queued(payload)
         elif isinstance(payload, ModelTrained):
             try:
-                await catalog.on_trained(payload, event.data)
+                fresh = datetime.now(UTC) - event.time < PRELOAD_MAX_AGE
+                await catalog.on_trained(payload, event.data, preload=fresh)
             except BackendError as exc:
                 if exc.retryable:
                     raise Retry(f"runtime unavailable: {exc}", delay_s=5.0) from exc

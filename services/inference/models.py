@@ -15,6 +15,7 @@ import asyncpg
 
 from services.inference import store
 from services.inference.backends import GeneratorBackend, InvalidModel
+from services.inference.backends.base import ONNX_FILE
 from services.inference.objects import ModelFilesMissing, ModelRepository, repository_path
 from shared.errors import Conflict, NotFound
 from shared.events.catalog import ModelQueued, ModelTrained
@@ -58,7 +59,7 @@ class ModelCatalog:
         if row is None:
             raise NotFound(f"model {model_id!r} has no version {version}")
         if row["status"] != "ready":
-            detail = "is still training" if row["status"] == "training" else "cannot be served"
+            detail = "is not ready yet (training or loading)" if row["status"] == "training" else "cannot be served"
             raise Conflict(f"version {version} of this model {detail}", extra={"model_id": model_id})
         return row
 
@@ -86,8 +87,12 @@ class ModelCatalog:
                 "image_size": event.image_size, "repository_path": repository_path(event.model_id, event.version),
             })
 
-    async def on_trained(self, event: ModelTrained, data: dict[str, Any]) -> None:
-        """Load the new version (other versions keep serving meanwhile), then mark it ready."""
+    async def on_trained(self, event: ModelTrained, data: dict[str, Any], *, preload: bool = True) -> None:
+        """Load the new version (other versions keep serving meanwhile), then mark it ready.
+
+        `preload` False (an old event replayed, e.g. by a fresh deployment): only check that the
+        export exists; the version is loaded when first asked for, not all history at start-up.
+        """
         row: dict[str, Any] = {
             "model_id": event.model_id, "version": event.version, "architecture": event.architecture,
             "image_size": event.image_size, "repository_path": event.repository_path, "metrics": event.metrics,
@@ -96,7 +101,10 @@ class ModelCatalog:
             await store.upsert_model(conn, event.model_id, event.owner_id, visibility_from_event(data))
             await store.insert_training_version(conn, row)
         try:
-            await self.ensure_loaded(event.model_id, event.version, event.repository_path)
+            if preload:
+                await self.ensure_loaded(event.model_id, event.version, event.repository_path)
+            elif not await self.repository.exists(event.repository_path):
+                raise ModelUnservable(f"{event.repository_path}{ONNX_FILE} does not exist")
         except ModelUnservable as exc:
             log.warning("inference.model.unservable", model_id=event.model_id, version=event.version, error=str(exc))
             await store.upsert_version(self.pool, {**row, "status": "failed", "error": str(exc)[:500]})

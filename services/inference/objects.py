@@ -56,6 +56,21 @@ class ModelRepository:
         data = await asyncio.wait_for(loop.run_in_executor(self._pool, self._read, key), self._deadline_s)
         return {ONNX_FILE: data}
 
+    async def exists(self, path: str) -> bool:
+        """Whether `models/<id>/<version>/model.onnx` is there (without reading it)."""
+        key = path.rstrip("/") + "/" + ONNX_FILE
+        loop = asyncio.get_running_loop()
+        return await asyncio.wait_for(loop.run_in_executor(self._pool, self._stat, key), self._deadline_s)
+
+    def _stat(self, key: str) -> bool:
+        try:
+            self._client.stat_object(self._bucket, key)
+        except S3Error as exc:
+            if exc.code in _MISSING:
+                return False
+            raise
+        return True
+
     def _read(self, key: str) -> bytes:
         try:
             response = self._client.get_object(self._bucket, key)

@@ -30,7 +30,7 @@ class RenderedImage:
 
 
 def render(
-    image: np.ndarray,
+    image: np.ndarray[Any, Any],
     *,
     index: int,
     seed: int,
@@ -46,7 +46,7 @@ def render(
     height, width = pixels.shape[:2]
     mark = None
     if watermark_payload is not None and watermark.can_embed(width, height):
-        pixels = watermark.embed(pixels, watermark_payload)  # type: ignore[assignment]
+        pixels = np.asarray(watermark.embed(pixels, watermark_payload))
         mark = watermark.format_short_id(watermark_payload)
     png = imaging.encode_png(pixels)
     info = GenerationInfo(model_id=model_id, version=version, seed=seed, mode=mode, index=index,

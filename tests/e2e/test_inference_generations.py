@@ -33,12 +33,13 @@ async def signup(http: aiohttp.ClientSession) -> dict[str, Any]:
 
 
 async def trained_model(endpoints: Any, js: Any, owner_id: str, *, seed: int = 1, version: int = 1,
-                        visibility: str | None = None) -> str:
+                        visibility: str | None = None, image_size: int = 32) -> str:
     model_id = new_id()
     client = Minio(endpoints.s3_endpoint, access_key=endpoints.s3_access_key, secret_key=endpoints.s3_secret_key,
                    secure=False)
-    await asyncio.to_thread(upload_model, client, endpoints.s3_bucket, model_id, version, tiny_generator_onnx(seed))
-    await announce_trained(js, model_id, owner_id, version, visibility=visibility)
+    onnx = tiny_generator_onnx(seed, image_size=image_size)
+    await asyncio.to_thread(upload_model, client, endpoints.s3_bucket, model_id, version, onnx)
+    await announce_trained(js, model_id, owner_id, version, visibility=visibility, image_size=image_size)
     return model_id
 
 
@@ -116,6 +117,23 @@ async def test_a_trained_model_generates_signed_reproducible_images(http, endpoi
     assert (await verify(http, _with_changed_pixel(a)))["state"] == "tampered"
     stripped = await verify(http, imaging.strip_metadata(a))
     assert stripped["state"] == "absent" and stripped["manifest"] is None
+
+
+async def test_a_stripped_128px_image_still_leads_to_its_generation(http, endpoints, js) -> None:  # type: ignore[no-untyped-def]
+    owner = await signup(http)
+    model_id = await trained_model(endpoints, js, owner["id"], image_size=128)
+    body = {"model_id": model_id, "count": 1, "seed": 77}
+    first, second = await generate(http, owner, body), await generate(http, owner, body)
+    signed = await content(http, owner, first["outputs"][0]["asset_id"])
+    assert imaging.decode_image(signed).shape == (128, 128, 3)
+    # The watermark carries each generation's own id: at 128 px the pixels differ per generation.
+    assert first["outputs"][0]["image_sha256"] != second["outputs"][0]["image_sha256"]
+    whole = await verify(http, signed)
+    assert whole["state"] == "valid" and whole["generation"]["matched_by"] == "signed_bytes"
+    stripped = await verify(http, imaging.strip_metadata(signed))
+    assert stripped["state"] == "absent"
+    assert stripped["watermark_id"] == whole["watermark_id"] is not None
+    assert stripped["generation"]["id"] == first["id"] and stripped["generation"]["matched_by"] == "watermark"
 
 
 async def test_a_missing_seed_is_drawn_and_recorded(http, endpoints, js) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,179 @@
+"""The inference service against the real stack and Triton, driven over NATS as other services do:
+a new version rolls out while generations flow, redelivered jobs do no work twice, completed
+events go out once, unservable exports are refused, and the trainer gets top-rated outputs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from minio import Minio
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from services.inference.testing import announce_trained, tiny_generator_onnx, upload_model
+from shared.errors import Conflict, NotFound
+from shared.events.catalog import GenerateJob
+from shared.events.envelope import make_event
+from shared.ids import new_id
+from shared.messaging.publisher import publish_event
+from shared.messaging.rpc import rpc_call
+
+
+def _minio(endpoints: Any) -> Minio:
+    return Minio(endpoints.s3_endpoint, access_key=endpoints.s3_access_key, secret_key=endpoints.s3_secret_key,
+                 secure=False)
+
+
+async def _model(endpoints: Any, js: Any, owner: str, version: int, onnx: bytes, model_id: str | None = None,
+                 image_size: int = 32) -> str:
+    model_id = model_id or new_id()
+    await asyncio.to_thread(upload_model, _minio(endpoints), endpoints.s3_bucket, model_id, version, onnx)
+    await announce_trained(js, model_id, owner, version, image_size=image_size)
+    return model_id
+
+
+async def _create(nc: Any, owner: str, body: dict[str, Any], timeout_s: float = 30.0) -> dict[str, Any]:
+    """generations.create, retrying while the announced model is still loading (404/409)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        try:
+            return await rpc_call(nc, "inference", "generations.create", body, timeout=10, actor_id=owner)  # type: ignore[no-any-return]
+        except (NotFound, Conflict):
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def _done(nc: Any, owner: str, generation_id: str, timeout_s: float = 30.0) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        got = await rpc_call(nc, "inference", "generations.get", {"id": generation_id}, timeout=10, actor_id=owner)
+        if got["status"] in ("succeeded", "failed"):
+            return got  # type: ignore[no-any-return]
+        assert asyncio.get_running_loop().time() < deadline, got
+        await asyncio.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def onnx_models() -> dict[int, bytes]:
+    return {seed: tiny_generator_onnx(seed) for seed in (11, 12)}
+
+
+async def test_a_new_version_rolls_out_while_generations_flow_without_failures(  # type: ignore[no-untyped-def]
+        platform, endpoints, nc, js, onnx_models) -> None:
+    owner = new_id()
+    model_id = await _model(endpoints, js, owner, 1, onnx_models[11])
+    await _done(nc, owner, (await _create(nc, owner, {"model_id": model_id, "count": 1}))["id"])
+    stop = asyncio.Event()
+    made: list[str] = []
+
+    async def client() -> None:
+        while not stop.is_set():
+            accepted = await rpc_call(nc, "inference", "generations.create", {"model_id": model_id, "count": 2},
+                                      timeout=10, actor_id=owner)
+            made.append(accepted["id"])
+            await _done(nc, owner, accepted["id"])
+
+    clients = [asyncio.create_task(client()) for _ in range(4)]
+    await asyncio.sleep(1.0)
+    await _model(endpoints, js, owner, 2, onnx_models[12], model_id=model_id)
+    v2 = await _done(nc, owner, (await _create(nc, owner, {"model_id": model_id, "version": 2, "count": 1}))["id"])
+    await asyncio.sleep(1.0)  # requests without a version now go to v2, while v1 is still loaded
+    stop.set()
+    await asyncio.gather(*clients)
+    results = [await _done(nc, owner, g) for g in made]
+    assert len(results) >= 8
+    assert [r["id"] for r in results if r["status"] != "succeeded"] == []
+    assert {r["version"] for r in results} == {1, 2}
+    assert v2["status"] == "succeeded"
+    # The two versions are different generators: same seed, different pixels.
+    same_seed = [await _done(nc, owner, (await _create(nc, owner, {"model_id": model_id, "version": v,
+                                                                   "count": 1, "seed": 3}))["id"]) for v in (1, 2)]
+    assert same_seed[0]["outputs"][0]["image_sha256"] != same_seed[1]["outputs"][0]["image_sha256"]
+
+
+async def test_a_redelivered_job_does_no_work_twice_and_completes_once(  # type: ignore[no-untyped-def]
+        platform, endpoints, nc, js, onnx_models) -> None:
+    owner = new_id()
+    model_id = await _model(endpoints, js, owner, 1, onnx_models[11])
+    generation = await _done(nc, owner, (await _create(nc, owner, {"model_id": model_id, "count": 2}))["id"])
+    assert generation["status"] == "succeeded"
+    duplicate = make_event(GenerateJob(generation_id=generation["id"], owner_id=owner), service="tests",
+                           subject_id=generation["id"])
+    await publish_event(js, duplicate, timeout=5.0)
+    await _jobs_drained(js)  # the worker took it and acked it
+    again = await _done(nc, owner, generation["id"])
+    assert again["outputs"] == generation["outputs"]
+
+    completed = await _events(js, "inference.generation.completed", generation["id"])
+    assert len(completed) == 1
+    data = completed[0]["data"]
+    assert data["owner_id"] == owner and data["model_id"] == model_id and data["version"] == 1
+    assert [(o["index"], o["asset_id"]) for o in data["outputs"]] == [
+        (o["index"], o["asset_id"]) for o in generation["outputs"]]
+
+
+async def test_an_export_that_cannot_be_served_is_refused_with_409(platform, endpoints, nc, js) -> None:  # type: ignore[no-untyped-def]
+    owner = new_id()
+    model_id = await _model(endpoints, js, owner, 1, b"this is not an onnx file")
+    for _ in range(300):
+        try:
+            await rpc_call(nc, "inference", "generations.create", {"model_id": model_id, "version": 1},
+                           timeout=10, actor_id=owner)
+        except NotFound:  # the event has not been handled yet
+            pass
+        except Conflict as exc:
+            if "cannot be served" in exc.detail:
+                return
+            assert "not ready yet" in exc.detail  # being loaded (and found broken) right now
+        else:
+            pytest.fail("an unservable version was accepted")
+        await asyncio.sleep(0.1)
+    pytest.fail("the model event was never handled")
+
+
+async def test_top_rated_outputs_for_refine(platform, endpoints, nc, js, onnx_models) -> None:  # type: ignore[no-untyped-def]
+    owner, other = new_id(), new_id()
+    model_id = await _model(endpoints, js, owner, 1, onnx_models[11])
+    mine = await _done(nc, owner, (await _create(nc, owner, {"model_id": model_id, "count": 3, "seed": 40}))["id"])
+    for index, score in ((0, 3), (1, 5), (2, 4)):
+        await rpc_call(nc, "inference", "outputs.rate", {"id": mine["id"], "index": index, "score": score},
+                       timeout=10, actor_id=owner)
+    with pytest.raises(NotFound):  # someone else's generation
+        await rpc_call(nc, "inference", "outputs.rate", {"id": mine["id"], "index": 0, "score": 5},
+                       timeout=10, actor_id=other)
+    top = await rpc_call(nc, "inference", "ratings.top", {"model_id": model_id, "min_score": 4}, timeout=10)
+    assert [(t["index"], t["score"], t["seed"]) for t in top] == [(1, 5, 41), (2, 4, 42)]
+    assert top[0]["asset_id"] == mine["outputs"][1]["asset_id"] and top[0]["generation_id"] == mine["id"]
+    with pytest.raises(NotFound):
+        await rpc_call(nc, "inference", "ratings.top", {"model_id": new_id()}, timeout=10)
+
+
+async def _events(js: Any, subject: str, generation_id: str) -> list[dict[str, Any]]:
+    sub = await js.subscribe(subject, config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL), ordered_consumer=True)
+    found = []
+    try:
+        while True:
+            try:
+                msg = await sub.next_msg(timeout=1.0)
+            except TimeoutError:
+                return found
+            event = json.loads(msg.data)
+            if event["subject"] == generation_id:
+                found.append(event)
+    finally:
+        await sub.unsubscribe()
+
+
+async def _jobs_drained(js: Any, timeout_s: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    await asyncio.sleep(0.2)
+    while True:
+        info = await js.consumer_info("JOBS", "inference-generate")
+        if not info.num_pending and not info.num_ack_pending:
+            return
+        assert asyncio.get_running_loop().time() < deadline, "the duplicate job was never acked"
+        await asyncio.sleep(0.1)
