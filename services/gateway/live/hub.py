@@ -105,7 +105,7 @@ class Hub:
             while True:
                 try:
                     msgs = await sub.fetch(REPLAY_BATCH, timeout=self._timeout_s)
-                except NatsTimeoutError:
+                except (NatsTimeoutError, TimeoutError):  # nats-py raises either
                     return count  # nothing more stored (messages deleted at the end of the range)
                 for msg in msgs:
                     seq = msg.metadata.sequence.stream
