@@ -41,6 +41,10 @@ class ByUsername(Clean):
     username: str = Field(min_length=1, max_length=64)
 
 
+class AssetRef(Clean):
+    asset_id: str = Field(min_length=1, max_length=64)
+
+
 class UserRef(Clean):
     user_id: str = Field(min_length=1, max_length=64)
 
@@ -85,6 +89,7 @@ def handlers(deps: Deps) -> dict[str, Callable[[RpcRequest], Awaitable[Any]]]:
                                                  _body(req, ReportBody)),
         "works.list": lambda req: feeds.listing(d, req.actor_id, req.parse(WorksQuery)),
         "works.training_set": lambda req: _training_set(d, req),
+        "works.using_asset": lambda req: works.using_asset(d, req.parse(AssetRef).asset_id),
         # feeds
         "feeds.following": lambda req: feeds.following(d, req.require_actor(), req.parse(Page)),
         "feeds.trending": lambda req: feeds.trending(d, req.actor_id, req.parse(Page)),

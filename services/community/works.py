@@ -29,6 +29,11 @@ async def visible_work(conn: asyncpg.Connection | asyncpg.Pool, work_id: str, vi
     return row
 
 
+async def using_asset(deps: Deps, asset_id: str) -> dict[str, list[str]]:
+    """Every work that lists the asset, whatever its visibility (assets refuses to delete those)."""
+    return {"work_ids": await store.works_using_asset(deps.pool, asset_id)}
+
+
 async def create(deps: Deps, actor_id: str, body: AiWorkCreate, key: str | None) -> dict[str, Any]:
     if body.origin != "ai" and any(getattr(body, f) is not None for f in MODEL_FIELDS):
         raise Unprocessable("only AI works credit a model",

@@ -1,14 +1,13 @@
 """Who may see and delete an asset, and direct (presigned) uploads, through the gateway.
 
-Visibility follows community's work events: these tests publish them to JetStream exactly as
-community does, so they run without community's RPCs.
+Visibility follows community's work events: most tests publish them to JetStream exactly as
+community does; the delete test uses a real account and a real private work in community.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
-import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -102,18 +101,14 @@ async def _gone(http: aiohttp.ClientSession, path: str) -> bool:
     return await _status(http, path) == 404
 
 
-@pytest.fixture
-async def community_usage(nc: Any) -> Any:
-    """Answers `svc.community.works.using_asset` like community: the works listed in the dict."""
-    using: dict[str, list[str]] = {}
-
-    async def answer(msg: Any) -> None:
-        asset_id = json.loads(msg.data)["asset_id"]
-        await msg.respond(json.dumps({"work_ids": using.get(asset_id, [])}).encode())
-
-    sub = await nc.subscribe("svc.community.works.using_asset", cb=answer)
-    yield using
-    await sub.unsubscribe()
+async def _signup(http: aiohttp.ClientSession) -> tuple[str, dict[str, str]]:
+    """A real account in community (works need one); returns (user id, auth headers)."""
+    name = f"a{new_id().lower()[-12:]}"
+    body = {"username": name, "email": f"{name}@example.com", "password": "correct horse battery"}
+    async with http.post("/v1/auth/signup", json=body) as resp:
+        assert resp.status == 201, await resp.text()
+        doc = await resp.json()
+    return doc["user"]["id"], {"Authorization": f"Bearer {doc['token']}"}
 
 
 async def _delete(http: aiohttp.ClientSession, path: str, user: User) -> int:
@@ -123,16 +118,22 @@ async def _delete(http: aiohttp.ClientSession, path: str, user: User) -> int:
 
 
 async def test_delete_refuses_assets_in_use_then_removes_everything(
-    http: Any, endpoints: Any, platform: Any, js: Any, community_usage: dict[str, list[str]],
+    http: Any, endpoints: Any, platform: Any, js: Any,
 ) -> None:
     owner, other = User(endpoints), User(endpoints)
+    owner.id, owner.headers = await _signup(http)
     asset = await _upload(http, owner, 102)
     path = f"/v1/assets/{asset['id']}"
-    community_usage[asset["id"]] = [new_id()]  # a private work, known only to community
-    assert await _delete(http, path, owner) == 409
+    work = {"title": "private study", "tags": [], "asset_ids": [asset["id"]], "visibility": "private",
+            "origin": "human", "allow_training": False}
+    async with http.post("/v1/works", json=work, headers=owner.headers) as resp:
+        assert resp.status == 201, await resp.text()
+        private_work = (await resp.json())["id"]
+    assert await _delete(http, path, owner) == 409  # used by a private work only community knows
     assert await _delete(http, path, other) == 404  # not theirs and not visible to them
+    async with http.delete(f"/v1/works/{private_work}", headers=owner.headers) as resp:
+        assert resp.status == 204
 
-    community_usage[asset["id"]] = []
     work_id = new_id()  # a public work seen through events also blocks the delete
     await _publish(js, WorkPublished(work_id=work_id, author_id=owner.id, title="t", origin="human", tags=[],
                                      asset_ids=[asset["id"]], visibility="public"))

@@ -142,6 +142,11 @@ async def author_liked_works(conn: Conn, user_id: str, limit: int) -> list[async
     )
 
 
+async def works_using_asset(conn: Conn, asset_id: str) -> list[str]:
+    rows = await conn.fetch("SELECT id FROM works WHERE asset_ids @> ARRAY[$1]::text[] ORDER BY id", asset_id)
+    return [r["id"] for r in rows]
+
+
 async def works_by_ids(conn: Conn, work_ids: list[str]) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT id, author_id, asset_ids, visibility, allow_training FROM works WHERE id = ANY($1::text[])",
