@@ -7,6 +7,7 @@ forwards to `svc.community.<op>` as the authenticated caller.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,8 +17,8 @@ from pydantic import BaseModel
 
 from services.community import schemas as s
 from services.gateway.auth import current_user, require_user
-from services.gateway.http import RPC_TIMEOUT, json_response, read_body, read_query
-from shared.messaging.rpc import rpc_call
+from services.gateway.http import RPC_TIMEOUT, read_body, read_query
+from shared.messaging.rpc import rpc_call_raw
 from shared.resources import NC
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
@@ -98,15 +99,18 @@ def _handler(route: Route) -> Any:
         headers = {}
         if route.method == "POST" and IDEMPOTENCY_KEY in request.headers:
             headers[IDEMPOTENCY_KEY] = request.headers[IDEMPOTENCY_KEY]
-        result = await rpc_call(request.app[NC], "community", route.op, payload,
-                                timeout=request.app[RPC_TIMEOUT], actor_id=user.id if user else None,
-                                headers=headers)
+        raw = await rpc_call_raw(request.app[NC], "community", route.op, payload,
+                                 timeout=request.app[RPC_TIMEOUT], actor_id=user.id if user else None,
+                                 headers=headers)
         if route.status == 204:
             return web.Response(status=204)
         extra = {}
-        if route.status == 201 and isinstance(result, dict) and route.path in ("/v1/works", "/v1/collections"):
-            extra["Location"] = f"{route.path}/{result['id']}"
-        return json_response(result, status=route.status, headers=extra)
+        if route.status == 201 and route.path in ("/v1/works", "/v1/collections"):
+            result = json.loads(raw)
+            if isinstance(result, dict):
+                extra["Location"] = f"{route.path}/{result['id']}"
+        # The service's JSON goes out as it came: no decode and re-encode on the hot path.
+        return web.Response(body=raw, status=route.status, headers=extra, content_type="application/json")
 
     return handle
 
