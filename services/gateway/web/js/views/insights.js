@@ -7,7 +7,7 @@ const SVG = "http://www.w3.org/2000/svg";
 function svg(tag, attrs = {}, ...children) {
   const node = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  for (const child of children.flat()) if (child) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  for (const child of children.flat(Infinity)) if (child) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   return node;
 }
 
@@ -48,7 +48,7 @@ export async function render(view) {
     return;
   }
   const t = data.totals || {};
-  view.replaceChildren(el("h1", {}, "Insights"),
+  view.replaceChildren(el("div", {}, el("h1", {}, "Insights"),
     el("p", {}, `${t.works ?? 0} works · ${t.likes ?? 0} likes · ${t.comments ?? 0} comments`,
       el("span", { class: "muted" }, ` (last ${data.window_days} days below)`)),
     el("h2", {}, "Likes and comments per day"),
@@ -56,9 +56,11 @@ export async function render(view) {
       { name: "comments", color: "#2f5d9e", points: data.comments_over_time || [] }]),
     el("h2", {}, "Likes by tag"), (data.by_tag || []).length ? barChart(data.by_tag, (r) => `#${r.tag}`, (r) => r.likes)
       : el("p", { class: "muted" }, "Tag your works to see which themes resonate."),
-    el("h2", {}, "By origin"), barChart(data.by_origin || [], (r) => r.origin, (r) => r.likes),
+    el("h2", {}, "Likes by origin"), (data.by_origin || []).length ? barChart(data.by_origin, (r) => r.origin, (r) => r.likes)
+      : el("p", { class: "muted" }, "Publish a work to see how human, AI and collaborative works compare."),
     el("h2", {}, "Palettes of your most liked works"),
+    (data.top_works || []).length ? null : el("p", { class: "muted" }, "No liked works yet."),
     el("ul", {}, (data.top_works || []).map((w) => el("li", { class: "row" },
       el("span", { class: "swatches" }, (w.palette || []).map((c) => el("span", { style: `background:${c}`, title: c }))),
-      el("a", { href: `#/works/${w.work_id}` }, w.title), el("span", { class: "muted" }, `♥ ${w.like_count}`)))));
+      el("a", { href: `#/works/${w.work_id}` }, w.title), el("span", { class: "muted" }, `♥ ${w.like_count}`))))));
 }
