@@ -42,7 +42,8 @@ def build_backend(settings: InferenceSettings) -> GeneratorBackend:
         settings.triton_url or None, settings.triton_admin_token.get_secret_value(),
         http_url=settings.triton_http_url or None, timeout_s=settings.triton_timeout_s,
         load_timeout_s=settings.triton_load_timeout_s, model_backend=settings.triton_model_backend,
-        max_loaded=settings.inference_max_loaded_models,
+        max_loaded=settings.inference_max_loaded_models, instances=settings.triton_instances,
+        intra_op_threads=settings.triton_intra_op_threads, max_queue_delay_us=settings.triton_max_queue_delay_us,
     )
 
 
