@@ -152,6 +152,8 @@ class ModelTrained(_ModelEvent, subject="trainer.model.trained"):
     metrics: dict[str, Any]
     repository_path: str
     dataset_sha256: str | None = None
+    # Who may generate from it: its owner only, or everyone.
+    visibility: Literal["public", "private"] = "private"
 
 
 class TrainingFailed(_ModelEvent, subject="trainer.training.failed"):
