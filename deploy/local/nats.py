@@ -10,6 +10,7 @@ from deploy.local import procs
 from deploy.local.procs import OnSpawn
 
 READY_TIMEOUT_S = 15.0
+MAX_PAYLOAD = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,13 @@ def start_nats(state_dir: Path, on_spawn: OnSpawn | None = None) -> NatsServer:
     store = state_dir / "nats"
     store.mkdir(parents=True, exist_ok=True)
     port, monitor_port = procs.free_port(), procs.free_port()
+    # Same message size limit as production (deploy/k8s): generated images and verify uploads
+    # travel in one message.
+    config = state_dir / "nats.conf"
+    config.write_text(f"max_payload: {MAX_PAYLOAD}\n")
     argv = [
         str(nats_binary()),
+        "-c", str(config),
         "-a", "127.0.0.1",
         "-p", str(port),
         "-m", str(monitor_port),
