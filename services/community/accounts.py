@@ -67,6 +67,11 @@ async def public_user(deps: Deps, user_id: str) -> dict[str, Any]:
     return views.profile(row, own=False)
 
 
+async def followees(deps: Deps, actor_id: str) -> dict[str, list[str]]:
+    """Whom the caller follows (the gateway's live `feed` subscription filters on it)."""
+    return {"user_ids": await store.followed_ids(deps.pool, actor_id, limit=10_000)}
+
+
 async def follow(deps: Deps, actor_id: str, username: str, *, on: bool) -> None:
     """PUT/DELETE follow: idempotent; the event is emitted only when a follow is really new."""
     async with deps.pool.acquire() as conn, conn.transaction():
@@ -79,5 +84,5 @@ async def follow(deps: Deps, actor_id: str, username: str, *, on: bool) -> None:
         if on:
             if await store.follow(conn, actor_id, followee_id):
                 await events.user_followed(conn, actor_id, followee_id)
-        else:
-            await store.unfollow(conn, actor_id, followee_id)
+        elif await store.unfollow(conn, actor_id, followee_id):
+            await events.user_unfollowed(conn, actor_id, followee_id)

@@ -9,6 +9,7 @@ import asyncpg
 from shared.events.catalog import (
     UserCreated,
     UserFollowed,
+    UserUnfollowed,
     WorkCommented,
     WorkDeleted,
     WorkLiked,
@@ -63,3 +64,7 @@ async def work_commented(conn: asyncpg.Connection, comment: Any, author_id: str)
 
 async def user_followed(conn: asyncpg.Connection, follower_id: str, followee_id: str) -> None:
     await emit(conn, UserFollowed(follower_id=follower_id, followee_id=followee_id), followee_id)
+
+
+async def user_unfollowed(conn: asyncpg.Connection, follower_id: str, followee_id: str) -> None:
+    await emit(conn, UserUnfollowed(follower_id=follower_id, followee_id=followee_id), followee_id)

@@ -69,6 +69,7 @@ def handlers(deps: Deps) -> dict[str, Callable[[RpcRequest], Awaitable[Any]]]:
         "users.me": lambda req: accounts.me(d, req.require_actor()),
         "users.update_me": lambda req: accounts.update_me(d, req.require_actor(), req.parse(ProfilePatch)),
         "users.profile": lambda req: accounts.profile(d, req.actor_id, req.parse(ByUsername).username),
+        "users.followees": lambda req: accounts.followees(d, req.require_actor()),
         "users.get": lambda req: accounts.public_user(d, req.parse(UserRef).user_id),
         "users.follow": lambda req: accounts.follow(d, req.require_actor(), req.parse(ByUsername).username, on=True),
         "users.unfollow": lambda req: accounts.follow(d, req.require_actor(), req.parse(ByUsername).username,

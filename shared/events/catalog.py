@@ -90,6 +90,13 @@ class UserFollowed(EventPayload, subject="community.user.followed"):
     followee_id: str
 
 
+class UserUnfollowed(EventPayload, subject="community.user.unfollowed"):
+    """A user stopped following another."""
+
+    follower_id: str
+    followee_id: str
+
+
 # --- assets ----------------------------------------------------------------------------------
 
 

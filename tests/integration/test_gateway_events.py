@@ -22,6 +22,7 @@ from shared.events.catalog import (
     GenerationOutput,
     TrainingProgress,
     UserFollowed,
+    UserUnfollowed,
     WorkLiked,
     WorkPublished,
 )
@@ -193,11 +194,15 @@ async def test_feed_has_followed_artists_only(gateway, js, endpoints, nc, monkey
     # Following someone during the connection widens the feed at once.
     await publish(js, UserFollowed(follower_id=reader, followee_id=other), other)
     await publish(js, work(other, title="now followed"), new_id())
-    got, _ = await receive(ws, lambda evs: len(evs) == 2,
+    # Unfollowing narrows it again: `other`'s next work must not arrive, `followed`'s still does.
+    await publish(js, UserUnfollowed(follower_id=reader, followee_id=other), other)
+    await publish(js, work(other, title="unfollowed again"), new_id())
+    await publish(js, work(followed, title="still followed"), new_id())
+    got, _ = await receive(ws, lambda evs: len(evs) == 3,
                            lambda doc: doc["data"].get("author_id") in (followed, other))
     await ws.close()
     await sub.unsubscribe()
-    assert [e["data"]["title"] for e in got] == ["followed", "now followed"]
+    assert [e["data"]["title"] for e in got] == ["followed", "now followed", "still followed"]
     assert {e["channel"] for e in got} == {"feed"}
 
 

@@ -100,7 +100,9 @@ class Subscriber:
         if info.seq <= self.positions.get(info.stream, 0):
             return None  # already seen (replayed, or delivered before a reset)
         self.positions[info.stream] = info.seq
-        if info.follower_id == self.user_id and info.followee_id:
+        if info.follower_id == self.user_id and info.followee_id and info.unfollowed:
+            self.followees.discard(info.followee_id)
+        elif info.follower_id == self.user_id and info.followee_id:
             self.followees.add(info.followee_id)
             if self._on_follow is not None:
                 self._on_follow(info.followee_id)

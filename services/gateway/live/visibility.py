@@ -31,8 +31,9 @@ class EventInfo:
     owner_id: str | None = None  # the user for whom it is a `me` event
     author_id: str | None = None  # author of a published work
     public: bool = False  # a public work was published
-    follower_id: str | None = None  # set on community.user.followed
+    follower_id: str | None = None  # set on community.user.followed / unfollowed
     followee_id: str | None = None
+    unfollowed: bool = False
     body: str = ""
 
 
@@ -67,6 +68,9 @@ def describe(stream: str, seq: int, raw: bytes) -> EventInfo:
         return EventInfo(stream, seq, subject, owner_id=_text(data.get("followee_id")),
                          follower_id=_text(data.get("follower_id")),
                          followee_id=_text(data.get("followee_id")), body=body)
+    if subject == "community.user.unfollowed":  # nobody is notified; the follower's feed shrinks
+        return EventInfo(stream, seq, subject, follower_id=_text(data.get("follower_id")),
+                         followee_id=_text(data.get("followee_id")), unfollowed=True, body=body)
     return EventInfo(stream, seq, subject)
 
 
