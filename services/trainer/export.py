@@ -8,6 +8,7 @@ backend, so the inference client does not care which one serves it.
 from __future__ import annotations
 
 import io
+import warnings
 from typing import Literal
 
 import numpy as np
@@ -32,9 +33,10 @@ def export_onnx(generator: nn.Module, *, verify: bool = True, seed: int = 0) -> 
     generator = generator.cpu().eval()
     example = torch.zeros(2, LATENT_DIM)
     buf = io.BytesIO()
-    with torch.no_grad():
-        # dynamo=False: the TorchScript exporter is self-contained (no onnxscript needed) and
-        # handles these plain conv/upsample graphs exactly.
+    # dynamo=False: the TorchScript exporter is self-contained (the dynamo one needs onnxscript,
+    # which is not installed) and handles these plain conv/upsample graphs exactly.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
             generator, (example,), buf, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
             dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
