@@ -2,27 +2,68 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 
+from services.trainer import rpc
+from services.trainer.jobs import TrainWorker, train_spec
+from services.trainer.repository import ObjectStore
+from services.trainer.service import ModelService
 from services.trainer.settings import TrainerSettings
+from shared.messaging.consumer import JetStreamConsumer
 from shared.messaging.rpc import RpcServer
-from shared.resources import NC, database_ctx, nats_ctx, outbox_relay_ctx, rpc_ctx
-from shared.web import create_base_app
+from shared.resources import DB, JS, NC, consumers_ctx, database_ctx, nats_ctx, outbox_relay_ctx, rpc_ctx
+from shared.web import add_readiness_check, create_base_app
 
 SCHEMA = "trainer"
 MIGRATIONS = Path(__file__).with_name("migrations")
+SERVICE = web.AppKey("trainer_service", ModelService)
+WORKER = web.AppKey("trainer_worker", TrainWorker)
+
+
+def components_ctx(settings: TrainerSettings):  # type: ignore[no-untyped-def]
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        objects = ObjectStore(settings)
+        await objects.ensure_bucket()
+        http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.download_timeout_s))
+        app[SERVICE] = ModelService(settings, app[DB], app[NC])
+        app[WORKER] = TrainWorker(settings, app[DB], app[NC], app[JS], objects, http)
+        add_readiness_check(app, "s3", objects.reachable)
+        try:
+            yield
+        finally:
+            await http.close()
+            objects.close()
+
+    return ctx
 
 
 def build_rpc(app: web.Application) -> RpcServer:
-    return RpcServer(app[NC], SCHEMA)
+    server = RpcServer(app[NC], SCHEMA)
+    rpc.register(server, app[SERVICE])
+    return server
 
 
 async def create_app(settings: TrainerSettings) -> web.Application:
+    def consumers(app: web.Application) -> list[JetStreamConsumer]:
+        worker = app[WORKER]
+        return [JetStreamConsumer(app[NC], app[JS], train_spec(settings), worker.handle,
+                                  on_dead_letter=worker.on_dead_letter)]
+
+    async def stop_training(app: web.Application) -> None:
+        # on_shutdown runs before the cleanup contexts: the job in flight checkpoints and is
+        # nak'ed while the consumer waits for it, well inside the shutdown budget.
+        app[WORKER].shutdown()
+
     app = create_base_app()
     app.cleanup_ctx.append(database_ctx(settings, SCHEMA, MIGRATIONS))
     app.cleanup_ctx.append(nats_ctx(settings))
     app.cleanup_ctx.append(outbox_relay_ctx(SCHEMA))
+    app.cleanup_ctx.append(components_ctx(settings))
     app.cleanup_ctx.append(rpc_ctx(build_rpc))
+    app.cleanup_ctx.append(consumers_ctx(consumers, stop_timeout_s=settings.shutdown_timeout_s * 0.6))
+    app.on_shutdown.append(stop_training)
     return app

@@ -1,0 +1,154 @@
+"""All SQL of the trainer service (schema `trainer`, set as the pool's search_path)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+
+Conn = asyncpg.Connection | asyncpg.Pool
+ACTIVE = ("queued", "running")
+TERMINAL = ("succeeded", "failed", "canceled")
+
+
+async def lock_owner(conn: asyncpg.Connection, owner_id: str) -> None:
+    """Serialise job creation per user so the active-jobs limit cannot be raced past."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('trainer-owner:' || $1))", owner_id)
+
+
+async def active_jobs(conn: Conn, owner_id: str) -> int:
+    return int(await conn.fetchval(
+        "SELECT count(*) FROM jobs WHERE owner_id = $1 AND status = ANY($2::text[])", owner_id, list(ACTIVE)))
+
+
+async def model_by_idempotency_key(conn: Conn, owner_id: str, key: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM models WHERE owner_id = $1 AND idempotency_key = $2", owner_id, key)
+
+
+async def insert_model(conn: Conn, m: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO models (id, owner_id, name, architecture, image_size, width, work_ids, collection_id,"
+        " asset_ids, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        m["id"], m["owner_id"], m["name"], m["architecture"], m["image_size"], m["width"], m["work_ids"],
+        m.get("collection_id"), m["asset_ids"], m.get("idempotency_key"),
+    )
+
+
+async def insert_job(conn: Conn, j: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO jobs (id, model_id, owner_id, version, kind, base_version, steps, batch_size, augment, seed,"
+        " min_score) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        j["id"], j["model_id"], j["owner_id"], j["version"], j["kind"], j.get("base_version"), j["steps"],
+        j["batch_size"], j.get("augment"), j.get("seed", 0), j.get("min_score"),
+    )
+
+
+async def get_model(conn: Conn, model_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM models WHERE id = $1", model_id)
+
+
+async def latest_job(conn: Conn, model_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM jobs WHERE model_id = $1 ORDER BY version DESC LIMIT 1", model_id)
+
+
+async def next_version(conn: Conn, model_id: str) -> int:
+    return int(await conn.fetchval("SELECT coalesce(max(version), 0) + 1 FROM jobs WHERE model_id = $1", model_id))
+
+
+async def versions(conn: Conn, model_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT * FROM versions WHERE model_id = $1 ORDER BY version", model_id)
+
+
+async def latest_version(conn: Conn, model_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM versions WHERE model_id = $1 ORDER BY version DESC LIMIT 1", model_id)
+
+
+async def sample_ids(conn: Conn, model_id: str, limit: int = 50) -> list[str]:
+    rows = await conn.fetch("SELECT asset_id FROM samples WHERE model_id = $1 ORDER BY created_at DESC, step DESC"
+                            " LIMIT $2", model_id, limit)
+    return [r["asset_id"] for r in rows]
+
+
+async def list_models(conn: Conn, owner_id: str, limit: int, before: str | None) -> list[asyncpg.Record]:
+    """The owner's models, newest first (ids are ULIDs), each with its latest job."""
+    return await conn.fetch(
+        "SELECT m.*, j.status, j.step, j.steps AS total_steps, j.version AS job_version,"
+        " array(SELECT version FROM versions v WHERE v.model_id = m.id ORDER BY version) AS version_numbers"
+        " FROM models m LEFT JOIN LATERAL (SELECT status, step, steps, version FROM jobs"
+        "   WHERE jobs.model_id = m.id ORDER BY version DESC LIMIT 1) j ON true"
+        " WHERE m.owner_id = $1 AND ($2::text IS NULL OR m.id < $2) ORDER BY m.id DESC LIMIT $3",
+        owner_id, before, limit,
+    )
+
+
+async def get_job(conn: Conn, job_id: str, *, for_update: bool = False) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM jobs WHERE id = $1" + (" FOR UPDATE" if for_update else ""), job_id)
+
+
+async def start_attempt(conn: Conn, job_id: str) -> asyncpg.Record | None:
+    """Mark a job running (again) unless it already ended; returns the job as it is now."""
+    return await conn.fetchrow(
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now()),"
+        " error = NULL WHERE id = $1 AND status = ANY($2::text[]) RETURNING *", job_id, list(ACTIVE))
+
+
+async def set_extra_assets(conn: Conn, job_id: str, asset_ids: list[str]) -> None:
+    await conn.execute("UPDATE jobs SET extra_asset_ids = $2 WHERE id = $1 AND extra_asset_ids IS NULL",
+                       job_id, asset_ids)
+
+
+async def set_worker(conn: Conn, job_id: str, pid: int | None) -> None:
+    await conn.execute("UPDATE jobs SET worker_pid = $2 WHERE id = $1", job_id, pid)
+
+
+async def set_resumed(conn: Conn, job_id: str, step: int) -> None:
+    await conn.execute("UPDATE jobs SET resumed_from_step = $2, step = greatest(step, $2) WHERE id = $1",
+                       job_id, step)
+
+
+async def set_progress(conn: Conn, job_id: str, step: int, losses: dict[str, float], eta_s: float | None) -> None:
+    await conn.execute("UPDATE jobs SET step = $2, losses = $3::jsonb, eta_s = $4 WHERE id = $1",
+                       job_id, step, json.dumps(losses), eta_s)
+
+
+async def set_checkpoint_step(conn: Conn, job_id: str, step: int) -> None:
+    await conn.execute("UPDATE jobs SET checkpoint_step = $2 WHERE id = $1", job_id, step)
+
+
+async def cancel_requested(conn: Conn, job_id: str) -> bool:
+    return bool(await conn.fetchval("SELECT cancel_requested FROM jobs WHERE id = $1", job_id))
+
+
+async def request_cancel(conn: Conn, job_id: str) -> None:
+    await conn.execute("UPDATE jobs SET cancel_requested = true WHERE id = $1", job_id)
+
+
+async def requeue(conn: Conn, job_id: str) -> None:
+    """The worker stopped for shutdown: the job waits for its redelivery."""
+    await conn.execute("UPDATE jobs SET status = 'queued', worker_pid = NULL WHERE id = $1 AND status = 'running'",
+                       job_id)
+
+
+async def finish(conn: Conn, job_id: str, status: str, *, error: str | None = None, step: int | None = None) -> bool:
+    """End an active job; False when it had already ended (a duplicate delivery)."""
+    row = await conn.fetchrow(
+        "UPDATE jobs SET status = $2, error = $3, step = coalesce($4, step), finished_at = now(), worker_pid = NULL,"
+        " eta_s = CASE WHEN $2 = 'succeeded' THEN 0 ELSE eta_s END"
+        " WHERE id = $1 AND status = ANY($5::text[]) RETURNING id",
+        job_id, status, error, step, list(ACTIVE))
+    return row is not None
+
+
+async def insert_version(conn: Conn, v: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO versions (model_id, version, job_id, steps, metrics, dataset_sha256, repository_path,"
+        " sample_asset_id) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8) ON CONFLICT DO NOTHING",
+        v["model_id"], v["version"], v["job_id"], v["steps"], json.dumps(v["metrics"]), v["dataset_sha256"],
+        v["repository_path"], v.get("sample_asset_id"),
+    )
+
+
+async def insert_sample(conn: Conn, asset_id: str, model_id: str, job_id: str, step: int) -> None:
+    await conn.execute("INSERT INTO samples (asset_id, model_id, job_id, step) VALUES ($1, $2, $3, $4)"
+                       " ON CONFLICT DO NOTHING", asset_id, model_id, job_id, step)
