@@ -31,7 +31,10 @@ from services.trainer.models import ConvVAE
 from services.trainer.training import Checkpoint
 
 PASSWORD = "correct horse battery"
+# The "blobs" style with a width-16 VAE: 100 steps (~3 s on 2 idle cores) reach about 0.65 of the
+# untrained SWD and a few percent of its reconstruction error.
 TINY = {"architecture": "vae", "image_size": 32, "width": 16, "batch_size": 16}
+STYLE = "blobs"
 WAIT_S = 180.0
 
 
@@ -125,14 +128,22 @@ async def trainer_events(js: Any, model_id: str, *, timeout_s: float = 5.0) -> l
     return events
 
 
-async def test_a_consented_style_trains_to_a_served_export_that_matches_torch(
-        http, endpoints, js, db) -> None:  # type: ignore[no-untyped-def]
-    mira = await artist(http)
-    works = [await mira.work("waves", seed) for seed in range(16)]
-    accepted = await mira.call("POST", "/v1/models", 202, json={
-        "name": "Waves", "work_ids": works, "steps": 60, **TINY})
+@pytest.fixture(scope="module")
+async def trained(gateway_url: str) -> Any:
+    """One artist, 16 consented works of one style, and a model trained on them (shared by tests)."""
+    async with aiohttp.ClientSession(base_url=gateway_url, timeout=aiohttp.ClientTimeout(total=60)) as session:
+        mira = await artist(session)
+        works = [await mira.work(STYLE, seed) for seed in range(16)]
+        accepted = await mira.call("POST", "/v1/models", 202, json={
+            "name": "Blobs", "work_ids": works, "steps": 100, **TINY})
+        model = await mira.wait(accepted["id"], ("succeeded",))
+        yield {"accepted": accepted, "model": model, "token": mira.headers, "works": works}
+
+
+async def test_a_consented_style_trains_to_an_export_that_matches_torch(
+        trained, endpoints, js) -> None:  # type: ignore[no-untyped-def]
+    accepted, model = trained["accepted"], trained["model"]
     assert accepted["status"] == "queued" and accepted["versions"] == []
-    model = await mira.wait(accepted["id"], ("succeeded",))
 
     # Progress arrived on the way, with sample grids stored as the owner's assets.
     events = await trainer_events(js, model["id"])
@@ -140,19 +151,18 @@ async def test_a_consented_style_trains_to_a_served_export_that_matches_torch(
     assert kinds[0] == "atelier.trainer.model.queued" and kinds[-1] == "atelier.trainer.model.trained", kinds
     progress = [e["data"] for e in events if e["type"] == "atelier.trainer.training.progress"]
     steps = [p["step"] for p in progress]
-    assert len(progress) >= 3 and steps == sorted(steps) and steps[-1] == 60, steps
-    assert all(set(p["losses"]) == {"loss", "recon", "kl"} for p in progress)
+    assert len(progress) >= 3 and steps == sorted(steps) and steps[-1] == 100, steps
+    assert all(set(p["losses"]) == {"loss", "recon", "kl"} and p["total_steps"] == 100 for p in progress)
     sample_ids = [p["sample_asset_id"] for p in progress if p.get("sample_asset_id")]
-    assert sample_ids and set(sample_ids) <= set(model["samples"])
-    sample = await mira.call("GET", f"/v1/assets/{model['samples'][0]}", 200)
-    assert sample["kind"] == "sample" and sample["width"] > 32
+    assert len(sample_ids) >= 2 and set(sample_ids) <= set(model["samples"])
 
     # The version's metrics show learning: closer to the works than the untrained model.
     (version,) = model["versions"]
     metrics = version["metrics"]
-    assert metrics["swd"] < 0.9 * metrics["swd_untrained"], metrics
-    assert metrics["recon_error"] < 0.5 * metrics["recon_error_untrained"], metrics
-    assert len(version["dataset_sha256"]) == 64 and model["progress"]["step"] == 60
+    assert metrics["swd"] < 0.8 * metrics["swd_untrained"], metrics
+    assert metrics["recon_error"] < 0.3 * metrics["recon_error_untrained"], metrics
+    assert len(version["dataset_sha256"]) == 64 and model["progress"]["step"] == 100
+    assert model["status"] == "succeeded" and model["latest_version"] == 1
 
     # The export in the model repository reproduces the trained decoder.
     onnx = await asyncio.to_thread(_read, endpoints, f"models/{model['id']}/1/model.onnx")
@@ -166,5 +176,147 @@ async def test_a_consented_style_trains_to_a_served_export_that_matches_torch(
     with torch.no_grad():
         want = vae.decoder.eval()(torch.from_numpy(z)).numpy()
     assert got.shape == (3, 3, 32, 32) and np.abs(got - want).max() < 1e-4
-    trained = next(e for e in events if e["type"] == "atelier.trainer.model.trained")["data"]
-    assert trained["repository_path"] == f"models/{model['id']}/1/" and trained["metrics"] == metrics
+    trained_event = next(e for e in events if e["type"] == "atelier.trainer.model.trained")["data"]
+    assert trained_event["repository_path"] == f"models/{model['id']}/1/" and trained_event["metrics"] == metrics
+
+
+async def test_sample_grids_are_the_owners_assets_and_models_are_private(
+        trained, http) -> None:  # type: ignore[no-untyped-def]
+    model = trained["model"]
+    async with http.get(f"/v1/assets/{model['samples'][0]}", headers=trained["token"]) as resp:
+        assert resp.status == 200, await resp.text()
+        sample = await resp.json()
+    assert sample["kind"] == "sample" and sample["width"] == sample["height"] > 32
+    async with http.get("/v1/models", headers=trained["token"]) as resp:
+        listing = await resp.json()
+    assert [m["id"] for m in listing["items"]] == [model["id"]] and listing["items"][0]["latest_version"] == 1
+    stranger = await artist(http, consent=False)
+    await stranger.call("GET", f"/v1/models/{model['id']}", 404)
+    await stranger.call("POST", f"/v1/models/{model['id']}/cancel", 404)
+    await stranger.call("POST", f"/v1/models/{model['id']}/refine", 404, json={"steps": 5})
+    assert (await stranger.call("GET", "/v1/models", 200))["items"] == []
+
+
+async def test_refine_adds_a_version_trained_with_a_top_rated_generation(
+        trained, http, db) -> None:  # type: ignore[no-untyped-def]
+    model = trained["model"]
+    mira = Artist(http, {}, trained["token"]["Authorization"].split()[1])
+    generation = await _generate(mira, model["id"])
+    await mira.call("PUT", f"/v1/generations/{generation['id']}/outputs/0/rating", 204, json={"score": 5})
+    refine = await mira.call("POST", f"/v1/models/{model['id']}/refine", 202, json={"steps": 20})
+    assert refine["status"] == "queued" and refine["version"] == 2
+    refined = await mira.wait(model["id"], ("succeeded",))
+    v1, v2 = refined["versions"]
+    assert (v1["version"], v2["version"]) == (1, 2) and v1["metrics"] == model["versions"][0]["metrics"]
+    assert v2["dataset_sha256"] != v1["dataset_sha256"]  # the rated generation joined the works
+    assert set(v2["metrics"]) >= {"swd", "swd_untrained", "recon_error"}
+    extra = await db.fetchval("SELECT extra_asset_ids FROM trainer.jobs WHERE model_id = $1 AND version = 2",
+                              model["id"])
+    assert extra == [generation["outputs"][0]["asset_id"]]
+
+
+async def _generate(person: Artist, model_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:  # inference learns of the version from trainer.model.trained and loads it
+        async with person.http.post("/v1/generations", json={"model_id": model_id, "count": 1, "seed": 3},
+                                    headers=person.headers) as resp:
+            if resp.status == 202:
+                accepted = await resp.json()
+                break
+            assert resp.status in (404, 409), await resp.text()
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.3)
+    while True:
+        generation = await person.call("GET", f"/v1/generations/{accepted['id']}", 200)
+        if generation["status"] in ("succeeded", "failed"):
+            assert generation["status"] == "succeeded", generation
+            return generation  # type: ignore[no-any-return]
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.2)
+
+
+async def test_works_without_consent_are_refused_by_name(http) -> None:  # type: ignore[no-untyped-def]
+    ana = await artist(http)
+    usable = await ana.work(STYLE, 1)
+    not_allowed = await ana.work(STYLE, 2, allow_training=False)
+    unconsenting = await artist(http, consent=False)  # the work allows it, the account does not
+    theirs = await unconsenting.work(STYLE, 3)
+    private = await (await artist(http)).work(STYLE, 4, visibility="private")
+    body = {"name": "Mixed", "work_ids": [usable, not_allowed, theirs, private], "steps": 10, **TINY}
+    problem = await ana.call("POST", "/v1/models", 422, json=body)
+    assert set(problem["refused"]) == {not_allowed, theirs, private}
+    assert {e["work_id"]: e["reason"] for e in problem["errors"]} == {
+        not_allowed: "no_consent", theirs: "no_consent", private: "not_found"}
+    assert not_allowed in problem["detail"]
+    assert (await ana.call("GET", "/v1/models", 200))["items"] == []
+
+
+async def test_bad_requests_are_refused_with_problems(http) -> None:  # type: ignore[no-untyped-def]
+    ana = await artist(http)
+    work = await ana.work(STYLE, 5)
+    ok = {"name": "x", "work_ids": [work], "steps": 10, **TINY}
+    async with http.post("/v1/models", json=ok) as resp:
+        assert resp.status == 401
+    async with http.post("/v1/models", data="{}", headers={**ana.headers, "Content-Type": "text/plain"}) as resp:
+        assert resp.status == 415
+    async with http.post("/v1/models", data="{nope", headers={**ana.headers, "Content-Type": "application/json"}) as r:
+        assert r.status == 400 and r.content_type == "application/problem+json"
+    for change, field in [({"steps": 0}, "steps"), ({"steps": 20001}, "steps"), ({"architecture": "gan"}, "architecture"),
+                          ({"image_size": 48}, "image_size"), ({"collection_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}, None),
+                          ({"work_ids": []}, "work_ids"), ({"name": ""}, "name")]:
+        problem = await ana.call("POST", "/v1/models", 422, json={**ok, **change})
+        assert field is None or field in {e["field"].split(".")[0] for e in problem["errors"] if e["field"]}, problem
+    problem = await ana.call("POST", "/v1/models", 422, json={**ok, "image_size": 128})
+    assert "GPU" in problem["detail"]
+    await ana.call("GET", "/v1/models/01ARZ3NDEKTSV4RRFFQ69G5FAV", 404)
+    await ana.call("GET", "/v1/models?limit=0", 422)
+
+
+async def test_cancel_stops_a_running_job_and_a_queued_one_never_starts(
+        http, js) -> None:  # type: ignore[no-untyped-def]
+    ana = await artist(http)
+    works = [await ana.work(STYLE, seed) for seed in range(4)]
+    long = {"work_ids": works, "steps": 20000, **TINY}
+    running = await ana.call("POST", "/v1/models", 202, json={"name": "long", **long})
+    deadline = asyncio.get_running_loop().time() + WAIT_S
+    while (await ana.call("GET", f"/v1/models/{running['id']}", 200))["progress"]["step"] == 0:
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.2)
+    waiting = await ana.call("POST", "/v1/models", 202, json={"name": "waiting", **long})
+    problem = await ana.call("POST", "/v1/models", 429, json={"name": "one too many", **long})
+    assert problem["limit"] == 2 and problem["active_jobs"] == 2
+
+    assert (await ana.call("POST", f"/v1/models/{waiting['id']}/cancel", 202))["status"] == "canceled"
+    assert (await ana.call("POST", f"/v1/models/{running['id']}/cancel", 202))["status"] == "canceling"
+    started = asyncio.get_running_loop().time()
+    stopped = await ana.wait(running["id"], ("canceled",), timeout_s=15)
+    assert asyncio.get_running_loop().time() - started < 10
+    assert 0 < stopped["progress"]["step"] < 20000 and stopped["versions"] == []
+    never = await ana.call("GET", f"/v1/models/{waiting['id']}", 200)
+    assert never["status"] == "canceled" and never["progress"]["step"] == 0
+    await ana.call("POST", f"/v1/models/{running['id']}/cancel", 409)
+    for model in (running, waiting):
+        kinds = [e["type"] for e in await trainer_events(js, model["id"])]
+        assert kinds[-1] == "atelier.trainer.training.canceled", kinds
+
+
+async def test_a_killed_training_process_resumes_from_its_checkpoint(
+        http, db) -> None:  # type: ignore[no-untyped-def]
+    ana = await artist(http)
+    works = [await ana.work(STYLE, seed) for seed in range(8)]
+    model = await ana.call("POST", "/v1/models", 202, json={"name": "resumable", "work_ids": works, "steps": 400,
+                                                           **TINY})
+    deadline = asyncio.get_running_loop().time() + WAIT_S
+    while True:
+        job = await db.fetchrow("SELECT worker_pid, checkpoint_step FROM trainer.jobs WHERE model_id = $1",
+                                model["id"])
+        if job["worker_pid"] and job["checkpoint_step"]:
+            break
+        assert asyncio.get_running_loop().time() < deadline, "no checkpoint was written"
+        await asyncio.sleep(0.05)
+    os.kill(job["worker_pid"], signal.SIGKILL)
+    done = await ana.wait(model["id"], ("succeeded",))
+    progress = done["progress"]
+    assert progress["attempts"] == 2 and progress["step"] == 400
+    assert progress["resumed_from_step"] >= job["checkpoint_step"] > 0
+    assert done["versions"][0]["steps"] == 400
