@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 
@@ -18,7 +18,7 @@ from shared.events.envelope import CloudEvent
 from shared.messaging.publisher import event_in_context
 
 SERVICE = "trainer"
-Row = asyncpg.Record | dict[str, Any]
+Row: TypeAlias = asyncpg.Record | dict[str, Any]
 
 
 def queued_event(model: Row, job: Row) -> CloudEvent:

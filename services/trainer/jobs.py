@@ -209,7 +209,9 @@ class TrainWorker:
         await self.objects.put(path + "model.onnx", data["onnx"])
         await self.objects.put(f"{MODELS_PREFIX}{model_id}/config.pbtxt", data["config_pbtxt"].encode(), "text/plain")
         await self.objects.put(checkpoint_key(model_id, version, "final"), data["checkpoint"])
-        sample_id = await self._store_sample(job, data["sample_png"], data["steps_done"]) if data["sample_png"] else None
+        sample_id = None
+        if data["sample_png"]:
+            sample_id = await self._store_sample(job, data["sample_png"], data["steps_done"])
         metrics = data["metrics"]
         async with self.pool.acquire() as conn, conn.transaction():
             if not await store.finish(conn, job["id"], "succeeded", step=data["steps_done"]):
@@ -241,7 +243,7 @@ class TrainWorker:
         try:
             await publish_event(self.js, progress_event(job, progress, sample_asset_id),
                                 timeout=self.settings.publish_timeout_s)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.warning("trainer.progress.publish_failed", error=str(exc) or type(exc).__name__)
 
     async def _end_canceled(self, job: asyncpg.Record, step: int) -> None:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import urllib3
 from minio import Minio
@@ -50,7 +52,7 @@ class ObjectStore:
         self._deadline_s = settings.s3_timeout_s * 3
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="s3-trainer")
 
-    async def _run(self, fn, *args):  # type: ignore[no-untyped-def]
+    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
         loop = asyncio.get_running_loop()
         return await asyncio.wait_for(loop.run_in_executor(self._pool, fn, *args), self._deadline_s)
 
@@ -73,7 +75,8 @@ class ObjectStore:
 
     async def get(self, key: str) -> bytes | None:
         """The object's bytes, or None when it does not exist."""
-        return await self._run(self._get, key)  # type: ignore[no-any-return]
+        data: bytes | None = await self._run(self._get, key)
+        return data
 
     def _get(self, key: str) -> bytes | None:
         try:

@@ -176,7 +176,7 @@ def run_job(job: dict[str, Any], report: _Reporter, stop: threading.Event) -> No
         report.send("result", data)
     except (DatasetError, ExportError, ValueError) as exc:
         report.send("error", {"message": f"{type(exc).__name__}: {exc}", "permanent": True})
-    except Exception as exc:  # noqa: BLE001 - reported to the worker, which decides about retries
+    except Exception as exc:
         report.send("error", {"message": f"{type(exc).__name__}: {exc}", "permanent": False})
 
 

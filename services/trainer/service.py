@@ -95,7 +95,8 @@ class ModelService:
             raise Unprocessable("the training set is empty: choose works with images")
         if len(asset_ids) > self.settings.trainer_max_dataset_images:
             raise Unprocessable(f"at most {self.settings.trainer_max_dataset_images} images per model")
-        model = {"id": new_id(), "owner_id": actor_id, "name": body.name, "architecture": body.architecture,
+        model: dict[str, Any] = {
+                 "id": new_id(), "owner_id": actor_id, "name": body.name, "architecture": body.architecture,
                  "image_size": body.image_size, "width": body.width or self.settings.trainer_default_width,
                  "work_ids": [w["id"] for w in works], "collection_id": body.collection_id,
                  "asset_ids": asset_ids, "idempotency_key": idempotency_key}
@@ -112,7 +113,7 @@ class ModelService:
                 await enqueue(conn, SCHEMA, queued_event(model, job))
                 await enqueue(conn, SCHEMA, job_event(job))
                 log.info("trainer.model.queued", model_id=model["id"], images=len(asset_ids), steps=body.steps)
-        return await self.get(actor_id, model["id"])
+        return await self.get(actor_id, str(model["id"]))
 
     async def _own(self, conn: Any, actor_id: str, model_id: str) -> asyncpg.Record:
         model = await store.get_model(conn, model_id)

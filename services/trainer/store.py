@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 
-Conn = asyncpg.Connection | asyncpg.Pool
+Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 ACTIVE = ("queued", "running")
 TERMINAL = ("succeeded", "failed", "canceled")
 
@@ -57,7 +57,9 @@ async def next_version(conn: Conn, model_id: str) -> int:
 
 
 async def versions(conn: Conn, model_id: str) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT * FROM versions WHERE model_id = $1 ORDER BY version", model_id)
+    rows: list[asyncpg.Record] = await conn.fetch("SELECT * FROM versions WHERE model_id = $1 ORDER BY version",
+                                                  model_id)
+    return rows
 
 
 async def latest_version(conn: Conn, model_id: str) -> asyncpg.Record | None:
@@ -72,7 +74,7 @@ async def sample_ids(conn: Conn, model_id: str, limit: int = 50) -> list[str]:
 
 async def list_models(conn: Conn, owner_id: str, limit: int, before: str | None) -> list[asyncpg.Record]:
     """The owner's models, newest first (ids are ULIDs), each with its latest job."""
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         "SELECT m.*, j.status, j.step, j.steps AS total_steps, j.version AS job_version,"
         " array(SELECT version FROM versions v WHERE v.model_id = m.id ORDER BY version) AS version_numbers"
         " FROM models m LEFT JOIN LATERAL (SELECT status, step, steps, version FROM jobs"
@@ -80,6 +82,7 @@ async def list_models(conn: Conn, owner_id: str, limit: int, before: str | None)
         " WHERE m.owner_id = $1 AND ($2::text IS NULL OR m.id < $2) ORDER BY m.id DESC LIMIT $3",
         owner_id, before, limit,
     )
+    return rows
 
 
 async def get_job(conn: Conn, job_id: str, *, for_update: bool = False) -> asyncpg.Record | None:

@@ -10,7 +10,6 @@ Tiny configurations (32 px, width 16, tens of steps) keep each training run to s
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import os
 import secrets
@@ -118,7 +117,7 @@ async def trainer_events(js: Any, model_id: str, *, timeout_s: float = 5.0) -> l
         while True:
             try:
                 msg = await sub.next_msg(timeout=1.0)
-            except Exception:  # noqa: BLE001 - no more messages: the replay is over
+            except Exception:
                 break
             event = json.loads(msg.data)
             if event["data"].get("model_id") == model_id:
@@ -261,7 +260,8 @@ async def test_bad_requests_are_refused_with_problems(http) -> None:  # type: ig
         assert resp.status == 415
     async with http.post("/v1/models", data="{nope", headers={**ana.headers, "Content-Type": "application/json"}) as r:
         assert r.status == 400 and r.content_type == "application/problem+json"
-    for change, field in [({"steps": 0}, "steps"), ({"steps": 20001}, "steps"), ({"architecture": "gan"}, "architecture"),
+    for change, field in [({"steps": 0}, "steps"), ({"steps": 20001}, "steps"),
+                          ({"architecture": "gan"}, "architecture"),
                           ({"image_size": 48}, "image_size"), ({"collection_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}, None),
                           ({"work_ids": []}, "work_ids"), ({"name": ""}, "name")]:
         problem = await ana.call("POST", "/v1/models", 422, json={**ok, **change})

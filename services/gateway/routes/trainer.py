@@ -80,7 +80,7 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
-_BEARER = [{"bearer": []}]
+_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 _TAGS = ["models"]
 _LOSSES = {"type": "object", "additionalProperties": {"type": "number"}}
