@@ -12,6 +12,7 @@ import io
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from PIL import Image, UnidentifiedImageError
 
@@ -32,10 +33,10 @@ def dataset_sha256(images: Sequence[bytes]) -> str:
     return digest.hexdigest()
 
 
-def load_image(data: bytes, image_size: int) -> np.ndarray:
+def load_image(data: bytes, image_size: int) -> npt.NDArray[np.uint8]:
     """Decode PNG/JPEG/WebP bytes -> uint8 [S, S, 3]: RGB, shorter side resized, centre crop."""
     try:
-        img = Image.open(io.BytesIO(data))
+        img: Image.Image = Image.open(io.BytesIO(data))
         if img.width * img.height > MAX_DECODED_PIXELS:
             raise DatasetError(f"image too large ({img.width}x{img.height})")
         img.load()

@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -57,7 +58,7 @@ def _sync_buffers(session: TrainingSession) -> None:
             dist.broadcast(buffer, src=0)
 
 
-def run(config: TrainConfig, images: Sequence[bytes], out_dir: Path, progress_every: int = 10) -> dict:
+def run(config: TrainConfig, images: Sequence[bytes], out_dir: Path, progress_every: int = 10) -> dict[str, Any]:
     """Train under an initialised process group; returns this rank's summary."""
     rank, world = dist.get_rank(), dist.get_world_size()
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))

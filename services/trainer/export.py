@@ -38,7 +38,8 @@ def export_onnx(generator: nn.Module, *, verify: bool = True, seed: int = 0) -> 
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
-            generator, (example,), buf, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+            generator, (example,), buf,  # type: ignore[arg-type]  # file objects are accepted
+            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
             dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
             opset_version=OPSET, dynamo=False,
         )

@@ -56,7 +56,8 @@ class DCGANGenerator(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.body(self.project(z))
+        out: torch.Tensor = self.body(self.project(z))
+        return out
 
 
 class DCGANDiscriminator(nn.Module):
@@ -73,7 +74,8 @@ class DCGANDiscriminator(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x).squeeze(1)
+        logits: torch.Tensor = self.body(x).squeeze(1)
+        return logits
 
 
 class ConvEncoder(nn.Module):
@@ -102,7 +104,8 @@ class ConvVAE(nn.Module):
         self.decoder = DCGANGenerator(image_size, width, latent_dim)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.decoder(z)
+        out: torch.Tensor = self.decoder(z)
+        return out
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         mu, logvar = self.encoder(x)

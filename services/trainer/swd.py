@@ -12,6 +12,8 @@ It needs no pretrained network, so it works offline.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -85,7 +87,7 @@ def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, generator: torch.Genera
 
 @torch.no_grad()
 def swd(real: torch.Tensor, fake: torch.Tensor, seed: int = 0, *, descriptors_per_level: int = 8192,
-        projections: int = 512, repeats: int = 4) -> dict:
+        projections: int = 512, repeats: int = 4) -> dict[str, Any]:
     """SWD x 1e3 per pyramid level (finest first) and their average, for two image sets [N, 3, S, S].
 
     The sets may hold different numbers of images: the same number of descriptors is sampled

@@ -36,14 +36,14 @@ class TrainConfig(BaseModel):
     architecture: Literal["dcgan", "vae"]
     image_size: Literal[32, 64, 128] = 32
     steps: int = Field(ge=1, le=1_000_000)
-    batch_size: int = Field(32, ge=1, le=1024)
-    lr: float | None = Field(None, gt=0, le=1.0)  # None: 2e-4 for dcgan, 1e-3 for vae
+    batch_size: int = Field(default=32, ge=1, le=1024)
+    lr: float | None = Field(default=None, gt=0, le=1.0)  # None: 2e-4 for dcgan, 1e-3 for vae
     augment: bool | None = None  # None: on when the dataset is small
     seed: int = 0
-    width: int = Field(DEFAULT_WIDTH, ge=4, le=512)
+    width: int = Field(default=DEFAULT_WIDTH, ge=4, le=512)
     device: Literal["cpu", "cuda", "auto"] = "cpu"
-    threads: int | None = Field(None, ge=1)  # None: this process's cores minus one
-    eval_samples: int = Field(128, ge=16, le=8192)  # generated images for the final SWD
+    threads: int | None = Field(default=None, ge=1)  # None: this process's cores minus one
+    eval_samples: int = Field(default=128, ge=16, le=8192)  # generated images for the final SWD
 
     @property
     def learning_rate(self) -> float:
