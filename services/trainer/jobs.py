@@ -198,7 +198,7 @@ class TrainWorker:
             # Shutdown: keep the exact state for whichever worker gets the redelivery.
             await self.objects.put(checkpoint_key(model["id"], job["version"]), data["checkpoint"])
             await store.set_checkpoint_step(self.pool, job["id"], data["steps_done"])
-            await store.requeue(self.pool, job["id"])
+            await store.requeue(self.pool, job["id"], data["steps_done"])
             log.info("trainer.job.requeued", step=data["steps_done"])
             raise Retry("service shutting down; resuming elsewhere from the checkpoint", delay_s=1.0)
         await self._publish_version(model, job, data)

@@ -127,10 +127,10 @@ async def request_cancel(conn: Conn, job_id: str) -> None:
     await conn.execute("UPDATE jobs SET cancel_requested = true WHERE id = $1", job_id)
 
 
-async def requeue(conn: Conn, job_id: str) -> None:
+async def requeue(conn: Conn, job_id: str, step: int | None = None) -> None:
     """The worker stopped for shutdown: the job waits for its redelivery."""
-    await conn.execute("UPDATE jobs SET status = 'queued', worker_pid = NULL WHERE id = $1 AND status = 'running'",
-                       job_id)
+    await conn.execute("UPDATE jobs SET status = 'queued', worker_pid = NULL, step = coalesce($2, step)"
+                       " WHERE id = $1 AND status = 'running'", job_id, step)
 
 
 async def finish(conn: Conn, job_id: str, status: str, *, error: str | None = None, step: int | None = None) -> bool:

@@ -10,10 +10,12 @@ Tiny configurations (32 px, width 16, tens of steps) keep each training run to s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
 import signal
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -320,3 +322,58 @@ async def test_a_killed_training_process_resumes_from_its_checkpoint(
     assert progress["attempts"] == 2 and progress["step"] == 400
     assert progress["resumed_from_step"] >= job["checkpoint_step"] > 0
     assert done["versions"][0]["steps"] == 400
+
+
+async def test_a_job_whose_author_withdrew_consent_while_queued_fails(
+        http, js) -> None:  # type: ignore[no-untyped-def]
+    busy = await artist(http)
+    blocker = await busy.call("POST", "/v1/models", 202, json={
+        "name": "blocker", "work_ids": [await busy.work(STYLE, 9)], "steps": 20000, **TINY})
+    await busy.wait(blocker["id"], ("running",))
+    ana = await artist(http)
+    model = await ana.call("POST", "/v1/models", 202, json={
+        "name": "withdrawn", "work_ids": [await ana.work(STYLE, s) for s in range(2)], "steps": 10, **TINY})
+    await ana.call("PATCH", "/v1/me", 200, json={"allow_training": False})
+    await busy.call("POST", f"/v1/models/{blocker['id']}/cancel", 202)
+    failed = await ana.wait(model["id"], ("failed",))
+    assert "consent" in failed["error"] and failed["versions"] == []
+    kinds = [e["type"] for e in await trainer_events(js, model["id"])]
+    assert kinds == ["atelier.trainer.model.queued", "atelier.trainer.training.failed"], kinds
+
+
+def _exited(pid: int) -> bool:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # the stack's child: reap it once it exits
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+async def test_a_stopping_trainer_checkpoints_and_its_successor_resumes(
+        http, db, stack) -> None:  # type: ignore[no-untyped-def]
+    """SIGTERM to the trainer service mid-training: the job is checkpointed and nak'ed, and the
+    restarted service resumes it from that step. Runs last: it restarts the shared trainer."""
+    ana = await artist(http)
+    works = [await ana.work(STYLE, seed) for seed in range(8)]
+    model = await ana.call("POST", "/v1/models", 202, json={"name": "graceful", "work_ids": works, "steps": 400,
+                                                           **TINY})
+    deadline = asyncio.get_running_loop().time() + WAIT_S
+    while (await db.fetchval("SELECT step FROM trainer.jobs WHERE model_id = $1", model["id"])) < 20:
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.05)
+    pid = stack.pids()["trainer"]
+    os.kill(pid, signal.SIGTERM)
+    try:
+        deadline = asyncio.get_running_loop().time() + 15
+        while not _exited(pid):
+            assert asyncio.get_running_loop().time() < deadline, "the trainer did not stop in time"
+            await asyncio.sleep(0.1)
+        job = await db.fetchrow("SELECT status, step, checkpoint_step FROM trainer.jobs WHERE model_id = $1",
+                                model["id"])
+        assert job["status"] == "queued" and job["checkpoint_step"] == job["step"] > 0, dict(job)
+    finally:
+        await asyncio.to_thread(stack.start_services, ["trainer"], 0)
+    done = await ana.wait(model["id"], ("succeeded",))
+    assert done["progress"]["resumed_from_step"] == job["checkpoint_step"]
+    assert done["progress"]["attempts"] == 2 and done["versions"][0]["steps"] == 400
