@@ -2,6 +2,7 @@
 
     torchrun --standalone --nproc_per_node=2 -m services.trainer.ddp \\
         --architecture dcgan --image-size 32 --steps 20 --data-dir DIR --out DIR
+    torchrun ... -m services.trainer.ddp --model-id ID   # a queued job of the platform (ddp_job.py)
 
 Same models, step function and checkpoint format as training.py; each rank draws its own data and
 noise, gradients are averaged (gloo on CPU, NCCL on GPU), so every rank ends with the same weights.
@@ -106,18 +107,29 @@ def run(config: TrainConfig, images: Sequence[bytes], out_dir: Path, progress_ev
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--architecture", choices=["dcgan", "vae"], required=True)
+    parser.add_argument("--model-id", help="train this style model's queued job: configuration and dataset come "
+                        "from the trainer's database and the assets service, the version is published as the "
+                        "queue worker does (services.trainer.ddp_job); the other options are then ignored")
+    parser.add_argument("--architecture", choices=["dcgan", "vae"])
     parser.add_argument("--image-size", type=int, choices=[32, 64, 128], default=32)
-    parser.add_argument("--steps", type=int, required=True)
+    parser.add_argument("--steps", type=int)
     parser.add_argument("--batch-size", type=int, default=32, help="global batch, split across ranks")
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--width", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--augment", choices=["auto", "on", "off"], default="auto")
     parser.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto")
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--data-dir", type=Path)
+    parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
+    if args.model_id:
+        from services.trainer.ddp_job import main as train_model_job
+
+        train_model_job(args.model_id)
+        return
+    missing = [f"--{n.replace('_', '-')}" for n in ("architecture", "steps", "data_dir", "out") if not getattr(args, n)]
+    if missing:
+        parser.error(f"without --model-id these are required: {', '.join(missing)}")
     config = TrainConfig(
         architecture=args.architecture, image_size=args.image_size, steps=args.steps,
         batch_size=args.batch_size, lr=args.lr, seed=args.seed,

@@ -15,7 +15,6 @@ Outcomes of one delivery:
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import time
 from typing import Any
@@ -28,16 +27,16 @@ from nats.js import JetStreamContext
 
 from services.trainer import store
 from services.trainer.dataset_fetch import PermanentJobError, gather_images
-from services.trainer.events import canceled_event, failed_event, progress_event, trained_event
-from services.trainer.repository import MODELS_PREFIX, ObjectStore, checkpoint_key, repository_path
+from services.trainer.events import canceled_event, failed_event, progress_event
+from services.trainer.repository import ObjectStore, checkpoint_key
 from services.trainer.runner import TrainingProcess
 from services.trainer.settings import TrainerSettings
+from services.trainer.versions import publish_version, store_sample
 from shared.events.catalog import TrainJob
 from shared.events.envelope import CloudEvent
 from shared.logging import bound_context, get_logger
 from shared.messaging.consumer import ConsumerSpec, Poison, Retry
 from shared.messaging.publisher import publish_event
-from shared.messaging.rpc import rpc_call
 from shared.outbox import enqueue
 
 log = get_logger(__name__)
@@ -81,7 +80,7 @@ class TrainWorker:
         if job is None:
             if await store.get_job(self.pool, payload.job_id) is None:
                 raise Poison(f"unknown job {payload.job_id}")
-            log.info("trainer.job.already_ended", job_id=payload.job_id)
+            log.info("trainer.job.skipped", job_id=payload.job_id, reason="ended, or trained by a DDP run")
             return
         with bound_context(job_id=job["id"], model_id=job["model_id"], version=job["version"]):
             if job["cancel_requested"]:
@@ -204,38 +203,15 @@ class TrainWorker:
         await self._publish_version(model, job, data)
 
     async def _publish_version(self, model: asyncpg.Record, job: asyncpg.Record, data: dict[str, Any]) -> None:
-        model_id, version = model["id"], job["version"]
-        path = repository_path(model_id, version)
-        await self.objects.put(path + "model.onnx", data["onnx"])
-        await self.objects.put(f"{MODELS_PREFIX}{model_id}/config.pbtxt", data["config_pbtxt"].encode(), "text/plain")
-        await self.objects.put(checkpoint_key(model_id, version, "final"), data["checkpoint"])
         sample_id = None
         if data["sample_png"]:
             sample_id = await self._store_sample(job, data["sample_png"], data["steps_done"])
-        metrics = data["metrics"]
-        async with self.pool.acquire() as conn, conn.transaction():
-            if not await store.finish(conn, job["id"], "succeeded", step=data["steps_done"]):
-                return  # a duplicate delivery finished first
-            await store.insert_version(conn, {
-                "model_id": model_id, "version": version, "job_id": job["id"], "steps": data["steps_done"],
-                "metrics": metrics, "dataset_sha256": data["dataset_sha256"], "repository_path": path,
-                "sample_asset_id": sample_id})
-            await enqueue(conn, SCHEMA, trained_event(model, job, data, path))
-        with contextlib.suppress(Exception):
-            await self.objects.delete(checkpoint_key(model_id, version))
-        log.info("trainer.model.trained", steps=data["steps_done"], swd=metrics.get("swd"),
-                 swd_untrained=metrics.get("swd_untrained"))
+        await publish_version(self.pool, self.objects, model, job, data, sample_id)
 
     # -- helpers ---------------------------------------------------------------------------------
 
     async def _store_sample(self, job: asyncpg.Record, png: bytes, step: int) -> str:
-        asset = await rpc_call(self.nc, "assets", "store", {
-            "owner_id": job["owner_id"], "kind": "sample", "content_type": "image/png",
-            "data_b64": base64.b64encode(png).decode(),
-            "meta": {"model_id": job["model_id"], "version": job["version"], "step": step}},
-            timeout=self.settings.assets_timeout_s)
-        await store.insert_sample(self.pool, asset["id"], job["model_id"], job["id"], step)
-        return str(asset["id"])
+        return await store_sample(self.nc, self.pool, self.settings, job, png, step)
 
     async def _publish_progress(self, job: asyncpg.Record, progress: dict[str, Any],
                                 sample_asset_id: str | None = None) -> None:

@@ -89,11 +89,15 @@ async def get_job(conn: Conn, job_id: str, *, for_update: bool = False) -> async
     return await conn.fetchrow("SELECT * FROM jobs WHERE id = $1" + (" FOR UPDATE" if for_update else ""), job_id)
 
 
-async def start_attempt(conn: Conn, job_id: str) -> asyncpg.Record | None:
-    """Mark a job running (again) unless it already ended; returns the job as it is now."""
+async def start_attempt(conn: Conn, job_id: str, runner: str = "worker") -> asyncpg.Record | None:
+    """Mark a job running (again) for `runner` unless it ended or another kind of runner has it.
+
+    A DDP run takes only a queued job (or its own, when its pods restart)."""
     return await conn.fetchrow(
-        "UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now()),"
-        " error = NULL WHERE id = $1 AND status = ANY($2::text[]) RETURNING *", job_id, list(ACTIVE))
+        "UPDATE jobs SET status = 'running', runner = $3, attempts = attempts + 1,"
+        " started_at = coalesce(started_at, now()), error = NULL"
+        " WHERE id = $1 AND status = ANY($2::text[]) AND (status = 'queued' OR runner = $3)"
+        " AND (runner = $3 OR $3 = 'ddp') RETURNING *", job_id, list(ACTIVE), runner)
 
 
 async def set_extra_assets(conn: Conn, job_id: str, asset_ids: list[str]) -> None:
