@@ -182,7 +182,10 @@ class TrainWorker:
             if self._stopping.is_set():
                 await store.requeue(self.pool, job["id"])
                 raise Retry("shutdown before the training process reported", delay_s=1.0)
-            raise RuntimeError(f"the training process exited with code {proc.proc.returncode} without a result")
+            # Killed (out of memory, a node drained...): the redelivery resumes from the last checkpoint.
+            log.warning("trainer.job.process_died", exit_code=proc.proc.returncode)
+            raise Retry(f"the training process exited with code {proc.proc.returncode} without a result",
+                        delay_s=1.0)
         kind, data = outcome
         if kind == "error":
             if data["permanent"]:

@@ -300,13 +300,17 @@ async def test_cancel_stops_a_running_job_and_a_queued_one_never_starts(
     for model in (running, waiting):
         kinds = [e["type"] for e in await trainer_events(js, model["id"])]
         assert kinds[-1] == "atelier.trainer.training.canceled", kinds
+    first = await ana.call("GET", "/v1/models?limit=1", 200)
+    second = await ana.call("GET", f"/v1/models?limit=1&cursor={first['next_cursor']}", 200)
+    assert [m["id"] for m in first["items"] + second["items"]] == [waiting["id"], running["id"]]
+    assert [m["status"] for m in first["items"] + second["items"]] == ["canceled", "canceled"]
 
 
 async def test_a_killed_training_process_resumes_from_its_checkpoint(
         http, db) -> None:  # type: ignore[no-untyped-def]
     ana = await artist(http)
     works = [await ana.work(STYLE, seed) for seed in range(8)]
-    model = await ana.call("POST", "/v1/models", 202, json={"name": "resumable", "work_ids": works, "steps": 400,
+    model = await ana.call("POST", "/v1/models", 202, json={"name": "resumable", "work_ids": works, "steps": 250,
                                                            **TINY})
     deadline = asyncio.get_running_loop().time() + WAIT_S
     while True:
@@ -319,9 +323,9 @@ async def test_a_killed_training_process_resumes_from_its_checkpoint(
     os.kill(job["worker_pid"], signal.SIGKILL)
     done = await ana.wait(model["id"], ("succeeded",))
     progress = done["progress"]
-    assert progress["attempts"] == 2 and progress["step"] == 400
+    assert progress["attempts"] == 2 and progress["step"] == 250
     assert progress["resumed_from_step"] >= job["checkpoint_step"] > 0
-    assert done["versions"][0]["steps"] == 400
+    assert done["versions"][0]["steps"] == 250
 
 
 async def test_a_job_whose_author_withdrew_consent_while_queued_fails(
@@ -356,7 +360,7 @@ async def test_a_stopping_trainer_checkpoints_and_its_successor_resumes(
     restarted service resumes it from that step. Runs last: it restarts the shared trainer."""
     ana = await artist(http)
     works = [await ana.work(STYLE, seed) for seed in range(8)]
-    model = await ana.call("POST", "/v1/models", 202, json={"name": "graceful", "work_ids": works, "steps": 400,
+    model = await ana.call("POST", "/v1/models", 202, json={"name": "graceful", "work_ids": works, "steps": 250,
                                                            **TINY})
     deadline = asyncio.get_running_loop().time() + WAIT_S
     while (await db.fetchval("SELECT step FROM trainer.jobs WHERE model_id = $1", model["id"])) < 20:
@@ -376,4 +380,4 @@ async def test_a_stopping_trainer_checkpoints_and_its_successor_resumes(
         await asyncio.to_thread(stack.start_services, ["trainer"], 0)
     done = await ana.wait(model["id"], ("succeeded",))
     assert done["progress"]["resumed_from_step"] == job["checkpoint_step"]
-    assert done["progress"]["attempts"] == 2 and done["versions"][0]["steps"] == 400
+    assert done["progress"]["attempts"] == 2 and done["versions"][0]["steps"] == 250
