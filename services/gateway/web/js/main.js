@@ -10,6 +10,7 @@ import * as upload from "./views/upload.js";
 import * as models from "./views/models.js";
 import * as generate from "./views/generate.js";
 import * as insights from "./views/insights.js";
+import * as profile from "./views/profile.js";
 
 const ROUTES = [
   [/^#\/signin$/, auth.signIn, false],
@@ -23,6 +24,7 @@ const ROUTES = [
   [/^#\/generate(?:\/([0-9A-Za-z]+))?$/, generate.render, true],
   [/^#\/generations\/([0-9A-Za-z]+)$/, generate.detail, true],
   [/^#\/insights$/, insights.render, true],
+  [/^#\/users\/([0-9A-Za-z_.-]+)$/, profile.render, false],
 ];
 
 let cleanup = null;
@@ -35,7 +37,7 @@ function renderChrome() {
     el("a", { href, class: location.hash.startsWith(href) ? "active" : "" }, text)));
   const box = document.getElementById("session");
   if (user) {
-    box.replaceChildren(el("span", { class: "muted" }, `@${user.username} `),
+    box.replaceChildren(el("a", { href: `#/users/${user.username}`, class: "muted" }, `@${user.username}`), " ",
       el("button", { class: "secondary", id: "signout", onclick: signOut }, "Sign out"));
   } else {
     box.replaceChildren(el("a", { href: "#/signin" }, "Sign in"), " · ", el("a", { href: "#/signup" }, "Sign up"));

@@ -47,26 +47,61 @@ export async function assetBytes(assetId) {
   return { blob: await resp.blob(), type: resp.headers.get("Content-Type") || "image/png" };
 }
 
-export function workTile(work, { onSelect, selected } = {}) {
+// The verdict on an AI image's signed provenance, once per asset: "valid", "untrusted", "tampered",
+// "absent", or "unchecked" when the image or the verifier could not be reached.
+const verdicts = new Map();
+export function provenanceOf(assetId) {
+  if (!verdicts.has(assetId)) {
+    verdicts.set(assetId, assetBytes(assetId).then(({ blob, type }) =>
+      request("POST", "/v1/provenance/verify", { body: blob, contentType: type.split(";")[0] }))
+      .catch(() => ({ state: "unchecked" })));
+  }
+  return verdicts.get(assetId);
+}
+
+const VERDICT_TEXT = { valid: "provenance verified", untrusted: "provenance signed by an unknown party",
+  tampered: "provenance broken", absent: "provenance missing", unchecked: "provenance not checked" };
+
+// The label every AI work carries: "AI-generated", then what the image's own manifest says.
+export function aiBadge(assetId) {
+  const badge = el("span", { class: "badge ai", title: "checking the image's C2PA manifest…" }, "AI-generated");
+  if (!assetId) return badge;
+  provenanceOf(assetId).then((result) => {
+    badge.textContent = `AI-generated · ${VERDICT_TEXT[result.state] || result.state}`;
+    badge.classList.toggle("verified", result.state === "valid");
+    badge.classList.toggle("warn", result.state !== "valid");
+    const gen = result.generation;
+    badge.title = gen ? `generation ${gen.id || gen.generation_id || ""} · model ${gen.model_id || ""} v${gen.version ?? ""} · seed ${gen.seed ?? ""}`
+      : "signed C2PA manifest of the image";
+  });
+  return badge;
+}
+
+export function workTile(work, { onSelect, selected, disabled } = {}) {
   const cover = work.asset_ids?.[0];
   const inner = [
     cover ? assetImage(cover, "thumbnail", work.title) : el("div", { class: "thumb" }),
-    work.origin === "ai" ? el("span", { class: "badge ai" }, "AI") : null,
+    work.origin === "ai" ? aiBadge(cover) : null,
     el("div", { class: "meta" }, el("b", {}, work.title),
       el("span", { class: "muted" }, `${work.author?.display_name || work.author?.username || ""} · ♥ ${work.like_count ?? 0}`)),
   ];
   if (onSelect) {
-    const tile = el("div", { class: `tile selectable${selected ? " selected" : ""}`, role: "checkbox",
-      "aria-checked": String(Boolean(selected)), tabindex: "0" }, ...inner);
-    tile.addEventListener("click", () => {
+    const tile = el("div", { class: `tile selectable${selected ? " selected" : ""}${disabled ? " disabled" : ""}`, role: "checkbox",
+      "aria-checked": String(Boolean(selected)), "aria-disabled": disabled ? "true" : null, tabindex: "0",
+      "data-work-id": work.id, title: disabled || null }, ...inner);
+    const toggle = () => {
+      if (disabled) return;
       const on = !tile.classList.contains("selected");
       tile.classList.toggle("selected", on);
       tile.setAttribute("aria-checked", String(on));
       onSelect(work, on);
-    });
+    };
+    tile.addEventListener("click", toggle);
+    tile.addEventListener("keydown", (e) => { if (e.key === " " || e.key === "Enter") { e.preventDefault(); toggle(); } });
+    tile.setSelected = (on) => { if (!disabled && tile.classList.contains("selected") !== on) toggle(); };
     return tile;
   }
-  return el("a", { class: "tile", href: `#/works/${work.id}` }, ...inner);
+  return el("a", { class: "tile", href: `#/works/${work.id}`, "data-work-id": work.id }, ...inner);
 }
 
 export function grid(items, render) {

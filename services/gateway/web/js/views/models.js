@@ -1,52 +1,117 @@
-// Style models: pick works, start training, watch progress and sample grids arrive live.
+// Style models: pick consented works, start training, watch progress and sample grids arrive live.
 
 import { api, isMissing, session } from "../api.js";
-import { assetImage, el, grid, showError, unavailable, workTile } from "../ui.js";
+import { assetImage, el, grid, showError, toast, unavailable, workTile } from "../ui.js";
 import { onEvent, subject } from "../live.js";
+
+const ACTIVE = ["queued", "running"];
+const POLL_MS = 3000;  // a fallback: progress normally arrives on the WebSocket
 
 export async function list(view) {
   view.replaceChildren(el("h1", {}, "Style models"), el("p", {}, el("a", { href: "#/models/new" }, "+ Train a new style model")));
   try {
     const page = await api.get("/v1/models?limit=50");
-    view.append(page.items.length ? el("ul", {}, page.items.map((m) => el("li", {},
-      el("a", { href: `#/models/${m.id}` }, m.name || m.id), el("span", { class: "muted" }, ` · ${m.architecture || ""} · ${m.status}`))))
+    view.append(page.items.length ? el("ul", { class: "models" }, page.items.map((m) => el("li", {},
+      el("a", { href: `#/models/${m.id}` }, m.name || m.id),
+      el("span", { class: "muted" }, ` · ${m.architecture} · ${m.image_size} px · `),
+      el("span", { class: `badge status-${m.status}` }, m.status),
+      m.latest_version ? el("span", { class: "muted" }, ` · v${m.latest_version} · `) : null,
+      m.latest_version ? el("a", { href: `#/generate/${m.id}` }, "generate") : null)))
       : el("p", { class: "muted" }, "No style models yet."));
   } catch (err) {
     view.append(isMissing(err) ? unavailable("Training style models") : el("p", { class: "error" }, err.message));
   }
 }
 
+// The account-wide consent: without it none of your works may be trained on, whatever their own flag says.
+async function consentNotice() {
+  const box = el("div", { id: "consent" });
+  let me;
+  try { me = await api.get("/v1/me"); } catch (err) { showError(err, box); return box; }
+  if (me.allow_training) return box;
+  const button = el("button", { type: "button", id: "allow-training" }, "Allow training on my works");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await api.patch("/v1/me", { allow_training: true });
+      box.replaceChildren(el("div", { class: "notice ok" }, "Training on your consented works is now allowed."));
+    } catch (err) { button.disabled = false; showError(err); }
+  });
+  box.replaceChildren(el("div", { class: "notice" },
+    el("p", {}, "Your account does not allow style models to be trained on your works. ",
+      "Switching it on lets only you train on the works you mark as trainable; you can switch it off again."),
+    button));
+  return box;
+}
+
+const field = (label, input) => el("label", {}, label, input);
+const option = (value, text, selected = false) => el("option", { value, selected }, text ?? value);
+
 export async function create(view) {
   const chosen = new Set();
+  const tiles = [];
   const error = el("div");
+  const picked = el("span", { class: "muted", id: "picked" }, "No works selected");
   const works = el("div", {}, el("p", { class: "muted" }, "Loading your works…"));
-  const form = el("form", { class: "card stack" },
-    el("label", {}, "Name", el("input", { name: "name", required: true, maxlength: 100, value: "My style" })),
+  const selectAll = el("button", { type: "button", class: "secondary", id: "select-all" }, "Select all trainable");
+  selectAll.addEventListener("click", () => tiles.forEach((t) => t.setSelected(true)));
+  const submit = el("button", { type: "submit" }, "Start training");
+  const form = el("form", { class: "card stack", id: "train-form" },
+    field("Name", el("input", { name: "name", required: true, maxlength: 100, value: "My style" })),
     el("div", { class: "row" },
-      el("label", {}, "Architecture", el("select", { name: "architecture" }, el("option", {}, "dcgan"), el("option", {}, "vae"))),
-      el("label", {}, "Image size", el("select", { name: "image_size" }, el("option", {}, "32"), el("option", { selected: true }, "64"))),
-      el("label", {}, "Steps", el("input", { name: "steps", type: "number", min: 10, max: 100000, value: 300 }))),
-    error, el("button", { type: "submit" }, "Start training"));
-  view.replaceChildren(el("h1", {}, "New style model"),
-    el("p", { class: "muted" }, "Select works you made and allowed for training."), works, form);
+      field("Architecture", el("select", { name: "architecture" }, option("dcgan", "DCGAN (sharper)"),
+        option("vae", "VAE (smoother, faster)"))),
+      field("Image size", el("select", { name: "image_size" }, option("32", "32 px", true), option("64", "64 px"))),
+      field("Steps", el("input", { name: "steps", type: "number", min: 1, max: 20000, value: 300 })),
+      field("Batch size", el("input", { name: "batch_size", type: "number", min: 1, max: 256, value: 16 })),
+      field("Model width", el("select", { name: "width" }, option("16", "16 (fastest)"), option("32", "32", true),
+        option("64", "64 (best)")))),
+    el("label", { class: "inline" }, el("input", { type: "checkbox", name: "augment", checked: true }),
+      "Augment (flips, small crops, colour jitter) — helps with few works"),
+    error, el("div", { class: "row" }, submit, picked));
+  view.replaceChildren(el("h1", {}, "New style model"), await consentNotice(),
+    el("p", { class: "muted" }, "Select works you made and marked as trainable."),
+    el("div", { class: "row" }, selectAll), works, form);
+
+  const onSelect = (work, on) => {
+    if (on) chosen.add(work.id); else chosen.delete(work.id);
+    picked.textContent = chosen.size ? `${chosen.size} work${chosen.size > 1 ? "s" : ""} selected` : "No works selected";
+  };
   try {
     const page = await api.get(`/v1/works?author=${encodeURIComponent(session.user.username)}&limit=100`);
-    works.replaceChildren(page.items.length ? grid(page.items, (w) => workTile(w, {
-      onSelect: (work, on) => (on ? chosen.add(work.id) : chosen.delete(work.id)) })) :
-      el("p", {}, "You have no works yet: ", el("a", { href: "#/upload" }, "upload some first"), "."));
+    const own = page.items.filter((w) => w.origin !== "ai");
+    works.replaceChildren(own.length ? grid(own, (w) => {
+      const tile = workTile(w, { onSelect, disabled: w.allow_training ? null : "not marked as trainable" });
+      if (w.allow_training) tiles.push(tile);
+      return tile;
+    }) : el("p", {}, "You have no works yet: ", el("a", { href: "#/upload" }, "upload some first"), "."));
   } catch (err) { showError(err, works); }
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const values = new FormData(form);
+    if (!chosen.size) { error.replaceChildren(el("p", { class: "error" }, "Select at least one work.")); return; }
+    const v = new FormData(form);
+    const body = { name: v.get("name"), architecture: v.get("architecture"), work_ids: [...chosen],
+      image_size: Number(v.get("image_size")), steps: Number(v.get("steps")), batch_size: Number(v.get("batch_size")),
+      width: Number(v.get("width")), augment: v.get("augment") === "on" };
+    submit.disabled = true;
+    error.replaceChildren();
     try {
-      const model = await api.post("/v1/models", { name: values.get("name"), architecture: values.get("architecture"),
-        image_size: Number(values.get("image_size")), steps: Number(values.get("steps")), work_ids: [...chosen] });
+      const model = await api.post("/v1/models", body);
       location.hash = `#/models/${model.id}`;
     } catch (err) {
       if (isMissing(err)) error.replaceChildren(unavailable("Training style models"));
       else showError(err, error);
-    }
+    } finally { submit.disabled = false; }
   });
+}
+
+function metricsText(metrics) {
+  const m = metrics || {};
+  const parts = [];
+  if (m.swd != null) parts.push(`SWD ${Number(m.swd).toFixed(1)}${m.swd_untrained != null ? ` (untrained ${Number(m.swd_untrained).toFixed(1)})` : ""}`);
+  if (m.recon_error != null) parts.push(`reconstruction ${Number(m.recon_error).toFixed(4)}${m.recon_error_untrained != null ? ` (untrained ${Number(m.recon_error_untrained).toFixed(4)})` : ""}`);
+  return parts.join(" · ") || "no metrics";
 }
 
 export async function detail(view, id) {
@@ -55,43 +120,86 @@ export async function detail(view, id) {
     view.replaceChildren(isMissing(err) ? unavailable("Training style models") : el("p", { class: "error" }, err.message));
     return;
   }
-  const status = el("b", { id: "model-status" }, model.status);
+  const status = el("span", { id: "model-status", class: "badge" });
   const bar = el("div", { style: "width: 0%" });
-  const info = el("span", { class: "muted" });
-  const samples = el("div", { class: "grid" });
-  const versions = el("ul");
-  const show = (p) => {
-    if (!p) return;
-    const pct = p.total_steps ? Math.round((100 * p.step) / p.total_steps) : 0;
+  const progress = el("div", { class: "progress", role: "progressbar", id: "train-progress", "aria-valuemin": 0,
+    "aria-valuemax": 100, "aria-valuenow": 0, "aria-label": "training progress" }, bar);
+  const info = el("p", { class: "muted", id: "train-info" });
+  const samples = el("div", { class: "grid samples", id: "samples" });
+  const noSamples = el("p", { class: "muted" }, "Sample grids appear here while the model trains.");
+  const versions = el("ul", { id: "versions" });
+  const shown = new Set();
+  const cancel = el("button", { class: "secondary", id: "cancel" }, "Cancel training");
+  const generate = el("a", { href: `#/generate/${id}`, class: "button", id: "generate-link" }, "Generate with this model →");
+  const refineSteps = el("input", { type: "number", min: 1, max: 20000, value: 100, name: "steps", "aria-label": "refine steps" });
+  const refine = el("form", { class: "row" }, el("span", {}, "Refine on your top-rated generations:"), refineSteps,
+    el("button", { type: "submit", class: "secondary" }, "Refine"));
+
+  const showProgress = (p) => {
+    if (!p || !p.total_steps) return;
+    const pct = Math.min(100, Math.round((100 * p.step) / p.total_steps));
     bar.style.width = `${pct}%`;
+    progress.setAttribute("aria-valuenow", String(pct));
     const losses = Object.entries(p.losses || {}).map(([k, v]) => `${k} ${Number(v).toFixed(3)}`).join(", ");
-    info.textContent = `step ${p.step}/${p.total_steps} · ${pct}%${p.eta_s != null ? ` · ~${Math.round(p.eta_s)} s left` : ""}${losses ? ` · ${losses}` : ""}`;
+    info.textContent = `step ${p.step}/${p.total_steps} · ${pct}%${p.eta_s != null && pct < 100 ? ` · ~${Math.round(p.eta_s)} s left` : ""}${losses ? ` · ${losses}` : ""}`;
   };
-  const addSample = (assetId) => samples.prepend(assetImage(assetId, "content", "sample grid"));
-  const showVersions = () => versions.replaceChildren(...(model.versions || []).map((v) => el("li", {},
-    `v${v.version} · ${new Date(v.created_at).toLocaleString()} · `, el("code", {}, JSON.stringify(v.metrics || {})), " ",
-    el("a", { href: `#/generate/${id}` }, "generate"))));
-  show(model.progress);
-  (model.samples || []).forEach(addSample);
-  showVersions();
-  view.replaceChildren(el("h1", {}, model.name || "Style model"), el("p", {}, "Status: ", status),
-    el("div", { class: "progress", role: "progressbar" }, bar), info,
-    el("div", { class: "row" }, el("button", { class: "secondary", onclick: async () => {
-      try { await api.post(`/v1/models/${id}/cancel`, {}); } catch (err) { showError(err); }
-    } }, "Cancel"), el("a", { href: `#/generate/${id}` }, "Generate with this model →")),
-    el("h2", {}, "Samples"), samples, el("h2", {}, "Versions"), versions);
-  return onEvent(async (event) => {
+  const addSample = (assetId, newest = true) => {
+    if (!assetId || shown.has(assetId)) return;
+    shown.add(assetId);
+    noSamples.remove();
+    const img = assetImage(assetId, "content", "sample grid");
+    img.classList.add("sample");
+    if (newest) samples.prepend(img); else samples.append(img);
+  };
+  const render = () => {
+    status.textContent = model.status;
+    status.className = `badge status-${model.status}`;
+    if (model.status === "succeeded") { bar.style.width = "100%"; progress.setAttribute("aria-valuenow", "100"); }
+    cancel.hidden = !ACTIVE.includes(model.status);
+    generate.hidden = !model.versions?.length;
+    refine.hidden = !model.versions?.length || ACTIVE.includes(model.status);
+    (model.samples || []).forEach((a) => addSample(a, false));
+    versions.replaceChildren(...(model.versions || []).map((v) => el("li", {},
+      el("b", {}, `v${v.version}`), ` · ${v.steps ?? ""} steps · ${new Date(v.created_at).toLocaleString()} · ${metricsText(v.metrics)} `,
+      el("a", { href: `#/generate/${id}` }, "generate"))));
+    if (!model.versions?.length) versions.replaceChildren(el("li", { class: "muted" }, "No version yet."));
+    if (model.error) info.textContent = `error: ${model.error}`;
+  };
+  showProgress(model.progress);
+  render();
+  cancel.addEventListener("click", async () => {
+    try { await api.post(`/v1/models/${id}/cancel`, {}); toast("Canceling…"); } catch (err) { showError(err); }
+  });
+  refine.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await api.post(`/v1/models/${id}/refine`, { steps: Number(refineSteps.value) });
+      await refresh();
+    } catch (err) { showError(err); }
+  });
+  view.replaceChildren(el("h1", {}, model.name || "Style model"),
+    el("p", {}, status, el("span", { class: "muted" }, ` ${model.architecture} · ${model.image_size} px · ${model.work_ids.length} works`)),
+    progress, info, el("div", { class: "row" }, cancel, generate), refine,
+    el("h2", {}, "Samples"), noSamples, samples, el("h2", {}, "Versions"), versions);
+
+  async function refresh() {
+    try { model = await api.get(`/v1/models/${id}`); } catch { return; }
+    showProgress(model.progress);
+    render();
+  }
+  const timer = setInterval(() => { if (ACTIVE.includes(model.status)) refresh(); }, POLL_MS);
+  const stop = onEvent(async (event) => {
     if (event.data?.model_id !== id) return;
     const kind = subject(event);
     if (kind === "trainer.training.progress") {
+      model.status = "running";
       status.textContent = "running";
-      show(event.data);
-      if (event.data.sample_asset_id) addSample(event.data.sample_asset_id);
+      status.className = "badge status-running";
+      showProgress(event.data);
+      addSample(event.data.sample_asset_id);
     } else if (kind.startsWith("trainer.")) {
-      model = await api.get(`/v1/models/${id}`);
-      status.textContent = model.status;
-      if (kind === "trainer.model.trained") bar.style.width = "100%";
-      showVersions();
+      await refresh();
     }
   });
+  return () => { clearInterval(timer); stop(); };
 }

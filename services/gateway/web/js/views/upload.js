@@ -1,6 +1,7 @@
-// Upload works by drag and drop: each file becomes an asset (POST /v1/assets), then one work.
+// Upload works by drag and drop: each file becomes an asset (POST /v1/assets), then one work
+// (or one work per image).
 
-import { api, newKey, request } from "../api.js";
+import { api, newKey, request, session } from "../api.js";
 import { assetImage, el, showError, toast } from "../ui.js";
 
 const TYPES = ["image/png", "image/jpeg", "image/webp"];
@@ -13,7 +14,12 @@ export function render(view) {
     el("a", { href: "#/upload", onclick: (e) => { e.preventDefault(); input.click(); } }, "choose files"),
     el("div", { class: "muted" }, "PNG, JPEG or WebP"), input);
 
-  async function send(files) {
+  const status = el("p", { class: "muted", id: "upload-status" });
+  let inflight = Promise.resolve();
+  let done = 0;
+  // Uploads run one after another; a submit waits for those still in flight.
+  const send = (files) => { inflight = inflight.then(() => sendAll(files)); return inflight; };
+  async function sendAll(files) {
     for (const file of files) {
       if (!TYPES.includes(file.type)) { toast(`${file.name}: not a PNG, JPEG or WebP image`, "error"); continue; }
       const tile = el("div", { class: "tile" }, el("div", { class: "meta" }, `Uploading ${file.name}…`));
@@ -21,6 +27,9 @@ export function render(view) {
       try {
         const asset = await request("POST", "/v1/assets", { body: file, contentType: file.type, idempotent: newKey() });
         assets.push(asset.id);
+        done += 1;
+        status.textContent = `${done} image${done > 1 ? "s" : ""} uploaded`;
+        tile.classList.add("uploaded");
         tile.replaceChildren(assetImage(asset.id, "thumbnail", file.name),
           el("div", { class: "meta" }, `${asset.width}×${asset.height}`));
       } catch (err) {
@@ -44,20 +53,38 @@ export function render(view) {
       el("label", {}, "Origin", el("select", { name: "origin" }, ["human", "collab", "ai"].map((v) => el("option", {}, v))))),
     el("label", { class: "inline" }, el("input", { type: "checkbox", name: "allow_training" }),
       "Allow style models to be trained on this work"),
+    el("label", { class: "inline" }, el("input", { type: "checkbox", name: "each" }),
+      "Publish each image as its own work (a series)"),
     error, el("button", { type: "submit" }, "Publish"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    await inflight;
     if (!assets.length) { error.replaceChildren(el("p", { class: "error" }, "Add at least one image first.")); return; }
     const values = new FormData(form);
+    const base = {
+      title: values.get("title"), description: values.get("description") || "",
+      tags: (values.get("tags") || "").split(",").map((t) => t.trim()).filter(Boolean),
+      visibility: values.get("visibility"), origin: values.get("origin"),
+      allow_training: values.get("allow_training") === "on",
+    };
+    // One work per image, or all images in one work (a work holds at most 20).
+    const groups = values.get("each") === "on" ? assets.map((a) => [a]) : [assets.slice(0, 20)];
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    error.replaceChildren();
+    const created = [];
     try {
-      const work = await api.post("/v1/works", {
-        title: values.get("title"), description: values.get("description") || "",
-        tags: (values.get("tags") || "").split(",").map((t) => t.trim()).filter(Boolean),
-        asset_ids: assets, visibility: values.get("visibility"), origin: values.get("origin"),
-        allow_training: values.get("allow_training") === "on",
-      });
-      location.hash = `#/works/${work.id}`;
-    } catch (err) { showError(err, error); }
+      for (const [i, ids] of groups.entries()) {
+        const title = groups.length > 1 ? `${base.title} ${i + 1}` : base.title;
+        created.push(await api.post("/v1/works", { ...base, title, asset_ids: ids }));
+      }
+      if (created.length === 1) { location.hash = `#/works/${created[0].id}`; return; }
+      toast(`Published ${created.length} works`);
+      location.hash = `#/users/${session.user.username}`;
+    } catch (err) {
+      showError(err, error);
+      if (created.length) error.prepend(el("p", {}, `${created.length} of ${groups.length} works were published.`));
+    } finally { button.disabled = false; }
   });
-  view.replaceChildren(el("h1", {}, "Upload a work"), drop, previews, el("h2", {}, "Details"), form);
+  view.replaceChildren(el("h1", {}, "Upload a work"), drop, status, previews, el("h2", {}, "Details"), form);
 }

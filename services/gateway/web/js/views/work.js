@@ -1,27 +1,7 @@
 // A work: images, likes, comments, and for AI works the provenance check of the image itself.
 
-import { api, request, session } from "../api.js";
-import { assetBytes, assetImage, el, showError, toast } from "../ui.js";
-
-async function provenanceBadge(assetId) {
-  const badge = el("span", { class: "badge ai" }, "AI-generated · checking provenance…");
-  try {
-    const { blob, type } = await assetBytes(assetId);
-    const result = await request("POST", "/v1/provenance/verify", { body: blob, contentType: type.split(";")[0] });
-    if (result.state === "valid") {
-      badge.textContent = "AI-generated · provenance verified";
-      badge.className = "badge ok";
-    } else {
-      badge.textContent = `AI-generated · provenance ${result.state === "absent" ? "missing" : result.state}`;
-      badge.className = "badge warn";
-    }
-    const gen = result.generation;
-    if (gen) badge.title = `model ${gen.model_id || ""} v${gen.version ?? gen.model_version ?? ""} · seed ${gen.seed ?? ""}`;
-  } catch {
-    badge.textContent = "AI-generated · provenance could not be checked";
-  }
-  return badge;
-}
+import { api, session } from "../api.js";
+import { aiBadge, assetImage, el, showError, toast } from "../ui.js";
 
 function commentItem(c) {
   return el("li", {}, el("b", {}, `@${c.author?.username || "someone"} `), c.body,
@@ -66,13 +46,15 @@ export async function render(view, id) {
     el("div", { class: "images" }, work.asset_ids.map((a) => assetImage(a, "content", work.title))),
     el("div", { class: "stack" },
       el("h1", {}, work.title), badges,
-      el("p", {}, "by ", el("b", {}, work.author?.display_name || work.author?.username || "unknown"),
-        work.model ? el("span", { class: "muted" }, ` · made with a style model by ${work.model.owner_id}`) : null),
+      el("p", {}, "by ", work.author ? el("a", { href: `#/users/${work.author.username}` },
+        el("b", {}, work.author.display_name || work.author.username)) : "unknown",
+        work.model ? el("span", { class: "muted" }, ` · made with style model ${work.model.id} v${work.model.version}`,
+          work.model.owner_id === work.author?.id ? " (the artist's own)" : "") : null),
       work.description ? el("p", {}, work.description) : null,
       el("div", { class: "row" }, work.tags.map((t) => el("span", { class: "badge" }, `#${t}`))),
       el("div", { class: "row" }, likeButton, el("span", { class: "muted" }, `${work.comment_count} comments`)),
       el("h2", {}, "Comments"), comments, session.user ? commentForm : el("a", { href: "#/signin" }, "Sign in to comment"))));
-  if (work.origin === "ai" && work.asset_ids[0]) badges.prepend(await provenanceBadge(work.asset_ids[0]));
+  if (work.origin === "ai") badges.prepend(aiBadge(work.asset_ids[0]));
   try {
     const page = await api.get(`/v1/works/${id}/comments?limit=100`);
     comments.replaceChildren(...page.items.map(commentItem));
