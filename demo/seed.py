@@ -1,107 +1,244 @@
-"""Demo data for `make run`: an artist with procedurally generated works, a visitor who follows
-and likes them, and a short training run — all through the public API, like a real client.
+"""Demo data for `make run`: an artist with procedurally generated works in two styles, a visitor
+who follows, likes and comments, a short training run, and — once it has trained — a few
+generations, one of them rated and published as an AI work. All through the public API, like a
+real client.
 
-Safe to run again: accounts are signed in when they exist, works are created once (an existing
-portfolio is kept), and a missing backend (e.g. no trainer yet) is reported, not fatal.
+Only an empty platform is seeded (or one seeded before, whose missing parts are filled in): running
+it again creates nothing new. `seed()` returns at once with the line to print; waiting for the
+training and generating runs in a background thread, which prints its own line when done.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
 from demo.art import png_bytes, render
 
-ARTIST = ("mira", "mira@atelier.example", "atelier-demo-1")
-VISITOR = ("teo", "teo@atelier.example", "atelier-demo-1")
-PORTFOLIO = [("waves", seed) for seed in range(4)] + [("geometric", seed) for seed in range(4)]
 TIMEOUT = aiohttp.ClientTimeout(total=60)
+POLL_S = 2.0
+LOADING_WAIT_S = 60.0  # a model that just trained reaches the inference service a moment later
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    email: str
+    password: str
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    artist: Account = Account("mira", "mira@atelier.example", "atelier-demo-1")
+    visitor: Account = Account("teo", "teo@atelier.example", "atelier-demo-1")
+    styles: tuple[str, ...] = ("waves", "geometric")
+    works_per_style: int = 12
+    upload_px: int = 128
+    train_style: str = "waves"
+    # A few hundred steps of a small DCGAN at 32 px: a few minutes at most on 2 cores.
+    model: dict[str, Any] = field(default_factory=lambda: {
+        "name": "Waves", "architecture": "dcgan", "image_size": 32, "steps": 300, "width": 32, "batch_size": 16})
+    generations: bool = True
+    training_wait_s: float = 900.0
+    only_if_empty: bool = True
+
+
+@dataclass
+class Seeded:
+    message: str
+    model_id: str | None = None
 
 
 class DemoError(RuntimeError):
     pass
 
 
-async def _call(http: aiohttp.ClientSession, method: str, path: str, token: str | None = None,
-                ok: tuple[int, ...] = (200, 201, 202, 204), **kwargs: Any) -> tuple[int, Any]:
-    headers = dict(kwargs.pop("headers", {}))
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    async with http.request(method, path, headers=headers, **kwargs) as resp:
-        body = await resp.json() if resp.content_type.endswith("json") else None
-        if resp.status not in ok:
-            raise DemoError(f"{method} {path}: {resp.status} {body}")
-        return resp.status, body
+class Client:
+    """A thin JSON client of the gateway for one signed-in user."""
+
+    def __init__(self, http: aiohttp.ClientSession, token: str | None = None) -> None:
+        self.http, self.token = http, token
+
+    async def call(self, method: str, path: str, ok: tuple[int, ...] = (200, 201, 202, 204),
+                   **kwargs: Any) -> tuple[int, Any]:
+        headers = dict(kwargs.pop("headers", {}))
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        async with self.http.request(method, path, headers=headers, **kwargs) as resp:
+            body = await resp.json() if resp.content_type.endswith("json") else None
+            if resp.status not in ok:
+                raise DemoError(f"{method} {path}: {resp.status} {body}")
+            return resp.status, body
+
+    async def get(self, path: str) -> Any:
+        return (await self.call("GET", path))[1]
 
 
-async def _account(http: aiohttp.ClientSession, username: str, email: str, password: str) -> dict[str, Any]:
-    status, body = await _call(http, "POST", "/v1/auth/signup", ok=(201, 409),
-                               json={"username": username, "email": email, "password": password})
-    if status == 409:
-        _, body = await _call(http, "POST", "/v1/auth/login", json={"login": username, "password": password})
-    return body  # type: ignore[no-any-return]
+async def sign_in(http: aiohttp.ClientSession, account: Account, *, create: bool) -> tuple[Client, bool] | None:
+    """(client, created) for the account; None when it does not exist and `create` is false."""
+    anonymous = Client(http)
+    if create:
+        status, body = await anonymous.call("POST", "/v1/auth/signup", ok=(201, 409), json={
+            "username": account.username, "email": account.email, "password": account.password})
+        if status == 201:
+            return Client(http, body["token"]), True
+    status, body = await anonymous.call("POST", "/v1/auth/login", ok=(200, 401),
+                                        json={"login": account.username, "password": account.password})
+    if status == 401:
+        if create:
+            raise DemoError(f"the demo account {account.username!r} exists with another password")
+        return None
+    return Client(http, body["token"]), False
 
 
-async def _portfolio(http: aiohttp.ClientSession, token: str, username: str) -> list[dict[str, Any]]:
-    _, page = await _call(http, "GET", f"/v1/works?author={username}&limit=50", token)
+async def portfolio(artist: Client, config: DemoConfig) -> list[dict[str, Any]]:
+    """The artist's works; the procedural series is created when there are none."""
+    page = await artist.get(f"/v1/works?author={config.artist.username}&limit=100")
     if page["items"]:
         return page["items"]  # type: ignore[no-any-return]
     works = []
-    for style, seed in PORTFOLIO:
-        image = await asyncio.to_thread(lambda s=style, n=seed: png_bytes(render(s, n, 256)))
-        _, asset = await _call(http, "POST", "/v1/assets", token, data=image,
-                               headers={"Content-Type": "image/png", "Idempotency-Key": f"demo-asset-{style}-{seed}"})
-        key = {"Idempotency-Key": f"demo-work-{style}-{seed}"}
-        _, work = await _call(http, "POST", "/v1/works", token, headers=key,
-                              json={"title": f"{style.title()} study {seed + 1}", "tags": [style, "procedural"],
-                                    "description": f"A procedural {style} piece (seed {seed}).",
-                                    "asset_ids": [asset["id"]], "visibility": "public", "origin": "human",
-                                    "allow_training": True})
-        works.append(work)
+    for style in config.styles:
+        for n in range(config.works_per_style):
+            image = await asyncio.to_thread(lambda s=style, k=n: png_bytes(render(s, k, config.upload_px)))
+            _, asset = await artist.call("POST", "/v1/assets", data=image, headers={"Content-Type": "image/png"})
+            _, work = await artist.call("POST", "/v1/works", json={
+                "title": f"{style.title()} study {n + 1}", "tags": [style, "procedural"],
+                "description": f"A procedural {style} piece (seed {n}).", "asset_ids": [asset["id"]],
+                "visibility": "public", "origin": "human", "allow_training": True})
+            works.append(work)
     return works
 
 
-async def _visitor(http: aiohttp.ClientSession, artist: str, works: list[dict[str, Any]]) -> None:
-    visitor = await _account(http, *VISITOR)
-    token = visitor["token"]
-    await _call(http, "PUT", f"/v1/users/{artist}/follow", token)
+async def visitor_engages(visitor: Client, config: DemoConfig, works: list[dict[str, Any]]) -> None:
+    await visitor.call("PUT", f"/v1/users/{config.artist.username}/follow")
     for work in works[:3]:
-        await _call(http, "PUT", f"/v1/works/{work['id']}/like", token)
-    if works:
-        await _call(http, "POST", f"/v1/works/{works[0]['id']}/comments", token,
-                    headers={"Idempotency-Key": "demo-comment-1"}, json={"body": "Love the palette!"})
+        await visitor.call("PUT", f"/v1/works/{work['id']}/like")
+    if not works:
+        return
+    comments = await visitor.get(f"/v1/works/{works[0]['id']}/comments?limit=100")
+    if not any(c["author"]["username"] == config.visitor.username for c in comments["items"]):
+        await visitor.call("POST", f"/v1/works/{works[0]['id']}/comments", json={"body": "Love the palette!"})
 
 
-async def _train(http: aiohttp.ClientSession, token: str, works: list[dict[str, Any]]) -> str:
-    waves = [w["id"] for w in works if "waves" in w.get("tags", [])]
+async def start_training(artist: Client, config: DemoConfig, works: list[dict[str, Any]]) -> tuple[str | None, str]:
+    """(model id, what happened): the demo model is queued once, found again on later runs."""
+    name = config.model["name"]
+    page = await artist.get("/v1/models?limit=100")
+    existing = next((m for m in page["items"] if m["name"] == name), None)
+    if existing is not None:
+        return existing["id"], f"style model {name!r} is {existing['status']}"
+    ids = [w["id"] for w in works if config.train_style in w.get("tags", [])]
     try:
-        _, model = await _call(http, "POST", "/v1/models", token, headers={"Idempotency-Key": "demo-model-waves"},
-                               json={"name": "Waves", "architecture": "dcgan", "work_ids": waves,
-                                     "image_size": 32, "steps": 200})
+        _, model = await artist.call("POST", "/v1/models", json={**config.model, "work_ids": ids})
     except DemoError as exc:
-        if " 404 " in str(exc):
-            return "style-model training is not deployed yet"
-        return f"training not started ({exc})"
-    return f"training style model {model['id']} ({model.get('status', 'queued')})"
+        return None, f"training not started ({exc})"
+    return model["id"], f"training style model {name!r} on {len(ids)} {config.train_style} works ({model['status']})"
 
 
-async def _seed(gateway_url: str) -> str:
+async def seed_platform(gateway_url: str, config: DemoConfig) -> Seeded:
     async with aiohttp.ClientSession(base_url=gateway_url, timeout=TIMEOUT) as http:
-        artist = await _account(http, *ARTIST)
-        token = artist["token"]
-        await _call(http, "PATCH", "/v1/me", token,
-                    json={"display_name": "Mira (demo)", "bio": "Waves and shapes.", "allow_training": True})
-        works = await _portfolio(http, token, ARTIST[0])
-        await _visitor(http, ARTIST[0], works)
-        training = await _train(http, token, works)
-    return (f"demo: sign in at {gateway_url} as {ARTIST[0]} / {ARTIST[2]} (artist, {len(works)} works) "
-            f"or {VISITOR[0]} / {VISITOR[2]}; {training}")
+        known = await sign_in(http, config.artist, create=False)
+        if known is None and config.only_if_empty:
+            anyone = await Client(http).get("/v1/works?limit=1")
+            if anyone["items"]:
+                return Seeded("demo: the platform already has works; no demo data added")
+        artist, _ = known or await sign_in(http, config.artist, create=True)  # type: ignore[misc]
+        await artist.call("PATCH", "/v1/me", json={
+            "display_name": f"{config.artist.username.title()} (demo)", "bio": "Waves and shapes.",
+            "allow_training": True})
+        works = await portfolio(artist, config)
+        visitor, _ = await sign_in(http, config.visitor, create=True)  # type: ignore[misc]
+        await visitor_engages(visitor, config, works)
+        model_id, training = await start_training(artist, config, works)
+    a, v = config.artist, config.visitor
+    return Seeded(f"demo: sign in as {a.username} / {a.password} (artist, {len(works)} works) or "
+                  f"{v.username} / {v.password} (follows the artist); {training}", model_id)
 
 
-def seed(endpoints: object, gateway_url: str) -> str:
-    """Called by `python -m deploy.local run` once the platform is up; returns a line to print."""
+async def wait_trained(artist: Client, model_id: str, timeout_s: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        model = await artist.get(f"/v1/models/{model_id}")
+        if model["status"] in ("succeeded", "failed", "canceled") or time.monotonic() > deadline:
+            return model  # type: ignore[no-any-return]
+        await asyncio.sleep(POLL_S)
+
+
+async def generate(artist: Client, body: dict[str, Any], timeout_s: float = 120.0) -> dict[str, Any]:
+    deadline = time.monotonic() + LOADING_WAIT_S
+    while True:
+        status, created = await artist.call("POST", "/v1/generations", ok=(202, 409), json=body)
+        if status == 202:
+            break
+        if time.monotonic() > deadline:
+            raise DemoError(f"the model never became available for generation: {created}")
+        await asyncio.sleep(POLL_S)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        gen = await artist.get(f"/v1/generations/{created['id']}")
+        if gen["status"] in ("succeeded", "failed"):
+            return gen  # type: ignore[no-any-return]
+        if time.monotonic() > deadline:
+            raise DemoError(f"generation {created['id']} still {gen['status']}")
+        await asyncio.sleep(POLL_S / 2)
+
+
+async def finish_demo(gateway_url: str, model_id: str, config: DemoConfig) -> str:
+    """Waits for the demo model, then generates in every mode once, rates and publishes the best."""
+    async with aiohttp.ClientSession(base_url=gateway_url, timeout=TIMEOUT) as http:
+        signed_in = await sign_in(http, config.artist, create=False)
+        if signed_in is None:
+            return "demo: the artist account is gone; no generations"
+        artist = signed_in[0]
+        model = await wait_trained(artist, model_id, config.training_wait_s)
+        if model["status"] != "succeeded":
+            return f"demo: style model {model['name']!r} is {model['status']}; no generations"
+        if (await artist.get("/v1/generations?limit=1"))["items"]:
+            return f"demo: style model {model['name']!r} is trained and has generations already"
+        metrics = model["versions"][-1]["metrics"]
+        sample = await generate(artist, {"model_id": model_id, "mode": "sample", "count": 8, "seed": 1})
+        await generate(artist, {"model_id": model_id, "mode": "variations", "count": 6, "base_seed": 1,
+                                "strength": 0.35})
+        await generate(artist, {"model_id": model_id, "mode": "interpolate", "count": 8, "base_seed": 1,
+                                "target_seed": 2})
+        published = ""
+        if sample["status"] == "succeeded" and sample["outputs"]:
+            base = f"/v1/generations/{sample['id']}/outputs"
+            for index, score in ((0, 5), (1, 4)):
+                await artist.call("PUT", f"{base}/{index}/rating", json={"score": score})
+            _, work = await artist.call("POST", f"{base}/0/publish", json={
+                "title": f"{model['name']}, imagined", "tags": [config.train_style, "ai"], "visibility": "public"})
+            published = f", published {work['title']!r}"
+    swd = f" (SWD {metrics.get('swd', 0):.0f} vs {metrics.get('swd_untrained', 0):.0f} untrained)" if metrics else ""
+    return f"demo: style model {model['name']!r} trained{swd}; 3 generations{published}"
+
+
+def _finish_in_background(gateway_url: str, model_id: str, config: DemoConfig) -> threading.Thread:
+    def run() -> None:
+        try:
+            message = asyncio.run(finish_demo(gateway_url, model_id, config))
+        except Exception as exc:  # noqa: BLE001 - the platform may be stopping; the demo is a nicety
+            message = f"demo: generating after training did not finish ({exc})"
+        print(message, flush=True)
+
+    thread = threading.Thread(target=run, name="demo-generations", daemon=True)
+    thread.start()
+    return thread
+
+
+def seed(endpoints: object, gateway_url: str, config: DemoConfig | None = None) -> str:
+    """Called by `python -m deploy.local run` once the platform is up; returns a line to print.
+    Waiting for the training run and generating happen in a daemon thread."""
     if not gateway_url:
         return "demo: no gateway running, nothing seeded"
-    return asyncio.run(_seed(gateway_url))
+    config = config or DemoConfig()
+    seeded = asyncio.run(seed_platform(gateway_url, config))
+    if seeded.model_id and config.generations:
+        _finish_in_background(gateway_url, seeded.model_id, config)
+        seeded.message += "; a few generations follow once it has trained"
+    return seeded.message
