@@ -59,12 +59,10 @@ class EventsConnection:
         self._settings = settings
         self.subscriber = Subscriber(user_id, queue_max=settings.ws_send_queue_max,
                                      catchup_max=settings.ws_catchup_buffer_max,
-                                     on_close=self.request_close, on_follow=self._followed)
+                                     on_close=self.request_close)
         self._close: tuple[int, str] | None = None
         self._close_requested = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._refresh_wanted = False
-        self._refresh_task: asyncio.Task[None] | None = None
         self.finished = asyncio.Event()
 
     def request_close(self, code: int, reason: str) -> None:
@@ -81,9 +79,8 @@ class EventsConnection:
             await asyncio.wait({reader, writer, closer}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self._hub.remove(self.subscriber)
-            for task in (writer, closer, *self._tasks, self._refresh_task):
-                if task is not None:
-                    task.cancel()
+            for task in (writer, closer, *self._tasks):
+                task.cancel()
             if self._close is not None and not self._ws.closed:
                 await self._send_close(*self._close)
             with contextlib.suppress(Exception):
@@ -193,17 +190,9 @@ class EventsConnection:
         sub.send_control({"subscribed": sorted(sub.channels), "sequence": sub.cursor()})
         sub.go_live()
 
-    def _followed(self, _followee_id: str) -> None:
-        self._refresh_wanted = True
-        if self._refresh_task is None or self._refresh_task.done():
-            self._refresh_task = asyncio.create_task(self._refresh_loop())
-
-    async def _refresh_loop(self) -> None:
-        while self._refresh_wanted:
-            self._refresh_wanted = False
-            await self._refresh_followees()
-
     async def _refresh_followees(self) -> None:
+        """Snapshot whom the user follows; afterwards follow/unfollow events keep it current, in
+        stream order (a later re-fetch could race an unfollow and bring the artist back)."""
         user_id = self.subscriber.user_id
         try:
             reply = await rpc_call(self._nc, "community", FOLLOWEES_OP, {"user_id": user_id},

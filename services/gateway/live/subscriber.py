@@ -32,7 +32,6 @@ class Subscriber:
         queue_max: int,
         catchup_max: int,
         on_close: Callable[[int, str], None],
-        on_follow: Callable[[str], None] | None = None,
     ) -> None:
         self.user_id = user_id
         self.channels: frozenset[str] = frozenset()
@@ -44,7 +43,6 @@ class Subscriber:
         self.closing = False
         self._catchup_max = catchup_max
         self._on_close = on_close
-        self._on_follow = on_follow
 
     # -- live delivery (called synchronously by the hub for every event) ------------------------
 
@@ -104,8 +102,6 @@ class Subscriber:
             self.followees.discard(info.followee_id)
         elif info.follower_id == self.user_id and info.followee_id:
             self.followees.add(info.followee_id)
-            if self._on_follow is not None:
-                self._on_follow(info.followee_id)
         return channel_for(info, self.user_id, self.channels, self.followees)
 
     def _deliver(self, info: EventInfo) -> None:

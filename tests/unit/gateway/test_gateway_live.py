@@ -16,6 +16,7 @@ from shared.events.catalog import (
     TrainingProgress,
     UserCreated,
     UserFollowed,
+    UserUnfollowed,
     WorkCommented,
     WorkLiked,
     WorkPublished,
@@ -161,17 +162,17 @@ def test_too_many_live_events_during_replay_close_the_client() -> None:
     assert closed and closed[0][0] == SLOW_CLIENT_CLOSE
 
 
-def test_following_someone_adds_them_to_the_feed_at_once() -> None:
+def test_following_someone_adds_them_to_the_feed_at_once_and_unfollowing_removes_them() -> None:
     sub, _ = make_subscriber()
     sub.channels = frozenset({"feed"})
-    followed: list[str] = []
-    sub._on_follow = followed.append
     sub.go_live()
     sub.offer(info(1))
     sub.offer(describe("COMMUNITY", 2, raw(UserFollowed(follower_id=ME, followee_id=OTHER))))
     sub.offer(info(3))
+    sub.offer(describe("COMMUNITY", 4, raw(UserUnfollowed(follower_id=ME, followee_id=OTHER))))
+    sub.offer(info(5))
     frames = drain(sub)
-    assert [f["channel"] for f in frames] == ["feed"] and followed == [OTHER]
+    assert [f["channel"] for f in frames] == ["feed"] and sub.followees == set()
 
 
 @pytest.mark.parametrize("reply", [["a", "b"], {"user_ids": ["a", "b"]}, {"items": [{"id": "a"}, {"user_id": "b"}]},
