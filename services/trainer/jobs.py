@@ -160,7 +160,11 @@ class TrainWorker:
                     last_published = now
                     await self._publish_progress(job, progress)
             elif kind == "sample":
-                asset_id = await self._store_sample(job, data["png"], progress["step"])
+                try:
+                    asset_id = await self._store_sample(job, data["png"], progress["step"])
+                except Exception as exc:  # a missing progress picture is no reason to stop training
+                    log.warning("trainer.sample.store_failed", error=str(exc) or type(exc).__name__)
+                    continue
                 await self._publish_progress(job, progress, sample_asset_id=asset_id)
             elif kind == "checkpoint":
                 await self.objects.put(checkpoint_key(model["id"], job["version"]), data["data"])
