@@ -43,14 +43,13 @@ async def claim(settings: TrainerSettings, model_id: str) -> dict[str, Any]:
     nc = await connect(settings.nats_url, name="atelier-trainer-ddp", connect_timeout_s=settings.nats_connect_timeout_s)
     try:
         latest = await store.latest_job(pool, model_id)
+        if latest is not None and latest["kind"] == "refine":
+            raise RuntimeError("refine jobs run on the queue worker, not DDP")  # left queued for it
         job = await store.start_attempt(pool, latest["id"], runner="ddp") if latest is not None else None
         if job is None:
             raise RuntimeError(f"model {model_id} has no queued job to train")
         model = await store.get_model(pool, model_id)
         assert model is not None
-        if job["kind"] == "refine":
-            await _fail(pool, job, "refine jobs run on the queue worker, not DDP")
-            raise RuntimeError("refine jobs run on the queue worker")
         async with aiohttp.ClientSession() as http:
             try:
                 images, _ = await gather_images(nc, pool, http, settings, model, job)
