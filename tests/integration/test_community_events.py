@@ -8,7 +8,7 @@ disturbing the session's platform) and its own database (so no other relay drain
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import base64
 import json
 import secrets
 from collections import Counter
@@ -21,45 +21,18 @@ import pytest
 from aiohttp import web
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from deploy.local import procs
-from deploy.local.nats import _healthy, nats_binary
+from demo.art import png_bytes, render
+from services.assets.app import create_app as create_assets_app
+from services.assets.settings import AssetsSettings
 from services.community import works
 from services.community.app import DEPS, create_app
-from services.community.schemas import AiWorkCreate
+from services.community.schemas import WorkPatch
 from services.community.settings import CommunitySettings
 from shared.messaging.connection import connect
 from shared.messaging.rpc import rpc_call
+from tests.support.nats import RestartableNats
 
 SUBJECT = "community.work.published"
-
-
-class RestartableNats:
-    """A nats-server that can be stopped and started again on the same port and store."""
-
-    def __init__(self, state: Path) -> None:
-        self.state = state
-        self.port, self.monitor = procs.free_port(), procs.free_port()
-        self.url = f"nats://127.0.0.1:{self.port}"
-        self.record: procs.ProcRecord | None = None
-
-    def start(self) -> None:
-        argv = [str(nats_binary()), "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.monitor),
-                "-js", "-sd", str(self.state / "js")]
-        proc, self.record = procs.spawn("nats-community-test", argv, self.state / "nats.log")
-        procs.wait_ready("nats-community-test", proc, lambda: _healthy(f"http://127.0.0.1:{self.monitor}"),
-                         self.state / "nats.log", 15)
-
-    def stop(self) -> None:
-        if self.record is not None:
-            assert not procs.stop_all([self.record], grace_s=5)
-            self.record = None
-
-
-class TrustingAssets:
-    """Stands in for the assets service while NATS is down: every asset belongs to the caller."""
-
-    async def require_owned(self, ids: list[str], owner_id: str) -> None:
-        return None
 
 
 @pytest.fixture
@@ -85,6 +58,21 @@ async def own_database(endpoints: Any) -> AsyncIterator[str]:
 
 
 @pytest.fixture
+async def assets(own_nats: RestartableNats, own_database: str, endpoints: Any) -> AsyncIterator[web.Application]:
+    """The real assets service on the same private NATS: community checks asset ownership with it."""
+    settings = AssetsSettings(
+        nats_url=own_nats.url, database_url=own_database, s3_endpoint=endpoints.s3_endpoint,
+        s3_access_key=endpoints.s3_access_key, s3_secret_key=endpoints.s3_secret_key, s3_bucket=endpoints.s3_bucket,
+    )
+    runner = web.AppRunner(await create_assets_app(settings))
+    await runner.setup()
+    try:
+        yield runner.app
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
 async def community(own_nats: RestartableNats, own_database: str, endpoints: Any) -> AsyncIterator[web.Application]:
     settings = CommunitySettings(
         nats_url=own_nats.url, database_url=own_database, jwt_private_key_file=endpoints.jwt_private_key_file,
@@ -98,21 +86,11 @@ async def community(own_nats: RestartableNats, own_database: str, endpoints: Any
         await runner.cleanup()
 
 
-async def _stub_assets(nc: Any) -> None:
-    async def describe(msg: Any) -> None:
-        body = json.loads(msg.data)
-        items = [{"id": i, "owner_id": body.get("owner_id"), "palette": []} for i in body["ids"]]
-        await msg.respond(json.dumps({"items": items, "missing": []}).encode())
-
-    await nc.subscribe("svc.assets.describe", queue="svc-assets", cb=describe)
-
-
 async def test_published_events_arrive_exactly_once_across_a_nats_restart(
-    own_nats: RestartableNats, community: web.Application
+    own_nats: RestartableNats, assets: web.Application, community: web.Application
 ) -> None:
     client = await connect(own_nats.url, name="external-subscriber")
     js = client.jetstream(timeout=5.0)
-    await _stub_assets(client)
     sub = await js.pull_subscribe(SUBJECT, durable="external-gallery", stream="COMMUNITY", config=ConsumerConfig(
         ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL, ack_wait=5))
     signup = {"username": "ev_" + secrets.token_hex(5), "password": "correct horse battery"}
@@ -120,8 +98,14 @@ async def test_published_events_arrive_exactly_once_across_a_nats_restart(
                           {**signup, "email": f"{signup['username']}@example.com"}, timeout=10)
     actor = user["user"]["id"]
 
+    async def store_image(seed: int) -> str:
+        data = base64.b64encode(png_bytes(render("dots", seed, 64))).decode()
+        stored = await rpc_call(client, "assets", "store", {"owner_id": actor, "kind": "sample",
+                                                            "content_type": "image/png", "data_b64": data}, timeout=10)
+        return str(stored["id"])
+
     async def publish(title: str, visibility: str = "public") -> dict[str, Any]:
-        body = {"title": title, "asset_ids": [secrets.token_hex(8)], "visibility": visibility}
+        body = {"title": title, "asset_ids": [await store_image(len(title))], "visibility": visibility}
         return await rpc_call(client, "community", "works.create", body, timeout=10, actor_id=actor)  # type: ignore
 
     expected = [(await publish(f"before {i}", v))["id"] for i, v in enumerate(["public", "unlisted", "public"])]
@@ -131,13 +115,13 @@ async def test_published_events_arrive_exactly_once_across_a_nats_restart(
     await rpc_call(client, "community", "works.update", {"id": private["id"], "visibility": "public"},
                    timeout=10, actor_id=actor)  # first time visible: published now
     expected.append(private["id"])
+    drafts = [(await publish(f"draft {i}", "private"))["id"] for i in range(3)]
     await asyncio.sleep(0.5)
 
     own_nats.stop()
-    deps = dataclasses.replace(community[DEPS], assets=TrustingAssets())  # type: ignore[arg-type]
-    for i in range(3):  # written while NATS is down: the outbox keeps them
-        work = await works.create(deps, actor, AiWorkCreate(title=f"during {i}", asset_ids=["a1"]), None)
-        expected.append(work["id"])
+    for draft in drafts:  # made public while NATS is down (no RPC needed): the outbox keeps the events
+        await works.update(community[DEPS], actor, draft, WorkPatch(visibility="public"))
+        expected.append(draft)
     await asyncio.sleep(1.5)  # the relay tries, fails and backs off
     own_nats.start()
 

@@ -11,35 +11,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from deploy.local import procs
-from deploy.local.nats import _healthy, nats_binary
 from shared.events import make_event
 from shared.events.catalog import UserCreated
 from shared.messaging.connection import connect
 from shared.messaging.streams import ensure_streams
 from shared.outbox import OutboxRelay, enqueue, install_outbox
-
-
-class RestartableNats:
-    """A nats-server that can be stopped and started again on the same port and store."""
-
-    def __init__(self, state: Path) -> None:
-        self.state = state
-        self.port, self.monitor = procs.free_port(), procs.free_port()
-        self.url = f"nats://127.0.0.1:{self.port}"
-        self.record: procs.ProcRecord | None = None
-
-    def start(self) -> None:
-        argv = [str(nats_binary()), "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.monitor),
-                "-js", "-sd", str(self.state / "js")]
-        proc, self.record = procs.spawn("nats-test", argv, self.state / "nats.log")
-        procs.wait_ready("nats-test", proc, lambda: _healthy(f"http://127.0.0.1:{self.monitor}"),
-                         self.state / "nats.log", 15)
-
-    def stop(self) -> None:
-        if self.record is not None:
-            assert not procs.stop_all([self.record], grace_s=5)
-            self.record = None
+from tests.support.nats import RestartableNats
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Helpers several test modules share (no fixtures: those live in conftest.py files)."""
