@@ -1,6 +1,6 @@
 """`GET /v1/events` against real JetStream: resume without gaps or duplicates, visibility between
 users, bad frames, slow clients. The gateway runs in-process; traffic is published straight to the
-event streams with the shared helpers (no other service is needed)."""
+event streams with the shared helpers; the feed test also uses the real community service."""
 
 from __future__ import annotations
 
@@ -14,20 +14,18 @@ import jwt
 import pytest
 
 from services.gateway.app import create_app
-from services.gateway.live import connection as live_connection
 from services.gateway.settings import GatewaySettings
 from shared.events import make_event
 from shared.events.catalog import (
     GenerationCompleted,
     GenerationOutput,
     TrainingProgress,
-    UserFollowed,
-    UserUnfollowed,
     WorkLiked,
     WorkPublished,
 )
 from shared.ids import new_id
 from shared.messaging.publisher import publish_event
+from shared.messaging.rpc import rpc_call
 
 RECEIVE_TIMEOUT_S = 10.0
 
@@ -177,31 +175,51 @@ async def test_another_users_private_events_never_arrive(gateway, js, endpoints)
     assert {e["channel"] for e in alice_got} == {"me"}
 
 
-async def test_feed_has_followed_artists_only(gateway, js, endpoints, nc, monkeypatch):
-    reader, followed, other = new_id(), new_id(), new_id()
-    op = f"test-followees-{new_id().lower()}"
-    monkeypatch.setattr(live_connection, "FOLLOWEES_OP", op)
+async def _account(nc: Any) -> tuple[str, str]:
+    """A real community account; returns (user id, username)."""
+    name = f"live_{new_id().lower()[-10:]}"
+    reply = await rpc_call(nc, "community", "auth.signup",
+                           {"username": name, "email": f"{name}@example.com", "password": "correct horse battery"},
+                           timeout=10)
+    return reply["user"]["id"], name
 
-    async def followees(msg: Any) -> None:
-        await msg.respond(json.dumps({"user_ids": [followed]}).encode())
 
-    sub = await nc.subscribe(f"svc.community.{op}", cb=followees)
+async def _follow(nc: Any, js: Any, reader: str, username: str, followee: str, *, on: bool = True) -> None:
+    """Follow through community, then wait until its event is on the stream (it goes out via the
+    outbox), so a work published next is ordered after it."""
+    await rpc_call(nc, "community", "users.follow" if on else "users.unfollow", {"username": username},
+                   timeout=10, actor_id=reader)
+    subject = "community.user.followed" if on else "community.user.unfollowed"
+    deadline = time.monotonic() + RECEIVE_TIMEOUT_S
+    while True:
+        try:
+            data = json.loads((await js.get_last_msg("COMMUNITY", subject)).data)["data"]
+            if data["follower_id"] == reader and data["followee_id"] == followee:
+                return
+        except Exception:  # not on the stream yet
+            pass
+        assert time.monotonic() < deadline, f"{subject} never reached the stream"
+        await asyncio.sleep(0.05)
+
+
+async def test_feed_has_followed_artists_only(gateway, js, endpoints, nc, platform):
+    """Community (real, from the platform) says whom the reader follows when the socket subscribes;
+    follow and unfollow events then widen and narrow the feed while it is open."""
+    (reader, _), (followed, followed_name), (other, other_name) = [await _account(nc) for _ in range(3)]
+    await _follow(nc, js, reader, followed_name, followed)
     ws = await connect(gateway, token_for(endpoints, reader), ["feed"])
     await wait_subscribed(ws)
     await publish(js, work(other, title="not followed"), new_id())
     await publish(js, work(followed, title="followed"), new_id())
     await publish(js, work(followed, title="followed unlisted", visibility="unlisted"), new_id())
-    # Following someone during the connection widens the feed at once.
-    await publish(js, UserFollowed(follower_id=reader, followee_id=other), other)
+    await _follow(nc, js, reader, other_name, other)
     await publish(js, work(other, title="now followed"), new_id())
-    # Unfollowing narrows it again: `other`'s next work must not arrive, `followed`'s still does.
-    await publish(js, UserUnfollowed(follower_id=reader, followee_id=other), other)
+    await _follow(nc, js, reader, other_name, other, on=False)
     await publish(js, work(other, title="unfollowed again"), new_id())
     await publish(js, work(followed, title="still followed"), new_id())
     got, _ = await receive(ws, lambda evs: len(evs) == 3,
                            lambda doc: doc["data"].get("author_id") in (followed, other))
     await ws.close()
-    await sub.unsubscribe()
     assert [e["data"]["title"] for e in got] == ["followed", "now followed", "still followed"]
     assert {e["channel"] for e in got} == {"feed"}
 
