@@ -15,7 +15,7 @@ import pytest
 from demo.seed import Account, DemoConfig, finish_demo, seed
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
-TINY_MODEL = {"name": "Waves", "architecture": "vae", "image_size": 32, "steps": 20, "width": 16, "batch_size": 8}
+TINY_MODEL = {"name": "Tiny", "architecture": "vae", "image_size": 32, "steps": 20, "width": 16, "batch_size": 8}
 
 
 def tiny_config(**overrides: Any) -> DemoConfig:
@@ -63,9 +63,9 @@ async def test_seed_creates_the_demo_once_and_queues_training(gateway_url: str) 
         assert first["profile"]["followed_by_me"] is True
         assert [c["body"] for c in first["comments"]] == ["Love the palette!"]
         [model] = first["models"]
-        assert model["name"] == "Waves" and model["status"] in ("queued", "running", "succeeded")
+        assert model["name"] == "Tiny" and model["status"] in ("queued", "running", "succeeded")
         trained_on = (await get(http, f"/v1/models/{model['id']}", await signed_in(http, config.artist)))["work_ids"]
-        assert sorted(trained_on) == sorted(w["id"] for w in works if "waves" in w["tags"])
+        assert sorted(trained_on) == sorted(w["id"] for w in works if config.train_style in w["tags"])
 
         again = await asyncio.to_thread(seed, None, gateway_url, config)
         assert "is " in again, again  # reports the existing model's status instead of queueing another
@@ -73,6 +73,8 @@ async def test_seed_creates_the_demo_once_and_queues_training(gateway_url: str) 
         assert [w["id"] for w in second["works"]] == [w["id"] for w in works]
         assert [m["id"] for m in second["models"]] == [model["id"]]
         assert len(second["comments"]) == 1
+        assert sum(w["comment_count"] for w in second["works"]) == 1
+        assert sum(w["like_count"] for w in second["works"]) == 3
 
         done = await finish_demo(gateway_url, model["id"], config)
         assert "trained" in done and "published" in done, done
@@ -81,12 +83,16 @@ async def test_seed_creates_the_demo_once_and_queues_training(gateway_url: str) 
         assert sorted(g["mode"] for g in generations) == ["interpolate", "sample", "variations"]
         assert all(g["status"] == "succeeded" for g in generations)
         ai_works = (await get(http, f"/v1/works?author={config.artist.username}&origin=ai"))["items"]
-        assert [w["title"] for w in ai_works] == ["Waves, imagined"]
+        assert [w["title"] for w in ai_works] == ["Tiny, imagined"]
         assert ai_works[0]["model"]["id"] == model["id"]
 
         # The follow-up is idempotent too.
         assert "already" in await finish_demo(gateway_url, model["id"], config)
         assert len((await get(http, "/v1/generations?limit=10", artist))["items"]) == 3
+        await asyncio.to_thread(seed, None, gateway_url, config)
+        third = await snapshot(http, config)
+        assert len(third["works"]) == 7  # the six human works and the published AI work
+        assert sum(w["comment_count"] for w in third["works"]) == 1
 
 
 async def test_seed_leaves_a_platform_with_works_alone(gateway_url: str) -> None:

@@ -69,7 +69,7 @@ class Shots:
             try:
                 await page.screenshot(path=str(path), full_page=True, timeout=5_000)
                 paths.append(str(path))
-            except Exception as exc:  # noqa: BLE001 - a screenshot must not hide the real failure
+            except Exception as exc:  # a screenshot must not hide the real failure
                 paths.append(f"{name}: no screenshot ({exc})")
         return paths
 
