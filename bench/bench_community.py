@@ -111,8 +111,8 @@ async def seed(pool: asyncpg.Pool, scale: float) -> dict[str, list[str]]:
             "work_ids": [work_ids[i] for i in sample_works]}
 
 
-async def drive(name: str, request: Any, targets: list[Any]) -> dict[str, float]:
-    """`CONCURRENCY` workers call `request(target)` back to back for SECONDS; returns the figures."""
+async def drive(name: str, request: Any, targets: list[Any], concurrency: int = CONCURRENCY) -> dict[str, float]:
+    """`concurrency` workers call `request(target)` back to back for SECONDS; returns the figures."""
     samples: list[float] = []
     errors = 0
     stop_at = time.perf_counter() + SECONDS
@@ -130,7 +130,7 @@ async def drive(name: str, request: Any, targets: list[Any]) -> dict[str, float]
             samples.append(time.perf_counter() - began)
 
     began = time.perf_counter()
-    await asyncio.gather(*(worker(i) for i in range(CONCURRENCY)))
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
     elapsed = time.perf_counter() - began
     figures = {**summarize_ms(samples), "rps": len(samples) / elapsed, "errors": float(errors)}
     print(f"{name:<28} p50 {figures['p50_ms']:7.2f} ms  p99 {figures['p99_ms']:7.2f} ms  "
@@ -167,6 +167,9 @@ async def run(endpoints: Any, gateway_url: str) -> int:
                 if resp.status != 200:
                     raise RuntimeError(resp.status)
 
+        # One client first: the latency of a request that does not queue behind 31 others.
+        results["gw_feed_1"] = await drive("gateway GET /v1/feed (1 client)", lambda u: get("/v1/feed", tokens[u]),
+                                           viewers, concurrency=1)
         results["gw_feed"] = await drive("gateway GET /v1/feed", lambda u: get("/v1/feed", tokens[u]), viewers)
         results["gw_trending"] = await drive("gateway GET /v1/feed/trending",
                                              lambda u: get("/v1/feed/trending", tokens[u]), viewers)
@@ -190,6 +193,9 @@ async def run(endpoints: Any, gateway_url: str) -> int:
         gw, direct = results[f"gw_{read}"], results[f"rpc_{read}"]
         report(f"{read}_gateway_vs_rpc_throughput", gw["rps"] / direct["rps"])
     verdict("feed_p99_ms_through_gateway", results["gw_feed"]["p99_ms"], at_most=FEED_P99_TARGET_MS)
+    report("feed_p99_ms_through_gateway_1_client", results["gw_feed_1"]["p99_ms"], "ms")
+    # Little's law: with N requests always in flight, mean latency = N / throughput.
+    report("feed_mean_latency_bound_ms (32 / req_per_s)", 1000 * CONCURRENCY / results["gw_feed"]["rps"], "ms")
     return 0 if all(r["errors"] == 0 for r in results.values()) else 1
 
 
