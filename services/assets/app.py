@@ -11,11 +11,11 @@ from aiohttp import web
 
 from services.assets import rpc
 from services.assets.events import build_consumers
-from services.assets.objects import ObjectStore
 from services.assets.service import SCHEMA, AssetService
 from services.assets.settings import AssetsSettings
 from shared.logging import get_logger
 from shared.messaging.rpc import RpcServer
+from shared.objectstore import ObjectStore
 from shared.resources import DB, NC, consumers_ctx, database_ctx, nats_ctx, outbox_relay_ctx, rpc_ctx
 from shared.web import add_readiness_check, create_base_app
 
@@ -29,10 +29,10 @@ __all__ = ["MIGRATIONS", "SCHEMA", "create_app"]
 
 def services_ctx(settings: AssetsSettings):  # type: ignore[no-untyped-def]
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        objects = ObjectStore(settings)
+        objects = ObjectStore(settings, workers=8, public_endpoint=settings.s3_public_endpoint)
         app[SERVICE] = AssetService(settings, app[DB], objects, app[NC])
 
-        add_readiness_check(app, "s3", objects.bucket_exists)
+        add_readiness_check(app, "s3", objects.reachable)
         try:
             yield
         finally:

@@ -24,7 +24,6 @@ from nats.aio.client import Client as NATS
 
 from services.assets import objects as keys
 from services.assets.events import deleted_event, stored_event
-from services.assets.objects import ObjectStore
 from services.assets.processing import Limits, Processed, process_exact, process_upload
 from services.assets.settings import AssetsSettings
 from services.assets.store import (
@@ -49,6 +48,7 @@ from shared.errors import (
 from shared.ids import is_ulid, new_id
 from shared.logging import get_logger
 from shared.messaging.rpc import rpc_call
+from shared.objectstore import ObjectStore
 from shared.outbox import enqueue
 
 log = get_logger(__name__)
@@ -108,7 +108,10 @@ class AssetService:
                 raise PayloadTooLarge(f"the file is larger than {limit} bytes")
             if size == 0:
                 raise Unprocessable("the file is empty")
-            processed = await self._process(process_upload, await self.objects.read(staged))
+            data = await self.objects.read(staged)
+            if data is None:  # removed since it was measured (abort, or the sweeper)
+                raise NotFound("nothing was uploaded for this asset id (or the upload expired)")
+            processed = await self._process(process_upload, data)
             result = await self._save(owner_id, asset_id, "upload", processed, {}, source_key=staged)
         except AtelierError as exc:
             if exc.status < 500:
