@@ -169,6 +169,8 @@ async def run_flow(artist: Page, fan: Page, gateway_url: str, artist_name: str, 
 
     # Train: switch on the account's consent from the page, select every work, tiny config.
     await artist.goto(f"{gateway_url}/#/models/new")
+    await expect(artist.locator("#consent .notice")).to_contain_text("does not allow")
+    await shots.step("consent", artist)
     await artist.get_by_role("button", name="Allow training on my works").click()
     await expect(artist.locator("#consent .notice.ok")).to_be_visible()
     await artist.locator("#select-all").click()
@@ -204,11 +206,29 @@ async def run_flow(artist: Page, fan: Page, gateway_url: str, artist_name: str, 
     await artist.get_by_label("Count").fill("4")
     await artist.get_by_label("Seed", exact=True).fill("42")
     await artist.get_by_role("button", name="Generate").click()
+    await expect(artist.locator("#generation[data-id]")).to_be_visible(timeout=60_000)
+    sampled = await artist.locator("#generation").get_attribute("data-id")
     await expect(artist.locator("#generation-status")).to_have_text("succeeded", timeout=60_000)
     cards = artist.locator(".output-card")
     await expect(cards).to_have_count(4)
     for i in range(4):
         await image_loaded(cards.nth(i).locator("img.output"))
+    await expect(cards.first).to_contain_text("seed 42")
+
+    # Another mode: a morph strip between two seeds replaces the grid, then back to the samples.
+    await artist.get_by_label("Mode", exact=True).select_option("interpolate")
+    await expect(artist.get_by_label("Seed", exact=True)).to_be_hidden()
+    await artist.get_by_label("Base seed").fill("42")
+    await artist.get_by_label("Target seed").fill("7")
+    await artist.get_by_role("button", name="Generate").click()
+    await expect(artist.locator("#generation[data-id]")).not_to_have_attribute("data-id", sampled or "")
+    await expect(artist.locator("#generation-status")).to_have_text("succeeded", timeout=60_000)
+    await expect(cards).to_have_count(4)
+    await image_loaded(cards.last.locator("img.output"))
+    await expect(artist.locator("ul.recent")).to_contain_text("seeds 42 → 7")
+    await shots.step("interpolated", artist)
+    await artist.locator("ul.recent a", has_text="sample").click()
+    await expect(artist.locator("#generation-status")).to_have_text("succeeded")
     await expect(cards.first).to_contain_text("seed 42")
 
     # Rate the first output, then publish it.
@@ -221,6 +241,7 @@ async def run_flow(artist: Page, fan: Page, gateway_url: str, artist_name: str, 
     await first.locator("a.published").click()
     await expect(artist.get_by_role("heading", name="Blob dream")).to_be_visible()
     await expect(artist.locator(".badge.ai")).to_have_text("AI-generated · provenance verified")
+    await expect(artist.locator(".model-credit")).to_contain_text("your style model “Blobs”")
     await shots.step("ai-work", artist)
 
     # The follower's feed announces the new work live; it carries the verified AI label.

@@ -10,12 +10,12 @@ const LOADING_WAIT_MS = 30_000;  // a fallback: completion normally arrives on t
 // Which inputs each mode uses (the API refuses the others).
 const MODE_FIELDS = {
   sample: ["seed", "truncation"],
-  variations: ["base_seed", "strength"],
+  variations: ["base_seed", "seed", "strength"],
   interpolate: ["base_seed", "target_seed"],
 };
 const HELP = {
   sample: "Independent images from seeded random latents: the same seed always gives the same images.",
-  variations: "Images close to the one the base seed gives; strength says how far they may wander.",
+  variations: "Images close to the one the base seed gives; the seed picks the directions, strength how far they wander.",
   interpolate: "A morph strip: a path from the base seed's image to the target seed's.",
 };
 
@@ -83,15 +83,22 @@ export async function render(view, modelId) {
     const body = { model_id: v.get("model_id"), mode: v.get("mode"), count: Number(v.get("count")) };
     if (v.get("version")) body.version = Number(v.get("version"));
     for (const name of MODE_FIELDS[body.mode]) if (v.get(name) !== "" && v.get(name) !== null) body[name] = Number(v.get(name));
+    // Pick the seed here when none is given: the server's random seeds exceed what JavaScript numbers
+    // hold exactly, and a seed shown to the user must reproduce the image.
+    const randomSeed = () => Math.floor(Math.random() * 2 ** 31);
+    if (body.mode !== "interpolate" && body.seed === undefined) body.seed = randomSeed();
+    if (body.mode !== "sample" && body.base_seed === undefined) body.base_seed = randomSeed();
     submit.disabled = true;
     error.replaceChildren();
+    if (stopShowing) { stopShowing(); stopShowing = null; }
+    results.replaceChildren(el("p", { class: "muted" }, "Starting…"));
     try {
       const gen = await createGeneration(body, error);
       error.replaceChildren();
-      if (stopShowing) stopShowing();
       loadRecent(recent);
       stopShowing = showGeneration(results, gen.id, () => loadRecent(recent));
     } catch (err) {
+      results.replaceChildren();
       if (isMissing(err)) error.replaceChildren(unavailable("Generation"));
       else showError(err, error);
     } finally { submit.disabled = false; }
@@ -114,17 +121,24 @@ async function createGeneration(body, notice) {
   }
 }
 
+function describeSeeds(gen) {
+  const p = gen.params || {};
+  if (gen.mode === "interpolate") return `seeds ${p.base_seed ?? gen.seed} → ${p.target_seed}`;
+  if (gen.mode === "variations") return `around seed ${p.base_seed ?? gen.seed}, strength ${p.strength ?? "default"}`;
+  return `seed ${gen.seed}`;
+}
+
 async function loadRecent(list) {
   try {
     const page = await api.get("/v1/generations?limit=10");
     list.replaceChildren(...page.items.map((g) => el("li", {}, el("a", { href: `#/generations/${g.id}` },
-      `${g.mode} · ${g.count} images · seed ${g.seed ?? "–"}`), el("span", { class: "muted" }, ` · ${g.status} · ${new Date(g.created_at).toLocaleString()}`))));
+      `${g.mode} · ${g.count} images · ${describeSeeds(g)}`), el("span", { class: "muted" }, ` · ${g.status} · ${new Date(g.created_at).toLocaleString()}`))));
     if (!page.items.length) list.replaceChildren(el("li", { class: "muted" }, "None yet."));
   } catch { list.replaceChildren(); }
 }
 
 function stars(base, output) {
-  const box = el("div", { class: "stars", role: "group", "aria-label": `rate seed ${output.seed}` });
+  const box = el("div", { class: "stars", role: "group", "aria-label": `rate output ${output.index}` });
   const paint = (score) => box.querySelectorAll("button").forEach((b, i) => {
     b.classList.toggle("on", i < score);
     b.setAttribute("aria-pressed", String(i + 1 === score));
@@ -137,8 +151,8 @@ function stars(base, output) {
   return box;
 }
 
-function publishForm(base, output) {
-  const title = el("input", { name: "title", required: true, maxlength: 200, value: `Seed ${output.seed}`, "aria-label": "title" });
+function publishForm(base, suggestedTitle) {
+  const title = el("input", { name: "title", required: true, maxlength: 200, value: suggestedTitle, "aria-label": "title" });
   const form = el("form", { class: "publish row" }, title, el("button", { type: "submit", class: "secondary" }, "Publish"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -150,18 +164,28 @@ function publishForm(base, output) {
   return form;
 }
 
+// What tells the outputs apart: their seeds when sampled, their place along the path otherwise.
+function outputLabel(gen, output) {
+  if (gen.mode === "interpolate") return `step ${output.index + 1} of ${gen.count}`;
+  if (gen.mode === "variations") return `variation ${output.index + 1} of seed ${gen.params?.base_seed ?? gen.seed}`;
+  return `seed ${output.seed}`;
+}
+
 function outputCard(gen, output) {
   const base = `/v1/generations/${gen.id}/outputs/${output.index}`;
-  const img = assetImage(output.asset_id, "content", `seed ${output.seed}`);
+  const label = outputLabel(gen, output);
+  const img = assetImage(output.asset_id, "content", label);
   img.classList.add("output");
   return el("div", { class: "tile output-card", "data-index": output.index }, img,
-    el("div", { class: "meta stack" }, el("b", {}, `#${output.index} · seed ${output.seed}`), stars(base, output), publishForm(base, output)));
+    el("div", { class: "meta stack" }, el("b", {}, `#${output.index} · ${label}`), stars(base, output),
+      publishForm(base, label[0].toUpperCase() + label.slice(1))));
 }
 
 // Shows one generation in `box` and keeps it current until it is done; returns a stop function.
 export function showGeneration(box, id, onDone = () => {}) {
   const status = el("span", { class: "badge", id: "generation-status" }, "queued");
   const outputs = el("div", { class: "grid outputs" });
+  box.dataset.id = id;
   box.replaceChildren(el("h2", {}, "Generation ", el("a", { href: `#/generations/${id}` }, id.slice(-6)), " ", status), outputs);
   let finished = false;
   let shown = 0;

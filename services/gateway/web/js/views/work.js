@@ -3,6 +3,21 @@
 import { api, session } from "../api.js";
 import { aiBadge, assetImage, el, showError, toast } from "../ui.js";
 
+// AI works credit the style model and its owner; the owner gets a link to the model's page.
+function modelCredit(work) {
+  const { id, version, owner_id: ownerId } = work.model;
+  const own = session.user && session.user.id === ownerId;
+  const whose = ownerId === work.author?.id ? "the artist's own style model" : "another artist's style model";
+  const credit = el("span", { class: "muted model-credit" }, " · made with ",
+    own ? el("a", { href: `#/models/${id}` }, whose) : whose, ` (v${version})`);
+  if (own) {
+    api.get(`/v1/models/${id}`).then((model) => {
+      credit.querySelector("a").textContent = `your style model “${model.name}”`;
+    }).catch(() => {});
+  }
+  return credit;
+}
+
 function commentItem(c) {
   return el("li", {}, el("b", {}, `@${c.author?.username || "someone"} `), c.body,
     el("div", { class: "muted" }, new Date(c.created_at).toLocaleString()));
@@ -48,8 +63,7 @@ export async function render(view, id) {
       el("h1", {}, work.title), badges,
       el("p", {}, "by ", work.author ? el("a", { href: `#/users/${work.author.username}` },
         el("b", {}, work.author.display_name || work.author.username)) : "unknown",
-        work.model ? el("span", { class: "muted" }, ` · made with style model ${work.model.id} v${work.model.version}`,
-          work.model.owner_id === work.author?.id ? " (the artist's own)" : "") : null),
+        work.model ? modelCredit(work) : null),
       work.description ? el("p", {}, work.description) : null,
       el("div", { class: "row" }, work.tags.map((t) => el("span", { class: "badge" }, `#${t}`))),
       el("div", { class: "row" }, likeButton, el("span", { class: "muted" }, `${work.comment_count} comments`)),
