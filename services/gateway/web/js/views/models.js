@@ -135,8 +135,12 @@ export async function detail(view, id) {
   const refine = el("form", { class: "row" }, el("span", {}, "Refine on your top-rated generations:"), refineSteps,
     el("button", { type: "submit", class: "secondary" }, "Refine"));
 
+  let shownStep = { version: null, step: -1 };
   const showProgress = (p) => {
     if (!p || !p.total_steps) return;
+    // A poll answered late must not move the bar back behind a newer live event of the same job.
+    if (p.version === shownStep.version && p.step < shownStep.step) return;
+    shownStep = { version: p.version ?? shownStep.version, step: p.step };
     const pct = Math.min(100, Math.round((100 * p.step) / p.total_steps));
     bar.style.width = `${pct}%`;
     progress.setAttribute("aria-valuenow", String(pct));
