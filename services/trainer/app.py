@@ -10,11 +10,11 @@ from aiohttp import web
 
 from services.trainer import rpc
 from services.trainer.jobs import TrainWorker, train_spec
-from services.trainer.repository import ObjectStore
 from services.trainer.service import ModelService
 from services.trainer.settings import TrainerSettings
 from shared.messaging.consumer import JetStreamConsumer
 from shared.messaging.rpc import RpcServer
+from shared.objectstore import ObjectStore
 from shared.resources import DB, JS, NC, consumers_ctx, database_ctx, nats_ctx, outbox_relay_ctx, rpc_ctx
 from shared.web import add_readiness_check, create_base_app
 

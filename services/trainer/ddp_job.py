@@ -25,12 +25,12 @@ import torch.distributed as dist
 from services.trainer import store
 from services.trainer.dataset_fetch import gather_images
 from services.trainer.events import failed_event
-from services.trainer.repository import ObjectStore
 from services.trainer.settings import TrainerSettings
 from services.trainer.versions import publish_version, store_sample
 from shared.db import create_pool
 from shared.logging import configure_logging, get_logger
 from shared.messaging.connection import connect
+from shared.objectstore import ObjectStore
 from shared.outbox import enqueue
 
 log = get_logger(__name__)

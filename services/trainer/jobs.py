@@ -28,7 +28,7 @@ from nats.js import JetStreamContext
 from services.trainer import store
 from services.trainer.dataset_fetch import PermanentJobError, gather_images
 from services.trainer.events import canceled_event, failed_event, progress_event
-from services.trainer.repository import ObjectStore, checkpoint_key
+from services.trainer.repository import checkpoint_key
 from services.trainer.runner import TrainingProcess
 from services.trainer.settings import TrainerSettings
 from services.trainer.versions import publish_version, store_sample
@@ -37,6 +37,7 @@ from shared.events.envelope import CloudEvent
 from shared.logging import bound_context, get_logger
 from shared.messaging.consumer import ConsumerSpec, Poison, Retry
 from shared.messaging.publisher import publish_event
+from shared.objectstore import ObjectStore
 from shared.outbox import enqueue
 
 log = get_logger(__name__)
@@ -105,10 +106,10 @@ class TrainWorker:
 
     async def _run(self, model: asyncpg.Record, job: asyncpg.Record) -> None:
         images, _ = await gather_images(self.nc, self.pool, self.http, self.settings, model, job)
-        resume = await self.objects.get(checkpoint_key(model["id"], job["version"]))
+        resume = await self.objects.read(checkpoint_key(model["id"], job["version"]))
         init_from = None
         if job["kind"] == "refine" and resume is None:
-            init_from = await self.objects.get(checkpoint_key(model["id"], job["base_version"], "final"))
+            init_from = await self.objects.read(checkpoint_key(model["id"], job["base_version"], "final"))
             if init_from is None:
                 raise PermanentJobError(f"the weights of version {job['base_version']} are missing")
         config = {
@@ -167,7 +168,7 @@ class TrainWorker:
                     continue
                 await self._publish_progress(job, progress, sample_asset_id=asset_id)
             elif kind == "checkpoint":
-                await self.objects.put(checkpoint_key(model["id"], job["version"]), data["data"])
+                await self.objects.write(checkpoint_key(model["id"], job["version"]), data["data"])
                 await store.set_checkpoint_step(self.pool, job["id"], data["step"])
                 log.info("trainer.checkpoint.saved", step=data["step"], bytes=len(data["data"]))
             elif kind == "resumed":
@@ -202,7 +203,7 @@ class TrainWorker:
                     await self.objects.delete(checkpoint_key(model["id"], job["version"]))
                 return
             # Shutdown: keep the exact state for whichever worker gets the redelivery.
-            await self.objects.put(checkpoint_key(model["id"], job["version"]), data["checkpoint"])
+            await self.objects.write(checkpoint_key(model["id"], job["version"]), data["checkpoint"])
             await store.set_checkpoint_step(self.pool, job["id"], data["steps_done"])
             await store.requeue(self.pool, job["id"], data["steps_done"])
             log.info("trainer.job.requeued", step=data["steps_done"])

@@ -13,10 +13,11 @@ from nats.aio.client import Client as NATS
 
 from services.trainer import store
 from services.trainer.events import trained_event
-from services.trainer.repository import MODELS_PREFIX, ObjectStore, checkpoint_key, repository_path
+from services.trainer.repository import MODELS_PREFIX, checkpoint_key, repository_path
 from services.trainer.settings import TrainerSettings
 from shared.logging import get_logger
 from shared.messaging.rpc import rpc_call
+from shared.objectstore import ObjectStore
 from shared.outbox import enqueue
 
 log = get_logger(__name__)
@@ -42,9 +43,9 @@ async def publish_version(pool: asyncpg.Pool, objects: ObjectStore, model: async
     model_id, version = model["id"], job["version"]
     path = repository_path(model_id, version)
     # Files first: once the event is out, inference may load the version at once.
-    await objects.put(path + "model.onnx", result["onnx"])
-    await objects.put(f"{MODELS_PREFIX}{model_id}/config.pbtxt", result["config_pbtxt"].encode(), "text/plain")
-    await objects.put(checkpoint_key(model_id, version, "final"), result["checkpoint"])
+    await objects.write(path + "model.onnx", result["onnx"])
+    await objects.write(f"{MODELS_PREFIX}{model_id}/config.pbtxt", result["config_pbtxt"].encode(), "text/plain")
+    await objects.write(checkpoint_key(model_id, version, "final"), result["checkpoint"])
     metrics = result["metrics"]
     async with pool.acquire() as conn, conn.transaction():
         if not await store.finish(conn, job["id"], "succeeded", step=result["steps_done"]):
