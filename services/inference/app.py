@@ -23,6 +23,7 @@ from services.inference.settings import InferenceSettings
 from services.inference.worker import GenerationWorker
 from shared.messaging.consumer import JetStreamConsumer
 from shared.messaging.rpc import RpcServer
+from shared.objectstore import ObjectStore
 from shared.resources import DB, JS, NC, consumers_ctx, database_ctx, nats_ctx, outbox_relay_ctx, rpc_ctx
 from shared.web import add_readiness_check, create_base_app
 
@@ -53,7 +54,8 @@ def components_ctx(settings: InferenceSettings):  # type: ignore[no-untyped-def]
         signer = Signer(credentials.chain_pem, credentials.key_pem)
         verifier = Verifier(credentials.trust_anchors_pem)
         backend = build_backend(settings)
-        repository = ModelRepository(settings)
+        objects = ObjectStore(settings)
+        repository = ModelRepository(objects)
         # Encoding, watermarking, signing and verifying: CPU work, off the event loop.
         executor = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="render")
         catalog = ModelCatalog(app[DB], backend, repository)
@@ -62,13 +64,13 @@ def components_ctx(settings: InferenceSettings):  # type: ignore[no-untyped-def]
         app[WORKER] = GenerationWorker(settings, app[DB], app[NC], catalog, backend, signer, executor)
         # Triton's *live* endpoint: its ready endpoint turns false during every model (re)load.
         add_readiness_check(app, settings.inference_backend, backend.ready)
-        add_readiness_check(app, "s3", repository.reachable)
+        add_readiness_check(app, "s3", objects.reachable)
         try:
             yield
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
             await backend.close()
-            repository.close()
+            objects.close()
             signer.close()
             verifier.close()
 
