@@ -194,10 +194,15 @@ async def run_flow(artist: Page, fan: Page, gateway_url: str, artist_name: str, 
     assert seen[-1] == 100 and seen == sorted(seen), seen
     await expect(artist.locator("#train-info")).to_contain_text(f"step {STEPS}/{STEPS}")
     assert await artist.locator("#samples img.sample").count() >= 1
+    await expect(artist.locator("#no-samples")).to_be_hidden()
     await image_loaded(artist.locator("#samples img.sample").first)
     await expect(artist.locator("#versions")).to_contain_text("v1")
     await expect(artist.locator("#versions")).to_contain_text("SWD")
     await shots.step(f"trained-in-{trained_s:.0f}s", artist)
+    live_samples = await artist.locator("#samples img.sample").count()
+    await artist.reload()
+    await expect(artist.locator("#samples img.sample")).to_have_count(live_samples)
+    await expect(artist.locator("#no-samples")).to_be_hidden()
 
     # Generate: seeded samples, which arrive without a reload.
     await artist.locator("#generate-link").click()

@@ -126,7 +126,7 @@ export async function detail(view, id) {
     "aria-valuemax": 100, "aria-valuenow": 0, "aria-label": "training progress" }, bar);
   const info = el("p", { class: "muted", id: "train-info" });
   const samples = el("div", { class: "grid samples", id: "samples" });
-  const noSamples = el("p", { class: "muted" }, "Sample grids appear here while the model trains.");
+  const noSamples = el("p", { class: "muted", id: "no-samples" }, "Sample grids appear here while the model trains.");
   const versions = el("ul", { id: "versions" });
   const shown = new Set();
   const cancel = el("button", { class: "secondary", id: "cancel" }, "Cancel training");
@@ -150,7 +150,7 @@ export async function detail(view, id) {
   const addSample = (assetId, newest = true) => {
     if (!assetId || shown.has(assetId)) return;
     shown.add(assetId);
-    noSamples.remove();
+    noSamples.hidden = true;
     const img = assetImage(assetId, "content", "sample grid");
     img.classList.add("sample");
     if (newest) samples.prepend(img); else samples.append(img);

@@ -13,7 +13,8 @@ export async function render(view, username) {
   const counts = el("p", { class: "muted" });
   const showCounts = () => {
     const c = user.counts || {};
-    counts.textContent = `${c.works ?? 0} works · ${c.followers ?? 0} followers · following ${c.following ?? 0}`;
+    const n = (count, word) => `${count ?? 0} ${word}${count === 1 ? "" : "s"}`;
+    counts.textContent = `${n(c.works, "work")} · ${n(c.followers, "follower")} · following ${c.following ?? 0}`;
   };
   showCounts();
   const follow = el("button", { id: "follow", class: "secondary" });
