@@ -14,7 +14,6 @@ from typing import Any
 
 import aiohttp
 import jwt
-import pytest
 
 from demo.art import render
 from shared.events.catalog import WorkDeleted, WorkPublished, WorkUpdated
@@ -39,12 +38,6 @@ def png(seed: int) -> bytes:
     buf = io.BytesIO()
     render("geometric", seed, 96).save(buf, "PNG")
     return buf.getvalue()
-
-
-@pytest.fixture
-async def http(gateway_url: str) -> Any:
-    async with aiohttp.ClientSession(base_url=gateway_url, timeout=aiohttp.ClientTimeout(total=30)) as session:
-        yield session
 
 
 async def _upload(http: aiohttp.ClientSession, user: User, seed: int) -> dict[str, Any]:

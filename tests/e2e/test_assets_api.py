@@ -52,12 +52,6 @@ def gps_exif() -> bytes:
 
 
 @pytest.fixture
-async def http(gateway_url: str) -> Any:
-    async with aiohttp.ClientSession(base_url=gateway_url, timeout=aiohttp.ClientTimeout(total=60)) as session:
-        yield session
-
-
-@pytest.fixture
 async def leftovers(endpoints: Any) -> Any:
     """Counts what a user has in the bucket (any prefix) and in the assets table."""
     from deploy.local.s3 import minio_client

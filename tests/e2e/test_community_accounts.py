@@ -27,12 +27,6 @@ def _auth(session: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {session['token']}"}
 
 
-@pytest.fixture
-async def http(gateway_url: str) -> Any:
-    async with aiohttp.ClientSession(base_url=gateway_url, timeout=aiohttp.ClientTimeout(total=30)) as session:
-        yield session
-
-
 async def test_signup_then_login_by_username_or_email(http: aiohttp.ClientSession) -> None:
     username = _name()
     created = await _signup(http, username.upper())

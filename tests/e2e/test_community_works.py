@@ -2,58 +2,19 @@
 
 from __future__ import annotations
 
-import io
 import secrets
 from typing import Any
 
 import aiohttp
 import pytest
-from PIL import Image
 
-PASSWORD = "correct horse battery"
-
-
-class Member:
-    """A signed-up user with a bearer token and helpers for the calls tests repeat."""
-
-    def __init__(self, http: aiohttp.ClientSession, session: dict[str, Any]) -> None:
-        self.http = http
-        self.id: str = session["user"]["id"]
-        self.username: str = session["user"]["username"]
-        self.headers = {"Authorization": f"Bearer {session['token']}"}
-
-    async def call(self, method: str, path: str, expect: int, **kwargs: Any) -> Any:
-        kwargs.setdefault("headers", self.headers)
-        async with self.http.request(method, path, **kwargs) as resp:
-            assert resp.status == expect, f"{method} {path}: {resp.status} {await resp.text()}"
-            return await resp.json() if resp.content_type.endswith("json") else None
-
-    async def upload(self) -> str:
-        buf = io.BytesIO()
-        Image.frombytes("RGB", (16, 16), secrets.token_bytes(16 * 16 * 3)).save(buf, "PNG")
-        asset = await self.call("POST", "/v1/assets", 201, data=buf.getvalue(),
-                                headers={**self.headers, "Content-Type": "image/png"})
-        return str(asset["id"])
-
-    async def publish(self, title: str = "Untitled", **fields: Any) -> dict[str, Any]:
-        body = {"title": title, "asset_ids": [await self.upload()], **fields}
-        return await self.call("POST", "/v1/works", 201, json=body)  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-async def http(gateway_url: str) -> Any:
-    async with aiohttp.ClientSession(base_url=gateway_url, timeout=aiohttp.ClientTimeout(total=30)) as session:
-        yield session
+from tests.support.members import Member, sign_up
 
 
 @pytest.fixture
 async def new_member(http: aiohttp.ClientSession) -> Any:
     async def make() -> Member:
-        name = "w_" + secrets.token_hex(6)
-        async with http.post("/v1/auth/signup", json={"username": name, "email": f"{name}@example.com",
-                                                      "password": PASSWORD}) as resp:
-            assert resp.status == 201, await resp.text()
-            return Member(http, await resp.json())
+        return await sign_up(http, "w_")
 
     return make
 

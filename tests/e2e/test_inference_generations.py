@@ -83,12 +83,6 @@ async def verify(http: aiohttp.ClientSession, image: bytes) -> dict[str, Any]:
         return await resp.json()
 
 
-@pytest.fixture
-async def http(gateway_url: str) -> Any:
-    async with aiohttp.ClientSession(base_url=gateway_url, timeout=aiohttp.ClientTimeout(total=60)) as session:
-        yield session
-
-
 async def test_a_trained_model_generates_signed_reproducible_images(http, endpoints, js) -> None:  # type: ignore[no-untyped-def]
     owner = await signup(http)
     model_id = await trained_model(endpoints, js, owner["id"])

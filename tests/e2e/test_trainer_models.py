@@ -82,12 +82,6 @@ async def artist(http: aiohttp.ClientSession, *, consent: bool = True) -> Artist
 
 
 @pytest.fixture
-async def http(gateway_url: str) -> Any:
-    async with aiohttp.ClientSession(base_url=gateway_url, timeout=aiohttp.ClientTimeout(total=60)) as session:
-        yield session
-
-
-@pytest.fixture
 async def db(endpoints: Any) -> Any:
     conn = await asyncpg.connect(endpoints.database_url)
     try:

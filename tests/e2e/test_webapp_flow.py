@@ -15,17 +15,14 @@ import os
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Locator, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 
 from demo.art import png_bytes, render
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 PASSWORD = "correct horse battery"
 STYLE = "blobs"
 IMAGES = 8
@@ -34,16 +31,6 @@ STEPS = 60
 TRAIN_TIMEOUT_MS = 120_000
 UI_TIMEOUT_MS = 20_000
 BLOB_URL = re.compile(r"^blob:")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 class Shots:

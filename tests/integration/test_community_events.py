@@ -12,8 +12,7 @@ import base64
 import json
 import secrets
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -33,16 +32,6 @@ from shared.messaging.rpc import rpc_call
 from tests.support.nats import RestartableNats
 
 SUBJECT = "community.work.published"
-
-
-@pytest.fixture
-def own_nats(tmp_path: Path) -> Iterator[RestartableNats]:
-    server = RestartableNats(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -17,16 +16,6 @@ from shared.messaging.connection import connect
 from shared.messaging.streams import ensure_streams
 from shared.outbox import OutboxRelay, enqueue, install_outbox
 from tests.support.nats import RestartableNats
-
-
-@pytest.fixture
-def own_nats(tmp_path: Path) -> Iterator[RestartableNats]:
-    server = RestartableNats(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
