@@ -24,6 +24,10 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 READINESS_CHECKS = web.AppKey("readiness_checks", dict[str, ReadinessCheck])
+# Reported by /readyz for operators but not deciding readiness (e.g. the gateway's view of the
+# services behind it: one of them being down must not take the whole edge out of rotation).
+ReadinessReport = Callable[[], Awaitable[Any]]
+READINESS_REPORTS = web.AppKey("readiness_reports", dict[str, ReadinessReport])
 REQUEST_ID = web.RequestKey("request_id", str)
 
 HTTP_REQUESTS = Counter("atelier_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -120,6 +124,10 @@ def add_readiness_check(app: web.Application, name: str, check: ReadinessCheck) 
     app[READINESS_CHECKS][name] = check
 
 
+def add_readiness_report(app: web.Application, name: str, report: ReadinessReport) -> None:
+    app[READINESS_REPORTS][name] = report
+
+
 async def healthz(_: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
@@ -135,8 +143,14 @@ async def readyz(request: web.Request) -> web.Response:
 
     results = dict(zip(checks, await asyncio.gather(*(run(c) for c in checks.values())), strict=True))
     ok = all(results.values())
-    return web.json_response({"status": "ready" if ok else "unavailable", "checks": results},
-                             status=200 if ok else 503)
+    body: dict[str, Any] = {"status": "ready" if ok else "unavailable", "checks": results}
+    reports = request.app[READINESS_REPORTS]
+    if reports:
+        outcomes = await asyncio.gather(*(asyncio.wait_for(r(), 2.0) for r in reports.values()),
+                                        return_exceptions=True)
+        body["reports"] = {name: None if isinstance(out, BaseException) else out
+                           for name, out in zip(reports, outcomes, strict=True)}
+    return web.json_response(body, status=200 if ok else 503)
 
 
 async def metrics(_: web.Request) -> web.Response:
@@ -149,6 +163,7 @@ def create_base_app(*, client_max_size: int = 1024**2, middlewares: list[Any] | 
     app = web.Application(middlewares=[*standard_middlewares(), *(middlewares or [])],
                           client_max_size=client_max_size)
     app[READINESS_CHECKS] = {}
+    app[READINESS_REPORTS] = {}
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)

@@ -9,7 +9,7 @@ from aiohttp import web
 from services.gateway import routes, webapp
 from services.gateway.auth import PUBLIC_KEY, auth_middleware, load_public_key
 from services.gateway.cors import CorsPolicy, cors_middleware, install_cors
-from services.gateway.health import services_status
+from services.gateway.health import report_services, services_status
 from services.gateway.http import RPC_TIMEOUT
 from services.gateway.idempotency import IDEMPOTENCY_STORE, idempotency_middleware
 from services.gateway.idempotency_store import MemoryIdempotencyStore, NatsIdempotencyStore
@@ -60,6 +60,7 @@ async def create_app(settings: GatewaySettings) -> web.Application:
     app.cleanup_ctx.append(idempotency_ctx(settings))  # type: ignore[arg-type]
     live.setup(app, settings)
     app.router.add_get("/v1/status", services_status)
+    report_services(app)
     app.router.add_get("/v1/openapi.json", openapi_json)
     webapp.setup(app)
     for module in routes.MODULES:

@@ -10,6 +10,7 @@ from nats.aio.client import Client as NATS
 
 from services.gateway.settings import BACKEND_SERVICES
 from shared.resources import NC
+from shared.web import add_readiness_report
 
 
 async def ping_service(nc: NATS, name: str, timeout_s: float = 1.0) -> dict[str, object]:
@@ -21,9 +22,21 @@ async def ping_service(nc: NATS, name: str, timeout_s: float = 1.0) -> dict[str,
         return {"reachable": False}
 
 
+async def reachability(nc: NATS) -> dict[str, dict[str, object]]:
+    results = await asyncio.gather(*(ping_service(nc, name) for name in BACKEND_SERVICES))
+    return dict(zip(BACKEND_SERVICES, results, strict=True))
+
+
 async def services_status(request: web.Request) -> web.Response:
     """`GET /v1/status`: which backend services answer right now."""
     nc = request.app[NC]
-    results = await asyncio.gather(*(ping_service(nc, name) for name in BACKEND_SERVICES))
-    services = dict(zip(BACKEND_SERVICES, results, strict=True))
-    return web.json_response({"nats": nc.is_connected, "services": services})
+    return web.json_response({"nats": nc.is_connected, "services": await reachability(nc)})
+
+
+def report_services(app: web.Application) -> None:
+    """`/readyz` reports each service's reachability (informational: the edge stays ready)."""
+
+    async def report() -> dict[str, dict[str, object]]:
+        return await reachability(app[NC])
+
+    add_readiness_report(app, "services", report)

@@ -81,3 +81,13 @@ async def test_request_id_is_echoed_and_openapi_is_valid(http: aiohttp.ClientSes
     async with http.get("/") as resp:
         assert resp.status == 200 and "text/html" in resp.headers["Content-Type"]
         assert "/app/js/main.js" in await resp.text()
+
+
+async def test_readyz_reports_every_service_behind_the_gateway(http: aiohttp.ClientSession) -> None:
+    async with http.get("/readyz") as resp:
+        assert resp.status == 200
+        body = await resp.json()
+    assert body["checks"] == {"nats": True}
+    services = body["reports"]["services"]
+    assert set(services) == {"community", "assets", "trainer", "inference"}
+    assert all(s["reachable"] for s in services.values()), services

@@ -92,3 +92,22 @@ async def test_metrics_count_requests_by_route(aiohttp_client) -> None:
     await client.get("/conflict")
     text = await (await client.get("/metrics")).text()
     assert 'atelier_http_requests_total{method="GET",route="/conflict",status="409"}' in text
+
+
+async def test_readyz_reports_do_not_decide_readiness(aiohttp_client) -> None:
+    from shared.web import add_readiness_report
+
+    app = make_app()
+
+    async def services() -> dict[str, bool]:
+        return {"community": False}
+
+    async def broken() -> dict[str, bool]:
+        raise ConnectionError("nobody home")
+
+    add_readiness_report(app, "services", services)
+    add_readiness_report(app, "other", broken)
+    client = await aiohttp_client(app)
+    resp = await client.get("/readyz")
+    assert resp.status == 200
+    assert (await resp.json())["reports"] == {"services": {"community": False}, "other": None}
