@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 from aiohttp import web
@@ -35,6 +36,7 @@ JS = web.AppKey("js", JetStreamContext)
 DB = web.AppKey("db", asyncpg.Pool)
 
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
+T = TypeVar("T")
 
 
 async def migrate(settings: DatabaseSettings, schema: str, migrations: Path, *, outbox: bool = True) -> None:
@@ -99,6 +101,18 @@ def outbox_relay_ctx(schema: str) -> CleanupCtx:
             await relay.stop()
 
     return ctx
+
+
+def rpc_for(service: str, register: Callable[[RpcServer, T], None], handler_key: web.AppKey[T]
+            ) -> Callable[[web.Application], RpcServer]:
+    """A `build` for `rpc_ctx`: the service's endpoints registered on the object at `app[handler_key]`."""
+
+    def build(app: web.Application) -> RpcServer:
+        server = RpcServer(app[NC], service)
+        register(server, app[handler_key])
+        return server
+
+    return build
 
 
 def rpc_ctx(build: Callable[[web.Application], RpcServer]) -> CleanupCtx:

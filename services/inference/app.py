@@ -22,9 +22,8 @@ from services.inference.service import SCHEMA, InferenceService
 from services.inference.settings import InferenceSettings
 from services.inference.worker import GenerationWorker
 from shared.messaging.consumer import JetStreamConsumer
-from shared.messaging.rpc import RpcServer
 from shared.objectstore import ObjectStore
-from shared.resources import DB, JS, NC, consumers_ctx, database_ctx, nats_ctx, outbox_relay_ctx, rpc_ctx
+from shared.resources import DB, JS, NC, consumers_ctx, database_ctx, nats_ctx, outbox_relay_ctx, rpc_ctx, rpc_for
 from shared.web import add_readiness_check, create_base_app
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -77,12 +76,6 @@ def components_ctx(settings: InferenceSettings):  # type: ignore[no-untyped-def]
     return ctx
 
 
-def build_rpc(app: web.Application) -> RpcServer:
-    server = RpcServer(app[NC], SCHEMA)
-    rpc.register(server, app[SERVICE])
-    return server
-
-
 async def create_app(settings: InferenceSettings) -> web.Application:
     def consumers(app: web.Application) -> list[JetStreamConsumer]:
         return build_consumers(app[NC], app[JS], app[CATALOG], app[WORKER], settings.inference_workers,
@@ -93,6 +86,6 @@ async def create_app(settings: InferenceSettings) -> web.Application:
     app.cleanup_ctx.append(nats_ctx(settings))
     app.cleanup_ctx.append(outbox_relay_ctx(SCHEMA))
     app.cleanup_ctx.append(components_ctx(settings))
-    app.cleanup_ctx.append(rpc_ctx(build_rpc))
+    app.cleanup_ctx.append(rpc_ctx(rpc_for(SCHEMA, rpc.register, SERVICE)))
     app.cleanup_ctx.append(consumers_ctx(consumers, stop_timeout_s=min(10.0, settings.shutdown_timeout_s / 2)))
     return app

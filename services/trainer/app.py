@@ -13,9 +13,8 @@ from services.trainer.jobs import TrainWorker, train_spec
 from services.trainer.service import ModelService
 from services.trainer.settings import TrainerSettings
 from shared.messaging.consumer import JetStreamConsumer
-from shared.messaging.rpc import RpcServer
 from shared.objectstore import ObjectStore
-from shared.resources import DB, JS, NC, consumers_ctx, database_ctx, nats_ctx, outbox_relay_ctx, rpc_ctx
+from shared.resources import DB, JS, NC, consumers_ctx, database_ctx, nats_ctx, outbox_relay_ctx, rpc_ctx, rpc_for
 from shared.web import add_readiness_check, create_base_app
 
 SCHEMA = "trainer"
@@ -41,12 +40,6 @@ def components_ctx(settings: TrainerSettings):  # type: ignore[no-untyped-def]
     return ctx
 
 
-def build_rpc(app: web.Application) -> RpcServer:
-    server = RpcServer(app[NC], SCHEMA)
-    rpc.register(server, app[SERVICE])
-    return server
-
-
 async def create_app(settings: TrainerSettings) -> web.Application:
     def consumers(app: web.Application) -> list[JetStreamConsumer]:
         worker = app[WORKER]
@@ -63,7 +56,7 @@ async def create_app(settings: TrainerSettings) -> web.Application:
     app.cleanup_ctx.append(nats_ctx(settings))
     app.cleanup_ctx.append(outbox_relay_ctx(SCHEMA))
     app.cleanup_ctx.append(components_ctx(settings))
-    app.cleanup_ctx.append(rpc_ctx(build_rpc))
+    app.cleanup_ctx.append(rpc_ctx(rpc_for(SCHEMA, rpc.register, SERVICE)))
     app.cleanup_ctx.append(consumers_ctx(consumers, stop_timeout_s=settings.shutdown_timeout_s * 0.6))
     app.on_shutdown.append(stop_training)
     return app
