@@ -11,7 +11,7 @@ from nats.js import JetStreamContext
 from services.inference.backends import BackendError
 from services.inference.models import ModelCatalog
 from services.inference.worker import GenerationWorker
-from shared.events.catalog import ModelQueued, ModelTrained
+from shared.events.catalog import ModelQueued, ModelTrained, TrainingCanceled, TrainingFailed
 from shared.events.envelope import CloudEvent
 from shared.logging import get_logger
 from shared.messaging.consumer import ConsumerSpec, JetStreamConsumer, Retry
@@ -23,6 +23,12 @@ log = get_logger(__name__)
 PRELOAD_MAX_AGE = timedelta(minutes=10)
 MODELS_SPEC = ConsumerSpec(stream="TRAINER", durable="inference-models", filter_subject="trainer.model.*",
                            ack_wait_s=60.0, max_deliver=10)
+
+
+# Trainings that end without a version: the version is marked failed so requests get a clear 409.
+ENDED_SPEC = ConsumerSpec(stream="TRAINER", durable="inference-training-ended", filter_subject="",
+                          filter_subjects=("trainer.training.failed", "trainer.training.canceled"),
+                          max_deliver=20)
 
 
 def generate_spec(max_deliver: int) -> ConsumerSpec:
@@ -48,6 +54,15 @@ def model_events_handler(catalog: ModelCatalog):  # type: ignore[no-untyped-def]
     return handle
 
 
+def training_ended_handler(catalog: ModelCatalog):  # type: ignore[no-untyped-def]
+    async def handle(event: CloudEvent, _msg: Msg) -> None:
+        payload = event.payload()
+        if isinstance(payload, TrainingFailed | TrainingCanceled):
+            await catalog.on_training_ended(payload)
+
+    return handle
+
+
 async def _model_dead_letter(catalog: ModelCatalog, event: CloudEvent) -> None:
     payload = event.payload()
     if isinstance(payload, ModelTrained):
@@ -57,7 +72,8 @@ async def _model_dead_letter(catalog: ModelCatalog, event: CloudEvent) -> None:
 def build_consumers(nc: NATS, js: JetStreamContext, catalog: ModelCatalog, worker: GenerationWorker,
                     workers: int, max_deliver: int) -> list[JetStreamConsumer]:
     consumers = [JetStreamConsumer(nc, js, MODELS_SPEC, model_events_handler(catalog),
-                                   on_dead_letter=lambda e: _model_dead_letter(catalog, e))]
+                                   on_dead_letter=lambda e: _model_dead_letter(catalog, e)),
+                 JetStreamConsumer(nc, js, ENDED_SPEC, training_ended_handler(catalog))]
     # Several pull loops on one durable: jobs overlap, so Triton batches across them while others sign.
     spec = generate_spec(max_deliver)
     consumers += [JetStreamConsumer(nc, js, spec, worker.handle, on_dead_letter=worker.on_dead_letter)

@@ -18,8 +18,9 @@ from services.inference.backends import GeneratorBackend, InvalidModel
 from services.inference.backends.base import ONNX_FILE
 from services.inference.objects import ModelFilesMissing, ModelRepository, repository_path
 from shared.errors import Conflict, NotFound
-from shared.events.catalog import ModelQueued, ModelTrained
+from shared.events.catalog import ModelQueued, ModelTrained, TrainingCanceled, TrainingFailed
 from shared.logging import get_logger
+from shared.messaging.consumer import Retry
 
 log = get_logger(__name__)
 
@@ -53,6 +54,10 @@ class ModelCatalog:
         if version is None:
             row = await store.latest_ready_version(self.pool, model_id)
             if row is None:
+                latest = await store.latest_version(self.pool, model_id)
+                if latest is not None and latest["status"] == "failed":
+                    raise Conflict(f"this model has no servable version: {latest['error'] or 'training failed'}",
+                                   extra={"model_id": model_id})
                 raise Conflict("this model has no trained version yet", extra={"model_id": model_id})
             return row
         row = await store.get_version(self.pool, model_id, version)
@@ -111,6 +116,15 @@ class ModelCatalog:
             return
         await store.upsert_version(self.pool, {**row, "status": "ready"})
         log.info("inference.model.ready", model_id=event.model_id, version=event.version)
+
+    async def on_training_ended(self, event: TrainingFailed | TrainingCanceled) -> None:
+        """A version whose training failed or was canceled will never be served: say so (409)."""
+        reason = (f"training failed: {event.error}" if isinstance(event, TrainingFailed)
+                  else "training was canceled")
+        if await store.get_version(self.pool, event.model_id, event.version) is None:
+            # The queued event travels on another consumer (and replicas run in parallel): wait for it.
+            raise Retry("the version is not known yet", delay_s=1.0)
+        await self.mark_failed(event.model_id, event.version, reason)
 
     async def mark_failed(self, model_id: str, version: int, error: str) -> None:
         row = await store.get_version(self.pool, model_id, version)

@@ -60,6 +60,12 @@ async def latest_ready_version(conn: Conn, model_id: str) -> asyncpg.Record | No
     )
 
 
+async def latest_version(conn: Conn, model_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT * FROM model_versions WHERE model_id = $1 ORDER BY version DESC LIMIT 1", model_id
+    )
+
+
 # --- generations -----------------------------------------------------------------------------------
 
 

@@ -57,6 +57,8 @@ class ConsumerSpec:
     batch: int = 1
     max_ack_pending: int = 100
     backoff_base_s: float = 1.0
+    # Several subjects for one consumer (JetStream ≥ 2.10); when set, `filter_subject` is ignored.
+    filter_subjects: tuple[str, ...] = ()
 
 
 class JetStreamConsumer:
@@ -84,7 +86,8 @@ class JetStreamConsumer:
             spec.stream,
             ConsumerConfig(
                 durable_name=spec.durable,
-                filter_subject=spec.filter_subject,
+                filter_subject=None if spec.filter_subjects else spec.filter_subject,
+                filter_subjects=list(spec.filter_subjects) or None,
                 ack_policy=AckPolicy.EXPLICIT,
                 deliver_policy=DeliverPolicy.ALL,
                 ack_wait=spec.ack_wait_s,

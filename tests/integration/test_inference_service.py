@@ -15,7 +15,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from services.inference.testing import announce_trained, tiny_generator_onnx, upload_model
 from shared.errors import Conflict, NotFound
-from shared.events.catalog import GenerateJob
+from shared.events.catalog import GenerateJob, ModelQueued, TrainingCanceled, TrainingFailed
 from shared.events.envelope import make_event
 from shared.ids import new_id
 from shared.messaging.publisher import publish_event
@@ -177,3 +177,29 @@ async def _jobs_drained(js: Any, timeout_s: float = 10.0) -> None:
             return
         assert asyncio.get_running_loop().time() < deadline, "the duplicate job was never acked"
         await asyncio.sleep(0.1)
+
+
+async def test_a_model_whose_training_failed_or_was_canceled_says_so(platform, nc, js) -> None:  # type: ignore[no-untyped-def]
+    owner = new_id()
+    for ending, reason in ((TrainingFailed, "training failed: out of memory"), (TrainingCanceled, "canceled")):
+        model_id = new_id()
+        queued = ModelQueued(model_id=model_id, owner_id=owner, version=1, name="m", architecture="dcgan",
+                             image_size=32, total_steps=10)
+        extra = {"error": "out of memory"} if ending is TrainingFailed else {}
+        for payload in (queued, ending(model_id=model_id, owner_id=owner, version=1, **extra)):
+            await publish_event(js, make_event(payload, service="trainer", subject_id=model_id), timeout=5)
+        for _ in range(300):
+            try:
+                await rpc_call(nc, "inference", "generations.create", {"model_id": model_id}, timeout=10,
+                               actor_id=owner)
+            except NotFound:  # the queued event has not been handled yet
+                pass
+            except Conflict as exc:
+                if reason in exc.detail:
+                    break
+                assert "no trained version yet" in exc.detail, exc.detail  # the ending is on its way
+            else:
+                pytest.fail("a model without a trained version was accepted")
+            await asyncio.sleep(0.1)
+        else:
+            pytest.fail(f"the {ending.__name__} event never reached the model's status")
