@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import zlib
 from typing import Any
 
 import aiohttp
@@ -19,6 +18,7 @@ from minio import Minio
 from services.inference import imaging, provenance
 from services.inference.testing import announce_queued, announce_trained, tiny_generator_onnx, upload_model
 from shared.ids import new_id
+from tests.support.png import with_changed_pixel
 
 PASSWORD = "correct horse battery"
 
@@ -108,7 +108,7 @@ async def test_a_trained_model_generates_signed_reproducible_images(http, endpoi
     assert signed["data"]["parameters"] == {"count": 3, "seed": 1234}
     assert verdict["generation"]["id"] == first["id"] and verdict["generation"]["index"] == 0
 
-    assert (await verify(http, _with_changed_pixel(a)))["state"] == "tampered"
+    assert (await verify(http, with_changed_pixel(a)))["state"] == "tampered"
     stripped = await verify(http, imaging.strip_metadata(a))
     assert stripped["state"] == "absent" and stripped["manifest"] is None
 
@@ -226,24 +226,3 @@ async def test_rating_publishing_and_listing(http, endpoints, js) -> None:  # ty
     assert [g["id"] for g in page["items"]] == [more["id"]] and page["next_cursor"]
     async with http.get(f"/v1/generations?limit=5&cursor={page['next_cursor']}", headers=fan["headers"]) as resp:
         assert [g["id"] for g in (await resp.json())["items"]] == [done["id"]]
-
-
-def _with_changed_pixel(signed: bytes) -> bytes:
-    """Edit one pixel but keep the manifest chunk: what a metadata-preserving editor does."""
-    pixels = imaging.decode_image(signed).copy()
-    pixels[3, 4, 0] ^= 1
-    edited, original = _chunks(imaging.encode_png(pixels)), _chunks(signed)
-    manifest = [c for c in original if c[0] == b"caBX"]
-    assert manifest
-    body = [edited[0], *manifest, *edited[1:]]
-    return b"\x89PNG\r\n\x1a\n" + b"".join(len(d).to_bytes(4, "big") + t + d + zlib.crc32(t + d).to_bytes(4, "big")
-                                          for t, d in body)
-
-
-def _chunks(png: bytes) -> list[tuple[bytes, bytes]]:
-    out, pos = [], 8
-    while pos < len(png):
-        length = int.from_bytes(png[pos : pos + 4], "big")
-        out.append((png[pos + 4 : pos + 8], png[pos + 8 : pos + 8 + length]))
-        pos += 12 + length
-    return out

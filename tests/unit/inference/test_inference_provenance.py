@@ -1,6 +1,5 @@
 """C2PA signing and verification of generated PNGs, with the watermark as a fallback."""
 
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +7,7 @@ import pytest
 
 from services.inference import devca, imaging, provenance, watermark
 from services.inference.provenance import GenerationInfo
+from tests.support.png import with_changed_pixel
 
 GENERATION_ID = "01J9ZC8Q4W6V3N2M1K0H9G8F7E"
 
@@ -46,20 +46,6 @@ def _info(**extra: object) -> GenerationInfo:
     return GenerationInfo(**(base | extra))  # type: ignore[arg-type]
 
 
-def _chunks(png: bytes) -> list[tuple[bytes, bytes]]:
-    out, pos = [], 8
-    while pos < len(png):
-        length = int.from_bytes(png[pos : pos + 4], "big")
-        out.append((png[pos + 4 : pos + 8], png[pos + 8 : pos + 8 + length]))
-        pos += 12 + length
-    return out
-
-
-def _assemble(chunks: list[tuple[bytes, bytes]]) -> bytes:
-    body = b"".join(len(d).to_bytes(4, "big") + t + d + zlib.crc32(t + d).to_bytes(4, "big") for t, d in chunks)
-    return b"\x89PNG\r\n\x1a\n" + body
-
-
 def test_signed_image_verifies_with_ai_source_type_and_generation_parameters(signer, verifier) -> None:  # type: ignore[no-untyped-def]
     png = _png(64)
     signed = signer.sign(png, _info())
@@ -81,13 +67,7 @@ def test_signed_image_verifies_with_ai_source_type_and_generation_parameters(sig
 
 def test_one_changed_pixel_is_reported_as_tampered(signer, verifier) -> None:  # type: ignore[no-untyped-def]
     signed = signer.sign(_png(64), _info())
-    pixels = imaging.decode_image(signed).copy()
-    pixels[10, 20, 1] ^= 1
-    # Keep the manifest chunk, swap in the edited pixels: what an editor that preserves metadata does.
-    edited = _chunks(imaging.encode_png(pixels))
-    manifest = [c for c in _chunks(signed) if c[0] == b"caBX"]
-    assert manifest
-    tampered = _assemble([edited[0], *manifest, *edited[1:]])
+    tampered = with_changed_pixel(signed, 10, 20, 1)
     result = verifier.verify(tampered, "image/png")
     assert result["state"] == "tampered"
     assert "assertion.dataHash.mismatch" in {e["code"] for e in result["validation_errors"]}
