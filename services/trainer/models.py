@@ -60,16 +60,23 @@ class DCGANGenerator(nn.Module):
         return out
 
 
+def _down_blocks(image_size: int, width: int) -> tuple[list[nn.Module], list[int]]:
+    """Strided 4x4 convs halving the image down to 4x4 (shared by the discriminator and the VAE
+    encoder); returns the layers and the channel count of each block."""
+    ch = list(reversed(_channels(image_size, width)))
+    layers: list[nn.Module] = [nn.Conv2d(3, ch[0], 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+    for c_in, c_out in itertools.pairwise(ch):
+        layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out),
+                   nn.LeakyReLU(0.2, inplace=True)]
+    return layers, ch
+
+
 class DCGANDiscriminator(nn.Module):
     """Image -> strided-conv down blocks -> one logit per image (no sigmoid: BCE-with-logits)."""
 
     def __init__(self, image_size: int = 32, width: int = DEFAULT_WIDTH):
         super().__init__()
-        ch = list(reversed(_channels(image_size, width)))
-        layers: list[nn.Module] = [nn.Conv2d(3, ch[0], 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
-        for c_in, c_out in itertools.pairwise(ch):
-            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out),
-                       nn.LeakyReLU(0.2, inplace=True)]
+        layers, ch = _down_blocks(image_size, width)
         layers += [nn.Conv2d(ch[-1], 1, 4, 1, 0), nn.Flatten()]
         self.body = nn.Sequential(*layers)
 
@@ -81,11 +88,7 @@ class DCGANDiscriminator(nn.Module):
 class ConvEncoder(nn.Module):
     def __init__(self, image_size: int, width: int, latent_dim: int):
         super().__init__()
-        ch = list(reversed(_channels(image_size, width)))
-        layers: list[nn.Module] = [nn.Conv2d(3, ch[0], 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
-        for c_in, c_out in itertools.pairwise(ch):
-            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out),
-                       nn.LeakyReLU(0.2, inplace=True)]
+        layers, ch = _down_blocks(image_size, width)
         self.body = nn.Sequential(*layers, nn.Flatten())
         self.mu = nn.Linear(ch[-1] * 16, latent_dim)
         self.logvar = nn.Linear(ch[-1] * 16, latent_dim)
