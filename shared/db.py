@@ -26,7 +26,7 @@ _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 async def create_pool(settings: DatabaseSettings, *, schema: str | None = None) -> asyncpg.Pool:
     server_settings = {"application_name": "atelier"}
     if schema:
-        server_settings["search_path"] = f"{_checked(schema)},public"
+        server_settings["search_path"] = f"{safe_schema_name(schema)},public"
     pool = await asyncpg.create_pool(
         settings.database_url,
         min_size=settings.db_pool_min,
@@ -63,7 +63,7 @@ def migration_files(directory: Path) -> list[tuple[int, Path]]:
 
 async def apply_migrations(pool: asyncpg.Pool, schema: str, directory: Path) -> list[int]:
     """Apply the files not applied yet; returns the versions applied by this call."""
-    schema = _checked(schema)
+    schema = safe_schema_name(schema)
     applied_now: list[int] = []
     async with pool.acquire() as conn:
         async with conn.transaction():
@@ -89,7 +89,8 @@ async def apply_migrations(pool: asyncpg.Pool, schema: str, directory: Path) -> 
     return applied_now
 
 
-def _checked(schema: str) -> str:
+def safe_schema_name(schema: str) -> str:
+    """The schema name, refused unless it is a plain identifier (it is interpolated into SQL)."""
     if not _SCHEMA_NAME.fullmatch(schema):
         raise ValueError(f"invalid schema name: {schema!r}")
     return schema

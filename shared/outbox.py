@@ -18,7 +18,7 @@ import contextlib
 import asyncpg
 from nats.js import JetStreamContext
 
-from shared.db import _checked
+from shared.db import safe_schema_name
 from shared.events.envelope import CloudEvent
 from shared.logging import get_logger
 from shared.messaging import context
@@ -28,7 +28,7 @@ CHANNEL = "atelier_outbox"
 
 
 def outbox_ddl(schema: str) -> str:
-    schema = _checked(schema)
+    schema = safe_schema_name(schema)
     return f"""
     CREATE TABLE IF NOT EXISTS {schema}.outbox (
         seq bigserial PRIMARY KEY,
@@ -46,14 +46,14 @@ def outbox_ddl(schema: str) -> str:
 async def install_outbox(pool: asyncpg.Pool, schema: str) -> None:
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"outbox:{schema}")
-        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {_checked(schema)}")
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {safe_schema_name(schema)}")
         await conn.execute(outbox_ddl(schema))
 
 
 async def enqueue(conn: asyncpg.Connection, schema: str, event: CloudEvent) -> None:
     """Record `event` inside the caller's transaction; the relay is woken on commit."""
     await conn.execute(
-        f"INSERT INTO {_checked(schema)}.outbox (event_id, subject, body) VALUES ($1, $2, $3)",
+        f"INSERT INTO {safe_schema_name(schema)}.outbox (event_id, subject, body) VALUES ($1, $2, $3)",
         event.id, event.nats_subject, event.to_json().decode(),
     )
     await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, schema)
@@ -73,7 +73,7 @@ class OutboxRelay:
     ) -> None:
         self._pool = pool
         self._js = js
-        self._schema = _checked(schema)
+        self._schema = safe_schema_name(schema)
         self._batch = batch
         self._poll_interval_s = poll_interval_s
         self._publish_timeout_s = publish_timeout_s
