@@ -22,7 +22,16 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Decode unpadded base64url, accepting only the one spelling `_b64` produces.
+
+    A lenient decoder ignores the unused low bits of the last character, so several strings
+    would decode to the same bytes; refusing all but the canonical one makes every changed
+    character of a cursor a 400.
+    """
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(data) != text:
+        raise ValueError("not canonical base64url")
+    return data
 
 
 class CursorCodec:

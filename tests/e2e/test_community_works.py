@@ -134,7 +134,8 @@ async def test_feed_pages_newest_first_with_signed_cursors(new_member: Any) -> N
             break
     assert seen == [w["id"] for w in reversed(made)]
     tampered = cursor or (await fan.call("GET", "/v1/feed", 200, params={"limit": 1}))["next_cursor"]
-    await fan.call("GET", "/v1/feed", 400, params={"cursor": tampered[:-2] + "AA"})
+    flipped = "B" if tampered[-2] == "A" else "A"  # a different character, whatever the cursor was
+    await fan.call("GET", "/v1/feed", 400, params={"cursor": tampered[:-2] + flipped + tampered[-1]})
     await fan.call("GET", "/v1/feed/trending", 400, params={"cursor": tampered})  # another listing's cursor
     await fan.call("GET", "/v1/feed", 422, params={"limit": "0"})
     assert len((await fan.call("GET", "/v1/feed/trending", 200, params={"limit": 500}))["items"]) <= 100

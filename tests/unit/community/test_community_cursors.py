@@ -34,6 +34,14 @@ def test_tampered_cursor_is_a_bad_request(mangle: object) -> None:
         codec.decode("feed", mangle(cursor), (str,))  # type: ignore[operator]
 
 
+def test_every_single_changed_character_is_refused() -> None:
+    cursor = codec.encode("feed", ["01J0000000000000000000000A"])
+    for i, char in enumerate(cursor):
+        for replacement in {"A", "B", "Q", "w", "_", "-"} - {char}:
+            with pytest.raises(BadRequest):
+                codec.decode("feed", cursor[:i] + replacement + cursor[i + 1:], (str,))
+
+
 def test_cursor_of_another_listing_is_refused() -> None:
     cursor = codec.encode("feed", ["01J0000000000000000000000A"])
     with pytest.raises(BadRequest):
