@@ -23,6 +23,16 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Release a connection to the pool without asyncpg's default reset query.
+
+    The default runs `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` on every release,
+    one more round trip per query. Services keep no session state on pooled connections (advisory
+    locks are transaction-scoped, nothing LISTENs, SETs or holds a cursor outside a transaction), and
+    asyncpg still rolls back an open transaction before this is called, so there is nothing to reset.
+    """
+
+
 async def create_pool(settings: DatabaseSettings, *, schema: str | None = None) -> asyncpg.Pool:
     server_settings = {"application_name": "atelier"}
     if schema:
@@ -34,6 +44,7 @@ async def create_pool(settings: DatabaseSettings, *, schema: str | None = None) 
         command_timeout=settings.db_command_timeout_s,
         timeout=settings.db_connect_timeout_s,
         server_settings=server_settings,
+        reset=_keep_session,
     )
     assert pool is not None
     return pool
