@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from services.gateway import routes, webapp
-from services.gateway.auth import PUBLIC_KEY, auth_middleware, load_public_key
+from services.gateway.auth import VERIFIER, TokenVerifier, auth_middleware, load_public_key
 from services.gateway.cors import CorsPolicy, cors_middleware, install_cors
 from services.gateway.health import report_services, services_status
 from services.gateway.http import RPC_TIMEOUT
@@ -54,7 +54,7 @@ async def create_app(settings: GatewaySettings) -> web.Application:
                           middlewares=edge_middlewares(settings, cors))
     install_cors(app, cors)
     app[SETTINGS] = settings
-    app[PUBLIC_KEY] = load_public_key(settings.jwt_public_key_file)
+    app[VERIFIER] = TokenVerifier(load_public_key(settings.jwt_public_key_file))
     app[RPC_TIMEOUT] = settings.rpc_timeout_s
     app.cleanup_ctx.append(nats_ctx(settings))
     app.cleanup_ctx.append(idempotency_ctx(settings))  # type: ignore[arg-type]

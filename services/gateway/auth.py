@@ -1,14 +1,23 @@
 """Bearer JWT verification at the edge. Only community holds the signing key; the gateway checks
-tokens locally with the public key (EdDSA), so no request pays an RPC to authenticate."""
+tokens locally with the public key (EdDSA), so no request pays an RPC to authenticate.
+
+A client sends the same token with every request until it expires, and an Ed25519 signature check
+is the largest single cost of a cheap read; `TokenVerifier` therefore remembers tokens it verified
+(a bounded LRU keyed by the exact token text) and re-checks only their expiry on later requests.
+"""
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jwt
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from shared.errors import Unauthorized
 from shared.logging import bind_context
@@ -16,7 +25,7 @@ from shared.logging import bind_context
 ISSUER = "atelier"
 ALGORITHMS = ["EdDSA"]
 USER = web.RequestKey("user", "AuthUser | None")
-PUBLIC_KEY = web.AppKey("jwt_public_key", str)
+VERIFIER = web.AppKey("token_verifier", "TokenVerifier")
 _INVALID_TOKEN = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
@@ -24,6 +33,7 @@ _INVALID_TOKEN = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 class AuthUser:
     id: str
     username: str
+    expires_at: float  # the token's `exp`, seconds since the epoch
 
 
 def load_public_key(path: Path | None) -> str:
@@ -42,24 +52,54 @@ def token_from_request(request: web.Request) -> str | None:
     return None
 
 
-def verify_token(token: str, public_key: str) -> AuthUser:
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            token, public_key, algorithms=ALGORITHMS, issuer=ISSUER,
-            options={"require": ["sub", "exp", "iat", "iss"]},
-        )
-    except jwt.ExpiredSignatureError:
-        raise Unauthorized("the token has expired", headers=_INVALID_TOKEN) from None
-    except jwt.InvalidTokenError:
-        raise Unauthorized("the token is not valid", headers=_INVALID_TOKEN) from None
-    return AuthUser(id=str(claims["sub"]), username=str(claims.get("username", "")))
+class TokenVerifier:
+    """Verifies community's tokens with its public key; remembers up to `cache_size` verified ones."""
+
+    def __init__(self, public_key_pem: str, *, cache_size: int = 50_000) -> None:
+        try:
+            key = load_pem_public_key(public_key_pem.encode())
+        except ValueError:
+            key = None
+        if not isinstance(key, Ed25519PublicKey):
+            raise RuntimeError("ATELIER_JWT_PUBLIC_KEY_FILE must hold an Ed25519 public key (PEM)")
+        self._key = key
+        self._cache_size = cache_size
+        self._verified: OrderedDict[str, AuthUser] = OrderedDict()
+
+    def verify(self, token: str, *, now: float | None = None) -> AuthUser:
+        now = time.time() if now is None else now
+        user = self._verified.get(token)
+        if user is None:
+            user = self._decode(token)
+            self._verified[token] = user
+            if len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        else:
+            self._verified.move_to_end(token)
+        if user.expires_at <= now:
+            self._verified.pop(token, None)
+            raise Unauthorized("the token has expired", headers=_INVALID_TOKEN)
+        return user
+
+    def _decode(self, token: str) -> AuthUser:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, self._key, algorithms=ALGORITHMS, issuer=ISSUER,
+                options={"require": ["sub", "exp", "iat", "iss"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("the token has expired", headers=_INVALID_TOKEN) from None
+        except jwt.InvalidTokenError:
+            raise Unauthorized("the token is not valid", headers=_INVALID_TOKEN) from None
+        return AuthUser(id=str(claims["sub"]), username=str(claims.get("username", "")),
+                        expires_at=float(claims["exp"]))
 
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     """Attach the caller (or None); a present but bad token is always a 401."""
     token = token_from_request(request)
-    user = verify_token(token, request.app[PUBLIC_KEY]) if token else None
+    user = request.app[VERIFIER].verify(token) if token else None
     request[USER] = user
     if user:
         bind_context(actor_id=user.id)

@@ -12,10 +12,9 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 
-import jwt
 from aiohttp import web
 
-from services.gateway.auth import PUBLIC_KEY, current_user, token_from_request, verify_token
+from services.gateway.auth import VERIFIER, current_user, token_from_request
 from services.gateway.live.connection import EventsConnection
 from services.gateway.live.hub import Hub
 from services.gateway.settings import GatewaySettings
@@ -41,19 +40,12 @@ def ws_token(request: web.Request) -> str | None:
     return None
 
 
-def token_expiry(token: str) -> float | None:
-    """`exp` of a token whose signature was verified already."""
-    claims = jwt.decode(token, options={"verify_signature": False})
-    exp = claims.get("exp")
-    return float(exp) if isinstance(exp, int | float) else None
-
-
 async def events_ws(request: web.Request) -> web.StreamResponse:
     token = ws_token(request)
     if not token:
         raise Unauthorized("sign in first: send the token as a Bearer header, `token` query parameter "
                            "or `bearer.<token>` subprotocol", headers={"WWW-Authenticate": "Bearer"})
-    user = current_user(request) or verify_token(token, request.app[PUBLIC_KEY])
+    user = current_user(request) or request.app[VERIFIER].verify(token)
     settings = request.app[LIVE_SETTINGS]
     connections = request.app[CONNECTIONS]
     if len(connections) >= settings.ws_max_connections:
@@ -65,18 +57,14 @@ async def events_ws(request: web.Request) -> web.StreamResponse:
         raise web.HTTPBadRequest(text="this endpoint speaks WebSocket only (send an Upgrade request)")
     await ws.prepare(request)
     conn = EventsConnection(request, ws, user.id, hub=request.app[HUB], nc=request.app[NC], settings=settings)
-    expiry = token_expiry(token)
-    timer = None
-    if expiry is not None:
-        timer = asyncio.get_running_loop().call_later(max(0.0, expiry - time.time()), conn.request_close,
-                                                      4001, "token expired: reconnect with a fresh token")
+    timer = asyncio.get_running_loop().call_later(max(0.0, user.expires_at - time.time()), conn.request_close,
+                                                  4001, "token expired: reconnect with a fresh token")
     connections.add(conn)
     try:
         await conn.run()
     finally:
         connections.discard(conn)
-        if timer is not None:
-            timer.cancel()
+        timer.cancel()
     return ws
 
 

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.gateway.app import edge_middlewares
-from services.gateway.auth import PUBLIC_KEY, require_user
+from services.gateway.auth import VERIFIER, TokenVerifier, require_user
 from services.gateway.cors import CorsPolicy, install_cors
 from services.gateway.idempotency import IDEMPOTENCY_STORE
 from services.gateway.idempotency_store import IdempotencyRecord, MemoryIdempotencyStore
@@ -36,7 +36,7 @@ def make_app(**settings: object) -> web.Application:
     cors = CorsPolicy(config.cors_origins)
     app = create_base_app(middlewares=edge_middlewares(config, cors))
     install_cors(app, cors)
-    app[PUBLIC_KEY] = PUBLIC_PEM
+    app[VERIFIER] = TokenVerifier(PUBLIC_PEM)
     app[IDEMPOTENCY_STORE] = MemoryIdempotencyStore(ttl_s=60, pending_s=30)
     counter = itertools.count(1)
 

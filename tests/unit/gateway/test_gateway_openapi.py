@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from openapi_spec_validator import validate
 
 from services.gateway.app import create_app
@@ -15,7 +17,8 @@ UNDOCUMENTED = {"/app/{filename}"}  # the web app's static files
 
 async def gateway_routes(tmp_path: Path) -> set[tuple[str, str]]:
     key = tmp_path / "jwt.pub.pem"
-    key.write_text("unused: no token is verified here")
+    key.write_bytes(Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     app = await create_app(GatewaySettings(jwt_public_key_file=key))  # building does no I/O
     found = set()
     for route in app.router.routes():
