@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import orjson
 from nats.aio.client import Client as NATS
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -74,11 +75,19 @@ Handler = Callable[[RpcRequest], Awaitable[Any]]
 
 
 def _encode(result: Any) -> bytes:
+    """JSON bytes of a handler's result or a call's payload; datetimes as RFC 3339 with `Z`.
+
+    orjson does the common case (serialising a page of works was a tenth of community's CPU with the
+    standard encoder); the standard encoder takes what orjson refuses, such as integers beyond 64 bits.
+    """
     if result is None:
         return b"null"
     if isinstance(result, BaseModel):
         return result.model_dump_json().encode()
-    return json.dumps(result, default=_json_default).encode()
+    try:
+        return orjson.dumps(result, default=_json_default, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(result, default=_json_default).encode()
 
 
 def _json_default(value: Any) -> Any:
@@ -211,4 +220,7 @@ async def rpc_call(
 ) -> Any:
     """Call `svc.<service>.<operation>`; returns the decoded reply or raises its typed error."""
     raw = await rpc_call_raw(nc, service, operation, payload, timeout=timeout, actor_id=actor_id, headers=headers)
-    return json.loads(raw)
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:  # valid JSON orjson refuses, such as integers beyond 64 bits
+        return json.loads(raw)
