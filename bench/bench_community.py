@@ -26,7 +26,7 @@ import numpy as np
 from argon2 import PasswordHasher
 from ulid import ULID
 
-from bench.common import embedded_stack, report, summarize_ms, verdict
+from bench.common import cpu_seconds_by_role, embedded_stack, report, summarize_ms, verdict
 from services.community.store.feeds import explain
 from services.community.tokens import TokenIssuer, load_private_key
 from shared.messaging.connection import connect
@@ -138,6 +138,13 @@ async def drive(name: str, request: Any, targets: list[Any], concurrency: int = 
     return figures
 
 
+def cpu_cost_per_request(before: dict[str, float], after: dict[str, float],
+                         figures: dict[str, float]) -> dict[str, float]:
+    """CPU milliseconds each role spent per request during one drive()."""
+    requests = max(1.0, figures["rps"] * SECONDS)
+    return {role: 1000 * (after[role] - before.get(role, 0.0)) / requests for role in after}
+
+
 async def run(endpoints: Any, gateway_url: str) -> int:
     pool = await asyncpg.create_pool(endpoints.database_url, min_size=1, max_size=4,
                                      server_settings={"search_path": "community,public"})
@@ -170,7 +177,9 @@ async def run(endpoints: Any, gateway_url: str) -> int:
         # One client first: the latency of a request that does not queue behind 31 others.
         results["gw_feed_1"] = await drive("gateway GET /v1/feed (1 client)", lambda u: get("/v1/feed", tokens[u]),
                                            viewers, concurrency=1)
+        cpu_before = cpu_seconds_by_role()
         results["gw_feed"] = await drive("gateway GET /v1/feed", lambda u: get("/v1/feed", tokens[u]), viewers)
+        feed_cpu = cpu_cost_per_request(cpu_before, cpu_seconds_by_role(), results["gw_feed"])
         results["gw_trending"] = await drive("gateway GET /v1/feed/trending",
                                              lambda u: get("/v1/feed/trending", tokens[u]), viewers)
         pairs = [(w, viewers[i % len(viewers)]) for i, w in enumerate(work_ids)]
@@ -196,6 +205,15 @@ async def run(endpoints: Any, gateway_url: str) -> int:
     report("feed_p99_ms_through_gateway_1_client", results["gw_feed_1"]["p99_ms"], "ms")
     # Little's law: with N requests always in flight, mean latency = N / throughput.
     report("feed_mean_latency_bound_ms (32 / req_per_s)", 1000 * CONCURRENCY / results["gw_feed"]["rps"], "ms")
+    # Why: every feed read costs CPU in every process on its path, and they all share this machine's
+    # cores; the throughput the cores allow bounds the mean latency of 32 clients from below.
+    total_ms = sum(feed_cpu.values())
+    for role, ms in sorted(feed_cpu.items(), key=lambda item: -item[1]):
+        report(f"feed_cpu_ms_per_request[{role}]", ms, "ms")
+    cores = os.cpu_count() or 1
+    report("feed_cpu_ms_per_request[total]", total_ms, "ms")
+    report(f"feed_req_per_s_ceiling ({cores} cores / total cpu)", 1000 * cores / total_ms, "req/s")
+    report("feed_mean_latency_floor_ms (32 x total cpu / cores)", CONCURRENCY * total_ms / cores, "ms")
     return 0 if all(r["errors"] == 0 for r in results.values()) else 1
 
 

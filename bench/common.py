@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -31,6 +32,42 @@ def verdict(name: str, ratio: float, *, at_least: float | None = None, at_most: 
     ok = (at_least is None or ratio >= at_least) and (at_most is None or ratio <= at_most)
     target = f">= {at_least}" if at_least is not None else f"<= {at_most}"
     print(f"{name}: {ratio:.3f} (target {target}: {'met' if ok else 'NOT met'})", flush=True)
+
+
+def cpu_seconds_by_role() -> dict[str, float]:
+    """CPU time (user + system) used so far by each part of the running stack, read from /proc.
+
+    Roles: the gateway and community services, every PostgreSQL process together, the NATS server,
+    and this process (the load generator). Take two snapshots and subtract to get a phase's cost.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat_file:
+                stat = stat_file.read()
+            with open(f"/proc/{entry.name}/cmdline", "rb") as cmd_file:
+                cmdline = cmd_file.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # the process ended meanwhile
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(entry.name) == os.getpid():
+            role = "load generator"
+        elif "services.gateway" in cmdline:
+            role = "gateway"
+        elif "services.community" in cmdline:
+            role = "community"
+        elif comm == "postgres" or cmdline.startswith("postgres"):
+            role = "postgres"
+        elif comm.startswith("nats-server"):
+            role = "nats"
+        else:
+            continue
+        totals[role] = totals.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return totals
 
 
 @contextmanager
