@@ -63,11 +63,29 @@ def venv_binary(name: str, package: str) -> Path:
     return Path(found)
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port on the loopback that is free right now (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on the loopback that is free right now (the kernel picks it).
+
+    The kernel may pick the same port again while the first caller has not bound it yet (about
+    one group of five picks in a thousand did), so a port is never handed out twice per process.
+    """
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _HANDED_OUT:
+            if len(_HANDED_OUT) > 10_000:  # long since bound or released: keep the set small
+                _HANDED_OUT.clear()
+            _HANDED_OUT.add(port)
+            return port
+
+
+def lost_its_port(log_path: Path) -> bool:
+    """Whether a server's log ends with it failing to bind a port someone else took meanwhile."""
+    return "address already in use" in log_tail(log_path).lower()
 
 
 def port_open(port: int, host: str = "127.0.0.1", timeout_s: float = 0.5) -> bool:

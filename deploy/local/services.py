@@ -41,6 +41,9 @@ def _ready(url: str) -> bool:
         return False
 
 
+PORT_ATTEMPTS = 3
+
+
 def start_services(
     names: list[str],
     base_env: Mapping[str, str],
@@ -48,9 +51,11 @@ def start_services(
     gateway_port: int = 8080,
     on_spawn: procs.OnSpawn | None = None,
 ) -> dict[str, ServiceProc]:
-    """Start all `names` at once, then wait for each one's /readyz (fails with its log tail)."""
-    started: list[tuple[ServiceProc, subprocess.Popen[bytes], Path]] = []
-    for name in names:
+    """Start all `names` at once, then wait for each one's /readyz (fails with its log tail).
+
+    A service whose picked port was taken before it could bind it is started again on a fresh port.
+    """
+    def launch(name: str) -> tuple[ServiceProc, subprocess.Popen[bytes], Path]:
         port = (gateway_port or procs.free_port()) if name == "gateway" else procs.free_port()
         env = {**os.environ, **base_env, "ATELIER_HTTP_PORT": str(port), "ATELIER_SERVICE_NAME": name}
         env.setdefault("ATELIER_SHUTDOWN_TIMEOUT_S", str(SHUTDOWN_TIMEOUT_S))
@@ -59,10 +64,20 @@ def start_services(
         log = logs / f"{name}.log"
         proc, record = procs.spawn(name, [sys.executable, "-m", f"services.{name}"], log, env=env,
                                    cwd=REPO_ROOT, on_spawn=on_spawn)
-        started.append((ServiceProc(name, record, f"http://127.0.0.1:{port}", 0.0), proc, log))
+        return ServiceProc(name, record, f"http://127.0.0.1:{port}", 0.0), proc, log
+
+    started = [launch(name) for name in names]
     result: dict[str, ServiceProc] = {}
     for service, proc, log in started:
-        ready_s = procs.wait_ready(service.name, proc, functools.partial(_ready, service.url), log,
-                                   READY_TIMEOUT_S)
+        picked_port = service.name != "gateway" or not gateway_port
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            try:
+                ready_s = procs.wait_ready(service.name, proc, functools.partial(_ready, service.url), log,
+                                           READY_TIMEOUT_S)
+                break
+            except procs.EarlyExit:
+                if not (picked_port and attempt < PORT_ATTEMPTS and procs.lost_its_port(log)):
+                    raise
+                service, proc, log = launch(service.name)
         result[service.name] = dataclasses.replace(service, ready_s=ready_s)
     return result
