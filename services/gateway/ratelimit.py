@@ -79,9 +79,10 @@ def _limited(wait_s: float, who: str) -> TooManyRequests:
                            headers={"Retry-After": str(retry_after)}, extra={"retry_after_s": retry_after})
 
 
-def ip_rate_limit_middleware(settings: GatewaySettings) -> Callable[..., object]:
+def ip_rate_limit_middleware(settings: GatewaySettings, *,
+                             clock: Callable[[], float] = time.monotonic) -> Callable[..., object]:
     buckets = TokenBuckets(settings.rate_limit_ip_per_s, settings.rate_limit_ip_burst,
-                           max_keys=settings.rate_limit_max_keys)
+                           max_keys=settings.rate_limit_max_keys, clock=clock)
 
     @web.middleware
     async def ip_rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -94,9 +95,10 @@ def ip_rate_limit_middleware(settings: GatewaySettings) -> Callable[..., object]
     return ip_rate_limit
 
 
-def user_rate_limit_middleware(settings: GatewaySettings) -> Callable[..., object]:
+def user_rate_limit_middleware(settings: GatewaySettings, *,
+                               clock: Callable[[], float] = time.monotonic) -> Callable[..., object]:
     buckets = TokenBuckets(settings.rate_limit_user_per_s, settings.rate_limit_user_burst,
-                           max_keys=settings.rate_limit_max_keys)
+                           max_keys=settings.rate_limit_max_keys, clock=clock)
 
     @web.middleware
     async def user_rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:

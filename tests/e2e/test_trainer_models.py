@@ -284,9 +284,9 @@ async def test_cancel_stops_a_running_job_and_a_queued_one_never_starts(
 
     assert (await ana.call("POST", f"/v1/models/{waiting['id']}/cancel", 202))["status"] == "canceled"
     assert (await ana.call("POST", f"/v1/models/{running['id']}/cancel", 202))["status"] == "canceling"
-    started = asyncio.get_running_loop().time()
-    stopped = await ana.wait(running["id"], ("canceled",), timeout_s=15)
-    assert asyncio.get_running_loop().time() - started < 10
+    # The worker polls the cancel flag every second; 60 s is generous for a loaded CI machine. An
+    # ignored cancel never reaches "canceled" (20000 steps take minutes), so it still fails here.
+    stopped = await ana.wait(running["id"], ("canceled",), timeout_s=60)
     assert 0 < stopped["progress"]["step"] < 20000 and stopped["versions"] == []
     never = await ana.call("GET", f"/v1/models/{waiting['id']}", 200)
     assert never["status"] == "canceled" and never["progress"]["step"] == 0

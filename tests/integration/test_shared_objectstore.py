@@ -73,11 +73,15 @@ async def test_delete_older_than_keeps_recent_objects_and_other_prefixes(objects
     await objects.write(prefix + "old", b"1", "text/plain")
     outside = f"tests/other/{new_id()}"
     await objects.write(outside, b"2", "text/plain")
-    await asyncio.sleep(2.0)
+    await asyncio.sleep(4.0)
     await objects.write(prefix + "new", b"3", "text/plain")
 
-    # Modification times may be whole seconds: "new" looks at most ~1 s old, "old" at least 2 s.
-    assert await objects.delete_older_than(prefix, max_age_s=1.5) == 1
+    # Modification times may be whole seconds (so an object can look up to 1 s older than it is),
+    # and a loaded machine can be slow between the writes and the sweep's own clock reading.
+    # With 4 s between the writes and a 3 s cutoff: "old" is at least 4 s old when swept, 1 s past
+    # the cutoff however slow the machine (slowness only ages it); "new" looks at most 1 s + the
+    # time from its write to the sweep old, so it is kept unless that time exceeds 2 s.
+    assert await objects.delete_older_than(prefix, max_age_s=3.0) == 1
     assert await objects.read(prefix + "old") is None
     assert await objects.read(prefix + "new") == b"3"
     assert await objects.read(outside) == b"2"

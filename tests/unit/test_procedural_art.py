@@ -41,8 +41,13 @@ def test_png_round_trip_and_unknown_style() -> None:
 
 
 def test_rendering_is_fast_enough_for_seeding() -> None:
+    """CPU time (not wall time, which other processes on a loaded machine inflate), best of 5 runs:
+    the slowest style takes ~25 ms, so 200 ms (4x the 50 ms target) still catches a real slowdown."""
     for style in STYLES:
         render(style, 0, 256)  # warm-up
-        started = time.perf_counter()
-        render(style, 1, 256)
-        assert time.perf_counter() - started < 0.05 * 4, style  # 50 ms target, slack for loaded CI
+        samples = []
+        for seed in range(1, 6):
+            started = time.process_time()
+            render(style, seed, 256)
+            samples.append(time.process_time() - started)
+        assert min(samples) < 0.05 * 4, (style, samples)

@@ -50,9 +50,9 @@ def test_client_address_trusts_forwarded_for_only_when_configured() -> None:
     assert client_address(request, 1) == "10.0.0.2"  # type: ignore[arg-type]
 
 
-def tiny_app() -> web.Application:
+def tiny_app(clock: FakeClock) -> web.Application:
     settings = GatewaySettings(rate_limit_ip_per_s=0.5, rate_limit_ip_burst=2)
-    app = create_base_app(middlewares=[ip_rate_limit_middleware(settings)])
+    app = create_base_app(middlewares=[ip_rate_limit_middleware(settings, clock=clock)])
 
     async def hello(_: web.Request) -> web.Response:
         return web.json_response({"hello": "world"})
@@ -62,14 +62,21 @@ def tiny_app() -> web.Application:
 
 
 async def test_tiny_limit_answers_429_problem_with_retry_after(aiohttp_client) -> None:
-    client = await aiohttp_client(tiny_app())
+    # A fake clock, so the wait (and so Retry-After) does not depend on how fast the requests run.
+    clock = FakeClock()
+    client = await aiohttp_client(tiny_app(clock))
     statuses = [(await client.get("/hello")).status for _ in range(2)]
     assert statuses == [200, 200]
     resp = await client.get("/hello")
     assert resp.status == 429
     assert resp.content_type == "application/problem+json"
-    assert resp.headers["Retry-After"] == "2"
+    assert resp.headers["Retry-After"] == "2"  # one token comes back after 1/rate = 2 s
     body = await resp.json()
     assert body["status"] == 429 and body["retry_after_s"] == 2
+    clock.now += 1.5  # a partly refilled bucket still refuses; Retry-After rounds the rest up
+    resp = await client.get("/hello")
+    assert resp.status == 429 and resp.headers["Retry-After"] == "1"
+    clock.now += 0.5  # now a whole token is back
+    assert (await client.get("/hello")).status == 200
     # Health probes are never limited: an orchestrator must always reach them.
     assert (await client.get("/healthz")).status == 200
