@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -170,6 +171,8 @@ class EmbeddedStack:
             "ATELIER_ENVIRONMENT": "development",
             "ATELIER_JWT_PRIVATE_KEY_FILE": str(ep.jwt_private_key_file),
             "ATELIER_JWT_PUBLIC_KEY_FILE": str(ep.jwt_public_key_file),
+            # The demo artist reviews reported works unless the caller names other moderators.
+            "ATELIER_MODERATORS": os.environ.get("ATELIER_MODERATORS", "mira"),
         }
         if ep.triton_grpc_url:
             env.update({

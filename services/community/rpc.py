@@ -12,7 +12,7 @@ from typing import Any
 from nats.aio.client import Client as NATS
 from pydantic import BaseModel, Field
 
-from services.community import accounts, collections, feeds, insights, training, works
+from services.community import accounts, collections, feeds, insights, moderation, training, works
 from services.community.deps import Deps
 from services.community.idempotency import key_from
 from services.community.schemas import (
@@ -23,6 +23,7 @@ from services.community.schemas import (
     CollectionsQuery,
     CommentBody,
     LoginBody,
+    ModerationDecision,
     Page,
     ProfilePatch,
     ReportBody,
@@ -91,6 +92,10 @@ def handlers(deps: Deps) -> dict[str, Callable[[RpcRequest], Awaitable[Any]]]:
         "works.list": lambda req: feeds.listing(d, req.actor_id, req.parse(WorksQuery)),
         "works.training_set": lambda req: _training_set(d, req),
         "works.using_asset": lambda req: works.using_asset(d, req.parse(AssetRef).asset_id),
+        # moderation
+        "moderation.queue": lambda req: moderation.queue(d, req.require_actor(), req.parse(Page)),
+        "moderation.decide": lambda req: moderation.decide(d, req.require_actor(), req.parse(ById).id,
+                                                           _body(req, ModerationDecision)),
         # feeds
         "feeds.following": lambda req: feeds.following(d, req.require_actor(), req.parse(Page)),
         "feeds.trending": lambda req: feeds.trending(d, req.actor_id, req.parse(Page)),

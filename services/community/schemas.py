@@ -144,6 +144,13 @@ class ReportBody(Strict):
     details: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] = ""
 
 
+class ModerationDecision(Strict):
+    """`restore` shows a reported work again and closes its reports; `remove` deletes the work."""
+
+    decision: Literal["restore", "remove"]
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] = ""
+
+
 class CollectionCreate(Strict):
     title: Title
     description: Description = ""

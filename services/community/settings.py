@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
 from shared.settings import DatabaseSettings, ServiceSettings
 
@@ -25,3 +27,12 @@ class CommunitySettings(ServiceSettings, DatabaseSettings):
     # Distinct reporters after which a work leaves feeds and listings pending review.
     report_hide_threshold: int = Field(3, ge=1)
     assets_timeout_s: float = Field(3.0, gt=0)
+    # Usernames allowed to review reported works (ATELIER_MODERATORS=alice,bob).
+    moderators: Annotated[frozenset[str], NoDecode] = frozenset()
+
+    @field_validator("moderators", mode="before")
+    @classmethod
+    def _usernames(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(name.strip().lower() for name in value.split(",") if name.strip())
+        return value

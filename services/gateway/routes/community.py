@@ -68,6 +68,12 @@ ROUTES = [
     Route("POST", "/v1/works/{id}/reports", "works.report",
           "Report a work; enough distinct reports hide it from feeds pending review", body=s.ReportBody,
           status=202),
+    Route("GET", "/v1/moderation/queue", "moderation.queue",
+          "Moderators: works with open reports, hidden first, with the reports", query=s.Page,
+          problems=(400, 403, 422)),
+    Route("POST", "/v1/works/{id}/moderation", "moderation.decide",
+          "Moderators: restore a reported work (closing its reports) or remove it", body=s.ModerationDecision,
+          problems=(403, 404, 422)),
     Route("GET", "/v1/feed", "feeds.following", "Newest works of the artists you follow", query=s.Page,
           problems=(400, 422)),
     Route("GET", "/v1/feed/trending", "feeds.trending", "Works ranked by engagement with time decay",
@@ -124,7 +130,8 @@ def setup(app: web.Application) -> None:
 # --- OpenAPI -------------------------------------------------------------------------------------
 
 _PROBLEM_TEXT = {400: "Malformed JSON or tampered cursor", 401: "Missing or invalid token",
-                 403: "Not yours", 404: "Not found", 409: "Already taken", 415: "Body is not application/json",
+                 403: "Not yours, or not a moderator", 404: "Not found", 409: "Already taken",
+                 415: "Body is not application/json",
                  422: "Validation failed", 503: "A service behind this one is unavailable"}
 
 
