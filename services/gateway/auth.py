@@ -25,7 +25,6 @@ from shared.logging import bind_context
 ISSUER = "atelier"
 ALGORITHMS = ["EdDSA"]
 USER = web.RequestKey("user", "AuthUser | None")
-VERIFIER = web.AppKey("token_verifier", "TokenVerifier")
 _INVALID_TOKEN = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
@@ -93,6 +92,9 @@ class TokenVerifier:
             raise Unauthorized("the token is not valid", headers=_INVALID_TOKEN) from None
         return AuthUser(id=str(claims["sub"]), username=str(claims.get("username", "")),
                         expires_at=float(claims["exp"]))
+
+
+VERIFIER = web.AppKey("token_verifier", TokenVerifier)
 
 
 @web.middleware
