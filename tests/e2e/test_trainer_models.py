@@ -25,11 +25,11 @@ import onnxruntime as ort
 import pytest
 import torch
 from minio import Minio
-from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from demo.art import png_bytes, render
 from services.trainer.models import ConvVAE
 from services.trainer.training import Checkpoint
+from tests.support.streams import stored_events, wait_outbox_relayed
 
 PASSWORD = "correct horse battery"
 # The "blobs" style with a width-16 VAE: 100 steps (~3 s on 2 idle cores) reach about 0.65 of the
@@ -104,23 +104,11 @@ def _read(endpoints: Any, key: str) -> bytes:
         resp.release_conn()
 
 
-async def trainer_events(js: Any, model_id: str, *, timeout_s: float = 5.0) -> list[dict[str, Any]]:
-    """Every trainer.* event about `model_id` stored on the TRAINER stream, in order."""
-    sub = await js.subscribe("trainer.>", ordered_consumer=True,
-                             config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL))
-    events = []
-    try:
-        while True:
-            try:
-                msg = await sub.next_msg(timeout=1.0)
-            except Exception:
-                break
-            event = json.loads(msg.data)
-            if event["data"].get("model_id") == model_id:
-                events.append(event)
-    finally:
-        await sub.unsubscribe()
-    return events
+async def trainer_events(js: Any, endpoints: Any, model_id: str) -> list[dict[str, Any]]:
+    """Every trainer.* event about `model_id` stored on the TRAINER stream, in order, once the
+    trainer's outbox has relayed what it committed with the model's current status."""
+    await wait_outbox_relayed(endpoints.database_url, "trainer")
+    return [e for e in await stored_events(js, "trainer.>") if e["data"].get("model_id") == model_id]
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +129,7 @@ async def test_a_consented_style_trains_to_an_export_that_matches_torch(
     assert accepted["status"] == "queued" and accepted["versions"] == []
 
     # Progress arrived on the way, with sample grids stored as the owner's assets.
-    events = await trainer_events(js, model["id"])
+    events = await trainer_events(js, endpoints, model["id"])
     kinds = [e["type"] for e in events]
     assert kinds[0] == "atelier.trainer.model.queued" and kinds[-1] == "atelier.trainer.model.trained", kinds
     progress = [e["data"] for e in events if e["type"] == "atelier.trainer.training.progress"]
@@ -269,7 +257,7 @@ async def test_bad_requests_are_refused_with_problems(http) -> None:  # type: ig
 
 
 async def test_cancel_stops_a_running_job_and_a_queued_one_never_starts(
-        http, js) -> None:  # type: ignore[no-untyped-def]
+        http, js, endpoints) -> None:  # type: ignore[no-untyped-def]
     ana = await artist(http)
     works = [await ana.work(STYLE, seed) for seed in range(4)]
     long = {"work_ids": works, "steps": 20000, **TINY}
@@ -292,7 +280,7 @@ async def test_cancel_stops_a_running_job_and_a_queued_one_never_starts(
     assert never["status"] == "canceled" and never["progress"]["step"] == 0
     await ana.call("POST", f"/v1/models/{running['id']}/cancel", 409)
     for model in (running, waiting):
-        kinds = [e["type"] for e in await trainer_events(js, model["id"])]
+        kinds = [e["type"] for e in await trainer_events(js, endpoints, model["id"])]
         assert kinds[-1] == "atelier.trainer.training.canceled", kinds
     first = await ana.call("GET", "/v1/models?limit=1", 200)
     second = await ana.call("GET", f"/v1/models?limit=1&cursor={first['next_cursor']}", 200)
@@ -323,7 +311,7 @@ async def test_a_killed_training_process_resumes_from_its_checkpoint(
 
 
 async def test_a_job_whose_author_withdrew_consent_while_queued_fails(
-        http, js) -> None:  # type: ignore[no-untyped-def]
+        http, js, endpoints) -> None:  # type: ignore[no-untyped-def]
     busy = await artist(http)
     blocker = await busy.call("POST", "/v1/models", 202, json={
         "name": "blocker", "work_ids": [await busy.work(STYLE, 9)], "steps": 20000, **TINY})
@@ -335,7 +323,7 @@ async def test_a_job_whose_author_withdrew_consent_while_queued_fails(
     await busy.call("POST", f"/v1/models/{blocker['id']}/cancel", 202)
     failed = await ana.wait(model["id"], ("failed",))
     assert "consent" in failed["error"] and failed["versions"] == []
-    kinds = [e["type"] for e in await trainer_events(js, model["id"])]
+    kinds = [e["type"] for e in await trainer_events(js, endpoints, model["id"])]
     assert kinds == ["atelier.trainer.model.queued", "atelier.trainer.training.failed"], kinds
 
 

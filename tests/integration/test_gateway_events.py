@@ -24,8 +24,10 @@ from shared.events.catalog import (
     WorkPublished,
 )
 from shared.ids import new_id
+from shared.messaging.connection import connect as connect_nats
 from shared.messaging.publisher import publish_event
 from shared.messaging.rpc import rpc_call
+from shared.messaging.streams import ensure_streams
 
 RECEIVE_TIMEOUT_S = 10.0
 
@@ -37,8 +39,8 @@ def token_for(endpoints: Any, user_id: str, ttl_s: int = 600) -> str:
     return jwt.encode(claims, key, algorithm="EdDSA")
 
 
-def settings_for(endpoints: Any, **overrides: Any) -> GatewaySettings:
-    return GatewaySettings(nats_url=endpoints.nats_url, jwt_public_key_file=endpoints.jwt_public_key_file,
+def settings_for(endpoints: Any, *, nats_url: str | None = None, **overrides: Any) -> GatewaySettings:
+    return GatewaySettings(nats_url=nats_url or endpoints.nats_url, jwt_public_key_file=endpoints.jwt_public_key_file,
                            idempotency_backend="memory", **overrides)
 
 
@@ -263,8 +265,25 @@ async def test_token_from_query_or_subprotocol_and_missing_token_is_401(gateway,
     assert resp.status == 401
 
 
-async def test_slow_client_is_closed_with_4008_and_bounded_queue(endpoints, aiohttp_client, js):
-    client = await aiohttp_client(await create_app(settings_for(endpoints, ws_send_queue_max=16)))
+@pytest.fixture
+async def own_js(own_nats: Any) -> Any:
+    """JetStream on the test's own NATS server (`own_nats`)."""
+    nc = await connect_nats(own_nats.url, name="atelier-tests-own")
+    try:
+        js = nc.jetstream(timeout=5.0)
+        await ensure_streams(js)
+        yield js
+    finally:
+        await nc.close()
+
+
+async def test_slow_client_is_closed_with_4008_and_bounded_queue(own_nats, own_js, endpoints, aiohttp_client):
+    """Floods the public channel with up to 1000 events of 60 KB, on a NATS server of its own (its
+    gateway closes before that server stops) so the session's gateway and consumers never churn
+    through them while later tests run."""
+    js = own_js
+    client = await aiohttp_client(await create_app(settings_for(endpoints, nats_url=own_nats.url,
+                                                                ws_send_queue_max=16)))
     artist = new_id()
     ws = await connect(client, token_for(endpoints, new_id()), ["public"])
     await wait_subscribed(ws)
@@ -275,7 +294,8 @@ async def test_slow_client_is_closed_with_4008_and_bounded_queue(endpoints, aioh
         await asyncio.sleep(0.05)
         if ws._response.connection is None:
             break
-    ws._response.connection.transport.resume_reading()
+    if ws._response.connection is not None:
+        ws._response.connection.transport.resume_reading()
     codes = []
     while True:
         msg = await ws.receive(timeout=RECEIVE_TIMEOUT_S)

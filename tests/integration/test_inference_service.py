@@ -6,12 +6,10 @@ events go out once, unservable exports are refused, and the trainer gets top-rat
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import pytest
 from minio import Minio
-from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from services.inference.testing import announce_trained, tiny_generator_onnx, upload_model
 from shared.errors import Conflict, NotFound
@@ -20,6 +18,7 @@ from shared.events.envelope import make_event
 from shared.ids import new_id
 from shared.messaging.publisher import publish_event
 from shared.messaging.rpc import rpc_call
+from tests.support.streams import stored_events, wait_outbox_relayed
 
 
 def _minio(endpoints: Any) -> Minio:
@@ -69,19 +68,30 @@ async def test_a_new_version_rolls_out_while_generations_flow_without_failures( 
     await _done(nc, owner, (await _create(nc, owner, {"model_id": model_id, "count": 1}))["id"])
     stop = asyncio.Event()
     made: list[str] = []
+    finished: list[dict[str, Any]] = []
 
     async def client() -> None:
         while not stop.is_set():
             accepted = await rpc_call(nc, "inference", "generations.create", {"model_id": model_id, "count": 2},
                                       timeout=10, actor_id=owner)
             made.append(accepted["id"])
-            await _done(nc, owner, accepted["id"])
+            finished.append(await _done(nc, owner, accepted["id"]))
+
+    async def until_finished(version: int, count: int, timeout_s: float = 90.0) -> None:
+        """Let the clients run until `count` of their generations finished on `version` (however
+        slow the machine), or one of them gave up, or the deadline; the assertions below judge."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while (sum(r.get("version") == version for r in finished) < count
+               and asyncio.get_running_loop().time() < deadline):
+            crashed, _ = await asyncio.wait(clients, timeout=0.1, return_when=asyncio.FIRST_COMPLETED)
+            if crashed:
+                return
 
     clients = [asyncio.create_task(client()) for _ in range(4)]
-    await asyncio.sleep(1.0)
-    await _model(endpoints, js, owner, 2, onnx_models[12], model_id=model_id)
+    await until_finished(1, 4)  # generations flow on v1 ...
+    await _model(endpoints, js, owner, 2, onnx_models[12], model_id=model_id)  # ... when v2 rolls out
     v2 = await _done(nc, owner, (await _create(nc, owner, {"model_id": model_id, "version": 2, "count": 1}))["id"])
-    await asyncio.sleep(1.0)  # requests without a version now go to v2, while v1 is still loaded
+    await until_finished(2, 4)  # requests without a version now go to v2, while v1 is still loaded
     stop.set()
     await asyncio.gather(*clients)
     results = [await _done(nc, owner, g) for g in made]
@@ -108,7 +118,7 @@ async def test_a_redelivered_job_does_no_work_twice_and_completes_once(  # type:
     again = await _done(nc, owner, generation["id"])
     assert again["outputs"] == generation["outputs"]
 
-    completed = await _events(js, "inference.generation.completed", generation["id"])
+    completed = await _events(js, endpoints, "inference.generation.completed", generation["id"])
     assert len(completed) == 1
     data = completed[0]["data"]
     assert data["owner_id"] == owner and data["model_id"] == model_id and data["version"] == 1
@@ -152,20 +162,11 @@ async def test_top_rated_outputs_for_refine(platform, endpoints, nc, js, onnx_mo
         await rpc_call(nc, "inference", "ratings.top", {"model_id": new_id()}, timeout=10)
 
 
-async def _events(js: Any, subject: str, generation_id: str) -> list[dict[str, Any]]:
-    sub = await js.subscribe(subject, config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL), ordered_consumer=True)
-    found = []
-    try:
-        while True:
-            try:
-                msg = await sub.next_msg(timeout=1.0)
-            except TimeoutError:
-                return found
-            event = json.loads(msg.data)
-            if event["subject"] == generation_id:
-                found.append(event)
-    finally:
-        await sub.unsubscribe()
+async def _events(js: Any, endpoints: Any, subject: str, generation_id: str) -> list[dict[str, Any]]:
+    """Every `subject` event about the generation on the stream, once inference's outbox has
+    relayed everything it committed (duplicates included)."""
+    await wait_outbox_relayed(endpoints.database_url, "inference")
+    return [e for e in await stored_events(js, subject) if e["subject"] == generation_id]
 
 
 async def _jobs_drained(js: Any, timeout_s: float = 10.0) -> None:

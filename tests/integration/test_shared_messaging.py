@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import uuid
 from collections import Counter
 
@@ -32,9 +33,22 @@ def _job(key: str) -> bytes:
 
 async def _eventually(check, timeout_s: float = 15.0) -> None:  # type: ignore[no-untyped-def]
     deadline = asyncio.get_running_loop().time() + timeout_s
-    while not check():
+    while not (await result if inspect.isawaitable(result := check()) else result):
         assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
         await asyncio.sleep(0.05)
+
+
+# Far longer than any stall between a delivery and its ack on a loaded machine: a message comes
+# back only when it is nak'ed (or never settled), not because the test process was slow.
+ACK_WAIT_S = 30.0
+
+
+async def _settled(js, stream: str, durable: str) -> bool:  # type: ignore[no-untyped-def]
+    """Nothing is left to deliver or awaiting an ack, and the work queue is empty: every message
+    was acked, termed or dead-lettered, so none can ever be redelivered."""
+    consumer = await js.consumer_info(stream, durable)
+    state = (await js.stream_info(stream)).state
+    return consumer.num_pending == 0 and consumer.num_ack_pending == 0 and state.messages == 0
 
 
 async def test_nak_redelivers_term_does_not_and_exhausted_jobs_reach_the_dead_letter_path(nc, js) -> None:
@@ -56,7 +70,7 @@ async def test_nak_redelivers_term_does_not_and_exhausted_jobs_reach_the_dead_le
         dead.append(event.subject)
 
     consumer = JetStreamConsumer(
-        nc, js, ConsumerSpec(stream=stream, durable="worker", filter_subject=f"{subject}.>", ack_wait_s=2,
+        nc, js, ConsumerSpec(stream=stream, durable="worker", filter_subject=f"{subject}.>", ack_wait_s=ACK_WAIT_S,
                              max_deliver=2, backoff_base_s=0.1),
         handle, on_dead_letter=on_dead,
     )
@@ -65,10 +79,10 @@ async def test_nak_redelivers_term_does_not_and_exhausted_jobs_reach_the_dead_le
         for key in ("retry-once", "poison", "always-fails", "fine"):
             await js.publish(f"{subject}.{key}", _job(key))
         await _eventually(lambda: deliveries["retry-once"] == 2 and dead == ["always-fails"] and deliveries["fine"])
-        await asyncio.sleep(2.5)  # longer than ack_wait: a termed message would have come back by now
+        # Acked, termed and dead-lettered jobs leave the work queue and nothing awaits an ack (a
+        # poison message left unsettled instead of termed would hold this up for ACK_WAIT_S).
+        await _eventually(lambda: _settled(js, stream, "worker"))
         assert deliveries == {"retry-once": 2, "poison": 1, "always-fails": 2, "fine": 1}
-        info = await js.stream_info(stream)
-        assert info.state.messages == 0, "acked, termed and dead-lettered jobs leave the work queue"
     finally:
         await consumer.stop()
 
@@ -80,13 +94,15 @@ async def test_unparseable_message_is_dropped_not_redelivered(nc, js) -> None:
     async def handle(event, msg) -> None:  # type: ignore[no-untyped-def]
         seen.append(event.subject)
 
-    consumer = JetStreamConsumer(nc, js, ConsumerSpec(stream, "worker", f"{subject}.>", ack_wait_s=1), handle)
+    consumer = JetStreamConsumer(nc, js, ConsumerSpec(stream, "worker", f"{subject}.>", ack_wait_s=ACK_WAIT_S),
+                                 handle)
     await consumer.start()
     try:
         await js.publish(f"{subject}.junk", b"{not json")
         await js.publish(f"{subject}.ok", _job("ok"))
         await _eventually(lambda: seen == ["ok"])
-        await asyncio.sleep(1.5)
+        # The junk was termed, not left to come back: the queue is empty and nothing awaits an ack.
+        await _eventually(lambda: _settled(js, stream, "worker"))
         assert seen == ["ok"]
     finally:
         await consumer.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator
 
@@ -16,6 +15,7 @@ from shared.messaging.connection import connect
 from shared.messaging.streams import ensure_streams
 from shared.outbox import OutboxRelay, enqueue, install_outbox
 from tests.support.nats import RestartableNats
+from tests.support.streams import stored_events
 
 
 @pytest.fixture
@@ -40,20 +40,8 @@ async def _write(pool: asyncpg.Pool, schema: str, username: str, *, commit: bool
 
 async def _stored_ids(js: object, usernames: set[str]) -> list[str]:
     """Every `community.user.created` in the stream for these users (duplicates included)."""
-    sub = await js.subscribe("community.user.created", ordered_consumer=True)  # type: ignore[attr-defined]
-    found: list[str] = []
-    try:
-        while True:
-            try:
-                msg = await sub.next_msg(timeout=1.0)
-            except TimeoutError:
-                break
-            doc = json.loads(msg.data)
-            if doc["data"]["username"] in usernames:
-                found.append(doc["id"])
-    finally:
-        await sub.unsubscribe()
-    return found
+    return [doc["id"] for doc in await stored_events(js, "community.user.created")
+            if doc["data"]["username"] in usernames]
 
 
 async def _until(predicate, timeout_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]
