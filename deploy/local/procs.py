@@ -16,6 +16,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -86,6 +87,15 @@ def free_port() -> int:
 def lost_its_port(log_path: Path) -> bool:
     """Whether a server's log ends with it failing to bind a port someone else took meanwhile."""
     return "address already in use" in log_tail(log_path).lower()
+
+
+def http_ok(url: str, timeout_s: float = 1.0) -> bool:
+    """Whether a GET of `url` answers 200 now (a server's health or readiness endpoint)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as resp:
+            return bool(resp.status == 200)
+    except OSError:
+        return False
 
 
 def port_open(port: int, host: str = "127.0.0.1", timeout_s: float = 0.5) -> bool:

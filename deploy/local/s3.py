@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,14 +43,6 @@ def minio_client(endpoint: str, access_key: str, secret_key: str) -> Minio:
     return Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=False, http_client=http)
 
 
-def _live(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/minio/health/live", timeout=1.0) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
-
-
 def _format(meta_url: str, blobs: Path, log: Path) -> None:
     argv = [str(juicefs_binary()), "format", "--storage", "file", "--bucket", f"{blobs}/",
             "--trash-days", "0", "--no-update", meta_url, VOLUME]
@@ -81,7 +72,8 @@ def start_s3(state_dir: Path, access_key: str, secret_key: str, on_spawn: OnSpaw
     ]  # fmt: skip
     env = {**os.environ, "MINIO_ROOT_USER": access_key, "MINIO_ROOT_PASSWORD": secret_key}
     proc, record = procs.spawn("s3", argv, log, env=env, cwd=root, on_spawn=on_spawn)
-    ready_s = procs.wait_ready("s3", proc, lambda: _live(port), log, READY_TIMEOUT_S)
+    live_url = f"http://127.0.0.1:{port}/minio/health/live"
+    ready_s = procs.wait_ready("s3", proc, lambda: procs.http_ok(live_url), log, READY_TIMEOUT_S)
     endpoint = f"127.0.0.1:{port}"
     client = minio_client(endpoint, access_key, secret_key)
     if not client.bucket_exists(BUCKET):

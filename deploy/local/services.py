@@ -7,7 +7,6 @@ import functools
 import os
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -31,14 +30,6 @@ class ServiceProc:
 def existing_services(root: Path = REPO_ROOT) -> list[str]:
     """The services of ORDER that have been written (services/<name>/__main__.py exists)."""
     return [name for name in ORDER if (root / "services" / name / "__main__.py").exists()]
-
-
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/readyz", timeout=1.0) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
 
 
 PORT_ATTEMPTS = 3
@@ -72,8 +63,8 @@ def start_services(
         picked_port = service.name != "gateway" or not gateway_port
         for attempt in range(1, PORT_ATTEMPTS + 1):
             try:
-                ready_s = procs.wait_ready(service.name, proc, functools.partial(_ready, service.url), log,
-                                           READY_TIMEOUT_S)
+                ready = functools.partial(procs.http_ok, f"{service.url}/readyz")
+                ready_s = procs.wait_ready(service.name, proc, ready, log, READY_TIMEOUT_S)
                 break
             except procs.EarlyExit:
                 if not (picked_port and attempt < PORT_ATTEMPTS and procs.lost_its_port(log)):

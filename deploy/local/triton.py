@@ -12,7 +12,6 @@ import shutil
 import signal
 import sys
 import sysconfig
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,14 +71,6 @@ def _environment() -> dict[str, str]:
     return env
 
 
-def _ready(http_port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/v2/health/ready", timeout=1.0) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
-
-
 def start_triton(state_dir: Path, admin_token: str, on_spawn: OnSpawn | None = None) -> TritonServer:
     repository = state_dir / "triton" / "models"
     repository.mkdir(parents=True, exist_ok=True)
@@ -102,6 +93,7 @@ def start_triton(state_dir: Path, admin_token: str, on_spawn: OnSpawn | None = N
     log = state_dir / "logs" / "triton.log"
     proc, record = procs.spawn("triton", argv, log, env=_environment(), cwd=state_dir / "triton",
                                stop_signal=signal.SIGTERM, on_spawn=on_spawn)
-    ready_s = procs.wait_ready("triton", proc, lambda: _ready(http_port), log, READY_TIMEOUT_S)
+    ready_url = f"http://127.0.0.1:{http_port}/v2/health/ready"
+    ready_s = procs.wait_ready("triton", proc, lambda: procs.http_ok(ready_url), log, READY_TIMEOUT_S)
     return TritonServer(record, f"127.0.0.1:{http_port}", f"127.0.0.1:{grpc_port}",
                         f"http://127.0.0.1:{metrics_port}/metrics", admin_token, repository, ready_s)

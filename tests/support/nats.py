@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from deploy.local import procs
-from deploy.local.nats import _healthy, nats_binary
+from deploy.local.nats import health_url, nats_binary
 
 
 class RestartableNats:
@@ -22,7 +22,7 @@ class RestartableNats:
         argv = [str(nats_binary()), "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.monitor),
                 "-js", "-sd", str(self.state / "js")]
         proc, self.record = procs.spawn(self.name, argv, self.state / "nats.log")
-        procs.wait_ready(self.name, proc, lambda: _healthy(f"http://127.0.0.1:{self.monitor}"),
+        procs.wait_ready(self.name, proc, lambda: procs.http_ok(health_url(f"http://127.0.0.1:{self.monitor}")),
                          self.state / "nats.log", 15)
 
     def stop(self) -> None:
