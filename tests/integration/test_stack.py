@@ -23,6 +23,7 @@ from tritonclient.utils import InferenceServerException
 
 from deploy.local.s3 import minio_client
 from deploy.local.stack import EmbeddedStack, Endpoints
+from tests.support.ports import first_pick_taken
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -246,27 +247,16 @@ def test_cli_up_detaches_and_down_stops_everything(tmp_path: Path) -> None:
 
 def test_start_survives_a_port_taken_between_pick_and_bind(tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    import socket
-
-    from deploy.local import procs
-
-    squatter = socket.socket()
-    squatter.bind(("127.0.0.1", 0))
-    squatter.listen()
-    taken = squatter.getsockname()[1]
-    real_free_port = procs.free_port
-    handed_out = iter([taken])
-    monkeypatch.setattr(procs, "free_port", lambda: next(handed_out, None) or real_free_port())
     embedded = EmbeddedStack(tmp_path, with_triton=False)
-    try:
-        ep = embedded.start()
-        urls = [ep.nats_url, ep.nats_monitor_url, ep.database_url, ep.s3_endpoint]
-        assert not any(f":{taken}" in url for url in urls)
-        logs = "".join(p.read_text() for p in (tmp_path / "logs").glob("*.log"))
-        assert logs.count("===== ") == 4  # three servers, one of them started twice
-    finally:
-        embedded.destroy()
-        squatter.close()
+    with first_pick_taken(monkeypatch) as taken:
+        try:
+            ep = embedded.start()
+            urls = [ep.nats_url, ep.nats_monitor_url, ep.database_url, ep.s3_endpoint]
+            assert not any(f":{taken}" in url for url in urls)
+            logs = "".join(p.read_text() for p in (tmp_path / "logs").glob("*.log"))
+            assert logs.count("===== ") == 4  # three servers, one of them started twice
+        finally:
+            embedded.destroy()
 
 
 def test_free_ports_are_never_handed_out_twice() -> None:
