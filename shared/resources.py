@@ -103,6 +103,14 @@ def outbox_relay_ctx(schema: str) -> CleanupCtx:
     return ctx
 
 
+def owned_data_ctxs(settings: ServiceSettings, schema: str, migrations: Path) -> list[CleanupCtx]:
+    """What every service that owns a schema starts first, in order: its migrated pool, NATS, and the
+    relay that publishes its outbox (`app.cleanup_ctx.extend(...)`)."""
+    if not isinstance(settings, DatabaseSettings):
+        raise TypeError(f"{type(settings).__name__} has no database settings")
+    return [database_ctx(settings, schema, migrations), nats_ctx(settings), outbox_relay_ctx(schema)]
+
+
 def rpc_for(service: str, register: Callable[[RpcServer, T], None], handler_key: web.AppKey[T]
             ) -> Callable[[web.Application], RpcServer]:
     """A `build` for `rpc_ctx`: the service's endpoints registered on the object at `app[handler_key]`."""

@@ -15,7 +15,7 @@ from services.assets.service import SCHEMA, AssetService
 from services.assets.settings import AssetsSettings
 from shared.logging import get_logger
 from shared.objectstore import ObjectStore
-from shared.resources import DB, NC, consumers_ctx, database_ctx, nats_ctx, outbox_relay_ctx, rpc_ctx, rpc_for
+from shared.resources import DB, NC, consumers_ctx, owned_data_ctxs, rpc_ctx, rpc_for
 from shared.web import add_readiness_check, create_base_app
 
 log = get_logger(__name__)
@@ -68,9 +68,7 @@ def sweeper_ctx(settings: AssetsSettings):  # type: ignore[no-untyped-def]
 
 async def create_app(settings: AssetsSettings) -> web.Application:
     app = create_base_app()
-    app.cleanup_ctx.append(database_ctx(settings, SCHEMA, MIGRATIONS))
-    app.cleanup_ctx.append(nats_ctx(settings))
-    app.cleanup_ctx.append(outbox_relay_ctx(SCHEMA))
+    app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS))
     app.cleanup_ctx.append(services_ctx(settings))
     app.cleanup_ctx.append(rpc_ctx(rpc_for(SCHEMA, rpc.register, SERVICE)))
     app.cleanup_ctx.append(consumers_ctx(build_consumers, stop_timeout_s=min(5.0, settings.shutdown_timeout_s / 4)))

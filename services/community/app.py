@@ -15,7 +15,7 @@ from services.community.rpc import build_rpc_server
 from services.community.settings import CommunitySettings
 from services.community.tokens import TokenIssuer, load_private_key
 from shared.messaging.rpc import RpcServer
-from shared.resources import DB, NC, database_ctx, nats_ctx, outbox_relay_ctx, rpc_ctx
+from shared.resources import DB, NC, owned_data_ctxs, rpc_ctx
 from shared.web import create_base_app
 
 SCHEMA = "community"
@@ -60,8 +60,6 @@ async def create_app(settings: CommunitySettings) -> web.Application:
 
     app = create_base_app()
     app.cleanup_ctx.append(passwords_ctx(settings))
-    app.cleanup_ctx.append(database_ctx(settings, SCHEMA, MIGRATIONS))
-    app.cleanup_ctx.append(nats_ctx(settings))
-    app.cleanup_ctx.append(outbox_relay_ctx(SCHEMA))
+    app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS))
     app.cleanup_ctx.append(rpc_ctx(build_rpc))
     return app

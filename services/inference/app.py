@@ -23,7 +23,7 @@ from services.inference.settings import InferenceSettings
 from services.inference.worker import GenerationWorker
 from shared.messaging.consumer import JetStreamConsumer
 from shared.objectstore import ObjectStore
-from shared.resources import DB, JS, NC, consumers_ctx, database_ctx, nats_ctx, outbox_relay_ctx, rpc_ctx, rpc_for
+from shared.resources import DB, JS, NC, consumers_ctx, owned_data_ctxs, rpc_ctx, rpc_for
 from shared.web import add_readiness_check, create_base_app
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -82,9 +82,7 @@ async def create_app(settings: InferenceSettings) -> web.Application:
                                settings.generate_max_deliver)
 
     app = create_base_app()
-    app.cleanup_ctx.append(database_ctx(settings, SCHEMA, MIGRATIONS))
-    app.cleanup_ctx.append(nats_ctx(settings))
-    app.cleanup_ctx.append(outbox_relay_ctx(SCHEMA))
+    app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS))
     app.cleanup_ctx.append(components_ctx(settings))
     app.cleanup_ctx.append(rpc_ctx(rpc_for(SCHEMA, rpc.register, SERVICE)))
     app.cleanup_ctx.append(consumers_ctx(consumers, stop_timeout_s=min(10.0, settings.shutdown_timeout_s / 2)))
