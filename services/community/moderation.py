@@ -47,6 +47,7 @@ async def queue(deps: Deps, actor_id: str, page: Page) -> dict[str, Any]:
 
 async def decide(deps: Deps, actor_id: str, work_id: str, body: ModerationDecision) -> dict[str, Any]:
     await _require_moderator(deps, actor_id)
+    result: dict[str, Any] = {"work_id": work_id, "decision": body.decision}
     async with deps.pool.acquire() as conn, conn.transaction():
         locked = await work_store.lock_work(conn, work_id) if is_ulid(work_id) else None
         if locked is None:
@@ -54,13 +55,8 @@ async def decide(deps: Deps, actor_id: str, work_id: str, body: ModerationDecisi
         if body.decision == "remove":
             await work_store.delete_work(conn, work_id)
             await events.work_deleted(conn, locked)
-            closed = None
         else:
-            closed = await store.close_reports(conn, work_id, actor_id)
-            row = await work_store.work_for_viewer(conn, work_id, locked["author_id"])
-            await events.work_updated(conn, row)
+            result["closed_reports"] = await store.close_reports(conn, work_id, actor_id)
+            await events.work_updated(conn, await work_store.work_for_viewer(conn, work_id, locked["author_id"]))
     log.info("moderation.decided", work_id=work_id, decision=body.decision, note=body.note)
-    result: dict[str, Any] = {"work_id": work_id, "decision": body.decision}
-    if closed is not None:
-        result["closed_reports"] = closed
     return result
