@@ -29,8 +29,8 @@ def _group(rows: list[Any], key: str) -> list[dict[str, Any]]:
 
 async def insights(deps: Deps, user_id: str) -> dict[str, Any]:
     pool = deps.pool
-    likes = await store.likes_per_day(pool, user_id, WINDOW_DAYS)
-    comments = await store.comments_per_day(pool, user_id, WINDOW_DAYS)
+    likes = await store.per_day(pool, "likes", user_id, WINDOW_DAYS)
+    comments = await store.per_day(pool, "comments", user_id, WINDOW_DAYS)
     by_tag = await store.by_tag(pool, user_id, TOP_TAGS)
     by_origin = _group(await store.by_origin(pool, user_id), "origin")
     top = await store.most_liked(pool, user_id, TOP_WORKS)

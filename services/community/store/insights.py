@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import asyncpg
 
 Conn = asyncpg.Connection | asyncpg.Pool
 
 
-async def likes_per_day(conn: Conn, author_id: str, days: int) -> list[asyncpg.Record]:
+async def per_day(conn: Conn, engagement: Literal["likes", "comments"], author_id: str,
+                  days: int) -> list[asyncpg.Record]:
+    """Likes or comments on the author's works per UTC day, over the last `days` days."""
     return await conn.fetch(
-        "SELECT date_trunc('day', l.created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS count"
-        " FROM likes l JOIN works w ON w.id = l.work_id"
-        " WHERE w.author_id = $1 AND l.created_at >= now() - make_interval(days => $2)"
-        " GROUP BY 1 ORDER BY 1",
-        author_id, days,
-    )
-
-
-async def comments_per_day(conn: Conn, author_id: str, days: int) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT date_trunc('day', c.created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS count"
-        " FROM comments c JOIN works w ON w.id = c.work_id"
-        " WHERE w.author_id = $1 AND c.created_at >= now() - make_interval(days => $2)"
+        "SELECT date_trunc('day', e.created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS count"
+        f" FROM {engagement} e JOIN works w ON w.id = e.work_id"
+        " WHERE w.author_id = $1 AND e.created_at >= now() - make_interval(days => $2)"
         " GROUP BY 1 ORDER BY 1",
         author_id, days,
     )
