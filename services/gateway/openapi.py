@@ -24,6 +24,19 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 _PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+# Building blocks for the route modules' OPENAPI_PATHS.
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+ID_PARAMETER: dict[str, Any] = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def problem(description: str) -> dict[str, Any]:
+    """A response that is a problem document."""
+    return {"description": description, "content": _PROBLEM}
+
+
+def json_content(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
 _OPS = ["operations"]
 
 OPS_PATHS: dict[str, Any] = {

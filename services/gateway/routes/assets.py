@@ -13,6 +13,7 @@ from aiohttp import web
 
 from services.gateway.auth import require_user
 from services.gateway.http import call, json_response
+from services.gateway.openapi import BEARER, ID_PARAMETER, problem
 from services.gateway.uploads import (
     TooLarge,
     check_upload_request,
@@ -137,11 +138,6 @@ def setup(app: web.Application) -> None:
 
 # -- OpenAPI -------------------------------------------------------------------------------------
 
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-
-
 _ASSET = {
     "type": "object", "required": ["id", "sha256", "content_type", "width", "height", "size", "urls"],
     "properties": {
@@ -155,8 +151,7 @@ _ASSET = {
     },
 }
 _ASSET_JSON = {"application/json": {"schema": _ASSET}}
-_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
-_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+_ID = [ID_PARAMETER]
 _IMAGE = {"schema": {"type": "string", "format": "binary"}}
 _BYTES = {
     "parameters": [*_ID,
@@ -166,7 +161,7 @@ _BYTES = {
         "200": {"description": "the bytes, streamed", "content": {"image/*": _IMAGE}},
         "206": {"description": "the requested byte range", "content": {"image/*": _IMAGE}},
         "304": {"description": "not modified (If-None-Match matched the ETag)"},
-        "404": _problem("unknown, or not visible to the caller"),
+        "404": problem("unknown, or not visible to the caller"),
         "416": {"description": "range not satisfiable"},
     },
 }
@@ -174,7 +169,7 @@ _BYTES = {
 OPENAPI_PATHS: dict[str, Any] = {
     "/v1/assets": {"post": {
         "summary": "Upload an image (PNG, JPEG or WebP, judged by content; metadata such as EXIF GPS stripped)",
-        "operationId": "uploadAsset", "tags": ["assets"], "security": _BEARER,
+        "operationId": "uploadAsset", "tags": ["assets"], "security": BEARER,
         "requestBody": {"required": True, "content": {
             "image/png": _IMAGE, "image/jpeg": _IMAGE, "image/webp": _IMAGE,
             "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
@@ -183,47 +178,47 @@ OPENAPI_PATHS: dict[str, Any] = {
         "responses": {
             "201": {"description": "stored", "content": _ASSET_JSON},
             "200": {"description": "the same bytes were uploaded before: the existing asset", "content": _ASSET_JSON},
-            "401": _problem("no or bad token"),
-            "413": _problem("larger than the upload limit"),
-            "415": _problem("not a PNG, JPEG or WebP image (by content)"),
-            "422": _problem("truncated, corrupt, polyglot, too many pixels, or empty"),
+            "401": problem("no or bad token"),
+            "413": problem("larger than the upload limit"),
+            "415": problem("not a PNG, JPEG or WebP image (by content)"),
+            "422": problem("truncated, corrupt, polyglot, too many pixels, or empty"),
         },
     }},
     "/v1/assets/uploads": {"post": {
         "summary": "Start a direct upload: PUT the file to upload_url, then POST /v1/assets/{id}/complete",
-        "operationId": "createDirectUpload", "tags": ["assets"], "security": _BEARER,
+        "operationId": "createDirectUpload", "tags": ["assets"], "security": BEARER,
         "responses": {
             "201": {"description": "a presigned URL", "content": {"application/json": {"schema": {
                 "type": "object", "required": ["asset_id", "upload_url", "expires_at"],
                 "properties": {"asset_id": {"type": "string"}, "upload_url": {"type": "string"},
                                "method": {"type": "string"}, "max_bytes": {"type": "integer"},
                                "expires_at": {"type": "string", "format": "date-time"}}}}}},
-            "401": _problem("no or bad token"),
+            "401": problem("no or bad token"),
         },
     }},
     "/v1/assets/{id}/complete": {"post": {
         "summary": "Validate and store a direct upload, like POST /v1/assets",
-        "operationId": "completeDirectUpload", "tags": ["assets"], "security": _BEARER, "parameters": _ID,
+        "operationId": "completeDirectUpload", "tags": ["assets"], "security": BEARER, "parameters": _ID,
         "responses": {
             "201": {"description": "stored", "content": _ASSET_JSON},
             "200": {"description": "already stored (same bytes, or complete called twice)", "content": _ASSET_JSON},
-            "404": _problem("nothing was uploaded for this id"),
-            "413": _problem("larger than the direct upload limit"),
-            "415": _problem("not a PNG, JPEG or WebP image"),
-            "422": _problem("truncated, corrupt, polyglot or too many pixels"),
+            "404": problem("nothing was uploaded for this id"),
+            "413": problem("larger than the direct upload limit"),
+            "415": problem("not a PNG, JPEG or WebP image"),
+            "422": problem("truncated, corrupt, polyglot or too many pixels"),
         },
     }},
     "/v1/assets/{id}": {
         "get": {"summary": "An asset's metadata (owner, or anyone once a visible work shows it)",
                 "operationId": "getAsset", "tags": ["assets"], "parameters": _ID,
                 "responses": {"200": {"description": "the asset", "content": _ASSET_JSON},
-                              "404": _problem("unknown, or not visible to the caller")}},
+                              "404": problem("unknown, or not visible to the caller")}},
         "delete": {"summary": "Delete an asset no work uses (object, thumbnail and record)",
-                   "operationId": "deleteAsset", "tags": ["assets"], "security": _BEARER, "parameters": _ID,
-                   "responses": {"204": {"description": "deleted"}, "401": _problem("no or bad token"),
-                                 "403": _problem("not the owner"), "404": _problem("unknown or not visible"),
-                                 "409": _problem("a work uses the asset"),
-                                 "503": _problem("whether a work uses it cannot be checked right now")}},
+                   "operationId": "deleteAsset", "tags": ["assets"], "security": BEARER, "parameters": _ID,
+                   "responses": {"204": {"description": "deleted"}, "401": problem("no or bad token"),
+                                 "403": problem("not the owner"), "404": problem("unknown or not visible"),
+                                 "409": problem("a work uses the asset"),
+                                 "503": problem("whether a work uses it cannot be checked right now")}},
     },
     "/v1/assets/{id}/content": {"get": {"summary": "The stored image, streamed (ETag, Range, conditional GET)",
                                         "operationId": "getAssetContent", "tags": ["assets"], **_BYTES}},

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from services.community import schemas as s
 from services.gateway.auth import current_user, require_user
 from services.gateway.http import RPC_TIMEOUT, read_body, read_query
+from services.gateway.openapi import BEARER, json_content, problem
 from shared.messaging.rpc import rpc_call_raw
 from shared.resources import NC
 
@@ -151,14 +152,11 @@ def _operation(route: Route) -> dict[str, Any]:
         for name, prop in route.query.model_json_schema()["properties"].items():
             op["parameters"].append({"name": name, "in": "query", "required": False, "schema": prop})
     if route.body is not None:
-        op["requestBody"] = {"required": True,
-                             "content": {"application/json": {"schema": route.body.model_json_schema()}}}
+        op["requestBody"] = {"required": True, "content": json_content(route.body.model_json_schema())}
     if route.auth:
-        op["security"] = [{"bearer": []}]
+        op["security"] = BEARER
     for status in sorted(problems):
-        op["responses"][str(status)] = {
-            "description": _PROBLEM_TEXT[status],
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        op["responses"][str(status)] = problem(_PROBLEM_TEXT[status])
     return op
 
 

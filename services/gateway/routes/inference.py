@@ -14,6 +14,7 @@ from aiohttp import web
 
 from services.gateway.auth import require_user
 from services.gateway.http import RPC_TIMEOUT, json_response, read_body, read_query
+from services.gateway.openapi import BEARER, ID_PARAMETER, json_content, problem
 from services.inference.schemas import GenerationCreate, ListQuery, PublishBody, RatingBody
 from shared.errors import NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from shared.messaging.rpc import rpc_call
@@ -118,17 +119,6 @@ def setup(app: web.Application) -> None:
 
 # -- OpenAPI -------------------------------------------------------------------------------------
 
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-
-
-def _json(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"application/json": {"schema": schema}}
-
-
-_BEARER = [{"bearer": []}]
-_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 _INDEX = {"name": "index", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
 _OUTPUT = {"type": "object", "properties": {
     "index": {"type": "integer"}, "asset_id": {"type": "string"}, "seed": {"type": "integer"},
@@ -160,54 +150,54 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/v1/generations": {
         "post": {
             "summary": "Generate images from a style model (queued; poll the generation or watch /v1/events)",
-            "operationId": "createGeneration", "tags": ["generations"], "security": _BEARER,
+            "operationId": "createGeneration", "tags": ["generations"], "security": BEARER,
             "parameters": [{"name": IDEMPOTENCY_KEY, "in": "header", "required": False,
                             "schema": {"type": "string"}}],
-            "requestBody": {"required": True, "content": _json(GenerationCreate.model_json_schema())},
-            "responses": {"202": {"description": "accepted", "content": _json(_ACCEPTED)},
-                          "400": _problem("malformed JSON"), "401": _problem("no or bad token"),
-                          "404": _problem("unknown model, or another user's private model"),
-                          "409": _problem("the model (or that version) is not trained yet"),
-                          "415": _problem("body is not application/json"),
-                          "422": _problem("count, seed, strength or truncation out of range")}},
+            "requestBody": {"required": True, "content": json_content(GenerationCreate.model_json_schema())},
+            "responses": {"202": {"description": "accepted", "content": json_content(_ACCEPTED)},
+                          "400": problem("malformed JSON"), "401": problem("no or bad token"),
+                          "404": problem("unknown model, or another user's private model"),
+                          "409": problem("the model (or that version) is not trained yet"),
+                          "415": problem("body is not application/json"),
+                          "422": problem("count, seed, strength or truncation out of range")}},
         "get": {
             "summary": "Your generations, newest first", "operationId": "listGenerations",
-            "tags": ["generations"], "security": _BEARER,
+            "tags": ["generations"], "security": BEARER,
             "parameters": [{"name": n, "in": "query", "required": False, "schema": s}
                            for n, s in ListQuery.model_json_schema()["properties"].items()],
-            "responses": {"200": {"description": "a page", "content": _json({"type": "object", "properties": {
+            "responses": {"200": {"description": "a page", "content": json_content({"type": "object", "properties": {
                 "items": {"type": "array", "items": _GENERATION},
                 "next_cursor": {"type": ["string", "null"]}}})},
-                "400": _problem("bad cursor"), "401": _problem("no or bad token"),
-                "422": _problem("bad limit")}},
+                "400": problem("bad cursor"), "401": problem("no or bad token"),
+                "422": problem("bad limit")}},
     },
     "/v1/generations/{id}": {"get": {
         "summary": "A generation with its outputs", "operationId": "getGeneration", "tags": ["generations"],
-        "security": _BEARER, "parameters": [_ID],
-        "responses": {"200": {"description": "the generation", "content": _json(_GENERATION)},
-                      "401": _problem("no or bad token"), "404": _problem("unknown, or not yours")}}},
+        "security": BEARER, "parameters": [ID_PARAMETER],
+        "responses": {"200": {"description": "the generation", "content": json_content(_GENERATION)},
+                      "401": problem("no or bad token"), "404": problem("unknown, or not yours")}}},
     "/v1/generations/{id}/outputs/{index}/rating": {"put": {
         "summary": "Rate an output 1..5 (refine trains on your best-rated outputs)",
-        "operationId": "rateOutput", "tags": ["generations"], "security": _BEARER, "parameters": [_ID, _INDEX],
-        "requestBody": {"required": True, "content": _json(RatingBody.model_json_schema())},
-        "responses": {"204": {"description": "rated"}, "400": _problem("malformed JSON"),
-                      "401": _problem("no or bad token"), "404": _problem("unknown generation or output"),
-                      "409": _problem("the generation has not finished"), "422": _problem("score out of range")}}},
+        "operationId": "rateOutput", "tags": ["generations"], "security": BEARER, "parameters": [ID_PARAMETER, _INDEX],
+        "requestBody": {"required": True, "content": json_content(RatingBody.model_json_schema())},
+        "responses": {"204": {"description": "rated"}, "400": problem("malformed JSON"),
+                      "401": problem("no or bad token"), "404": problem("unknown generation or output"),
+                      "409": problem("the generation has not finished"), "422": problem("score out of range")}}},
     "/v1/generations/{id}/outputs/{index}/publish": {"post": {
         "summary": "Publish an output as a work (origin ai, crediting the model and its owner)",
-        "operationId": "publishOutput", "tags": ["generations"], "security": _BEARER,
-        "parameters": [_ID, _INDEX],
-        "requestBody": {"required": True, "content": _json(PublishBody.model_json_schema())},
-        "responses": {"201": {"description": "the work", "content": _json({"type": "object"})},
-                      "400": _problem("malformed JSON"), "401": _problem("no or bad token"),
-                      "404": _problem("unknown generation or output"),
-                      "409": _problem("the generation has not finished"), "422": _problem("invalid work fields")}}},
+        "operationId": "publishOutput", "tags": ["generations"], "security": BEARER,
+        "parameters": [ID_PARAMETER, _INDEX],
+        "requestBody": {"required": True, "content": json_content(PublishBody.model_json_schema())},
+        "responses": {"201": {"description": "the work", "content": json_content({"type": "object"})},
+                      "400": problem("malformed JSON"), "401": problem("no or bad token"),
+                      "404": problem("unknown generation or output"),
+                      "409": problem("the generation has not finished"), "422": problem("invalid work fields")}}},
     "/v1/provenance/verify": {"post": {
         "summary": "Check an image's C2PA manifest and find the generation it came from",
         "operationId": "verifyProvenance", "tags": ["generations"],
         "requestBody": {"required": True, "content": {t: {"schema": {"type": "string", "format": "binary"}}
                                                       for t in IMAGE_TYPES}},
-        "responses": {"200": {"description": "the verdict", "content": _json(_VERIFIED)},
-                      "413": _problem("image too large"), "415": _problem("not a PNG, JPEG or WebP body"),
-                      "422": _problem("empty or unreadable image")}}},
+        "responses": {"200": {"description": "the verdict", "content": json_content(_VERIFIED)},
+                      "413": problem("image too large"), "415": problem("not a PNG, JPEG or WebP body"),
+                      "422": problem("empty or unreadable image")}}},
 }

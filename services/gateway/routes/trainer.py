@@ -12,6 +12,7 @@ from aiohttp import web
 
 from services.gateway.auth import require_user
 from services.gateway.http import RPC_TIMEOUT, json_response, read_body, read_query
+from services.gateway.openapi import BEARER, ID_PARAMETER, json_content, problem
 from services.trainer.schemas import ListQuery, ModelCreate, RefineBody
 from shared.messaging.rpc import rpc_call
 from shared.resources import NC
@@ -71,17 +72,6 @@ def setup(app: web.Application) -> None:
 
 # -- OpenAPI -------------------------------------------------------------------------------------
 
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-
-
-def _json(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"application/json": {"schema": schema}}
-
-
-_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
-_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 _TAGS = ["models"]
 _LOSSES = {"type": "object", "additionalProperties": {"type": "number"}}
 _PROGRESS = {"type": ["object", "null"], "properties": {
@@ -116,43 +106,44 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/v1/models": {
         "post": {
             "summary": "Train a style model on consented works (queued; watch progress on /v1/events)",
-            "operationId": "createModel", "tags": _TAGS, "security": _BEARER,
-            "requestBody": {"required": True, "content": _json(ModelCreate.model_json_schema())},
-            "responses": {"202": {"description": "accepted: the model with status queued", "content": _json(_MODEL)},
-                          "400": _problem("malformed JSON"), "401": _problem("no or bad token"),
-                          "404": _problem("unknown collection"), "415": _problem("body is not application/json"),
-                          "422": _problem("invalid fields, or works that may not be used for training "
+            "operationId": "createModel", "tags": _TAGS, "security": BEARER,
+            "requestBody": {"required": True, "content": json_content(ModelCreate.model_json_schema())},
+            "responses": {"202": {"description": "accepted: the model with status queued",
+                                  "content": json_content(_MODEL)},
+                          "400": problem("malformed JSON"), "401": problem("no or bad token"),
+                          "404": problem("unknown collection"), "415": problem("body is not application/json"),
+                          "422": problem("invalid fields, or works that may not be used for training "
                                           "(`refused` lists them, `errors` says why)"),
-                          "429": _problem("too many of your jobs are queued or running")}},
+                          "429": problem("too many of your jobs are queued or running")}},
         "get": {
             "summary": "Your style models, newest first", "operationId": "listModels", "tags": _TAGS,
-            "security": _BEARER,
+            "security": BEARER,
             "parameters": [{"name": n, "in": "query", "required": False, "schema": s}
                            for n, s in ListQuery.model_json_schema()["properties"].items()],
-            "responses": {"200": {"description": "a page", "content": _json({"type": "object", "properties": {
+            "responses": {"200": {"description": "a page", "content": json_content({"type": "object", "properties": {
                 "items": {"type": "array", "items": {"type": "object"}},
                 "next_cursor": {"type": ["string", "null"]}}})},
-                "401": _problem("no or bad token"), "422": _problem("bad limit or cursor")}},
+                "401": problem("no or bad token"), "422": problem("bad limit or cursor")}},
     },
     "/v1/models/{id}": {"get": {
         "summary": "A style model: status, progress, versions with metrics, sample grids",
-        "operationId": "getModel", "tags": _TAGS, "security": _BEARER, "parameters": [_ID],
-        "responses": {"200": {"description": "the model", "content": _json(_MODEL)},
-                      "401": _problem("no or bad token"), "404": _problem("unknown, or not yours")}}},
+        "operationId": "getModel", "tags": _TAGS, "security": BEARER, "parameters": [ID_PARAMETER],
+        "responses": {"200": {"description": "the model", "content": json_content(_MODEL)},
+                      "401": problem("no or bad token"), "404": problem("unknown, or not yours")}}},
     "/v1/models/{id}/cancel": {"post": {
         "summary": "Cancel the queued or running job (a running one stops within seconds)",
-        "operationId": "cancelModel", "tags": _TAGS, "security": _BEARER, "parameters": [_ID],
-        "responses": {"202": {"description": "canceled, or canceling", "content": _json(_ACCEPTED)},
-                      "401": _problem("no or bad token"), "404": _problem("unknown, or not yours"),
-                      "409": _problem("nothing is queued or running")}}},
+        "operationId": "cancelModel", "tags": _TAGS, "security": BEARER, "parameters": [ID_PARAMETER],
+        "responses": {"202": {"description": "canceled, or canceling", "content": json_content(_ACCEPTED)},
+                      "401": problem("no or bad token"), "404": problem("unknown, or not yours"),
+                      "409": problem("nothing is queued or running")}}},
     "/v1/models/{id}/refine": {"post": {
         "summary": "Fine-tune the latest version on the original works plus your top-rated generations",
-        "operationId": "refineModel", "tags": _TAGS, "security": _BEARER, "parameters": [_ID],
-        "requestBody": {"required": True, "content": _json(RefineBody.model_json_schema())},
-        "responses": {"202": {"description": "the new version is queued", "content": _json(_ACCEPTED)},
-                      "400": _problem("malformed JSON"), "401": _problem("no or bad token"),
-                      "404": _problem("unknown, or not yours"), "409": _problem("no trained version yet, or "
+        "operationId": "refineModel", "tags": _TAGS, "security": BEARER, "parameters": [ID_PARAMETER],
+        "requestBody": {"required": True, "content": json_content(RefineBody.model_json_schema())},
+        "responses": {"202": {"description": "the new version is queued", "content": json_content(_ACCEPTED)},
+                      "400": problem("malformed JSON"), "401": problem("no or bad token"),
+                      "404": problem("unknown, or not yours"), "409": problem("no trained version yet, or "
                                                                                  "already training"),
-                      "415": _problem("body is not application/json"), "422": _problem("steps out of range"),
-                      "429": _problem("too many of your jobs are queued or running")}}},
+                      "415": problem("body is not application/json"), "422": problem("steps out of range"),
+                      "429": problem("too many of your jobs are queued or running")}}},
 }
