@@ -47,7 +47,7 @@ lint: $(STAMP)
 
 # Regenerate the checked-in JSON Schemas of every event from the registry.
 schemas: $(STAMP)
-	$(PY) -m shared.events.export_schemas --write
+	$(PY) -m shared.contracts.events.export_schemas --write
 
 clean: down
 	rm -rf .atelier .tools

@@ -15,8 +15,8 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StreamConfig
 
 from bench.common import embedded_stack, report, summarize_ms
-from shared.events import make_event
-from shared.events.catalog import GenerateJob
+from shared.contracts.events import make_event
+from shared.contracts.events.catalog import GenerateJob
 from shared.messaging.connection import connect
 from shared.messaging.consumer import ConsumerSpec, JetStreamConsumer
 from shared.messaging.publisher import publish_event

@@ -25,8 +25,8 @@ import aiohttp
 from PIL import Image
 
 from bench.common import embedded_stack, report, summarize_ms, verdict
-from shared.events import make_event
-from shared.events.catalog import WorkPublished
+from shared.contracts.events import make_event
+from shared.contracts.events.catalog import WorkPublished
 from shared.ids import new_id
 from shared.messaging.connection import connect
 from shared.messaging.publisher import publish_event

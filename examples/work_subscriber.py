@@ -1,7 +1,7 @@
 """An external subscriber: follow every work published on Atelier, straight from JetStream.
 
 It needs nothing from Atelier's code: nats-py, jsonschema and the event's JSON Schema (shipped in
-shared/events/schemas/). A durable pull consumer on the COMMUNITY stream, filtered to
+shared/contracts/events/schemas/). A durable pull consumer on the COMMUNITY stream, filtered to
 `community.work.published`, remembers what was acknowledged: stop it, start it again, and it
 continues after the last event it printed, even if events were published meanwhile.
 

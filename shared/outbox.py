@@ -18,8 +18,8 @@ import contextlib
 import asyncpg
 from nats.js import JetStreamContext
 
+from shared.contracts.events.envelope import CloudEvent
 from shared.db import safe_schema_name
-from shared.events.envelope import CloudEvent
 from shared.logging import get_logger
 from shared.messaging import context
 

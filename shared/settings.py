@@ -28,6 +28,8 @@ class ServiceSettings(BaseSettings):
     nats_url: str = "nats://127.0.0.1:4222"
     nats_connect_timeout_s: float = 5.0
     rpc_timeout_s: float = 10.0
+    # Validate every RPC answer against its declared response model (tests and development).
+    rpc_check_responses: bool = False
     publish_timeout_s: float = 5.0
     # The whole shutdown (stop consumers, drain NATS, close pools) fits in this budget;
     # Kubernetes' terminationGracePeriodSeconds must be larger (checked by a test).

@@ -2,8 +2,8 @@
 
 from services.assets.app import MIGRATIONS, SCHEMA, create_app
 from services.assets.settings import AssetsSettings
-from shared.resources import migrate
-from shared.service import run_service
+from shared.contexts import migrate
+from shared.entrypoint import run_service
 
 
 async def _migrate(settings: AssetsSettings) -> None:

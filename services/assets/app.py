@@ -13,9 +13,9 @@ from services.assets import rpc
 from services.assets.events import build_consumers
 from services.assets.service import SCHEMA, AssetService
 from services.assets.settings import AssetsSettings
+from shared.contexts import DB, NC, consumers_ctx, owned_data_ctxs, rpc_ctx, rpc_for
 from shared.logging import get_logger
 from shared.objectstore import ObjectStore
-from shared.resources import DB, NC, consumers_ctx, owned_data_ctxs, rpc_ctx, rpc_for
 from shared.web import add_readiness_check, create_base_app
 
 log = get_logger(__name__)

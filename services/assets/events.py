@@ -6,12 +6,12 @@ from aiohttp import web
 from nats.aio.msg import Msg
 
 from services.assets.store import AssetRow, apply_work_state
-from shared.events.catalog import AssetDeleted, AssetStored, WorkDeleted, WorkPublished, WorkUpdated
-from shared.events.envelope import CloudEvent
+from shared.contexts import DB, JS, NC
+from shared.contracts.events.catalog import AssetDeleted, AssetStored, WorkDeleted, WorkPublished, WorkUpdated
+from shared.contracts.events.envelope import CloudEvent
 from shared.logging import get_logger
 from shared.messaging.consumer import ConsumerSpec, JetStreamConsumer, Poison
 from shared.messaging.publisher import event_in_context
-from shared.resources import DB, JS, NC
 
 log = get_logger(__name__)
 SERVICE = "assets"

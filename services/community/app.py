@@ -14,8 +14,8 @@ from services.community.passwords import Passwords
 from services.community.rpc import build_rpc_server
 from services.community.settings import CommunitySettings
 from services.community.tokens import TokenIssuer, load_private_key
+from shared.contexts import DB, NC, owned_data_ctxs, rpc_ctx
 from shared.messaging.rpc import RpcServer
-from shared.resources import DB, NC, owned_data_ctxs, rpc_ctx
 from shared.web import create_base_app
 
 SCHEMA = "community"

@@ -6,7 +6,7 @@ from typing import Any
 
 import asyncpg
 
-from shared.events.catalog import (
+from shared.contracts.events.catalog import (
     UserCreated,
     UserFollowed,
     UserUnfollowed,
@@ -16,7 +16,7 @@ from shared.events.catalog import (
     WorkPublished,
     WorkUpdated,
 )
-from shared.events.registry import EventPayload
+from shared.contracts.events.registry import EventPayload
 from shared.messaging.publisher import event_in_context
 from shared.outbox import enqueue
 

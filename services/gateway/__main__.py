@@ -2,7 +2,7 @@
 
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
-from shared.service import run_service
+from shared.entrypoint import run_service
 
 if __name__ == "__main__":
     run_service(GatewaySettings, create_app)

@@ -9,7 +9,7 @@ from aiohttp import web
 from nats.aio.client import Client as NATS
 
 from services.gateway.settings import BACKEND_SERVICES
-from shared.resources import NC
+from shared.contexts import NC
 from shared.web import add_readiness_report
 
 

@@ -9,9 +9,9 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from services.gateway.auth import current_user
+from shared.contexts import NC
 from shared.errors import BadRequest, Unprocessable, UnsupportedMediaType, validation_errors
 from shared.messaging.rpc import rpc_call
-from shared.resources import NC
 
 M = TypeVar("M", bound=BaseModel)
 RPC_TIMEOUT = web.AppKey("rpc_timeout_s", float)

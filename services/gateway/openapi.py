@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 document of the public API: the gateway's own paths (operations, live events,
-docs, web app) merged with each route module's `OPENAPI_PATHS`.
+docs, web app) and, generated from the contracts, every route module's table (`ROUTES`) and its
+hand-written streamed routes (`streamed_docs`), whose responses also come from contract models.
 
 Edge behaviour every operation shares is added here rather than repeated in each module: the
 429 answer of the rate limiter and, on POST, the `Idempotency-Key` header.
@@ -8,9 +9,14 @@ Edge behaviour every operation shares is added here rather than repeated in each
 from __future__ import annotations
 
 import copy
-from typing import Any
+import re
+from collections.abc import Sequence
+from typing import Any, Protocol
 
-from aiohttp import web
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode
+
+from services.gateway.routing import Route
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -29,6 +35,15 @@ BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 ID_PARAMETER: dict[str, Any] = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
+class RouteModule(Protocol):
+    """What `services/gateway/routes/<service>.py` exposes."""
+
+    TAG: str
+    ROUTES: Sequence[Route]
+
+    def streamed_docs(self, schemas: Schemas) -> dict[tuple[str, str], dict[str, Any]]: ...
+
+
 def problem(description: str) -> dict[str, Any]:
     """A response that is a problem document."""
     return {"description": description, "content": _PROBLEM}
@@ -38,12 +53,20 @@ def json_content(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 _OPS = ["operations"]
+_READINESS = {"type": "object", "properties": {
+    "status": {"type": "string", "enum": ["ready", "unavailable"]},
+    "checks": {"type": "object", "additionalProperties": {"type": "boolean"}},
+    "reports": {"type": "object", "description": "informational, not deciding readiness"}}}
 
 OPS_PATHS: dict[str, Any] = {
     "/healthz": {"get": {"summary": "Liveness", "operationId": "healthz", "tags": _OPS,
-                         "responses": {"200": {"description": "alive"}}}},
+                         "responses": {"200": {"description": "alive", "content": {"application/json": {
+                             "schema": {"type": "object", "properties": {"status": {"const": "ok"}}}}}}}}},
     "/readyz": {"get": {"summary": "Readiness (NATS reachable)", "operationId": "readyz", "tags": _OPS,
-                        "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
+                        "responses": {"200": {"description": "ready", "content": {"application/json": {
+                            "schema": _READINESS}}},
+                                      "503": {"description": "not ready", "content": {"application/json": {
+                                          "schema": _READINESS}}}}}},
     "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics", "tags": _OPS,
                          "responses": {"200": {"description": "metrics in text format",
                                                "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
@@ -57,7 +80,10 @@ OPS_PATHS: dict[str, Any] = {
                                                      "version": {"type": ["string", "null"]}}}}}}}}}}}},
     "/v1/openapi.json": {"get": {"summary": "This document", "operationId": "openapi", "tags": _OPS,
                                  "responses": {"200": {"description": "OpenAPI 3.1 document",
-                                                       "content": {"application/json": {}}}}}},
+                                                       "content": {"application/json": {"schema": {
+                                                           "type": "object", "properties": {
+                                                               "openapi": {"type": "string"},
+                                                               "paths": {"type": "object"}}}}}}}}},
     "/docs": {"get": {"summary": "API reference rendered from this document", "operationId": "docs",
                       "tags": _OPS, "responses": {"200": {"description": "HTML page",
                                                           "content": {"text/html": {}}}}}},
@@ -121,9 +147,93 @@ RATE_LIMITED = {
     "headers": {"Retry-After": {"schema": {"type": "integer"}}},
 }
 _METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
+_PATH_PARAM = re.compile(r"{(\w+)(?::[^{}]*)?}")
+# What each status means when a route's operation can answer it; an operation's own text wins.
+STATUS_TEXT = {
+    400: "Malformed JSON, a bad cursor or a malformed body", 401: "Missing or invalid token",
+    403: "Not allowed for this caller", 404: "Not found, or not visible to the caller",
+    409: "Conflicts with the current state", 410: "Gone", 413: "Too large",
+    415: "Wrong media type", 422: "Validation failed (the problem names the fields)",
+    429: "Too many requests", 503: "A service behind this one is unavailable",
+    504: "A service behind this one did not answer in time",
+}
 
 
-def _with_edge_behaviour(paths: dict[str, Any]) -> dict[str, Any]:
+class Schemas:
+    """Collects the JSON Schemas of contract models into `components.schemas` and hands out refs."""
+
+    def __init__(self) -> None:
+        self.components: dict[str, Any] = {}
+
+    def ref(self, model: type[BaseModel], mode: JsonSchemaMode = "serialization") -> dict[str, Any]:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)
+        for name, sub in schema.pop("$defs", {}).items():
+            self._add(name, sub)
+        name = schema.get("title", model.__name__)
+        self._add(name, schema)
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def _add(self, name: str, schema: dict[str, Any]) -> None:
+        known = self.components.setdefault(name, schema)
+        if known != schema:
+            raise ValueError(f"two different contract models are both named {name}: rename one")
+
+
+def path_template(path: str) -> str:
+    """`/v1/x/{index:\\d+}` (aiohttp's regex-constrained parameter) -> `/v1/x/{index}`."""
+    return _PATH_PARAM.sub(lambda m: "{" + m.group(1) + "}", path)
+
+
+def parameter_docs(route: Route, schemas: Schemas) -> list[dict[str, Any]]:
+    fields = route.op.request.model_fields
+    params: list[dict[str, Any]] = []
+    for name in _PATH_PARAM.findall(route.path):
+        field = fields.get(name)
+        params.append({"name": name, "in": "path", "required": True,
+                       "description": (field.description if field and field.description else f"The {name}"),
+                       "schema": {"type": "integer" if field and field.annotation is int else "string"}})
+    if route.query is not None:
+        props = route.query.model_json_schema(mode="validation").get("properties", {})
+        for name, prop in props.items():
+            text = prop.pop("description", None) or route.query.model_fields[name].description
+            params.append({"name": name, "in": "query", "required": False, "schema": prop,
+                           "description": text or prop.get("title", name)})
+    return params
+
+
+def route_doc(route: Route, tag: str, schemas: Schemas) -> dict[str, Any]:
+    """The OpenAPI operation of a route-table entry, generated from its contract operation."""
+    op = route.op
+    problems = set(op.all_problems) | set(route.problems)
+    if route.body is not None:
+        problems |= {400, 415, 422}
+    if not route.needs_token:
+        problems.discard(401)
+    if op.actor == "optional":
+        problems.add(401)  # a token that is sent must be valid
+    doc: dict[str, Any] = {
+        "summary": route.description, "operationId": op.name.replace(".", "_"), "tags": [tag],
+        "parameters": parameter_docs(route, schemas),
+        "responses": {str(route.status): success_doc(route.status, op.response if route.status != 204 else None,
+                                                     schemas)},
+    }
+    if route.body is not None:
+        doc["requestBody"] = {"required": True, "content": json_content(schemas.ref(route.body, "validation"))}
+    if route.needs_token or op.actor == "optional":
+        doc["security"] = BEARER if route.needs_token else [*BEARER, {}]
+    for status in sorted(problems):
+        doc["responses"][str(status)] = problem(STATUS_TEXT.get(status, "Problem"))
+    return doc
+
+
+def success_doc(status: int, model: type[BaseModel] | None, schemas: Schemas, description: str | None = None,
+                ) -> dict[str, Any]:
+    if model is None:
+        return {"description": description or "No content"}
+    return {"description": description or "OK", "content": json_content(schemas.ref(model))}
+
+
+def with_edge_behaviour(paths: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(paths)
     for path, item in out.items():
         if path in ("/healthz", "/readyz", "/metrics"):
@@ -140,14 +250,6 @@ def _with_edge_behaviour(paths: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def merged_paths(modules: tuple[Any, ...]) -> dict[str, Any]:
-    paths: dict[str, Any] = {}
-    for source in (OPS_PATHS, LIVE_PATHS, *(m.OPENAPI_PATHS for m in modules)):
-        for path, ops in source.items():
-            paths.setdefault(path, {}).update(ops)
-    return paths
-
-
 def build_document(extra_paths: dict[str, Any] | None = None,
                    extra_schemas: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
@@ -156,7 +258,7 @@ def build_document(extra_paths: dict[str, Any] | None = None,
                  "description": "Human-AI art creation: community, assets, style models, generations. "
                                 "Errors are RFC 9457 problem documents; lists use cursor pagination."},
         "servers": [{"url": "/"}],
-        "paths": _with_edge_behaviour({**OPS_PATHS, **LIVE_PATHS, **(extra_paths or {})}),
+        "paths": with_edge_behaviour({**OPS_PATHS, **LIVE_PATHS, **(extra_paths or {})}),
         "components": {
             "schemas": {"Problem": PROBLEM_SCHEMA, **(extra_schemas or {})},
             "responses": {"RateLimited": RATE_LIMITED},
@@ -166,15 +268,14 @@ def build_document(extra_paths: dict[str, Any] | None = None,
     }
 
 
-def document() -> dict[str, Any]:
-    """The whole document: the gateway's paths plus every route module's."""
-    from services.gateway import routes
-
-    schemas: dict[str, Any] = {}
-    for module in routes.MODULES:
-        schemas.update(getattr(module, "OPENAPI_SCHEMAS", {}))
-    return build_document(merged_paths(routes.MODULES), schemas)
-
-
-async def openapi_json(_: web.Request) -> web.Response:
-    return web.json_response(document())
+def document(modules: Sequence[RouteModule]) -> dict[str, Any]:
+    """The whole document: the gateway's own paths plus every route module's table and streamed routes."""
+    schemas = Schemas()
+    paths: dict[str, Any] = {}
+    for module in modules:
+        for route in module.ROUTES:
+            paths.setdefault(path_template(route.path), {})[route.method.lower()] = route_doc(route, module.TAG,
+                                                                                             schemas)
+        for (method, path), doc in module.streamed_docs(schemas).items():
+            paths.setdefault(path, {})[method] = {"tags": [module.TAG], **doc}
+    return build_document(paths, schemas.components)

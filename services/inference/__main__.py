@@ -2,8 +2,8 @@
 
 from services.inference.app import MIGRATIONS, SCHEMA, create_app
 from services.inference.settings import InferenceSettings
-from shared.resources import migrate
-from shared.service import run_service
+from shared.contexts import migrate
+from shared.entrypoint import run_service
 
 
 async def _migrate(settings: InferenceSettings) -> None:

@@ -21,9 +21,9 @@ from services.inference.provenance import Signer, Verifier
 from services.inference.service import SCHEMA, InferenceService
 from services.inference.settings import InferenceSettings
 from services.inference.worker import GenerationWorker
+from shared.contexts import DB, JS, NC, consumers_ctx, owned_data_ctxs, rpc_ctx, rpc_for
 from shared.messaging.consumer import JetStreamConsumer
 from shared.objectstore import ObjectStore
-from shared.resources import DB, JS, NC, consumers_ctx, owned_data_ctxs, rpc_ctx, rpc_for
 from shared.web import add_readiness_check, create_base_app
 
 MIGRATIONS = Path(__file__).with_name("migrations")

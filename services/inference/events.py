@@ -11,8 +11,8 @@ from nats.js import JetStreamContext
 from services.inference.backends import BackendError
 from services.inference.models import ModelCatalog
 from services.inference.worker import GenerationWorker
-from shared.events.catalog import ModelQueued, ModelTrained, TrainingCanceled, TrainingFailed
-from shared.events.envelope import CloudEvent
+from shared.contracts.events.catalog import ModelQueued, ModelTrained, TrainingCanceled, TrainingFailed
+from shared.contracts.events.envelope import CloudEvent
 from shared.logging import get_logger
 from shared.messaging.consumer import ConsumerSpec, JetStreamConsumer, Retry
 

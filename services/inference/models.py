@@ -17,8 +17,8 @@ from services.inference import store
 from services.inference.backends import GeneratorBackend, InvalidModel
 from services.inference.backends.base import ONNX_FILE
 from services.inference.objects import ModelFilesMissing, ModelRepository, repository_path
+from shared.contracts.events.catalog import ModelQueued, ModelTrained, TrainingCanceled, TrainingFailed
 from shared.errors import Conflict, NotFound
-from shared.events.catalog import ModelQueued, ModelTrained, TrainingCanceled, TrainingFailed
 from shared.logging import get_logger
 from shared.messaging.consumer import Retry
 

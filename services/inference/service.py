@@ -27,8 +27,8 @@ from services.inference.schemas import (
     VerifyRequest,
 )
 from services.inference.settings import InferenceSettings
+from shared.contracts.events.catalog import GenerateJob
 from shared.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable
-from shared.events.catalog import GenerateJob
 from shared.ids import is_ulid, new_id
 from shared.logging import get_logger
 from shared.messaging.publisher import event_in_context

@@ -14,8 +14,8 @@ from nats.js import JetStreamContext
 from torch import nn
 
 from services.inference.objects import repository_path
-from shared.events.catalog import ModelQueued, ModelTrained
-from shared.events.envelope import make_event
+from shared.contracts.events.catalog import ModelQueued, ModelTrained
+from shared.contracts.events.envelope import make_event
 from shared.messaging.publisher import publish_event
 
 

@@ -23,9 +23,9 @@ from services.inference.models import ModelCatalog, ModelUnservable
 from services.inference.provenance import Signer
 from services.inference.rendering import RenderedImage, render
 from services.inference.settings import InferenceSettings
+from shared.contracts.events.catalog import GenerateJob, GenerationCompleted, GenerationFailed, GenerationOutput
+from shared.contracts.events.envelope import CloudEvent
 from shared.errors import AtelierError
-from shared.events.catalog import GenerateJob, GenerationCompleted, GenerationFailed, GenerationOutput
-from shared.events.envelope import CloudEvent
 from shared.logging import get_logger
 from shared.messaging.consumer import Poison, Retry
 from shared.messaging.publisher import event_in_context

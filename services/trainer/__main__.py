@@ -2,8 +2,8 @@
 
 from services.trainer.app import MIGRATIONS, SCHEMA, create_app
 from services.trainer.settings import TrainerSettings
-from shared.resources import migrate
-from shared.service import run_service
+from shared.contexts import migrate
+from shared.entrypoint import run_service
 
 
 async def _migrate(settings: TrainerSettings) -> None:

@@ -12,9 +12,9 @@ from services.trainer import rpc
 from services.trainer.jobs import TrainWorker, train_spec
 from services.trainer.service import ModelService
 from services.trainer.settings import TrainerSettings
+from shared.contexts import DB, JS, NC, consumers_ctx, owned_data_ctxs, rpc_ctx, rpc_for
 from shared.messaging.consumer import JetStreamConsumer
 from shared.objectstore import ObjectStore
-from shared.resources import DB, JS, NC, consumers_ctx, owned_data_ctxs, rpc_ctx, rpc_for
 from shared.web import add_readiness_check, create_base_app
 
 SCHEMA = "trainer"

@@ -6,7 +6,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
-from shared.events.catalog import (
+from shared.contracts.events.catalog import (
     ModelQueued,
     ModelTrained,
     TrainingCanceled,
@@ -14,7 +14,7 @@ from shared.events.catalog import (
     TrainingProgress,
     TrainJob,
 )
-from shared.events.envelope import CloudEvent
+from shared.contracts.events.envelope import CloudEvent
 from shared.messaging.publisher import event_in_context
 
 SERVICE = "trainer"

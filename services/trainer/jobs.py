@@ -32,8 +32,8 @@ from services.trainer.repository import checkpoint_key
 from services.trainer.runner import TrainingProcess
 from services.trainer.settings import TrainerSettings
 from services.trainer.versions import publish_version, store_sample
-from shared.events.catalog import TrainJob
-from shared.events.envelope import CloudEvent
+from shared.contracts.events.catalog import TrainJob
+from shared.contracts.events.envelope import CloudEvent
 from shared.logging import bound_context, get_logger
 from shared.messaging.consumer import ConsumerSpec, Poison, Retry
 from shared.messaging.publisher import publish_event

@@ -25,7 +25,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from shared.events.envelope import CloudEvent, parse_event
+from shared.contracts.events.envelope import CloudEvent, parse_event
 from shared.logging import bound_context, get_logger
 
 log = get_logger(__name__)

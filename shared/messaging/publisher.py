@@ -5,8 +5,8 @@ from __future__ import annotations
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 
-from shared.events.envelope import CloudEvent, make_event
-from shared.events.registry import EventPayload
+from shared.contracts.events.envelope import CloudEvent, make_event
+from shared.contracts.events.registry import EventPayload
 from shared.logging import get_context
 from shared.messaging import context
 

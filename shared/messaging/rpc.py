@@ -1,22 +1,26 @@
 """Request/reply over NATS with typed errors, deadlines and context propagation.
 
-Server side uses the nats-py `micro` services API (discovery, PING/STATS/INFO for free):
+Every operation is declared once in `shared.contracts` (service, name, request and response
+models, problems, deadline). The serving side registers a handler against the declaration; the
+calling side calls the declaration:
 
     rpc = RpcServer(nc, "community")
-    @rpc.endpoint("users.signup")
-    async def signup(req: RpcRequest) -> dict: ...
+    rpc.serve(c.AUTH_SIGNUP, signup)      # async def signup(body: SignupBody, call: Call) -> ...
     await rpc.start()
+    user = await call(nc, c.USERS_GET, {"user_id": uid})   # -> c.USERS_GET.response instance
 
-Endpoints listen on `svc.<service>.<operation>` in the service's queue group. An `AtelierError`
-raised by a handler travels as a micro error reply whose body is the problem document; the
-caller's `rpc_call` raises the same typed error again.
+The server uses the nats-py `micro` services API (discovery, PING/STATS/INFO for free): endpoints
+listen on `svc.<service>.<operation>` in the service's queue group. An `AtelierError` raised by a
+handler travels as a micro error reply whose body is the problem document; `call` raises the same
+typed error again.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
@@ -28,11 +32,14 @@ from nats.micro.request import ERROR_CODE_HEADER, ERROR_HEADER, Request
 from nats.micro.service import Service, ServiceConfig
 from pydantic import BaseModel, ValidationError
 
+from shared.contracts.common import idempotency_key
+from shared.contracts.operation import Operation, operations
 from shared.errors import (
     AtelierError,
     BadRequest,
     GatewayTimeout,
     ServiceUnavailable,
+    Unauthorized,
     Unprocessable,
     error_from_problem,
     validation_errors,
@@ -41,37 +48,30 @@ from shared.logging import bound_context, get_logger
 from shared.messaging import context
 
 log = get_logger(__name__)
-M = TypeVar("M", bound=BaseModel)
+Req = TypeVar("Req", bound=BaseModel)
+Res = TypeVar("Res", bound=BaseModel)
 
 
-def rpc_subject(service: str, operation: str) -> str:
-    return f"svc.{service}.{operation}"
+@dataclass(frozen=True)
+class Call:
+    """Who is calling and how: what a handler knows beyond its request model."""
 
-
-class RpcRequest:
-    def __init__(self, data: Any, headers: dict[str, str]) -> None:
-        self.data = data
-        self.headers = headers
+    headers: Mapping[str, str]
+    actor_id: str | None
 
     @property
-    def actor_id(self) -> str | None:
-        return self.headers.get(context.ACTOR)
-
-    def require_actor(self) -> str:
-        from shared.errors import Unauthorized
-
+    def actor(self) -> str:
+        """The acting user; only for operations declared with `actor="required"` (checked before the call)."""
         if not self.actor_id:
             raise Unauthorized("this operation needs an authenticated user")
         return self.actor_id
 
-    def parse(self, model: type[M]) -> M:
-        try:
-            return model.model_validate(self.data if self.data is not None else {})
-        except ValidationError as exc:
-            raise Unprocessable("the request body is not valid", errors=validation_errors(exc)) from None
+    @property
+    def idempotency_key(self) -> str | None:
+        return idempotency_key(self.headers)
 
 
-Handler = Callable[[RpcRequest], Awaitable[Any]]
+Handler = Callable[[Any, Call], Awaitable[Any]]
 
 
 def _encode(result: Any) -> bytes:
@@ -98,66 +98,84 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def _decode(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:  # valid JSON orjson refuses, such as integers beyond 64 bits
+        return json.loads(raw)
+
+
 class RpcServer:
-    def __init__(self, nc: NATS, service: str, *, version: str = "0.1.0") -> None:
+    """The operations one service serves. `check_responses` validates every answer against its
+    declared response model (tests and development: a drifting contract is a loud 500)."""
+
+    def __init__(self, nc: NATS, service: str, *, version: str = "0.1.0", check_responses: bool = False) -> None:
         self._nc = nc
         self.service = service
         self._version = version
-        self._handlers: dict[str, Handler] = {}
+        self._check_responses = check_responses
+        self._handlers: dict[str, tuple[Operation[Any, Any], Handler]] = {}
         self._micro: Service | None = None
 
-    def endpoint(self, operation: str) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
-            self.add(operation, handler)
-            return handler
-
-        return register
-
-    def add(self, operation: str, handler: Handler) -> None:
-        if operation in self._handlers:
-            raise ValueError(f"RPC operation registered twice: {operation}")
-        self._handlers[operation] = handler
+    def serve(self, op: Operation[Req, Any], handler: Callable[[Req, Call], Awaitable[Any]]) -> None:
+        if op.service != self.service:
+            raise ValueError(f"{op.subject} belongs to {op.service}, not to {self.service}")
+        if op.name in self._handlers:
+            raise ValueError(f"RPC operation served twice: {op.subject}")
+        self._handlers[op.name] = (op, handler)
 
     @property
     def operations(self) -> list[str]:
         return sorted(self._handlers)
 
+    def missing(self) -> list[str]:
+        """Declared operations of this service that nothing serves."""
+        return [op.name for op in operations(self.service) if op.name not in self._handlers]
+
     async def start(self) -> None:
+        if not getattr(self, "_legacy", False) and (missing := self.missing()):
+            raise RuntimeError(f"{self.service} declares operations it does not serve: {missing}")
         self._micro = await add_service(
             self._nc,
             ServiceConfig(name=self.service, version=self._version, queue_group=f"svc-{self.service}"),
         )
-        for operation, handler in self._handlers.items():
-            await self._micro.add_endpoint(
-                name=operation.replace(".", "-"),
-                subject=rpc_subject(self.service, operation),
-                handler=self._wrap(operation, handler),
-            )
+        for op, handler in self._handlers.values():
+            await self._micro.add_endpoint(name=op.name.replace(".", "-"), subject=op.subject,
+                                           handler=self._wrap(op, handler))
 
     async def stop(self) -> None:
         if self._micro is not None:
             await self._micro.stop()
             self._micro = None
 
-    def _wrap(self, operation: str, handler: Handler) -> Callable[[Request], Awaitable[None]]:
+    def _wrap(self, op: Operation[Any, Any], handler: Handler) -> Callable[[Request], Awaitable[None]]:
         async def serve(msg: Request) -> None:
             headers = dict(msg.headers or {})
-            with bound_context(rpc=f"{self.service}.{operation}", **context.context_from_headers(headers)):
-                await self._serve(msg, headers, handler)
+            with bound_context(rpc=f"{self.service}.{op.name}", **context.context_from_headers(headers)):
+                await self._serve(msg, headers, op, handler)
 
         return serve
 
-    async def _serve(self, msg: Request, headers: dict[str, str], handler: Handler) -> None:
+    async def _serve(self, msg: Request, headers: dict[str, str], op: Operation[Any, Any], handler: Handler) -> None:
         deadline = headers.get(context.DEADLINE)
         if deadline and deadline.isdigit() and int(deadline) < time.time() * 1000:
             log.info("rpc.deadline.expired")
             return  # the caller has given up: do no work nobody waits for
         try:
+            call = Call(headers, headers.get(context.ACTOR) if op.actor != "none" else None)
+            if op.actor == "required" and not call.actor_id:
+                raise Unauthorized("this operation needs an authenticated user")
             try:
-                data = json.loads(msg.data) if msg.data else None
+                data = _decode(msg.data) if msg.data else None
             except ValueError:
                 raise BadRequest("the RPC body is not valid JSON") from None
-            result = await handler(RpcRequest(data, headers))
+            try:
+                request = op.request.model_validate(data if data is not None else {})
+            except ValidationError as exc:
+                raise Unprocessable("the request body is not valid", errors=validation_errors(exc)) from None
+            result = await handler(request, call)
+            if self._check_responses:
+                self._check(op, result)
             await msg.respond(_encode(result))
         except AtelierError as exc:
             if exc.status >= 500:
@@ -171,34 +189,43 @@ class RpcServer:
             internal = AtelierError("an unexpected error occurred")
             await msg.respond_error("500", internal.title, json.dumps(internal.to_problem()).encode())
 
+    @staticmethod
+    def _check(op: Operation[Any, Any], result: Any) -> None:
+        if op.response is None or isinstance(result, op.response):
+            return
+        try:
+            op.response.model_validate_json(_encode(result))
+        except ValidationError as exc:
+            log.error("rpc.response.invalid", errors=validation_errors(exc)[:5])
+            raise AtelierError(f"{op.subject} answered outside its contract") from None
 
-async def rpc_call_raw(
+
+async def call_raw(
     nc: NATS,
-    service: str,
-    operation: str,
-    payload: Any = None,
+    op: Operation[Any, Any],
+    payload: BaseModel | Mapping[str, Any] | None = None,
     *,
-    timeout: float,
     actor_id: str | None = None,
-    headers: dict[str, str] | None = None,
+    timeout: float | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> bytes:
-    """Call `svc.<service>.<operation>`; returns the reply's JSON bytes or raises its typed error.
+    """Call `op`; returns the reply's JSON bytes or raises its typed error.
 
     For callers that only pass the answer on (the gateway): no decode and re-encode on the hot path.
     """
+    timeout = timeout or op.timeout_s
     extra = {context.DEADLINE: str(int((time.time() + timeout) * 1000))}
     if actor_id:
         extra[context.ACTOR] = actor_id
     if headers:
         extra.update(headers)
     try:
-        reply = await nc.request(
-            rpc_subject(service, operation), _encode(payload), timeout=timeout, headers=context.outgoing_headers(extra)
-        )
+        reply = await nc.request(op.subject, _encode(payload), timeout=timeout,
+                                 headers=context.outgoing_headers(extra))
     except NoRespondersError:
-        raise ServiceUnavailable(f"the {service} service is not reachable") from None
+        raise ServiceUnavailable(f"the {op.service} service is not reachable") from None
     except NatsTimeoutError:
-        raise GatewayTimeout(f"the {service} service did not answer in time") from None
+        raise GatewayTimeout(f"the {op.service} service did not answer in time") from None
     if reply.headers and reply.headers.get(ERROR_CODE_HEADER):
         try:
             problem = json.loads(reply.data)
@@ -208,19 +235,91 @@ async def rpc_call_raw(
     return reply.data or b"null"
 
 
-async def rpc_call(
+async def call(
     nc: NATS,
-    service: str,
-    operation: str,
-    payload: Any = None,
+    op: Operation[Any, Res],
+    payload: BaseModel | Mapping[str, Any] | None = None,
     *,
-    timeout: float,
     actor_id: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> Any:
-    """Call `svc.<service>.<operation>`; returns the decoded reply or raises its typed error."""
-    raw = await rpc_call_raw(nc, service, operation, payload, timeout=timeout, actor_id=actor_id, headers=headers)
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:  # valid JSON orjson refuses, such as integers beyond 64 bits
-        return json.loads(raw)
+    timeout: float | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Res:
+    """Call `op`; returns its response model, or raises the typed error it answered with."""
+    raw = await call_raw(nc, op, payload, actor_id=actor_id, timeout=timeout, headers=headers)
+    if op.response is None:
+        return None  # type: ignore[return-value]  # an operation without a response body answers null
+    return op.response.model_validate(_decode(raw))
+
+
+# --- transitional: the untyped API that services used before the contracts; removed once every
+# --- service serves and calls contract operations (do not use in new code) ----------------------
+
+LegacyHandler = Callable[["RpcRequest"], Awaitable[Any]]
+
+
+class RpcRequest:
+    def __init__(self, data: Any, headers: dict[str, str]) -> None:
+        self.data = data
+        self.headers = headers
+
+    @property
+    def actor_id(self) -> str | None:
+        return self.headers.get(context.ACTOR)
+
+    def require_actor(self) -> str:
+        if not self.actor_id:
+            raise Unauthorized("this operation needs an authenticated user")
+        return self.actor_id
+
+    def parse(self, model: type[Req]) -> Req:
+        try:
+            return model.model_validate(self.data if self.data is not None else {})
+        except ValidationError as exc:
+            raise Unprocessable("the request body is not valid", errors=validation_errors(exc)) from None
+
+
+class _LegacyOp:
+    def __init__(self, service: str, name: str) -> None:
+        self.service, self.name, self.actor = service, name, "none"
+        self.subject = f"svc.{service}.{name}"
+        self.request = _AnyBody
+        self.response = None
+
+
+class _AnyBody(BaseModel):
+    model_config = {"extra": "allow"}
+
+
+def _legacy_endpoint(self: RpcServer, operation: str) -> Callable[[LegacyHandler], LegacyHandler]:
+    def register(handler: LegacyHandler) -> LegacyHandler:
+        _legacy_add(self, operation, handler)
+        return handler
+
+    return register
+
+
+def _legacy_add(self: RpcServer, operation: str, handler: LegacyHandler) -> None:
+    op = _LegacyOp(self.service, operation)
+
+    async def serve(request: Any, call: Call) -> Any:
+        return await handler(RpcRequest(request.model_dump() if request.model_extra is not None else None,
+                                        dict(call.headers)))
+
+    self._handlers[operation] = (op, serve)  # type: ignore[assignment]
+    self._legacy = True  # type: ignore[attr-defined]
+
+
+RpcServer.endpoint = _legacy_endpoint  # type: ignore[attr-defined]
+RpcServer.add = _legacy_add  # type: ignore[attr-defined]
+
+
+async def rpc_call_raw(nc: NATS, service: str, operation: str, payload: Any = None, *, timeout: float,
+                       actor_id: str | None = None, headers: dict[str, str] | None = None) -> bytes:
+    op = _LegacyOp(service, operation)
+    return await call_raw(nc, op, payload, timeout=timeout, actor_id=actor_id, headers=headers)  # type: ignore[arg-type]
+
+
+async def rpc_call(nc: NATS, service: str, operation: str, payload: Any = None, *, timeout: float,
+                   actor_id: str | None = None, headers: dict[str, str] | None = None) -> Any:
+    return _decode(await rpc_call_raw(nc, service, operation, payload, timeout=timeout, actor_id=actor_id,
+                                      headers=headers))

@@ -16,8 +16,8 @@ import aiohttp
 import jwt
 
 from demo.art import render
-from shared.events.catalog import WorkDeleted, WorkPublished, WorkUpdated
-from shared.events.envelope import make_event
+from shared.contracts.events.catalog import WorkDeleted, WorkPublished, WorkUpdated
+from shared.contracts.events.envelope import make_event
 from shared.ids import new_id
 from shared.messaging.publisher import publish_event
 

@@ -18,8 +18,8 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from demo.art import render
+from shared.contracts.events.envelope import parse_event
 from shared.errors import Unprocessable
-from shared.events.envelope import parse_event
 from shared.ids import new_id
 from shared.messaging.rpc import rpc_call
 

@@ -15,8 +15,8 @@ import pytest
 
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
-from shared.events import make_event
-from shared.events.catalog import (
+from shared.contracts.events import make_event
+from shared.contracts.events.catalog import (
     GenerationCompleted,
     GenerationOutput,
     TrainingProgress,

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from shared.events import make_event
-from shared.events.catalog import WorkPublished
+from shared.contracts.events import make_event
+from shared.contracts.events.catalog import WorkPublished
 from shared.ids import new_id
 from shared.messaging.publisher import publish_event
 

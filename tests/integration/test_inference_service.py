@@ -12,9 +12,9 @@ import pytest
 from minio import Minio
 
 from services.inference.testing import announce_trained, tiny_generator_onnx, upload_model
+from shared.contracts.events.catalog import GenerateJob, ModelQueued, TrainingCanceled, TrainingFailed
+from shared.contracts.events.envelope import make_event
 from shared.errors import Conflict, NotFound
-from shared.events.catalog import GenerateJob, ModelQueued, TrainingCanceled, TrainingFailed
-from shared.events.envelope import make_event
 from shared.ids import new_id
 from shared.messaging.publisher import publish_event
 from shared.messaging.rpc import rpc_call

@@ -11,9 +11,9 @@ import pytest
 from nats.js.api import RetentionPolicy, StreamConfig
 from pydantic import BaseModel
 
+from shared.contracts.events import make_event
+from shared.contracts.events.catalog import GenerateJob
 from shared.errors import AtelierError, Conflict, GatewayTimeout, ServiceUnavailable, Unprocessable
-from shared.events import make_event
-from shared.events.catalog import GenerateJob
 from shared.logging import bound_context
 from shared.messaging.consumer import ConsumerSpec, JetStreamConsumer, Poison, Retry
 from shared.messaging.rpc import RpcRequest, RpcServer, rpc_call

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from shared.events import make_event
-from shared.events.catalog import UserCreated
+from shared.contracts.events import make_event
+from shared.contracts.events.catalog import UserCreated
 from shared.messaging.connection import connect
 from shared.messaging.streams import ensure_streams
 from shared.outbox import OutboxRelay, enqueue, install_outbox

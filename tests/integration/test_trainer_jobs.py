@@ -13,13 +13,13 @@ from services.trainer import store
 from services.trainer.app import MIGRATIONS, SCHEMA
 from services.trainer.jobs import TrainWorker, intervals
 from services.trainer.settings import TrainerSettings
+from shared.contexts import migrate
+from shared.contracts.events.catalog import TrainJob
+from shared.contracts.events.envelope import make_event
 from shared.db import create_pool
-from shared.events.catalog import TrainJob
-from shared.events.envelope import make_event
 from shared.ids import new_id
 from shared.messaging.consumer import Poison
 from shared.objectstore import ObjectStore
-from shared.resources import migrate
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from services.gateway.auth import VERIFIER, current_user, token_from_request
 from services.gateway.live.connection import EventsConnection
 from services.gateway.live.hub import Hub
 from services.gateway.settings import GatewaySettings
+from shared.contexts import JS, NC
 from shared.errors import ServiceUnavailable, Unauthorized
-from shared.resources import JS, NC
 
 PROTOCOL = "atelier.v1"
 BEARER_PROTOCOL_PREFIX = "bearer."

@@ -121,11 +121,9 @@ async def thumbnail(request: web.Request) -> web.StreamResponse:
     return await stream_bytes(request, "thumbnail")
 
 
-def setup(app: web.Application) -> None:
+def setup(app: web.Application, settings: object = None) -> None:
     """Register this module's routes on the gateway."""
-    from services.gateway.app import SETTINGS
-
-    app[UPLOAD_LIMIT] = app[SETTINGS].upload_max_bytes
+    app[UPLOAD_LIMIT] = settings.upload_max_bytes  # type: ignore[attr-defined]
     app.cleanup_ctx.append(http_client_ctx)
     app.router.add_post("/v1/assets", upload)
     app.router.add_post("/v1/assets/uploads", create_direct_upload)

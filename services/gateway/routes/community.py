@@ -19,8 +19,8 @@ from services.community import schemas as s
 from services.gateway.auth import current_user, require_user
 from services.gateway.http import RPC_TIMEOUT, read_body, read_query
 from services.gateway.openapi import BEARER, json_content, problem
+from shared.contexts import NC
 from shared.messaging.rpc import rpc_call_raw
-from shared.resources import NC
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
 _PATH_PARAM = re.compile(r"{(\w+)}")
@@ -122,7 +122,7 @@ def _handler(route: Route) -> Any:
     return handle
 
 
-def setup(app: web.Application) -> None:
+def setup(app: web.Application, settings: object = None) -> None:
     """Register this module's routes on the gateway."""
     for route in ROUTES:
         app.router.add_route(route.method, route.path, _handler(route))

@@ -16,9 +16,9 @@ from services.gateway.auth import require_user
 from services.gateway.http import RPC_TIMEOUT, json_response, read_body, read_query
 from services.gateway.openapi import BEARER, ID_PARAMETER, json_content, problem
 from services.inference.schemas import GenerationCreate, ListQuery, PublishBody, RatingBody
+from shared.contexts import NC
 from shared.errors import NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from shared.messaging.rpc import rpc_call
-from shared.resources import NC
 
 SERVICE = "inference"
 IDEMPOTENCY_KEY = "Idempotency-Key"
@@ -107,7 +107,7 @@ async def verify(request: web.Request) -> web.Response:
     return json_response(result)
 
 
-def setup(app: web.Application) -> None:
+def setup(app: web.Application, settings: object = None) -> None:
     """Register this module's routes on the gateway."""
     app.router.add_post("/v1/generations", create_generation)
     app.router.add_get("/v1/generations", list_generations)

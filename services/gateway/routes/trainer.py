@@ -14,8 +14,8 @@ from services.gateway.auth import require_user
 from services.gateway.http import RPC_TIMEOUT, json_response, read_body, read_query
 from services.gateway.openapi import BEARER, ID_PARAMETER, json_content, problem
 from services.trainer.schemas import ListQuery, ModelCreate, RefineBody
+from shared.contexts import NC
 from shared.messaging.rpc import rpc_call
-from shared.resources import NC
 
 SERVICE = "trainer"
 IDEMPOTENCY_KEY = "Idempotency-Key"
@@ -61,7 +61,7 @@ async def refine_model(request: web.Request) -> web.Response:
     return json_response(result, status=202, headers={"Location": f"/v1/models/{result['id']}"})
 
 
-def setup(app: web.Application) -> None:
+def setup(app: web.Application, settings: object = None) -> None:
     """Register this module's routes on the gateway."""
     app.router.add_post("/v1/models", create_model)
     app.router.add_get("/v1/models", list_models)

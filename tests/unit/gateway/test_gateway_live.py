@@ -10,8 +10,8 @@ from services.gateway.live.connection import followee_ids
 from services.gateway.live.cursor import BadCursor, decode_cursor, encode_cursor
 from services.gateway.live.subscriber import SLOW_CLIENT_CLOSE, Subscriber
 from services.gateway.live.visibility import EventInfo, channel_for, describe
-from shared.events import make_event
-from shared.events.catalog import (
+from shared.contracts.events import make_event
+from shared.contracts.events.catalog import (
     GenerationFailed,
     TrainingProgress,
     UserCreated,

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from openapi_spec_validator import validate
 
 from services.gateway.app import create_app
-from services.gateway.openapi import document
+from services.gateway.app import openapi_document as document
 from services.gateway.settings import GatewaySettings
 
 UNDOCUMENTED = {"/app/{filename}"}  # the web app's static files

@@ -3,10 +3,10 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from shared.events import CloudEvent, make_event, parse_event, payload_model, registered_subjects
-from shared.events.catalog import TrainingProgress, UserCreated, WorkPublished
-from shared.events.export_schemas import SCHEMA_DIR, generate
-from shared.events.registry import EventPayload
+from shared.contracts.events import CloudEvent, make_event, parse_event, payload_model, registered_subjects
+from shared.contracts.events.catalog import TrainingProgress, UserCreated, WorkPublished
+from shared.contracts.events.export_schemas import SCHEMA_DIR, generate
+from shared.contracts.events.registry import EventPayload
 
 
 def test_envelope_is_cloudevents_structured_json() -> None:

@@ -111,23 +111,14 @@ def owned_data_ctxs(settings: ServiceSettings, schema: str, migrations: Path) ->
     return [database_ctx(settings, schema, migrations), nats_ctx(settings), outbox_relay_ctx(schema)]
 
 
-def rpc_for(service: str, register: Callable[[RpcServer, T], None], handler_key: web.AppKey[T]
-            ) -> Callable[[web.Application], RpcServer]:
-    """A `build` for `rpc_ctx`: the service's endpoints registered on the object at `app[handler_key]`."""
-
-    def build(app: web.Application) -> RpcServer:
-        server = RpcServer(app[NC], service)
-        register(server, app[handler_key])
-        return server
-
-    return build
-
-
-def rpc_ctx(build: Callable[[web.Application], RpcServer]) -> CleanupCtx:
-    """`build(app)` returns an RpcServer with its endpoints registered; it is started here."""
+def rpc_ctx(settings: ServiceSettings, register: Callable[[RpcServer, T], None], handler_key: web.AppKey[T],
+            ) -> CleanupCtx:
+    """Serve the service's contract operations: `register(server, app[handler_key])` binds each
+    handler; the server refuses to start while a declared operation has none."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        server = build(app)
+        server = RpcServer(app[NC], settings.service_name, check_responses=settings.rpc_check_responses)
+        register(server, app[handler_key])
         await server.start()
         log.info("rpc.started", service=server.service, operations=len(server.operations))
         try:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
-from shared.events.registry import EventPayload, payload_model
+from shared.contracts.events.registry import EventPayload, payload_model
 from shared.ids import new_id
 
 TYPE_PREFIX = "atelier."

@@ -1,7 +1,7 @@
 """Generate the JSON Schema of every registered event (envelope + payload).
 
-    python -m shared.events.export_schemas --write   # refresh shared/events/schemas/
-    python -m shared.events.export_schemas --check   # exit 1 when the checked-in files drift
+    python -m shared.contracts.events.export_schemas --write   # refresh shared/contracts/events/schemas/
+    python -m shared.contracts.events.export_schemas --check   # exit 1 when the checked-in files drift
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from shared.events.envelope import TYPE_PREFIX, CloudEvent
-from shared.events.registry import payload_model, registered_subjects
+from shared.contracts.events.envelope import TYPE_PREFIX, CloudEvent
+from shared.contracts.events.registry import payload_model, registered_subjects
 
 SCHEMA_DIR = Path(__file__).with_name("schemas")
 

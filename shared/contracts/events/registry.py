@@ -1,5 +1,8 @@
 """Subject → payload model. A payload class names its subject once; nobody else writes it.
 
+The package's `__init__` imports the catalog right after this module, so every lookup sees every
+event: importing anything under `shared.contracts.events` loads the package first.
+
     class UserCreated(EventPayload, subject="community.user.created"):
         user_id: str
         username: str
@@ -37,7 +40,6 @@ class EventPayload(BaseModel):
 
 
 def payload_model(subject: str) -> type[EventPayload]:
-    _load_catalog()
     try:
         return _REGISTRY[subject]
     except KeyError:
@@ -45,10 +47,4 @@ def payload_model(subject: str) -> type[EventPayload]:
 
 
 def registered_subjects() -> list[str]:
-    _load_catalog()
     return sorted(_REGISTRY)
-
-
-def _load_catalog() -> None:
-    # The catalog registers its classes on import; import it lazily to avoid a cycle.
-    import shared.events.catalog  # noqa: F401

@@ -1,6 +1,6 @@
 """Every event and job the platform publishes, with its payload.
 
-The JSON Schemas shipped in `shared/events/schemas/` are generated from these classes
+The JSON Schemas shipped in `shared/contracts/events/schemas/` are generated from these classes
 (`make schemas`); a test fails when they drift. Add fields freely; never rename or remove one
 that subscribers may read without a new subject.
 """
@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events.registry import EventPayload
+from shared.contracts.events.registry import EventPayload
 
 Origin = Literal["human", "ai", "collab"]
 Visibility = Literal["public", "unlisted", "private"]
