@@ -12,8 +12,10 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+import orjson
 
 from shared.logging import get_logger
 from shared.settings import DatabaseSettings
@@ -33,7 +35,18 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     """
 
 
-async def create_pool(settings: DatabaseSettings, *, schema: str | None = None) -> asyncpg.Pool:
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS).decode()
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    """jsonb and json columns read as Python values and take Python values: no hand decoding in stores."""
+    for name in ("jsonb", "json"):
+        await connection.set_type_codec(name, encoder=_json_text, decoder=orjson.loads, schema="pg_catalog")
+
+
+async def create_pool(settings: DatabaseSettings, *, schema: str | None = None,
+                      json_codec: bool = False) -> asyncpg.Pool:
     server_settings = {"application_name": "atelier"}
     if schema:
         server_settings["search_path"] = f"{safe_schema_name(schema)},public"
@@ -45,6 +58,7 @@ async def create_pool(settings: DatabaseSettings, *, schema: str | None = None) 
         timeout=settings.db_connect_timeout_s,
         server_settings=server_settings,
         reset=_keep_session,
+        init=_init_connection if json_codec else None,  # transitional: on for every service once all use it
     )
     assert pool is not None
     return pool

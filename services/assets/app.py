@@ -13,7 +13,7 @@ from services.assets import rpc
 from services.assets.events import build_consumers
 from services.assets.service import SCHEMA, AssetService
 from services.assets.settings import AssetsSettings
-from shared.contexts import DB, NC, consumers_ctx, owned_data_ctxs, rpc_ctx, rpc_for
+from shared.contexts import DB, NC, consumers_ctx, owned_data_ctxs, rpc_ctx
 from shared.logging import get_logger
 from shared.objectstore import ObjectStore
 from shared.web import add_readiness_check, create_base_app
@@ -70,7 +70,7 @@ async def create_app(settings: AssetsSettings) -> web.Application:
     app = create_base_app()
     app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS))
     app.cleanup_ctx.append(services_ctx(settings))
-    app.cleanup_ctx.append(rpc_ctx(rpc_for(SCHEMA, rpc.register, SERVICE)))
+    app.cleanup_ctx.append(rpc_ctx(settings, rpc.register, SERVICE))
     app.cleanup_ctx.append(consumers_ctx(build_consumers, stop_timeout_s=min(5.0, settings.shutdown_timeout_s / 4)))
     app.cleanup_ctx.append(sweeper_ctx(settings))
     return app

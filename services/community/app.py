@@ -11,7 +11,7 @@ from services.community.assets import AssetsClient
 from services.community.cursors import CursorCodec, derive_secret
 from services.community.deps import Deps
 from services.community.passwords import Passwords
-from services.community.rpc import build_rpc_server
+from services.community.rpc import handlers
 from services.community.settings import CommunitySettings
 from services.community.tokens import TokenIssuer, load_private_key
 from shared.contexts import DB, NC, owned_data_ctxs, rpc_ctx
@@ -54,12 +54,17 @@ def build_deps(app: web.Application, settings: CommunitySettings, tokens: TokenI
 async def create_app(settings: CommunitySettings) -> web.Application:
     tokens = TokenIssuer(load_private_key(settings.jwt_private_key_file), settings.token_ttl_s)
 
-    def build_rpc(app: web.Application) -> RpcServer:
+    async def deps_ctx(app: web.Application) -> AsyncIterator[None]:
         app[DEPS] = build_deps(app, settings, tokens)
-        return build_rpc_server(app[NC], app[DEPS])
+        yield
+
+    def register(server: RpcServer, deps: Deps) -> None:
+        for operation, handler in handlers(deps).items():
+            server.add(operation, handler)  # type: ignore[attr-defined]
 
     app = create_base_app()
     app.cleanup_ctx.append(passwords_ctx(settings))
     app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS))
-    app.cleanup_ctx.append(rpc_ctx(build_rpc))
+    app.cleanup_ctx.append(deps_ctx)
+    app.cleanup_ctx.append(rpc_ctx(settings, register, DEPS))
     return app

@@ -21,7 +21,7 @@ from services.inference.provenance import Signer, Verifier
 from services.inference.service import SCHEMA, InferenceService
 from services.inference.settings import InferenceSettings
 from services.inference.worker import GenerationWorker
-from shared.contexts import DB, JS, NC, consumers_ctx, owned_data_ctxs, rpc_ctx, rpc_for
+from shared.contexts import DB, JS, NC, consumers_ctx, owned_data_ctxs, rpc_ctx
 from shared.messaging.consumer import JetStreamConsumer
 from shared.objectstore import ObjectStore
 from shared.web import add_readiness_check, create_base_app
@@ -84,6 +84,6 @@ async def create_app(settings: InferenceSettings) -> web.Application:
     app = create_base_app()
     app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS))
     app.cleanup_ctx.append(components_ctx(settings))
-    app.cleanup_ctx.append(rpc_ctx(rpc_for(SCHEMA, rpc.register, SERVICE)))
+    app.cleanup_ctx.append(rpc_ctx(settings, rpc.register, SERVICE))
     app.cleanup_ctx.append(consumers_ctx(consumers, stop_timeout_s=min(10.0, settings.shutdown_timeout_s / 2)))
     return app

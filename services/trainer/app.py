@@ -12,7 +12,7 @@ from services.trainer import rpc
 from services.trainer.jobs import TrainWorker, train_spec
 from services.trainer.service import ModelService
 from services.trainer.settings import TrainerSettings
-from shared.contexts import DB, JS, NC, consumers_ctx, owned_data_ctxs, rpc_ctx, rpc_for
+from shared.contexts import DB, JS, NC, consumers_ctx, owned_data_ctxs, rpc_ctx
 from shared.messaging.consumer import JetStreamConsumer
 from shared.objectstore import ObjectStore
 from shared.web import add_readiness_check, create_base_app
@@ -54,7 +54,7 @@ async def create_app(settings: TrainerSettings) -> web.Application:
     app = create_base_app()
     app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS))
     app.cleanup_ctx.append(components_ctx(settings))
-    app.cleanup_ctx.append(rpc_ctx(rpc_for(SCHEMA, rpc.register, SERVICE)))
+    app.cleanup_ctx.append(rpc_ctx(settings, rpc.register, SERVICE))
     app.cleanup_ctx.append(consumers_ctx(consumers, stop_timeout_s=settings.shutdown_timeout_s * 0.6))
     app.on_shutdown.append(stop_training)
     return app
