@@ -25,7 +25,7 @@ from PIL import Image
 
 from bench.common import report, verdict
 from demo.art import STYLES, render
-from services.assets.processing import Limits, process_exact
+from services.assets.image_pipeline import Limits, process_exact
 from services.assets.thumbnails import encode_thumbnail, make_thumbnail
 from shared.ids import new_id
 

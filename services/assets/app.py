@@ -13,7 +13,7 @@ from services.assets import rpc
 from services.assets.events import build_consumers
 from services.assets.service import SCHEMA, AssetService
 from services.assets.settings import AssetsSettings
-from shared.contexts import DB, NC, consumers_ctx, owned_data_ctxs, rpc_ctx
+from shared.contexts import DB, NC, CleanupCtx, consumers_ctx, owned_data_ctxs, rpc_ctx
 from shared.logging import get_logger
 from shared.objectstore import ObjectStore
 from shared.web import add_readiness_check, create_base_app
@@ -26,7 +26,7 @@ SWEEP_INTERVAL_S = 3600.0
 __all__ = ["MIGRATIONS", "SCHEMA", "create_app"]
 
 
-def services_ctx(settings: AssetsSettings):  # type: ignore[no-untyped-def]
+def services_ctx(settings: AssetsSettings) -> CleanupCtx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         objects = ObjectStore(settings, workers=8, public_endpoint=settings.s3_public_endpoint)
         app[SERVICE] = AssetService(settings, app[DB], objects, app[NC])
@@ -41,7 +41,7 @@ def services_ctx(settings: AssetsSettings):  # type: ignore[no-untyped-def]
     return ctx
 
 
-def sweeper_ctx(settings: AssetsSettings):  # type: ignore[no-untyped-def]
+def sweeper_ctx(settings: AssetsSettings) -> CleanupCtx:
     """Delete staged uploads that were never completed (a presigned PUT cannot be taken back)."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
@@ -68,7 +68,7 @@ def sweeper_ctx(settings: AssetsSettings):  # type: ignore[no-untyped-def]
 
 async def create_app(settings: AssetsSettings) -> web.Application:
     app = create_base_app()
-    app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS))
+    app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS, json_codec=True))
     app.cleanup_ctx.append(services_ctx(settings))
     app.cleanup_ctx.append(rpc_ctx(settings, rpc.register, SERVICE))
     app.cleanup_ctx.append(consumers_ctx(build_consumers, stop_timeout_s=min(5.0, settings.shutdown_timeout_s / 4)))

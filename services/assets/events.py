@@ -20,9 +20,9 @@ VISIBILITY_CONSUMER = ConsumerSpec(stream="COMMUNITY", durable="assets-work-visi
 
 
 def stored_event(row: AssetRow) -> CloudEvent:
-    payload = AssetStored(asset_id=row.id, owner_id=row.owner_id, sha256=row.sha256,
-                          content_type=row.content_type, width=row.width, height=row.height,
-                          size=row.size, kind=row.kind, palette=row.palette)  # type: ignore[arg-type]
+    payload = AssetStored.model_validate({
+        "asset_id": row.id, "owner_id": row.owner_id, "sha256": row.sha256, "content_type": row.content_type,
+        "width": row.width, "height": row.height, "size": row.size, "kind": row.kind, "palette": row.palette})
     return event_in_context(payload, service=SERVICE, subject_id=row.id)
 
 
@@ -42,12 +42,13 @@ def build_consumers(app: web.Application) -> list[JetStreamConsumer]:
             raise Poison("no stream sequence on a JetStream message")
         seq = msg.metadata.sequence.stream
         payload = event.payload()
-        visibility = None if isinstance(payload, WorkDeleted) else payload.visibility  # type: ignore[attr-defined]
+        if not isinstance(payload, WorkPublished | WorkUpdated | WorkDeleted):
+            return
+        visibility = None if isinstance(payload, WorkDeleted) else payload.visibility
         async with pool.acquire() as conn, conn.transaction():
-            applied = await apply_work_state(conn, payload.work_id, seq,  # type: ignore[attr-defined]
-                                             visibility=visibility,
-                                             asset_ids=payload.asset_ids)  # type: ignore[attr-defined]
+            applied = await apply_work_state(conn, payload.work_id, seq, visibility=visibility,
+                                             asset_ids=payload.asset_ids)
         log.info("assets.work_visibility.applied" if applied else "assets.work_visibility.stale",
-                 work_id=payload.work_id, visibility=visibility, seq=seq)  # type: ignore[attr-defined]
+                 work_id=payload.work_id, visibility=visibility, seq=seq)
 
     return [JetStreamConsumer(app[NC], app[JS], VISIBILITY_CONSUMER, on_work_event)]

@@ -22,9 +22,9 @@ from typing import Any
 import asyncpg
 from nats.aio.client import Client as NATS
 
-from services.assets import objects as keys
+from services.assets import object_keys as keys
 from services.assets.events import deleted_event, stored_event
-from services.assets.processing import Limits, Processed, process_exact, process_upload
+from services.assets.image_pipeline import Limits, Processed, process_exact, process_upload
 from services.assets.settings import AssetsSettings
 from services.assets.store import (
     AssetRow,
@@ -36,6 +36,7 @@ from services.assets.store import (
     shown_to_others,
     works_using,
 )
+from shared.contracts.assets import UploadTicket
 from shared.errors import (
     AtelierError,
     Conflict,
@@ -47,7 +48,7 @@ from shared.errors import (
 )
 from shared.ids import is_ulid, new_id
 from shared.logging import get_logger
-from shared.messaging.rpc import rpc_call
+from shared.messaging.rpc import rpc_call  # TODO(contracts): community.WORKS_USING_ASSET
 from shared.objectstore import ObjectStore
 from shared.outbox import enqueue
 
@@ -81,13 +82,12 @@ class AssetService:
 
     # -- uploads ---------------------------------------------------------------------------------
 
-    def create_upload(self, owner_id: str, *, direct: bool) -> dict[str, Any]:
+    def create_upload(self, owner_id: str, *, direct: bool) -> UploadTicket:
         asset_id = new_id()
         url, expires_at = self.objects.presign_put(keys.staging_key(checked_owner(owner_id), asset_id),
                                                    self.settings.presign_expiry_s, public=direct)
         max_bytes = self.settings.direct_upload_max_bytes if direct else self.settings.upload_max_bytes
-        return {"asset_id": asset_id, "upload_url": url, "method": "PUT", "max_bytes": max_bytes,
-                "expires_at": expires_at.isoformat().replace("+00:00", "Z")}
+        return UploadTicket(asset_id=asset_id, upload_url=url, max_bytes=max_bytes, expires_at=expires_at)
 
     async def complete_upload(self, owner_id: str, asset_id: str) -> tuple[AssetRow, bool]:
         checked_owner(owner_id)
@@ -220,7 +220,7 @@ class AssetService:
         local = await works_using(self.pool, asset_id)
         if local:
             raise Conflict("the asset is used by a work; delete or edit the work first", extra={"work_ids": local})
-        try:
+        try:  # TODO(contracts): community.WORKS_USING_ASSET
             reply = await rpc_call(self.nc, *USAGE_RPC, {"asset_id": asset_id}, actor_id=actor_id,
                                    timeout=self.settings.rpc_timeout_s)
         except ServiceUnavailable:

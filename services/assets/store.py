@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,16 +31,8 @@ class AssetRow:
 
     @classmethod
     def from_record(cls, r: asyncpg.Record) -> AssetRow:
-        return cls(**{**dict(r), "palette": list(r["palette"]), "meta": json.loads(r["meta"])})
-
-    def describe(self) -> dict[str, Any]:
-        """The shape other services and the gateway receive."""
-        return {
-            "id": self.id, "owner_id": self.owner_id, "kind": self.kind, "sha256": self.sha256,
-            "content_type": self.content_type, "width": self.width, "height": self.height,
-            "size": self.size, "orientation": self.orientation, "palette": self.palette,
-            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
-        }
+        # The pool's jsonb codec has decoded `meta` already.
+        return cls(**{**dict(r), "palette": list(r["palette"]), "meta": dict(r["meta"] or {})})
 
 
 async def insert_asset(conn: asyncpg.Connection, row: AssetRow) -> None:
@@ -49,9 +40,9 @@ async def insert_asset(conn: asyncpg.Connection, row: AssetRow) -> None:
     await conn.execute(
         "INSERT INTO assets (id, owner_id, kind, sha256, content_type, width, height, size, orientation,"
         " palette, object_key, thumbnail_key, meta, created_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14)",
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         row.id, row.owner_id, row.kind, row.sha256, row.content_type, row.width, row.height, row.size,
-        row.orientation, row.palette, row.object_key, row.thumbnail_key, json.dumps(row.meta), row.created_at,
+        row.orientation, row.palette, row.object_key, row.thumbnail_key, row.meta, row.created_at,
     )
 
 
@@ -72,7 +63,7 @@ async def find_by_sha256(conn: asyncpg.Connection | asyncpg.Pool, owner_id: str,
 
 
 async def delete_asset(conn: asyncpg.Connection, asset_id: str) -> bool:
-    return await conn.fetchval("DELETE FROM assets WHERE id = $1 RETURNING true", asset_id) is True
+    return bool(await conn.fetchval("DELETE FROM assets WHERE id = $1 RETURNING true", asset_id))
 
 
 async def lock_asset(conn: asyncpg.Connection, asset_id: str) -> AssetRow | None:

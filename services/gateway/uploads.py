@@ -1,44 +1,86 @@
-"""Moving file bytes between clients and the object store without holding a file in memory.
+"""The upload sequence at the edge: ticket -> relay -> abort or complete, and the direct variant.
 
-Uploads: the request body goes chunk by chunk to a presigned PUT that assets hands out. The store
-(MinIO's S3 code) refuses a PUT without Content-Length (411), so a body whose length is declared is
-relayed as it arrives, and a chunked body or a multipart part (length unknown) is first spooled to
-a temporary FILE, then PUT from it. Either way the bytes are counted and cut off past the limit.
+`POST /v1/assets`: assets hands out a ticket (a presigned PUT, `svc.assets.uploads.create`), the
+request body goes chunk by chunk to it, and `uploads.complete` validates and stores the file; if
+the relay fails, `uploads.abort` removes what reached the store. The store (MinIO's S3 code)
+refuses a PUT without Content-Length (411), so a body whose length is declared is relayed as it
+arrives, and a chunked body or a multipart part (length unknown) is first spooled to a temporary
+FILE, then PUT from it. Either way the bytes are counted and cut off past the limit.
 
-Downloads: a presigned GET is streamed back chunk by chunk, Range forwarded to the store.
+`POST /v1/assets/{id}/complete` finishes a direct upload (the client PUT the file itself).
+A new asset answers 201, a dedupe hit (the same bytes again from the same owner) 200.
 """
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
+import time
 from collections.abc import AsyncIterator
-from typing import IO, Any
+from typing import IO
 
 import aiohttp
 from aiohttp import web
 
-from shared.errors import PayloadTooLarge, ServiceUnavailable, Unprocessable, UnsupportedMediaType
+from services.gateway.auth import require_user
+from services.gateway.routing import forward_model
+from services.gateway.store_http import CHUNK, HTTP_CLIENT
+from shared.contracts import assets as a
+from shared.errors import AtelierError, PayloadTooLarge, ServiceUnavailable, Unprocessable, UnsupportedMediaType
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-CHUNK = 256 * 1024
 RAW_TYPES = ("image/png", "image/jpeg", "image/webp")
 MULTIPART_FIELD = "file"
-HTTP_CLIENT = web.AppKey("upload_http_client", aiohttp.ClientSession)
-# No total limit (a big file on a slow link takes long); every socket read and connect is bounded.
-STORE_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=5.0, sock_read=60.0)
+UPLOAD_LIMIT = web.AppKey("upload_max_bytes", int)
+
+
+async def upload(request: web.Request) -> web.Response:
+    require_user(request)
+    limit = request.app[UPLOAD_LIMIT]
+    check_upload_request(request, limit)
+    ticket: a.UploadTicket = await forward_model(request, a.UPLOADS_CREATE, a.UploadCreate(direct=False))
+    began = time.perf_counter()
+    try:
+        size = await relay_upload(request, ticket.upload_url, limit)
+    except TooLarge:
+        await _abort(request, ticket.asset_id)
+        raise too_large(limit) from None
+    except BaseException:
+        await _abort(request, ticket.asset_id)
+        raise
+    relayed = time.perf_counter()
+    result: a.UploadCompleted = await forward_model(request, a.UPLOADS_COMPLETE, a.UploadRef(asset_id=ticket.asset_id))
+    finished = time.perf_counter()
+    log.info("gateway.upload.relayed", asset_id=result.asset.id, size=size,
+             relay_ms=round((relayed - began) * 1000), created=result.created)
+    timing = f"relay;dur={(relayed - began) * 1000:.1f}, finalize;dur={(finished - relayed) * 1000:.1f}"
+    return _completed(result, {"Server-Timing": timing})
+
+
+async def complete_direct_upload(request: web.Request) -> web.Response:
+    require_user(request)
+    result: a.UploadCompleted = await forward_model(request, a.UPLOADS_COMPLETE,
+                                                    {"asset_id": request.match_info["id"]})
+    return _completed(result, {})
+
+
+def _completed(result: a.UploadCompleted, headers: dict[str, str]) -> web.Response:
+    return web.Response(body=result.asset.model_dump_json(), status=201 if result.created else 200,
+                        content_type="application/json",
+                        headers={"Location": f"/v1/assets/{result.asset.id}", **headers})
+
+
+async def _abort(request: web.Request, asset_id: str) -> None:
+    """Best effort: the staged bytes (if any reached the store) are removed now, not by the sweeper."""
+    try:
+        await forward_model(request, a.UPLOADS_ABORT, a.UploadRef(asset_id=asset_id))
+    except AtelierError as exc:
+        log.warning("gateway.upload.abort_failed", asset_id=asset_id, error=exc.detail)
 
 
 class TooLarge(Exception):
     pass
-
-
-async def http_client_ctx(app: web.Application) -> AsyncIterator[None]:
-    connector = aiohttp.TCPConnector(limit=64)
-    async with aiohttp.ClientSession(connector=connector, timeout=STORE_TIMEOUT, auto_decompress=False) as session:
-        app[HTTP_CLIENT] = session
-        yield
 
 
 def too_large(limit: int) -> PayloadTooLarge:
@@ -124,88 +166,4 @@ async def _put(session: aiohttp.ClientSession, url: str, data: object, size: int
     except (aiohttp.ClientError, TimeoutError) as exc:
         if isinstance(exc.__cause__, TooLarge) or isinstance(exc.__context__, TooLarge):
             raise TooLarge from None
-        raise ServiceUnavailable("the object store is not reachable") from None
-
-
-# -- downloads ---------------------------------------------------------------------------------
-
-
-def _etag_matches(header: str, etag: str) -> bool:
-    """If-None-Match uses weak comparison: W/"x" matches "x"; '*' matches anything."""
-    candidates = [c.strip().removeprefix("W/") for c in header.split(",")]
-    return "*" in candidates or etag.removeprefix("W/") in candidates
-
-
-class Unsatisfiable(Exception):
-    pass
-
-
-def _range_header(request: web.Request, etag: str, size: int | None) -> str | None:
-    """The single byte range to ask the store for, or None for the whole file.
-
-    A malformed or multi-range header is ignored (RFC 9110 allows it); If-Range with another
-    validator also means the whole file. Raises Unsatisfiable for a range past the end.
-    """
-    if "Range" not in request.headers:
-        return None
-    if_range = request.headers.get("If-Range")
-    if if_range is not None and if_range.strip() != etag:
-        return None
-    try:
-        wanted = request.http_range
-    except ValueError:
-        return None
-    start, stop = wanted.start, wanted.stop
-    if start is None and stop is None:
-        return None
-    if start is not None and start < 0:
-        return f"bytes={start}"  # suffix: the last -start bytes
-    if size is not None and (start or 0) >= size:
-        raise Unsatisfiable
-    return f"bytes={start or 0}-{'' if stop is None else stop - 1}"
-
-
-async def stream_from_store(request: web.Request, info: dict[str, Any], *, cache_control: str) -> web.StreamResponse:
-    """Answer a GET/HEAD for stored bytes: 304 on a matching If-None-Match, Range → 206/416."""
-    etag = info["etag"]
-    headers = {
-        "ETag": etag,
-        "Cache-Control": cache_control,
-        "X-Content-Type-Options": "nosniff",
-        "Content-Disposition": f'inline; filename="{info["filename"]}"',
-        "Accept-Ranges": "bytes",
-    }
-    if not info["public"]:
-        headers["Vary"] = "Authorization"
-    if_none_match = request.headers.get("If-None-Match")
-    if if_none_match and _etag_matches(if_none_match, etag):
-        return web.Response(status=304, headers=headers)
-    upstream_headers = {}
-    size = info.get("size")
-    try:
-        wanted = _range_header(request, etag, size)
-    except Unsatisfiable:
-        return web.Response(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
-    if wanted is not None:
-        upstream_headers["Range"] = wanted
-    session = request.app[HTTP_CLIENT]
-    try:
-        async with session.get(info["url"], headers=upstream_headers) as upstream:
-            if upstream.status == 416:
-                return web.Response(status=416, headers={**headers, "Content-Range": f"bytes */{size or '*'}"})
-            if upstream.status not in (200, 206):
-                log.warning("gateway.download.store_status", status=upstream.status)
-                raise ServiceUnavailable("the object store did not return the file")
-            response = web.StreamResponse(status=upstream.status, headers=headers)
-            response.content_type = info["content_type"]
-            response.content_length = upstream.content_length
-            if upstream.status == 206:
-                response.headers["Content-Range"] = upstream.headers["Content-Range"]
-            await response.prepare(request)
-            if request.method != "HEAD":
-                async for chunk in upstream.content.iter_chunked(CHUNK):
-                    await response.write(chunk)
-            await response.write_eof()
-            return response
-    except (aiohttp.ClientError, TimeoutError):
         raise ServiceUnavailable("the object store is not reachable") from None

@@ -1,0 +1,171 @@
+"""The assets service's operations (`svc.assets.<name>`): uploads, reading, deleting, storing.
+
+Gateway-facing (they act as the calling user): `uploads.create`, `uploads.complete`,
+`uploads.abort`, `get`, `content_url`, `delete`. Internal (trainer, inference, community):
+`store`, `describe`, `read_urls`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from shared.contracts.common import Id, Reply, Strict
+from shared.contracts.events.catalog import AssetKind
+from shared.contracts.operation import Operation, operation
+
+ImageType = Literal["image/png", "image/jpeg", "image/webp"]
+Colour = str  # "#rrggbb"
+COMPLETE_TIMEOUT_S = 120.0  # decoding and thumbnailing a 40 MP image, plus store round trips
+ABORT_TIMEOUT_S = 5.0  # best effort: the sweeper removes what an abort could not
+
+# -- requests -------------------------------------------------------------------------------------
+
+
+class UploadCreate(Strict):
+    direct: bool = Field(True, description="True: the URL is for the client itself (the store's public "
+                                           "endpoint, the direct-upload limit); False: the gateway relays")
+
+
+class UploadRef(Strict):
+    asset_id: Id = Field(description="The upload's asset id, from its ticket")
+
+
+class AssetRef(Strict):
+    id: Id = Field(description="The asset's id (a ULID)")
+
+
+class AssetContentRef(AssetRef):
+    variant: Literal["content", "thumbnail"] = Field("content", description="The original or its thumbnail")
+
+
+class AssetStoreRequest(Strict):
+    owner_id: Id = Field(description="Whose asset it becomes")
+    kind: Literal["generated", "sample"] = Field(description="What made the image")
+    content_type: ImageType = Field("image/png", description="What the bytes must be (checked by content)")
+    data_b64: str = Field(min_length=1, description="The image, base64; stored byte for byte")
+    meta: dict[str, Any] | None = Field(None, description="Kept with the asset (generation, model, seed...)")
+
+
+class AssetDescribeRequest(Strict):
+    ids: list[str] = Field(max_length=500, description="Asset ids (duplicates are answered once)")
+    owner_id: str | None = Field(None, description="Only assets of this owner; the others count as missing")
+
+
+class AssetReadUrlsRequest(Strict):
+    ids: list[str] = Field(max_length=2000, description="Asset ids (duplicates are answered once)")
+    expires_s: int | None = Field(None, ge=10, le=24 * 3600, description="Lifetime of the URLs (default: "
+                                                                          "the service's presign expiry)")
+
+
+# -- answers --------------------------------------------------------------------------------------
+
+
+class UploadTicket(Reply):
+    asset_id: str = Field(description="The id the asset will have")
+    upload_url: str = Field(description="Presigned URL to PUT the file to")
+    method: Literal["PUT"] = "PUT"
+    max_bytes: int = Field(description="Largest file `complete` accepts")
+    expires_at: datetime = Field(description="When the URL stops working")
+
+
+class AssetUrls(Reply):
+    content: str = Field(description="The stored image (GET, Range, conditional GET)")
+    thumbnail: str = Field(description="A WebP thumbnail")
+
+
+class AssetView(Reply):
+    """An asset as clients see it."""
+
+    id: str
+    sha256: str = Field(description="SHA-256 of the stored bytes, hex")
+    content_type: ImageType
+    width: int
+    height: int
+    size: int = Field(description="Bytes of the stored original")
+    kind: AssetKind
+    palette: list[Colour] = Field(description="Five dominant colours, `#rrggbb`, most common first")
+    created_at: datetime
+    urls: AssetUrls
+
+
+class AssetDetails(AssetView):
+    """An asset's metadata, as `GET /v1/assets/{id}` answers it."""
+
+    public: bool = Field(description="True when a public or unlisted work shows the asset (anyone may see it)")
+
+
+class UploadCompleted(Reply):
+    asset: AssetView
+    created: bool = Field(description="False: the same bytes were stored before (or complete ran twice)")
+
+
+class AssetContentUrl(Reply):
+    """Where the gateway streams an asset's bytes from, and what it answers with."""
+
+    url: str = Field(description="Presigned GET, short-lived")
+    content_type: str
+    etag: str = Field(description="Strong validator: the bytes behind an id never change")
+    public: bool
+    size: int | None = Field(description="Bytes of the variant, when known")
+    filename: str
+
+
+class AssetRecord(Reply):
+    """An asset as other services see it (with its owner)."""
+
+    id: str
+    owner_id: str
+    kind: AssetKind
+    sha256: str
+    content_type: ImageType
+    width: int
+    height: int
+    size: int
+    orientation: int = Field(description="EXIF orientation, 1-8")
+    palette: list[Colour]
+    created_at: datetime
+
+
+class StoredAsset(AssetRecord):
+    created: bool = Field(description="False: the owner had these bytes already (that asset is answered)")
+
+
+class AssetDescription(Reply):
+    items: list[AssetRecord]
+    missing: list[str] = Field(description="Requested ids that do not exist (or are not the owner's)")
+
+
+class AssetReadUrls(Reply):
+    urls: dict[str, str] = Field(description="Asset id -> presigned GET of its original")
+    missing: list[str] = Field(description="Requested ids that do not exist")
+
+
+# -- operations -----------------------------------------------------------------------------------
+
+UPLOADS_CREATE = operation("assets", "uploads.create", UploadCreate, UploadTicket,
+                           summary="Start a direct upload: PUT the file to upload_url, then POST "
+                                   "/v1/assets/{id}/complete")
+UPLOADS_COMPLETE = operation("assets", "uploads.complete", UploadRef, UploadCompleted,
+                             summary="Validate and store an uploaded file", problems=(404, 413, 415, 422),
+                             timeout_s=COMPLETE_TIMEOUT_S)
+UPLOADS_ABORT: Operation[UploadRef, Any] = operation("assets", "uploads.abort", UploadRef, None,
+                          summary="Remove the staged bytes of an upload that will not be completed",
+                          timeout_s=ABORT_TIMEOUT_S)
+GET = operation("assets", "get", AssetRef, AssetDetails,
+                summary="An asset's metadata (owner, or anyone once a visible work shows it)",
+                actor="optional", problems=(404,))
+CONTENT_URL = operation("assets", "content_url", AssetContentRef, AssetContentUrl,
+                        summary="Where to stream an asset's bytes from", actor="optional", problems=(404,))
+DELETE: Operation[AssetRef, Any] = operation("assets", "delete", AssetRef, None,
+                   summary="Delete an asset no work uses (object, thumbnail and record)",
+                   problems=(403, 404, 409, 503))
+STORE = operation("assets", "store", AssetStoreRequest, StoredAsset,
+                  summary="Store a generated image or a training sample exactly as given",
+                  actor="none", problems=(413, 415, 422))
+DESCRIBE = operation("assets", "describe", AssetDescribeRequest, AssetDescription,
+                     summary="Assets in bulk, with their owners and palettes", actor="none")
+READ_URLS = operation("assets", "read_urls", AssetReadUrlsRequest, AssetReadUrls,
+                      summary="Presigned GETs of originals in bulk (training data)", actor="none")
