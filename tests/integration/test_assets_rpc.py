@@ -18,10 +18,11 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from demo.art import render
+from shared.contracts import assets as asset_ops
 from shared.contracts.events.envelope import parse_event
 from shared.errors import Unprocessable
 from shared.ids import new_id
-from shared.messaging.rpc import rpc_call
+from shared.messaging.rpc import call
 
 
 def signed_like_png(seed: int) -> bytes:
@@ -37,7 +38,7 @@ def signed_like_png(seed: int) -> bytes:
 async def store(nc: Any, owner_id: str, data: bytes, **extra: Any) -> dict[str, Any]:
     payload = {"owner_id": owner_id, "kind": "generated", "content_type": "image/png",
                "data_b64": base64.b64encode(data).decode(), **extra}
-    return dict(await rpc_call(nc, "assets", "store", payload, timeout=10))
+    return (await call(nc, asset_ops.STORE, payload, timeout=10)).model_dump(mode="json")
 
 
 async def test_store_keeps_generated_bytes_exactly(nc: Any, platform: Any) -> None:
@@ -46,7 +47,7 @@ async def test_store_keeps_generated_bytes_exactly(nc: Any, platform: Any) -> No
     asset = await store(nc, owner, data, meta={"generation_id": "g1"})
     assert asset["created"] is True and asset["kind"] == "generated"
     assert asset["sha256"] == hashlib.sha256(data).hexdigest() and asset["size"] == len(data)
-    urls = await rpc_call(nc, "assets", "read_urls", {"ids": [asset["id"], "nope"]}, timeout=5)
+    urls = (await call(nc, asset_ops.READ_URLS, {"ids": [asset["id"], "nope"]}, timeout=5)).model_dump()
     assert urls["missing"] == ["nope"]
     async with aiohttp.ClientSession() as http, http.get(urls["urls"][asset["id"]]) as resp:
         assert resp.status == 200 and await resp.read() == data
@@ -58,12 +59,12 @@ async def test_describe_in_bulk_with_palettes_and_owner_filter(nc: Any, platform
     owner, stranger = new_id(), new_id()
     a = await store(nc, owner, signed_like_png(2))
     b = await store(nc, stranger, signed_like_png(3))
-    described = await rpc_call(nc, "assets", "describe", {"ids": [a["id"], b["id"], "missing"]}, timeout=5)
+    described = (await call(nc, asset_ops.DESCRIBE, {"ids": [a["id"], b["id"], "missing"]}, timeout=5)).model_dump()
     assert {i["id"] for i in described["items"]} == {a["id"], b["id"]} and described["missing"] == ["missing"]
     item = next(i for i in described["items"] if i["id"] == a["id"])
     assert len(item["palette"]) == 5 and all(c.startswith("#") and len(c) == 7 for c in item["palette"])
     assert (item["width"], item["height"], item["owner_id"]) == (64, 64, owner)
-    mine = await rpc_call(nc, "assets", "describe", {"ids": [a["id"], b["id"]], "owner_id": owner}, timeout=5)
+    mine = (await call(nc, asset_ops.DESCRIBE, {"ids": [a["id"], b["id"]], "owner_id": owner}, timeout=5)).model_dump()
     assert [i["id"] for i in mine["items"]] == [a["id"]] and mine["missing"] == [b["id"]]
 
 
@@ -87,8 +88,7 @@ async def test_store_refuses_what_is_not_a_valid_image(nc: Any, endpoints: Any, 
 
 async def test_store_validates_its_request(nc: Any, platform: Any) -> None:
     with pytest.raises(Unprocessable):
-        await rpc_call(nc, "assets", "store", {"owner_id": new_id(), "kind": "upload", "data_b64": "AA=="},
-                       timeout=5)
+        await call(nc, asset_ops.STORE, {"owner_id": new_id(), "kind": "upload", "data_b64": "AA=="}, timeout=5)
     with pytest.raises(Unprocessable):
         await store(nc, "../escape", signed_like_png(6))
 
