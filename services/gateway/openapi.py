@@ -146,7 +146,6 @@ RATE_LIMITED = {
     "description": "rate limited: retry after `Retry-After` seconds", "content": _PROBLEM,
     "headers": {"Retry-After": {"schema": {"type": "integer"}}},
 }
-_IDEMPOTENCY_REF = "#/components/parameters/IdempotencyKey"
 _METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
 _PATH_PARAM = re.compile(r"{(\w+)(?::[^{}]*)?}")
 # What each status means when a route's operation can answer it; an operation's own text wins.
@@ -246,9 +245,8 @@ def with_edge_behaviour(paths: dict[str, Any]) -> dict[str, Any]:
             op.setdefault("responses", {}).setdefault("429", {"$ref": "#/components/responses/RateLimited"})
             if method == "post":
                 params = op.setdefault("parameters", [])
-                if not any(p.get("name") == "Idempotency-Key" or p.get("$ref") == _IDEMPOTENCY_REF
-                           for p in params if isinstance(p, dict)):  # applied twice: add it once
-                    params.append({"$ref": _IDEMPOTENCY_REF})
+                if not any(p.get("name") == "Idempotency-Key" for p in params if isinstance(p, dict)):
+                    params.append({"$ref": "#/components/parameters/IdempotencyKey"})
     return out
 
 
