@@ -13,8 +13,8 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from demo.art import PALETTES, render
-from services.assets.metadata import strip_metadata
 from services.assets.image_pipeline import Limits, process_exact, process_upload
+from services.assets.metadata import strip_metadata
 from shared.errors import Unprocessable, UnsupportedMediaType
 
 LIMITS = Limits(max_pixels=40_000_000, thumbnail_size=256)
