@@ -30,13 +30,21 @@ def available() -> list[str]:
 
 
 def run_one(name: str, results_dir: Path) -> tuple[int, float]:
-    print(f"\n=== bench {name} ===", flush=True)
+    print(f"\n=== bench {name} === (load average {load_average()}: other work on this machine skews figures)",
+          flush=True)
     started = time.monotonic()
     env = {**os.environ, RESULTS_DIR_ENV: str(results_dir), NAME_ENV: name}
     rc = subprocess.call([sys.executable, "-m", f"bench.bench_{name}"], env=env)
     elapsed = time.monotonic() - started
     print(f"=== bench {name}: {'ok' if rc == 0 else f'exit {rc}'} in {elapsed:.0f} s", flush=True)
     return rc, elapsed
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 def load(results_dir: Path, name: str) -> dict[str, Any] | None:
