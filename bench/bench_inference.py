@@ -208,6 +208,7 @@ async def run(stack: Any, onnx: bytes, seconds: float, n_rounds: int) -> None:
             platform = Platform(stack, http, nc, model_id, {"Authorization": f"Bearer {session['token']}"})
             await platform.start()
             await platform.one(1)  # the model is loaded and warm
+            platform.retries.clear()  # the 409s while it loaded are not part of the measurement
 
             for clients in (1, 8):  # how well dynamic batching fills up (reported, no goal)
                 rate = await triton_rate(backend, triton_model, local.z, clients, seconds)
