@@ -151,6 +151,15 @@ async def floor(js: Any, sub: Subscriber, n: int) -> list[float]:
     return out
 
 
+async def handler_ms(nc: Any, service: str, endpoint: str) -> tuple[int, float]:
+    """(calls, total ms) the service's own handler spent on `endpoint`, from NATS micro STATS."""
+    reply = await nc.request(f"$SRV.STATS.{service}", b"", timeout=5)
+    for ep in json.loads(reply.data).get("endpoints", []):
+        if ep.get("name") == endpoint:
+            return int(ep["num_requests"]), int(ep["processing_time"]) / 1e6
+    return 0, 0.0
+
+
 async def run(stack: Any, n: int, n_rounds: int) -> None:
     results = current()
     ep = stack.endpoints
@@ -170,8 +179,12 @@ async def run(stack: Any, n: int, n_rounds: int) -> None:
             await path.batch(WARMUP)
             await floor(js, bare, WARMUP)
             path.rows.clear()
+            handlers = {"community works.create": ("community", "works-create"),
+                        "assets describe": ("assets", "describe")}
+            before = {k: await handler_ms(nc, *v) for k, v in handlers.items()}
             samples = await alternate_async(n_rounds, {"user_path": lambda: path.batch(per_round),
                                                        "jetstream_floor": lambda: floor(js, bare, per_round)})
+            after = {k: await handler_ms(nc, *v) for k, v in handlers.items()}
     finally:
         await external.stop()
         await bare.stop()
@@ -201,6 +214,10 @@ async def run(stack: Any, n: int, n_rounds: int) -> None:
     print("events.breakdown (median / p90 ms):", flush=True)
     for label, values in parts.items():
         print(f"  {label}: {show_percentile(values, 50)} / {show_percentile(values, 90)}", flush=True)
+    for label, (calls, total_ms) in after.items():  # mean, from the services' own micro stats
+        calls_run, ms_run = calls - before[label][0], total_ms - before[label][1]
+        results.figure(f"events.handler_mean_ms[{label}]",
+                       f"{ms_run / calls_run:.2f} ms over {calls_run} calls" if calls_run else "no calls")
     results.check(P50, percentile(total, 50), note=f"floor p50 {show_percentile(bare_ms, 50)}")
     results.check(P99, percentile(total, 99), note=f"n={len(total)}")
 
