@@ -12,8 +12,8 @@ Each round runs, in turn (reversed every other round, so each sees the same mach
   `inference.generation.completed` (queue, Triton, encode, sign, store);
 - e2e 8x16: 8 users, count 16.
 Goals (issue 12): Triton >= 0.9 of forward alone; both end-to-end figures >= 0.6 of the pipeline,
-each ratio taken per round (paired) and judged on its median. CPU ms per image per process from
-/proc, the load generator shown apart.
+each judged on the lower of the paired throughput ratio (median over rounds) and the CPU cost
+ratio (one process's CPU per image / the platform's, from /proc, the load generator apart).
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ from bench.harness import (
     alternate_async,
     cpu_ms_per_unit,
     current,
-    paired_ratios,
+    median_roles,
+    platform_cpu_ms,
     rounds,
     show_cpu,
     show_percentile,
@@ -241,8 +242,7 @@ async def run(stack: Any, onnx: bytes, seconds: float, n_rounds: int) -> None:
     for kind, values in local.cpu_ms_per_image.items():
         results.figure(f"inference.{kind}.one_process_cpu_ms_per_image", spread(values), "ms")
     for label, snapshots in cpu.items():
-        roles = {role: float(np.median([s.get(role, 0.0) for s in snapshots])) for role in snapshots[0]}
-        show_cpu(f"inference.{label}", roles, unit="image")
+        show_cpu(f"inference.{label}", median_roles(snapshots), unit="image")
     for label, latencies in platform.latencies.items():
         ms = [1000 * s for s in latencies]
         print(f"inference.{label} latency (POST -> completed): p50 {show_percentile(ms, 50)}, "
@@ -250,8 +250,8 @@ async def run(stack: Any, onnx: bytes, seconds: float, n_rounds: int) -> None:
     results.figure("inference.posts_retried_by_status (409 loading, 429 queue full)", str(platform.retries))
     for goal, system, baseline in ((TRITON, "triton_32", "forward"), (E2E_32x1, "e2e_32x1", "pipeline"),
                                    (E2E_8x16, "e2e_8x16", "pipeline")):
-        ratios = spread(paired_ratios(rates[system], rates[baseline]))
-        results.check(goal, ratios.median, spread_of=ratios)
+        results.check_throughput(goal, rates[system], rates[baseline], system_cpu_ms=platform_cpu_ms(cpu[system]),
+                                 baseline_cpu_ms=float(np.median(local.cpu_ms_per_image[baseline])))
 
 
 def main() -> None:

@@ -6,7 +6,9 @@ Same token check (the gateway's `TokenVerifier` and auth middleware), same reque
 `works.get`, which call services/community/store/*.py and views.py), same pool settings and the
 same orjson encoding the RPC layer uses. Started by bench_community as its own process:
 
-    python -m bench.monolith   (ATELIER_DATABASE_URL, ATELIER_JWT_PUBLIC_KEY_FILE; prints {"url": ...})
+    python -m bench.monolith   (ATELIER_DATABASE_URL, ATELIER_JWT_PUBLIC_KEY_FILE and
+                                ATELIER_JWT_PRIVATE_KEY_FILE for community's cursor secret;
+                                prints {"url": ...})
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import secrets
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -25,9 +26,10 @@ from typing import Any
 import asyncpg
 import orjson
 from aiohttp import web
+from pydantic import ValidationError
 
 from services.community import feeds, works
-from services.community.cursors import CursorCodec
+from services.community.cursors import CursorCodec, derive_secret
 from services.community.schemas import Page
 from services.gateway.auth import VERIFIER, TokenVerifier, auth_middleware, current_user, require_user
 from shared.db import create_pool
@@ -58,6 +60,9 @@ async def problems(request: web.Request, handler: Any) -> web.StreamResponse:
     except AtelierError as exc:
         return web.Response(body=json.dumps(exc.to_problem(request.path)), status=exc.status,
                             content_type="application/problem+json")
+    except ValidationError:
+        return web.Response(body=json.dumps({"title": "Bad request", "status": 400}), status=400,
+                            content_type="application/problem+json")
 
 
 async def feed(request: web.Request) -> web.Response:
@@ -72,14 +77,14 @@ async def work(request: web.Request) -> web.Response:
                                  request.match_info["id"]))
 
 
-def create_app(database_url: str, public_key_pem: str) -> web.Application:
+def create_app(database_url: str, public_key_pem: str, cursor_secret: bytes) -> web.Application:
     app = web.Application(middlewares=[problems, auth_middleware])
     app[VERIFIER] = TokenVerifier(public_key_pem)
 
     async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
         pool = await create_pool(DatabaseSettings(database_url=database_url), schema="community")
         app[POOL] = pool
-        app[DEPS] = ReadDeps(pool, CursorCodec(secrets.token_bytes(32)))
+        app[DEPS] = ReadDeps(pool, CursorCodec(cursor_secret))
         yield
         await pool.close()
 
@@ -89,8 +94,8 @@ def create_app(database_url: str, public_key_pem: str) -> web.Application:
     return app
 
 
-async def serve(database_url: str, public_key_pem: str) -> None:
-    app = create_app(database_url, public_key_pem)
+async def serve(database_url: str, public_key_pem: str, cursor_secret: bytes) -> None:
+    app = create_app(database_url, public_key_pem, cursor_secret)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     runner = web.AppRunner(app, access_log=None)
@@ -106,6 +111,7 @@ async def serve(database_url: str, public_key_pem: str) -> None:
 if __name__ == "__main__":
     try:
         asyncio.run(serve(os.environ["ATELIER_DATABASE_URL"],
-                          Path(os.environ["ATELIER_JWT_PUBLIC_KEY_FILE"]).read_text()))
+                          Path(os.environ["ATELIER_JWT_PUBLIC_KEY_FILE"]).read_text(),
+                          derive_secret(Path(os.environ["ATELIER_JWT_PRIVATE_KEY_FILE"]).read_bytes())))
     except KeyboardInterrupt:
         sys.exit(0)

@@ -21,6 +21,7 @@ from bench.harness import (
     min_samples,
     paired_ratios,
     percentile,
+    platform_cpu_ms,
     show_percentile,
     spread,
 )
@@ -102,6 +103,22 @@ def test_results_file_records_each_verdict(tmp_path, monkeypatch: pytest.MonkeyP
     doc = json.loads((tmp_path / "inference.json").read_text())
     assert [c["status"] for c in doc["checks"]] == ["not met", "n too small"]
     assert doc["checks"][0]["goal"]["threshold"] == 0.9
+
+
+def test_throughput_goal_is_judged_on_the_lower_of_throughput_and_cpu_cost(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("ATELIER_BENCH_RESULTS", str(tmp_path))
+    results = Results("community")
+    goal = Goal("feed", "gateway req/s", "monolith req/s", ">=", 0.8)
+    # Throughput looks fine (more processes got more time slices), CPU per request does not.
+    assert not results.check_throughput(goal, [95.0, 100.0], [100.0, 100.0], system_cpu_ms=3.3, baseline_cpu_ms=1.9)
+    assert results.checks[-1].measured == pytest.approx(1.9 / 3.3)
+    assert results.check_throughput(goal, [90.0, 90.0], [100.0, 100.0], system_cpu_ms=2.0, baseline_cpu_ms=1.9)
+    assert results.checks[-1].measured == pytest.approx(0.9)
+
+
+def test_platform_cpu_leaves_out_the_load_generator() -> None:
+    rounds_ = [{"gateway": 1.0, "community": 1.0, LOAD_GENERATOR: 5.0}, {"gateway": 2.0, "community": 2.0}]
+    assert platform_cpu_ms(rounds_) == 3.0
 
 
 def _write(tmp_path, name: str, statuses: list[str]) -> None:
