@@ -7,23 +7,13 @@ still reach the summary table and the exit code.
 
 from __future__ import annotations
 
-import os
-import statistics
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.harness import Goal, current, percentile
-
-
-def summarize_ms(samples_s: Sequence[float]) -> dict[str, float]:
-    """p50 / p99 / mean in ms; a percentile with too few samples behind it is NaN, not a guess."""
-    ms = [s * 1000 for s in samples_s]
-    p50, p99 = percentile(ms, 50), percentile(ms, 99)
-    return {"p50_ms": float("nan") if p50 is None else p50, "p99_ms": float("nan") if p99 is None else p99,
-            "mean_ms": statistics.fmean(ms) if ms else float("nan"), "n": float(len(ms))}
+from bench.harness import Goal, current
 
 
 def report(name: str, value: float | str, unit: str = "") -> None:
@@ -55,14 +45,3 @@ def started_stack(*, with_triton: bool = False, services: list[str] | None = Non
             yield stack
         finally:
             stack.stop()
-
-
-@contextmanager
-def embedded_stack(*, with_triton: bool = False, services: list[str] | None = None) -> Iterator[tuple[object, dict]]:
-    """Start a throwaway stack (and optionally services); yields (endpoints, service urls)."""
-    with started_stack(with_triton=with_triton, services=services) as stack:
-        yield stack.endpoints, dict(stack.service_urls)
-
-
-def env_float(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))

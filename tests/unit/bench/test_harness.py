@@ -149,3 +149,15 @@ def test_main_exit_code_follows_verdicts_unless_no_verdict(tmp_path, monkeypatch
     assert bench_main.main(["x"]) == 1
     assert bench_main.main(["--no-verdict", "x"]) == 0
     assert bench_main.main(["nope"]) == 2
+
+
+def test_a_legacy_verdict_reaches_the_result_file(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import common, harness
+
+    monkeypatch.setenv("ATELIER_BENCH_RESULTS", str(tmp_path))
+    monkeypatch.setenv("ATELIER_BENCH_NAME", "training")
+    monkeypatch.setattr(harness, "_CURRENT", None)
+    common.verdict("train_vs_plain_throughput_ratio", 0.5, at_least=0.95)
+    common.verdict("dcgan_swd_vs_untrained_ratio", 0.3, at_most=0.5)
+    doc = json.loads((tmp_path / "training.json").read_text())
+    assert [c["status"] for c in doc["checks"]] == ["not met", "met"]
