@@ -55,7 +55,10 @@ def load(results_dir: Path, name: str) -> dict[str, Any] | None:
 def table(rows: list[list[str]]) -> str:
     header = ["bench", "goal", "figure", "target", "measured", "verdict"]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True))  # noqa: E731
+
+    def line(row: list[str]) -> str:
+        return "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
