@@ -142,6 +142,7 @@ IDEMPOTENCY_PARAMETER = {
     "description": "Retrying with the same key and body returns the first answer (for 24 h); the same key "
                    "with another body is a 422.",
 }
+IDEMPOTENCY_REF = "#/components/parameters/IdempotencyKey"
 RATE_LIMITED = {
     "description": "rate limited: retry after `Retry-After` seconds", "content": _PROBLEM,
     "headers": {"Retry-After": {"schema": {"type": "integer"}}},
@@ -245,8 +246,9 @@ def with_edge_behaviour(paths: dict[str, Any]) -> dict[str, Any]:
             op.setdefault("responses", {}).setdefault("429", {"$ref": "#/components/responses/RateLimited"})
             if method == "post":
                 params = op.setdefault("parameters", [])
-                if not any(p.get("name") == "Idempotency-Key" for p in params if isinstance(p, dict)):
-                    params.append({"$ref": "#/components/parameters/IdempotencyKey"})
+                if not any(p.get("name") == "Idempotency-Key" or p.get("$ref") == IDEMPOTENCY_REF
+                           for p in params if isinstance(p, dict)):  # applied twice, it adds it once
+                    params.append({"$ref": IDEMPOTENCY_REF})
     return out
 
 
