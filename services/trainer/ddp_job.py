@@ -87,7 +87,7 @@ async def fail(settings: TrainerSettings, job_id: str, error: str) -> None:
 
 
 def export_result(out_dir: Path, model_id: str, image_size: int, backend: str) -> dict[str, Any]:
-    """What ddp.run left in `out_dir`, as the worker's result: ONNX checked against torch, config,
+    """What ddp_run.run left in `out_dir`, as the worker's result: ONNX checked against torch, config,
     checkpoint, metrics and a sample grid."""
     from services.trainer.export import export_onnx, triton_config, verify_onnx
     from services.trainer.models import LATENT_DIM, load_generator
