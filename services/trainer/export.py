@@ -19,6 +19,7 @@ from torch import nn
 
 from services.trainer.models import LATENT_DIM, load_generator
 from shared.contracts.triton import CONFIG_FILE, INPUT_NAME, ONNX_FILE, OUTPUT_NAME
+
 OPSET = 17
 MAX_ABS_DIFF = 1e-4
 

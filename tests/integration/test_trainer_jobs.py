@@ -11,8 +11,8 @@ import pytest
 
 from services.trainer import store
 from services.trainer.app import MIGRATIONS, SCHEMA
-from services.trainer.worker import TrainWorker, intervals
 from services.trainer.settings import TrainerSettings
+from services.trainer.worker import TrainWorker, intervals
 from shared.contexts import migrate
 from shared.contracts.events.catalog import TrainJob
 from shared.contracts.events.envelope import make_event
