@@ -16,7 +16,7 @@ import json
 import tempfile
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 import asyncpg
@@ -86,7 +86,8 @@ async def fail(settings: TrainerSettings, job_id: str, error: str) -> None:
         await pool.close()
 
 
-def export_result(out_dir: Path, model_id: str, image_size: int, backend: str) -> dict[str, Any]:
+def export_result(out_dir: Path, model_id: str, image_size: int,
+                  backend: Literal["onnxruntime", "python"]) -> dict[str, Any]:
     """What ddp_run.run left in `out_dir`, as the worker's result: ONNX checked against torch, config,
     checkpoint, metrics and a sample grid."""
     from services.trainer.export import export_onnx, triton_config, verify_onnx
@@ -98,7 +99,7 @@ def export_result(out_dir: Path, model_id: str, image_size: int, backend: str) -
     onnx = export_onnx(generator)
     metrics["onnx_max_abs_diff"] = verify_onnx(generator, onnx, seed=1)
     z = torch.randn(SAMPLE_GRID, LATENT_DIM, generator=torch.Generator().manual_seed(3))
-    return {"onnx": onnx, "config_pbtxt": triton_config(model_id, image_size, backend),  # type: ignore[arg-type]
+    return {"onnx": onnx, "config_pbtxt": triton_config(model_id, image_size, backend),
             "checkpoint": (out_dir / "checkpoint.pt").read_bytes(), "metrics": metrics,
             "steps_done": int(metrics["steps"]), "dataset_sha256": metrics.pop("dataset_sha256"),
             "sample_png": grid_png(generate(generator, z), nrow=4)}

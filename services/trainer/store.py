@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import asyncpg
 
@@ -18,7 +18,9 @@ from shared.contracts.trainer import Architecture, JobKind, ModelStatus
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 ACTIVE = ("queued", "running")
 TERMINAL = ("succeeded", "failed", "canceled")
-R = TypeVar("R")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+R = TypeVar("R", bound="DataclassInstance")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,7 +98,7 @@ class ModelListRow:
 
 def _typed(cls: type[R], record: asyncpg.Record) -> R:
     """A row as `cls`: the dataclass's fields taken from the record by name (extra columns ignored)."""
-    return cls(**{f.name: record[f.name] for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
+    return cls(**{f.name: record[f.name] for f in dataclasses.fields(cls)})
 
 
 def _typed_or_none(cls: type[R], record: asyncpg.Record | None) -> R | None:
