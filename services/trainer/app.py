@@ -9,10 +9,11 @@ import aiohttp
 from aiohttp import web
 
 from services.trainer import rpc
-from services.trainer.jobs import TrainWorker, train_spec
+from services.trainer.events import train_jobs_consumer
 from services.trainer.service import ModelService
 from services.trainer.settings import TrainerSettings
-from shared.contexts import DB, JS, NC, consumers_ctx, owned_data_ctxs, rpc_ctx
+from services.trainer.worker import TrainWorker
+from shared.contexts import DB, JS, NC, CleanupCtx, consumers_ctx, owned_data_ctxs, rpc_ctx
 from shared.messaging.consumer import JetStreamConsumer
 from shared.objectstore import ObjectStore
 from shared.web import add_readiness_check, create_base_app
@@ -23,7 +24,7 @@ SERVICE = web.AppKey("trainer_service", ModelService)
 WORKER = web.AppKey("trainer_worker", TrainWorker)
 
 
-def components_ctx(settings: TrainerSettings):  # type: ignore[no-untyped-def]
+def components_ctx(settings: TrainerSettings) -> CleanupCtx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         objects = ObjectStore(settings)
         await objects.ensure_bucket()
@@ -43,8 +44,7 @@ def components_ctx(settings: TrainerSettings):  # type: ignore[no-untyped-def]
 async def create_app(settings: TrainerSettings) -> web.Application:
     def consumers(app: web.Application) -> list[JetStreamConsumer]:
         worker = app[WORKER]
-        return [JetStreamConsumer(app[NC], app[JS], train_spec(settings), worker.handle,
-                                  on_dead_letter=worker.on_dead_letter)]
+        return [train_jobs_consumer(settings, app[NC], app[JS], worker.handle, worker.on_dead_letter)]
 
     async def stop_training(app: web.Application) -> None:
         # on_shutdown runs before the cleanup contexts: the job in flight checkpoints and is
@@ -52,7 +52,7 @@ async def create_app(settings: TrainerSettings) -> web.Application:
         app[WORKER].shutdown()
 
     app = create_base_app()
-    app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS))
+    app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS, json_codec=True))
     app.cleanup_ctx.append(components_ctx(settings))
     app.cleanup_ctx.append(rpc_ctx(settings, rpc.register, SERVICE))
     app.cleanup_ctx.append(consumers_ctx(consumers, stop_timeout_s=settings.shutdown_timeout_s * 0.6))

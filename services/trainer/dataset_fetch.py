@@ -16,6 +16,7 @@ from nats.aio.client import Client as NATS
 
 from services.trainer import store
 from services.trainer.settings import TrainerSettings
+from services.trainer.store import JobRow, ModelRow
 from shared.errors import NotFound
 from shared.logging import get_logger
 from shared.messaging.rpc import rpc_call
@@ -29,34 +30,37 @@ class PermanentJobError(Exception):
     """The job can never succeed as it is (consent withdrawn, assets gone): fail it, do not retry."""
 
 
-async def refine_extras(nc: NATS, pool: asyncpg.Pool, settings: TrainerSettings, job: asyncpg.Record) -> list[str]:
+async def refine_extras(nc: NATS, pool: asyncpg.Pool, settings: TrainerSettings, job: JobRow) -> list[str]:
     """The owner's best-rated generations of this model, asked for once per job and then kept."""
-    if job["extra_asset_ids"] is not None:
-        return list(job["extra_asset_ids"])
+    if job.extra_asset_ids is not None:
+        return list(job.extra_asset_ids)
     try:
+        # TODO(contracts): inference.RATINGS_TOP
         top = await rpc_call(nc, "inference", "ratings.top",
-                             {"model_id": job["model_id"],
-                              "min_score": job["min_score"] or settings.trainer_refine_min_score, "limit": 200},
+                             {"model_id": job.model_id,
+                              "min_score": job.min_score or settings.trainer_refine_min_score, "limit": 200},
                              timeout=settings.inference_timeout_s)
     except NotFound:
         top = []  # inference has not heard of the model (no generations yet)
-    await store.set_extra_assets(pool, job["id"], list(dict.fromkeys(t["asset_id"] for t in top)))
-    fresh = await store.get_job(pool, job["id"])
+    await store.set_extra_assets(pool, job.id, list(dict.fromkeys(t["asset_id"] for t in top)))
+    fresh = await store.get_job(pool, job.id)
     assert fresh is not None
-    return list(fresh["extra_asset_ids"] or [])
+    return list(fresh.extra_asset_ids or [])
 
 
 async def gather_images(nc: NATS, pool: asyncpg.Pool, http: aiohttp.ClientSession, settings: TrainerSettings,
-                        model: asyncpg.Record, job: asyncpg.Record) -> tuple[list[bytes], dict[str, Any]]:
+                        model: ModelRow, job: JobRow) -> tuple[list[bytes], dict[str, Any]]:
     """Image bytes for the job, and a summary of where they came from."""
-    consent = await rpc_call(nc, "community", "works.training_set", {"work_ids": list(model["work_ids"])},
-                             actor_id=model["owner_id"], timeout=settings.community_timeout_s)
+    # TODO(contracts): community.WORKS_TRAINING_SET
+    consent = await rpc_call(nc, "community", "works.training_set", {"work_ids": list(model.work_ids)},
+                             actor_id=model.owner_id, timeout=settings.community_timeout_s)
     if consent["refused"]:
         raise PermanentJobError("works no longer usable for training (consent withdrawn or removed): "
                                 + ", ".join(consent["refused"]))
-    asset_ids = list(model["asset_ids"])
-    extras = await refine_extras(nc, pool, settings, job) if job["kind"] == "refine" else []
+    asset_ids = list(model.asset_ids)
+    extras = await refine_extras(nc, pool, settings, job) if job.kind == "refine" else []
     wanted = list(dict.fromkeys(asset_ids + extras))[: settings.trainer_max_dataset_images]
+    # TODO(contracts): assets.READ_URLS
     urls = await rpc_call(nc, "assets", "read_urls", {"ids": wanted, "expires_s": READ_URL_EXPIRY_S},
                           timeout=settings.assets_timeout_s)
     if urls.get("missing"):
@@ -79,6 +83,6 @@ async def gather_images(nc: NATS, pool: asyncpg.Pool, http: aiohttp.ClientSessio
             return bytes(data)
 
     images = await asyncio.gather(*(download(a) for a in wanted))
-    log.info("trainer.dataset.fetched", images=len(images), works=len(model["work_ids"]), rated=len(extras),
+    log.info("trainer.dataset.fetched", images=len(images), works=len(model.work_ids), rated=len(extras),
              bytes=sum(len(i) for i in images))
-    return list(images), {"images": len(images), "works": len(model["work_ids"]), "rated_generations": len(extras)}
+    return list(images), {"images": len(images), "works": len(model.work_ids), "rated_generations": len(extras)}

@@ -18,8 +18,8 @@ import torch
 from torch import nn
 
 from services.trainer.models import LATENT_DIM, load_generator
+from shared.contracts.triton import CONFIG_FILE, INPUT_NAME, ONNX_FILE, OUTPUT_NAME
 
-INPUT_NAME, OUTPUT_NAME = "z", "image"
 OPSET = 17
 MAX_ABS_DIFF = 1e-4
 
@@ -101,7 +101,7 @@ def triton_config(model_name: str, image_size: int, backend: Literal["onnxruntim
         'instance_group [ { count: 1 kind: KIND_AUTO } ]',
     ]
     if backend == "onnxruntime":
-        lines.append('default_model_filename: "model.onnx"')
+        lines.append(f'default_model_filename: "{ONNX_FILE}"')
     return "\n".join(lines) + "\n"
 
 
@@ -112,6 +112,6 @@ def repository_files(model_name: str, version: int, onnx_bytes: bytes, image_siz
     if version < 1:
         raise ValueError("Triton model versions start at 1")
     return {
-        f"{model_name}/config.pbtxt": triton_config(model_name, image_size, backend).encode(),
-        f"{model_name}/{version}/model.onnx": onnx_bytes,
+        f"{model_name}/{CONFIG_FILE}": triton_config(model_name, image_size, backend).encode(),
+        f"{model_name}/{version}/{ONNX_FILE}": onnx_bytes,
     }

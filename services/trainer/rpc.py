@@ -1,39 +1,31 @@
-"""NATS endpoints of the trainer (`svc.trainer.<operation>`), all acting as the calling user:
+"""The trainer's contract operations (`shared.contracts.trainer`), all acting as the calling user:
 `models.create`, `models.get`, `models.list`, `models.cancel`, `models.refine`."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from services.trainer.schemas import ListQuery, ModelCreate, ModelRef, RefineRequest
 from services.trainer.service import ModelService
-from shared.messaging.rpc import RpcRequest, RpcServer
-
-IDEMPOTENCY_KEY = "Idempotency-Key"
-
-
-def _idempotency_key(req: RpcRequest) -> str | None:
-    key = (req.headers.get(IDEMPOTENCY_KEY) or "").strip()
-    return key[:200] or None
+from shared.contracts import trainer as t
+from shared.messaging.rpc import Call, RpcServer
 
 
 def register(rpc: RpcServer, service: ModelService) -> None:
-    @rpc.endpoint("models.create")
-    async def create(req: RpcRequest) -> dict[str, Any]:
-        return await service.create(req.require_actor(), req.parse(ModelCreate), _idempotency_key(req))
+    async def create(req: t.StyleModelCreate, call: Call) -> t.StyleModel:
+        return await service.create(call.actor, req, call.idempotency_key)
 
-    @rpc.endpoint("models.get")
-    async def get(req: RpcRequest) -> dict[str, Any]:
-        return await service.get(req.require_actor(), req.parse(ModelRef).id)
+    async def get(req: t.StyleModelRef, call: Call) -> t.StyleModel:
+        return await service.get(call.actor, req.id)
 
-    @rpc.endpoint("models.list")
-    async def list_models(req: RpcRequest) -> dict[str, Any]:
-        return await service.list_mine(req.require_actor(), req.parse(ListQuery))
+    async def list_models(req: t.StyleModelListQuery, call: Call) -> t.StyleModelListing:
+        return await service.list_mine(call.actor, req)
 
-    @rpc.endpoint("models.cancel")
-    async def cancel(req: RpcRequest) -> dict[str, Any]:
-        return await service.cancel(req.require_actor(), req.parse(ModelRef).id)
+    async def cancel(req: t.StyleModelRef, call: Call) -> t.StyleModelAccepted:
+        return await service.cancel(call.actor, req.id)
 
-    @rpc.endpoint("models.refine")
-    async def refine(req: RpcRequest) -> dict[str, Any]:
-        return await service.refine(req.require_actor(), req.parse(RefineRequest))
+    async def refine(req: t.StyleModelRefine, call: Call) -> t.StyleModelAccepted:
+        return await service.refine(call.actor, req)
+
+    rpc.serve(t.MODELS_CREATE, create)
+    rpc.serve(t.MODELS_GET, get)
+    rpc.serve(t.MODELS_LIST, list_models)
+    rpc.serve(t.MODELS_CANCEL, cancel)
+    rpc.serve(t.MODELS_REFINE, refine)

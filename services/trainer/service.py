@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 from nats.aio.client import Client as NATS
 
 from services.trainer import store
 from services.trainer.events import canceled_event, job_event, queued_event
-from services.trainer.schemas import ListQuery, ModelCreate, RefineRequest
 from services.trainer.settings import TrainerSettings
+from services.trainer.store import JobRow, ModelRow, VersionRow
+from shared.contracts.trainer import (
+    StyleModel,
+    StyleModelAccepted,
+    StyleModelCreate,
+    StyleModelListing,
+    StyleModelListQuery,
+    StyleModelRefine,
+    StyleModelStep,
+    StyleModelSummary,
+    StyleModelVersion,
+    StyleModelVersionNumber,
+    TrainingProgressView,
+)
 from shared.errors import Conflict, NotFound, TooManyRequests, Unprocessable
 from shared.ids import new_id
 from shared.logging import get_logger
@@ -24,33 +36,38 @@ REASONS = {"no_consent": "its author has not allowed training on it",
            "not_found": "it does not exist or you may not see it"}
 
 
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
+def version_view(row: VersionRow) -> StyleModelVersion:
+    return StyleModelVersion(version=row.version, created_at=row.created_at, metrics=row.metrics,
+                             dataset_sha256=row.dataset_sha256, steps=row.steps,
+                             repository_path=row.repository_path, sample_asset_id=row.sample_asset_id)
 
 
-def version_view(row: asyncpg.Record) -> dict[str, Any]:
-    return {"version": row["version"], "created_at": row["created_at"], "metrics": _json(row["metrics"]),
-            "dataset_sha256": row["dataset_sha256"], "steps": row["steps"],
-            "repository_path": row["repository_path"], "sample_asset_id": row["sample_asset_id"]}
+def progress_view(job: JobRow) -> TrainingProgressView:
+    return TrainingProgressView(version=job.version, kind=job.kind, step=job.step, total_steps=job.steps,
+                                losses=job.losses, eta_s=job.eta_s, resumed_from_step=job.resumed_from_step,
+                                checkpoint_step=job.checkpoint_step, attempts=job.attempts,
+                                cancel_requested=job.cancel_requested)
 
 
-def model_view(model: asyncpg.Record, job: asyncpg.Record | None, versions: list[asyncpg.Record],
-               samples: list[str]) -> dict[str, Any]:
-    progress = None
-    if job is not None:
-        progress = {"version": job["version"], "kind": job["kind"], "step": job["step"], "total_steps": job["steps"],
-                    "losses": _json(job["losses"]), "eta_s": job["eta_s"],
-                    "resumed_from_step": job["resumed_from_step"], "checkpoint_step": job["checkpoint_step"],
-                    "attempts": job["attempts"], "cancel_requested": job["cancel_requested"]}
-    return {
-        "id": model["id"], "name": model["name"], "owner_id": model["owner_id"],
-        "architecture": model["architecture"], "image_size": model["image_size"], "width": model["width"],
-        "status": job["status"] if job is not None else "queued", "error": job["error"] if job is not None else None,
-        "work_ids": list(model["work_ids"]), "collection_id": model["collection_id"],
-        "created_at": model["created_at"], "progress": progress,
-        "versions": [version_view(v) for v in versions],
-        "latest_version": versions[-1]["version"] if versions else None, "samples": samples,
-    }
+def model_view(model: ModelRow, job: JobRow | None, versions: list[VersionRow], samples: list[str]) -> StyleModel:
+    return StyleModel(
+        id=model.id, name=model.name, owner_id=model.owner_id, architecture=model.architecture,
+        image_size=model.image_size, width=model.width,
+        status=job.status if job is not None else "queued", error=job.error if job is not None else None,
+        work_ids=list(model.work_ids), collection_id=model.collection_id, created_at=model.created_at,
+        progress=progress_view(job) if job is not None else None,
+        versions=[version_view(v) for v in versions],
+        latest_version=versions[-1].version if versions else None, samples=samples,
+    )
+
+
+def summary_view(row: store.ModelListRow) -> StyleModelSummary:
+    return StyleModelSummary(
+        id=row.id, name=row.name, architecture=row.architecture, image_size=row.image_size,
+        status=row.status or "queued", created_at=row.created_at,
+        progress=StyleModelStep(step=row.step, total_steps=row.total_steps),
+        versions=[StyleModelVersionNumber(version=v) for v in row.version_numbers],
+        latest_version=row.version_numbers[-1] if row.version_numbers else None)
 
 
 class ModelService:
@@ -73,11 +90,12 @@ class ModelService:
             raise Unprocessable("too many steps", errors=[
                 {"field": "steps", "message": f"at most {self.settings.trainer_max_steps}"}])
 
-    async def create(self, actor_id: str, body: ModelCreate, idempotency_key: str | None) -> dict[str, Any]:
+    async def create(self, actor_id: str, body: StyleModelCreate, idempotency_key: str | None) -> StyleModel:
         self._check_config(body.image_size, body.steps)
         if idempotency_key and (found := await store.model_by_idempotency_key(self.pool, actor_id, idempotency_key)):
-            return await self.get(actor_id, found["id"])
+            return await self.get(actor_id, found.id)
         source = {"work_ids": body.work_ids} if body.work_ids is not None else {"collection_id": body.collection_id}
+        # TODO(contracts): community.WORKS_TRAINING_SET
         found_set = await rpc_call(self.nc, "community", "works.training_set", source, actor_id=actor_id,
                                    timeout=self.settings.community_timeout_s)
         if found_set["refused"]:
@@ -105,74 +123,71 @@ class ModelService:
         async with self.pool.acquire() as conn, conn.transaction():
             await store.lock_owner(conn, actor_id)
             if idempotency_key and (found := await store.model_by_idempotency_key(conn, actor_id, idempotency_key)):
-                model["id"] = found["id"]
+                model["id"] = found.id
             else:
                 await self._check_limit(conn, actor_id)
-                await store.insert_model(conn, model)
-                await store.insert_job(conn, job)
-                await enqueue(conn, SCHEMA, queued_event(model, job))
-                await enqueue(conn, SCHEMA, job_event(job))
+                created = await store.insert_model(conn, model)
+                queued = await store.insert_job(conn, job)
+                await enqueue(conn, SCHEMA, queued_event(created, queued))
+                await enqueue(conn, SCHEMA, job_event(queued))
                 log.info("trainer.model.queued", model_id=model["id"], images=len(asset_ids), steps=body.steps)
         return await self.get(actor_id, str(model["id"]))
 
-    async def _own(self, conn: Any, actor_id: str, model_id: str) -> asyncpg.Record:
+    async def _own(self, conn: store.Conn, actor_id: str, model_id: str) -> ModelRow:
         model = await store.get_model(conn, model_id)
-        if model is None or model["owner_id"] != actor_id:
+        if model is None or model.owner_id != actor_id:
             raise NotFound(f"no model {model_id!r}")
         return model
 
-    async def get(self, actor_id: str, model_id: str) -> dict[str, Any]:
+    async def get(self, actor_id: str, model_id: str) -> StyleModel:
         model = await self._own(self.pool, actor_id, model_id)
         return model_view(model, await store.latest_job(self.pool, model_id),
                           await store.versions(self.pool, model_id), await store.sample_ids(self.pool, model_id))
 
-    async def list_mine(self, actor_id: str, query: ListQuery) -> dict[str, Any]:
+    async def list_mine(self, actor_id: str, query: StyleModelListQuery) -> StyleModelListing:
         rows = await store.list_models(self.pool, actor_id, query.limit, query.cursor)
-        items = [{"id": r["id"], "name": r["name"], "architecture": r["architecture"], "image_size": r["image_size"],
-                  "status": r["status"] or "queued", "created_at": r["created_at"],
-                  "progress": {"step": r["step"], "total_steps": r["total_steps"]},
-                  "versions": [{"version": v} for v in r["version_numbers"]],
-                  "latest_version": r["version_numbers"][-1] if r["version_numbers"] else None} for r in rows]
-        return {"items": items, "next_cursor": rows[-1]["id"] if len(rows) == query.limit else None}
+        return StyleModelListing(items=[summary_view(r) for r in rows],
+                                 next_cursor=rows[-1].id if len(rows) == query.limit else None)
 
-    async def cancel(self, actor_id: str, model_id: str) -> dict[str, Any]:
+    async def cancel(self, actor_id: str, model_id: str) -> StyleModelAccepted:
         async with self.pool.acquire() as conn, conn.transaction():
             await self._own(conn, actor_id, model_id)
             latest = await store.latest_job(conn, model_id)
-            job = await store.get_job(conn, latest["id"], for_update=True) if latest is not None else None
-            if job is None or job["status"] not in store.ACTIVE:
-                raise Conflict(f"nothing to cancel: the model is {job['status'] if job else 'unknown'}")
-            if job["status"] == "queued":
+            job = await store.get_job(conn, latest.id, for_update=True) if latest is not None else None
+            if job is None or job.status not in store.ACTIVE:
+                raise Conflict(f"nothing to cancel: the model is {job.status if job else 'unknown'}")
+            status: Literal["canceled", "canceling"]
+            if job.status == "queued":
                 # Not started: cancel now; the worker skips the job when its message arrives.
-                await store.finish(conn, job["id"], "canceled")
-                await enqueue(conn, SCHEMA, canceled_event(job, job["step"]))
+                await store.finish(conn, job.id, "canceled")
+                await enqueue(conn, SCHEMA, canceled_event(job, job.step))
                 status = "canceled"
             else:
-                await store.request_cancel(conn, job["id"])
+                await store.request_cancel(conn, job.id)
                 status = "canceling"
-        log.info("trainer.cancel.requested", model_id=model_id, job_id=job["id"], status=status)
-        return {"id": model_id, "status": status, "version": job["version"]}
+        log.info("trainer.cancel.requested", model_id=model_id, job_id=job.id, status=status)
+        return StyleModelAccepted(id=model_id, status=status, version=job.version)
 
-    async def refine(self, actor_id: str, body: RefineRequest) -> dict[str, Any]:
+    async def refine(self, actor_id: str, body: StyleModelRefine) -> StyleModelAccepted:
         self._check_config(0, body.steps)
         async with self.pool.acquire() as conn, conn.transaction():
             await store.lock_owner(conn, actor_id)
             model = await self._own(conn, actor_id, body.id)
-            latest = await store.latest_job(conn, model["id"])
-            if latest is not None and latest["status"] in store.ACTIVE:
+            latest = await store.latest_job(conn, model.id)
+            if latest is not None and latest.status in store.ACTIVE:
                 raise Conflict("this model is already training; wait for it or cancel it first")
-            base = await store.latest_version(conn, model["id"])
+            base = await store.latest_version(conn, model.id)
             if base is None:
                 raise Conflict("this model has no trained version to refine yet")
             await self._check_limit(conn, actor_id)
-            base_job = await store.get_job(conn, base["job_id"])
+            base_job = await store.get_job(conn, base.job_id)
             assert base_job is not None
-            job = {"id": new_id(), "model_id": model["id"], "owner_id": actor_id,
-                   "version": await store.next_version(conn, model["id"]), "kind": "refine",
-                   "base_version": base["version"], "steps": body.steps, "batch_size": base_job["batch_size"],
-                   "augment": base_job["augment"], "seed": base_job["seed"], "min_score": body.min_score}
-            await store.insert_job(conn, job)
+            job = await store.insert_job(conn, {
+                "id": new_id(), "model_id": model.id, "owner_id": actor_id,
+                "version": await store.next_version(conn, model.id), "kind": "refine",
+                "base_version": base.version, "steps": body.steps, "batch_size": base_job.batch_size,
+                "augment": base_job.augment, "seed": base_job.seed, "min_score": body.min_score})
             await enqueue(conn, SCHEMA, queued_event(model, job))
             await enqueue(conn, SCHEMA, job_event(job))
-        log.info("trainer.refine.queued", model_id=model["id"], version=job["version"], base=base["version"])
-        return {"id": model["id"], "status": "queued", "version": job["version"]}
+        log.info("trainer.refine.queued", model_id=model.id, version=job.version, base=base.version)
+        return StyleModelAccepted(id=model.id, status="queued", version=job.version)

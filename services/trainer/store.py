@@ -1,15 +1,108 @@
-"""All SQL of the trainer service (schema `trainer`, set as the pool's search_path)."""
+"""All SQL of the trainer service (schema `trainer`, set as the pool's search_path).
+
+Rows come out typed (`ModelRow`, `JobRow`, `VersionRow`, `ModelListRow`); jsonb columns are Python
+values through the pool's codec (`owned_data_ctxs(..., json_codec=True)`).
+"""
 
 from __future__ import annotations
 
-import json
-from typing import Any, TypeAlias
+import dataclasses
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import asyncpg
+
+from shared.contracts.trainer import Architecture, JobKind, ModelStatus
 
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 ACTIVE = ("queued", "running")
 TERMINAL = ("succeeded", "failed", "canceled")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+R = TypeVar("R", bound="DataclassInstance")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelRow:
+    id: str
+    owner_id: str
+    name: str
+    architecture: Architecture
+    image_size: int
+    width: int
+    work_ids: list[str]
+    collection_id: str | None
+    asset_ids: list[str]
+    idempotency_key: str | None
+    created_at: datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class JobRow:
+    id: str
+    model_id: str
+    owner_id: str
+    version: int
+    kind: JobKind
+    base_version: int | None
+    status: ModelStatus
+    steps: int
+    batch_size: int
+    augment: bool | None
+    seed: int
+    min_score: int | None
+    extra_asset_ids: list[str] | None
+    step: int
+    losses: dict[str, float]
+    eta_s: float | None
+    checkpoint_step: int | None
+    resumed_from_step: int | None
+    attempts: int
+    worker_pid: int | None
+    cancel_requested: bool
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    runner: str
+
+
+@dataclasses.dataclass(frozen=True)
+class VersionRow:
+    model_id: str
+    version: int
+    job_id: str
+    steps: int
+    metrics: dict[str, Any]
+    dataset_sha256: str
+    repository_path: str
+    sample_asset_id: str | None
+    created_at: datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelListRow:
+    """A model in the owner's list, with its latest job's status and step (null without a job)."""
+
+    id: str
+    name: str
+    architecture: Architecture
+    image_size: int
+    created_at: datetime
+    status: ModelStatus | None
+    step: int | None
+    total_steps: int | None
+    version_numbers: list[int]
+
+
+def _typed(cls: type[R], record: asyncpg.Record) -> R:
+    """A row as `cls`: the dataclass's fields taken from the record by name (extra columns ignored)."""
+    return cls(**{f.name: record[f.name] for f in dataclasses.fields(cls)})
+
+
+def _typed_or_none(cls: type[R], record: asyncpg.Record | None) -> R | None:
+    return None if record is None else _typed(cls, record)
 
 
 async def lock_owner(conn: asyncpg.Connection, owner_id: str) -> None:
@@ -22,59 +115,61 @@ async def active_jobs(conn: Conn, owner_id: str) -> int:
         "SELECT count(*) FROM jobs WHERE owner_id = $1 AND status = ANY($2::text[])", owner_id, list(ACTIVE)))
 
 
-async def model_by_idempotency_key(conn: Conn, owner_id: str, key: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM models WHERE owner_id = $1 AND idempotency_key = $2", owner_id, key)
+async def model_by_idempotency_key(conn: Conn, owner_id: str, key: str) -> ModelRow | None:
+    return _typed_or_none(ModelRow, await conn.fetchrow(
+        "SELECT * FROM models WHERE owner_id = $1 AND idempotency_key = $2", owner_id, key))
 
 
-async def insert_model(conn: Conn, m: dict[str, Any]) -> None:
-    await conn.execute(
+async def insert_model(conn: Conn, m: Mapping[str, Any]) -> ModelRow:
+    return _typed(ModelRow, await conn.fetchrow(
         "INSERT INTO models (id, owner_id, name, architecture, image_size, width, work_ids, collection_id,"
-        " asset_ids, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        " asset_ids, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *",
         m["id"], m["owner_id"], m["name"], m["architecture"], m["image_size"], m["width"], m["work_ids"],
         m.get("collection_id"), m["asset_ids"], m.get("idempotency_key"),
-    )
+    ))
 
 
-async def insert_job(conn: Conn, j: dict[str, Any]) -> None:
-    await conn.execute(
+async def insert_job(conn: Conn, j: Mapping[str, Any]) -> JobRow:
+    return _typed(JobRow, await conn.fetchrow(
         "INSERT INTO jobs (id, model_id, owner_id, version, kind, base_version, steps, batch_size, augment, seed,"
-        " min_score) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        " min_score) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *",
         j["id"], j["model_id"], j["owner_id"], j["version"], j["kind"], j.get("base_version"), j["steps"],
         j["batch_size"], j.get("augment"), j.get("seed", 0), j.get("min_score"),
-    )
+    ))
 
 
-async def get_model(conn: Conn, model_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM models WHERE id = $1", model_id)
+async def get_model(conn: Conn, model_id: str) -> ModelRow | None:
+    return _typed_or_none(ModelRow, await conn.fetchrow("SELECT * FROM models WHERE id = $1", model_id))
 
 
-async def latest_job(conn: Conn, model_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM jobs WHERE model_id = $1 ORDER BY version DESC LIMIT 1", model_id)
+async def latest_job(conn: Conn, model_id: str) -> JobRow | None:
+    return _typed_or_none(JobRow, await conn.fetchrow(
+        "SELECT * FROM jobs WHERE model_id = $1 ORDER BY version DESC LIMIT 1", model_id))
 
 
 async def next_version(conn: Conn, model_id: str) -> int:
     return int(await conn.fetchval("SELECT coalesce(max(version), 0) + 1 FROM jobs WHERE model_id = $1", model_id))
 
 
-async def versions(conn: Conn, model_id: str) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch("SELECT * FROM versions WHERE model_id = $1 ORDER BY version",
-                                                  model_id)
-    return rows
+async def versions(conn: Conn, model_id: str) -> list[VersionRow]:
+    rows = await conn.fetch("SELECT * FROM versions WHERE model_id = $1 ORDER BY version", model_id)
+    return [_typed(VersionRow, r) for r in rows]
 
 
-async def latest_version(conn: Conn, model_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM versions WHERE model_id = $1 ORDER BY version DESC LIMIT 1", model_id)
+async def latest_version(conn: Conn, model_id: str) -> VersionRow | None:
+    return _typed_or_none(VersionRow, await conn.fetchrow(
+        "SELECT * FROM versions WHERE model_id = $1 ORDER BY version DESC LIMIT 1", model_id))
 
 
 async def sample_ids(conn: Conn, model_id: str, limit: int = 50) -> list[str]:
     rows = await conn.fetch("SELECT asset_id FROM samples WHERE model_id = $1 ORDER BY created_at DESC, step DESC"
                             " LIMIT $2", model_id, limit)
-    return [r["asset_id"] for r in rows]
+    return [str(r["asset_id"]) for r in rows]
 
 
-async def list_models(conn: Conn, owner_id: str, limit: int, before: str | None) -> list[asyncpg.Record]:
+async def list_models(conn: Conn, owner_id: str, limit: int, before: str | None) -> list[ModelListRow]:
     """The owner's models, newest first (ids are ULIDs), each with its latest job."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         "SELECT m.*, j.status, j.step, j.steps AS total_steps, j.version AS job_version,"
         " array(SELECT version FROM versions v WHERE v.model_id = m.id ORDER BY version) AS version_numbers"
         " FROM models m LEFT JOIN LATERAL (SELECT status, step, steps, version FROM jobs"
@@ -82,22 +177,23 @@ async def list_models(conn: Conn, owner_id: str, limit: int, before: str | None)
         " WHERE m.owner_id = $1 AND ($2::text IS NULL OR m.id < $2) ORDER BY m.id DESC LIMIT $3",
         owner_id, before, limit,
     )
-    return rows
+    return [_typed(ModelListRow, r) for r in rows]
 
 
-async def get_job(conn: Conn, job_id: str, *, for_update: bool = False) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM jobs WHERE id = $1" + (" FOR UPDATE" if for_update else ""), job_id)
+async def get_job(conn: Conn, job_id: str, *, for_update: bool = False) -> JobRow | None:
+    return _typed_or_none(JobRow, await conn.fetchrow(
+        "SELECT * FROM jobs WHERE id = $1" + (" FOR UPDATE" if for_update else ""), job_id))
 
 
-async def start_attempt(conn: Conn, job_id: str, runner: str = "worker") -> asyncpg.Record | None:
+async def start_attempt(conn: Conn, job_id: str, runner: str = "worker") -> JobRow | None:
     """Mark a job running (again) for `runner` unless it ended or another kind of runner has it.
 
     A DDP run takes only a queued job (or its own, when its pods restart)."""
-    return await conn.fetchrow(
+    return _typed_or_none(JobRow, await conn.fetchrow(
         "UPDATE jobs SET status = 'running', runner = $3, attempts = attempts + 1,"
         " started_at = coalesce(started_at, now()), error = NULL"
         " WHERE id = $1 AND status = ANY($2::text[]) AND (status = 'queued' OR runner = $3)"
-        " AND (runner = $3 OR $3 = 'ddp') RETURNING *", job_id, list(ACTIVE), runner)
+        " AND (runner = $3 OR $3 = 'ddp') RETURNING *", job_id, list(ACTIVE), runner))
 
 
 async def set_extra_assets(conn: Conn, job_id: str, asset_ids: list[str]) -> None:
@@ -115,8 +211,8 @@ async def set_resumed(conn: Conn, job_id: str, step: int) -> None:
 
 
 async def set_progress(conn: Conn, job_id: str, step: int, losses: dict[str, float], eta_s: float | None) -> None:
-    await conn.execute("UPDATE jobs SET step = $2, losses = $3::jsonb, eta_s = $4 WHERE id = $1",
-                       job_id, step, json.dumps(losses), eta_s)
+    await conn.execute("UPDATE jobs SET step = $2, losses = $3, eta_s = $4 WHERE id = $1", job_id, step, losses,
+                       eta_s)
 
 
 async def set_checkpoint_step(conn: Conn, job_id: str, step: int) -> None:
@@ -147,11 +243,11 @@ async def finish(conn: Conn, job_id: str, status: str, *, error: str | None = No
     return row is not None
 
 
-async def insert_version(conn: Conn, v: dict[str, Any]) -> None:
+async def insert_version(conn: Conn, v: Mapping[str, Any]) -> None:
     await conn.execute(
         "INSERT INTO versions (model_id, version, job_id, steps, metrics, dataset_sha256, repository_path,"
-        " sample_asset_id) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8) ON CONFLICT DO NOTHING",
-        v["model_id"], v["version"], v["job_id"], v["steps"], json.dumps(v["metrics"]), v["dataset_sha256"],
+        " sample_asset_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+        v["model_id"], v["version"], v["job_id"], v["steps"], v["metrics"], v["dataset_sha256"],
         v["repository_path"], v.get("sample_asset_id"),
     )
 

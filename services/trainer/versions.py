@@ -12,9 +12,11 @@ import asyncpg
 from nats.aio.client import Client as NATS
 
 from services.trainer import store
+from services.trainer.checkpoints import checkpoint_key
 from services.trainer.events import trained_event
-from services.trainer.repository import MODELS_PREFIX, checkpoint_key, repository_path
 from services.trainer.settings import TrainerSettings
+from services.trainer.store import JobRow, ModelRow
+from shared.contracts.triton import config_key, onnx_key, repository_path
 from shared.logging import get_logger
 from shared.messaging.rpc import rpc_call
 from shared.objectstore import ObjectStore
@@ -24,34 +26,35 @@ log = get_logger(__name__)
 SCHEMA = "trainer"
 
 
-async def store_sample(nc: NATS, pool: asyncpg.Pool, settings: TrainerSettings, job: asyncpg.Record,
+async def store_sample(nc: NATS, pool: asyncpg.Pool, settings: TrainerSettings, job: JobRow,
                        png: bytes, step: int) -> str:
     """A sample grid becomes an asset of the model's owner (kind `sample`)."""
+    # TODO(contracts): assets.STORE
     asset = await rpc_call(nc, "assets", "store", {
-        "owner_id": job["owner_id"], "kind": "sample", "content_type": "image/png",
+        "owner_id": job.owner_id, "kind": "sample", "content_type": "image/png",
         "data_b64": base64.b64encode(png).decode(),
-        "meta": {"model_id": job["model_id"], "version": job["version"], "step": step}},
+        "meta": {"model_id": job.model_id, "version": job.version, "step": step}},
         timeout=settings.assets_timeout_s)
-    await store.insert_sample(pool, asset["id"], job["model_id"], job["id"], step)
+    await store.insert_sample(pool, asset["id"], job.model_id, job.id, step)
     return str(asset["id"])
 
 
-async def publish_version(pool: asyncpg.Pool, objects: ObjectStore, model: asyncpg.Record, job: asyncpg.Record,
+async def publish_version(pool: asyncpg.Pool, objects: ObjectStore, model: ModelRow, job: JobRow,
                           result: dict[str, Any], sample_asset_id: str | None) -> bool:
     """`result`: onnx, config_pbtxt, checkpoint, metrics, steps_done, dataset_sha256.
     Returns False when the job had already ended (a duplicate delivery published it first)."""
-    model_id, version = model["id"], job["version"]
+    model_id, version = model.id, job.version
     path = repository_path(model_id, version)
     # Files first: once the event is out, inference may load the version at once.
-    await objects.write(path + "model.onnx", result["onnx"])
-    await objects.write(f"{MODELS_PREFIX}{model_id}/config.pbtxt", result["config_pbtxt"].encode(), "text/plain")
+    await objects.write(onnx_key(path), result["onnx"])
+    await objects.write(config_key(model_id), result["config_pbtxt"].encode(), "text/plain")
     await objects.write(checkpoint_key(model_id, version, "final"), result["checkpoint"])
     metrics = result["metrics"]
     async with pool.acquire() as conn, conn.transaction():
-        if not await store.finish(conn, job["id"], "succeeded", step=result["steps_done"]):
+        if not await store.finish(conn, job.id, "succeeded", step=result["steps_done"]):
             return False
         await store.insert_version(conn, {
-            "model_id": model_id, "version": version, "job_id": job["id"], "steps": result["steps_done"],
+            "model_id": model_id, "version": version, "job_id": job.id, "steps": result["steps_done"],
             "metrics": metrics, "dataset_sha256": result["dataset_sha256"], "repository_path": path,
             "sample_asset_id": sample_asset_id})
         await enqueue(conn, SCHEMA, trained_event(model, job, result, path))

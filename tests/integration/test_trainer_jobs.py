@@ -11,8 +11,8 @@ import pytest
 
 from services.trainer import store
 from services.trainer.app import MIGRATIONS, SCHEMA
-from services.trainer.jobs import TrainWorker, intervals
 from services.trainer.settings import TrainerSettings
+from services.trainer.worker import TrainWorker, intervals
 from shared.contexts import migrate
 from shared.contracts.events.catalog import TrainJob
 from shared.contracts.events.envelope import make_event
@@ -28,7 +28,7 @@ async def worker(endpoints: Any, nc: Any, js: Any) -> Any:
         database_url=endpoints.database_url, nats_url=endpoints.nats_url, s3_endpoint=endpoints.s3_endpoint,
         s3_access_key=endpoints.s3_access_key, s3_secret_key=endpoints.s3_secret_key, s3_bucket=endpoints.s3_bucket)
     await migrate(settings, SCHEMA, MIGRATIONS)
-    pool = await create_pool(settings, schema=SCHEMA)
+    pool = await create_pool(settings, schema=SCHEMA, json_codec=True)
     objects = ObjectStore(settings)
     async with aiohttp.ClientSession() as http:
         yield TrainWorker(settings, pool, nc, js, objects, http)
@@ -65,14 +65,14 @@ async def test_a_redelivered_job_that_already_ended_is_left_alone(worker, status
     job = await _job(worker.pool, status)
     await worker.handle(_delivery(job), None)
     row = await store.get_job(worker.pool, job["id"])
-    assert (row["status"], row["attempts"], row["worker_pid"]) == (status, 0, None)
+    assert (row.status, row.attempts, row.worker_pid) == (status, 0, None)
     assert await _events(worker.pool, job["model_id"]) == []
 
 
 async def test_a_job_canceled_while_no_worker_ran_it_ends_canceled(worker) -> None:  # type: ignore[no-untyped-def]
     job = await _job(worker.pool, "running", cancel_requested=True)
     await worker.handle(_delivery(job), None)
-    assert (await store.get_job(worker.pool, job["id"]))["status"] == "canceled"
+    assert (await store.get_job(worker.pool, job["id"])).status == "canceled"
     assert await _events(worker.pool, job["model_id"]) == ["trainer.training.canceled"]
 
 
@@ -86,7 +86,7 @@ async def test_the_dead_letter_path_fails_the_job_once(worker) -> None:  # type:
     await worker.on_dead_letter(_delivery(job))
     await worker.on_dead_letter(_delivery(job))
     row = await store.get_job(worker.pool, job["id"])
-    assert row["status"] == "failed" and "5 attempts" in row["error"] and row["finished_at"] is not None
+    assert row.status == "failed" and "5 attempts" in row.error and row.finished_at is not None
     assert await _events(worker.pool, job["model_id"]) == ["trainer.training.failed"]
 
 

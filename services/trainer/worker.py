@@ -1,4 +1,5 @@
-"""The `jobs.train` worker: gathers the dataset, runs a training process, reports, publishes.
+"""The `jobs.train` worker (its consumer is declared in events.py): gathers the dataset, runs a
+training process, reports, publishes.
 
 Outcomes of one delivery:
 - trained: the ONNX export and config go to the model repository, the version row and
@@ -26,28 +27,23 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from services.trainer import store
+from services.trainer.checkpoints import checkpoint_key
 from services.trainer.dataset_fetch import PermanentJobError, gather_images
 from services.trainer.events import canceled_event, failed_event, progress_event
-from services.trainer.repository import checkpoint_key
 from services.trainer.runner import TrainingProcess
 from services.trainer.settings import TrainerSettings
+from services.trainer.store import JobRow, ModelRow
 from services.trainer.versions import publish_version, store_sample
 from shared.contracts.events.catalog import TrainJob
 from shared.contracts.events.envelope import CloudEvent
 from shared.logging import bound_context, get_logger
-from shared.messaging.consumer import ConsumerSpec, Poison, Retry
+from shared.messaging.consumer import Poison, Retry
 from shared.messaging.publisher import publish_event
 from shared.objectstore import ObjectStore
 from shared.outbox import enqueue
 
 log = get_logger(__name__)
 SCHEMA = "trainer"
-
-
-def train_spec(settings: TrainerSettings) -> ConsumerSpec:
-    return ConsumerSpec(stream="JOBS", durable="trainer-train", filter_subject="jobs.train",
-                        ack_wait_s=settings.train_ack_wait_s, max_deliver=settings.train_max_deliver,
-                        backoff_base_s=1.0)
 
 
 def intervals(settings: TrainerSettings, steps: int) -> dict[str, int]:
@@ -83,11 +79,11 @@ class TrainWorker:
                 raise Poison(f"unknown job {payload.job_id}")
             log.info("trainer.job.skipped", job_id=payload.job_id, reason="ended, or trained by a DDP run")
             return
-        with bound_context(job_id=job["id"], model_id=job["model_id"], version=job["version"]):
-            if job["cancel_requested"]:
-                await self._end_canceled(job, job["step"])
+        with bound_context(job_id=job.id, model_id=job.model_id, version=job.version):
+            if job.cancel_requested:
+                await self._end_canceled(job, job.step)
                 return
-            model = await store.get_model(self.pool, job["model_id"])
+            model = await store.get_model(self.pool, job.model_id)
             assert model is not None
             try:
                 await self._run(model, job)
@@ -104,28 +100,30 @@ class TrainWorker:
 
     # -- one attempt -------------------------------------------------------------------------------
 
-    async def _run(self, model: asyncpg.Record, job: asyncpg.Record) -> None:
+    async def _run(self, model: ModelRow, job: JobRow) -> None:
         images, _ = await gather_images(self.nc, self.pool, self.http, self.settings, model, job)
-        resume = await self.objects.read(checkpoint_key(model["id"], job["version"]))
+        resume = await self.objects.read(checkpoint_key(model.id, job.version))
         init_from = None
-        if job["kind"] == "refine" and resume is None:
-            init_from = await self.objects.read(checkpoint_key(model["id"], job["base_version"], "final"))
+        if job.kind == "refine" and resume is None:
+            if job.base_version is None:
+                raise PermanentJobError("a refine job names no version to start from")
+            init_from = await self.objects.read(checkpoint_key(model.id, job.base_version, "final"))
             if init_from is None:
-                raise PermanentJobError(f"the weights of version {job['base_version']} are missing")
+                raise PermanentJobError(f"the weights of version {job.base_version} are missing")
         config = {
-            "architecture": model["architecture"], "image_size": model["image_size"], "width": model["width"],
-            "steps": job["steps"], "batch_size": job["batch_size"], "augment": job["augment"],
-            "seed": job["seed"], "threads": self.settings.trainer_threads,
+            "architecture": model.architecture, "image_size": model.image_size, "width": model.width,
+            "steps": job.steps, "batch_size": job.batch_size, "augment": job.augment,
+            "seed": job.seed, "threads": self.settings.trainer_threads,
             "device": "cuda" if self.settings.trainer_gpu else "cpu",
         }
         frame = {"config": config, "images": images, "resume": resume, "init_from": init_from,
-                 "model_name": model["id"], "triton_backend": self.settings.trainer_triton_backend,
-                 **intervals(self.settings, job["steps"])}
+                 "model_name": model.id, "triton_backend": self.settings.trainer_triton_backend,
+                 **intervals(self.settings, job.steps)}
         proc = await TrainingProcess.start(frame)
-        log.info("trainer.job.started", pid=proc.pid, attempt=job["attempts"], images=len(images),
-                 resume=resume is not None, steps=job["steps"])
-        await store.set_worker(self.pool, job["id"], proc.pid)
-        watcher = asyncio.create_task(self._watch_cancel(job["id"], proc))
+        log.info("trainer.job.started", pid=proc.pid, attempt=job.attempts, images=len(images),
+                 resume=resume is not None, steps=job.steps)
+        await store.set_worker(self.pool, job.id, proc.pid)
+        watcher = asyncio.create_task(self._watch_cancel(job.id, proc))
         try:
             outcome = await self._supervise(model, job, proc)
         except BaseException:
@@ -147,14 +145,14 @@ class TrainWorker:
                 await proc.stop()
                 return
 
-    async def _supervise(self, model: asyncpg.Record, job: asyncpg.Record,
+    async def _supervise(self, model: ModelRow, job: JobRow,
                          proc: TrainingProcess) -> tuple[str, Any] | None:
         last_published = 0.0
-        progress: dict[str, Any] = {"step": job["step"], "total_steps": job["steps"], "losses": {}, "eta_s": None}
+        progress: dict[str, Any] = {"step": job.step, "total_steps": job.steps, "losses": {}, "eta_s": None}
         async for kind, data in proc.messages():
             if kind == "progress":
                 progress = data
-                await store.set_progress(self.pool, job["id"], data["step"], data["losses"], data["eta_s"])
+                await store.set_progress(self.pool, job.id, data["step"], data["losses"], data["eta_s"])
                 now = time.monotonic()
                 if now - last_published >= self.settings.trainer_progress_min_interval_s \
                         or data["step"] == data["total_steps"]:
@@ -168,11 +166,11 @@ class TrainWorker:
                     continue
                 await self._publish_progress(job, progress, sample_asset_id=asset_id)
             elif kind == "checkpoint":
-                await self.objects.write(checkpoint_key(model["id"], job["version"]), data["data"])
-                await store.set_checkpoint_step(self.pool, job["id"], data["step"])
+                await self.objects.write(checkpoint_key(model.id, job.version), data["data"])
+                await store.set_checkpoint_step(self.pool, job.id, data["step"])
                 log.info("trainer.checkpoint.saved", step=data["step"], bytes=len(data["data"]))
             elif kind == "resumed":
-                await store.set_resumed(self.pool, job["id"], data["step"])
+                await store.set_resumed(self.pool, job.id, data["step"])
                 log.info("trainer.job.resumed", resumed_from_step=data["step"])
             elif kind == "resume_skipped":
                 log.warning("trainer.checkpoint.unusable", step=data["step"])
@@ -180,12 +178,12 @@ class TrainWorker:
                 return kind, data
         return None
 
-    async def _conclude(self, model: asyncpg.Record, job: asyncpg.Record, proc: TrainingProcess,
+    async def _conclude(self, model: ModelRow, job: JobRow, proc: TrainingProcess,
                         outcome: tuple[str, Any] | None) -> None:
-        user_canceled = await store.cancel_requested(self.pool, job["id"])
+        user_canceled = await store.cancel_requested(self.pool, job.id)
         if outcome is None:
             if self._stopping.is_set():
-                await store.requeue(self.pool, job["id"])
+                await store.requeue(self.pool, job.id)
                 raise Retry("shutdown before the training process reported", delay_s=1.0)
             # Killed (out of memory, a node drained...): the redelivery resumes from the last checkpoint.
             log.warning("trainer.job.process_died", exit_code=proc.proc.returncode)
@@ -200,17 +198,17 @@ class TrainWorker:
             if user_canceled:
                 await self._end_canceled(job, data["steps_done"])
                 with contextlib.suppress(Exception):
-                    await self.objects.delete(checkpoint_key(model["id"], job["version"]))
+                    await self.objects.delete(checkpoint_key(model.id, job.version))
                 return
             # Shutdown: keep the exact state for whichever worker gets the redelivery.
-            await self.objects.write(checkpoint_key(model["id"], job["version"]), data["checkpoint"])
-            await store.set_checkpoint_step(self.pool, job["id"], data["steps_done"])
-            await store.requeue(self.pool, job["id"], data["steps_done"])
+            await self.objects.write(checkpoint_key(model.id, job.version), data["checkpoint"])
+            await store.set_checkpoint_step(self.pool, job.id, data["steps_done"])
+            await store.requeue(self.pool, job.id, data["steps_done"])
             log.info("trainer.job.requeued", step=data["steps_done"])
             raise Retry("service shutting down; resuming elsewhere from the checkpoint", delay_s=1.0)
         await self._publish_version(model, job, data)
 
-    async def _publish_version(self, model: asyncpg.Record, job: asyncpg.Record, data: dict[str, Any]) -> None:
+    async def _publish_version(self, model: ModelRow, job: JobRow, data: dict[str, Any]) -> None:
         sample_id = None
         if data["sample_png"]:
             sample_id = await self._store_sample(job, data["sample_png"], data["steps_done"])
@@ -218,10 +216,10 @@ class TrainWorker:
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    async def _store_sample(self, job: asyncpg.Record, png: bytes, step: int) -> str:
+    async def _store_sample(self, job: JobRow, png: bytes, step: int) -> str:
         return await store_sample(self.nc, self.pool, self.settings, job, png, step)
 
-    async def _publish_progress(self, job: asyncpg.Record, progress: dict[str, Any],
+    async def _publish_progress(self, job: JobRow, progress: dict[str, Any],
                                 sample_asset_id: str | None = None) -> None:
         # Progress goes out directly: losing one is harmless, and the next one supersedes it.
         try:
@@ -230,13 +228,13 @@ class TrainWorker:
         except Exception as exc:
             log.warning("trainer.progress.publish_failed", error=str(exc) or type(exc).__name__)
 
-    async def _end_canceled(self, job: asyncpg.Record, step: int) -> None:
+    async def _end_canceled(self, job: JobRow, step: int) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
-            if await store.finish(conn, job["id"], "canceled", step=step):
+            if await store.finish(conn, job.id, "canceled", step=step):
                 await enqueue(conn, SCHEMA, canceled_event(job, step))
         log.info("trainer.job.canceled", step=step)
 
-    async def _end_failed(self, job: asyncpg.Record, error: str) -> None:
+    async def _end_failed(self, job: JobRow, error: str) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
-            if await store.finish(conn, job["id"], "failed", error=error[:1000]):
+            if await store.finish(conn, job.id, "failed", error=error[:1000]):
                 await enqueue(conn, SCHEMA, failed_event(job, error[:1000]))

@@ -1,0 +1,189 @@
+"""The trainer's operations (`svc.trainer.*`): style models, their training jobs, cancel and refine.
+
+Every operation acts as the calling user; someone else's model is a 404, like a missing one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from shared.contracts.common import Listing, Reply, Strict
+from shared.contracts.operation import operation
+
+SERVICE = "trainer"
+MAX_STEPS = 20_000
+MAX_WORKS = 1000
+MAX_LIMIT = 100
+
+# Model, work and collection ids are ULIDs: anything else is refused before it reaches SQL.
+ModelId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")]
+Architecture = Literal["dcgan", "vae"]
+ModelStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
+JobKind = Literal["train", "refine"]
+
+
+# -- requests -------------------------------------------------------------------------------------
+
+
+class StyleModelCreate(Strict):
+    """A new style model trained on consented works: a list of works or one collection."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    architecture: Architecture
+    work_ids: Annotated[list[ModelId], Field(min_length=1, max_length=MAX_WORKS)] | None = Field(
+        None, description="the works to train on (give this or collection_id)")
+    collection_id: ModelId | None = Field(None, description="train on a collection's works (or give work_ids)")
+    image_size: Literal[32, 64, 128] = 64
+    steps: Annotated[int, Field(ge=1, le=MAX_STEPS)]
+    batch_size: Annotated[int, Field(ge=1, le=256)] = 32
+    augment: bool | None = Field(None, description="flips, small crops and colour jitter; "
+                                 "unset: on when the dataset is small")
+    width: Annotated[int, Field(ge=8, le=128)] | None = Field(
+        None, description="channels of the largest feature map (model capacity); smaller trains faster")
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+
+    @model_validator(mode="after")
+    def _one_source(self) -> StyleModelCreate:
+        if (self.work_ids is None) == (self.collection_id is None):
+            raise ValueError("give either work_ids or collection_id")
+        return self
+
+
+class StyleModelRefineBody(Strict):
+    """What a client sends to refine a model (the model is named in the path)."""
+
+    steps: Annotated[int, Field(ge=1, le=MAX_STEPS)]
+    min_score: Annotated[int, Field(ge=1, le=5)] | None = Field(
+        None, description="the lowest rating of your generations that joins the dataset (default 4)")
+
+
+class StyleModelRef(Strict):
+    """One of the caller's style models."""
+
+    id: ModelId = Field(description="The style model's id (a ULID)")
+
+
+class StyleModelRefine(StyleModelRefineBody, StyleModelRef):
+    """Refine the model `id`: a new version fine-tuned from its latest one."""
+
+
+class StyleModelListQuery(Strict):
+    """`?limit=&cursor=` over the caller's models, newest first (a limit above 100 is a 422)."""
+
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = Field(20, description=f"Models per page (at most {MAX_LIMIT})")
+    cursor: ModelId | None = Field(None, description="`next_cursor` of the previous page")
+
+
+# -- responses ------------------------------------------------------------------------------------
+
+
+class TrainingProgressView(Reply):
+    """The latest job of a model, as it runs."""
+
+    version: int = Field(description="the version this job trains")
+    kind: JobKind
+    step: int
+    total_steps: int
+    losses: dict[str, float] = Field(description="the latest loss values by name")
+    eta_s: float | None = Field(None, description="estimated seconds left")
+    resumed_from_step: int | None = Field(None, description="set when a worker resumed the job from its checkpoint")
+    checkpoint_step: int | None = Field(None, description="the step of the latest checkpoint written")
+    attempts: int = Field(description="how many times a worker started the job")
+    cancel_requested: bool
+
+
+class StyleModelVersion(Reply):
+    """A trained version of a style model, served by Triton from `repository_path`."""
+
+    version: int
+    created_at: datetime
+    metrics: dict[str, Any] = Field(description=(
+        "swd and swd_untrained (sliced Wasserstein distance x 1e3 on Laplacian-pyramid patches, lower is "
+        "closer to the training images), recon_error and recon_error_untrained for VAEs, onnx_max_abs_diff "
+        "of the export against torch"))
+    dataset_sha256: str
+    steps: int = Field(description="the steps this version was trained for")
+    repository_path: str = Field(description="the version's folder in the Triton model repository")
+    sample_asset_id: str | None = Field(None, description="the asset id of the final sample grid")
+
+
+class StyleModel(Reply):
+    """A style model: its configuration, the latest job's status and progress, versions, sample grids."""
+
+    id: str
+    name: str
+    owner_id: str
+    architecture: Architecture
+    image_size: int
+    width: int
+    status: ModelStatus = Field(description="the status of the latest job")
+    error: str | None = Field(None, description="why the latest job failed")
+    work_ids: list[str]
+    collection_id: str | None = None
+    created_at: datetime
+    progress: TrainingProgressView | None
+    versions: list[StyleModelVersion]
+    latest_version: int | None
+    samples: list[str] = Field(description="sample-grid asset ids, newest first")
+
+
+class StyleModelStep(Reply):
+    """Where the latest job of a listed model stands (null before its first step is known)."""
+
+    step: int | None
+    total_steps: int | None
+
+
+class StyleModelVersionNumber(Reply):
+    version: int
+
+
+class StyleModelSummary(Reply):
+    """A style model in a list."""
+
+    id: str
+    name: str
+    architecture: Architecture
+    image_size: int
+    status: ModelStatus
+    created_at: datetime
+    progress: StyleModelStep
+    versions: list[StyleModelVersionNumber]
+    latest_version: int | None
+
+
+class StyleModelListing(Listing[StyleModelSummary]):
+    """One page of the caller's style models, newest first."""
+
+
+class StyleModelAccepted(Reply):
+    """A cancel or a refine was accepted."""
+
+    id: str = Field(description="the style model's id")
+    status: Literal["queued", "canceled", "canceling"] = Field(
+        description="queued: a refine waits for a worker; canceled: the job had not started; canceling: the "
+                    "running job stops within seconds")
+    version: int = Field(description="the version the job trains")
+
+
+# -- operations -----------------------------------------------------------------------------------
+
+MODELS_CREATE = operation(
+    SERVICE, "models.create", StyleModelCreate, StyleModel,
+    summary="Train a style model on consented works (queued; watch progress on /v1/events)",
+    problems=(404, 422, 429), timeout_s=30.0)  # asks community for consent before queueing
+MODELS_GET = operation(
+    SERVICE, "models.get", StyleModelRef, StyleModel,
+    summary="A style model: status, progress, versions with metrics, sample grids", problems=(404,))
+MODELS_LIST = operation(
+    SERVICE, "models.list", StyleModelListQuery, StyleModelListing, summary="Your style models, newest first")
+MODELS_CANCEL = operation(
+    SERVICE, "models.cancel", StyleModelRef, StyleModelAccepted,
+    summary="Cancel the queued or running job (a running one stops within seconds)", problems=(404, 409))
+MODELS_REFINE = operation(
+    SERVICE, "models.refine", StyleModelRefine, StyleModelAccepted,
+    summary="Fine-tune the latest version on the original works plus your top-rated generations",
+    problems=(404, 409, 422, 429))
