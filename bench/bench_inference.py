@@ -31,13 +31,13 @@ import torch
 from minio import Minio
 
 from bench.common import embedded_stack, report, summarize_ms, verdict
-from services.inference import devca, imaging, latents, provenance
+from services.inference import devca, latents, png_codec, provenance
 from services.inference.backends.triton import TritonBackend
 from services.inference.settings import InferenceSettings
-from services.inference.testing import announce_trained, export_onnx, upload_model
 from services.trainer.models import build, generator_for_export
 from shared.ids import new_id
 from shared.messaging.connection import connect
+from tests.support.style_models import announce_trained, export_onnx, upload_model
 
 IMAGE_SIZE = 64
 THREADS = os.cpu_count() or 2
@@ -67,7 +67,7 @@ def raw_baseline(onnx: bytes, seconds: float) -> tuple[float, float]:
     done, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         images = session.run(["image"], {"z": z})[0]
-        for i, png in enumerate(imaging.images_to_png(images)):
+        for i, png in enumerate(png_codec.images_to_png(images)):
             signer.sign(png, provenance.GenerationInfo(model_id="m", version=1, seed=i, mode="sample", index=i))
         done += len(z)
     return forward, done / (time.perf_counter() - start)

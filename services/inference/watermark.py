@@ -28,7 +28,7 @@ import numpy as np
 import pywt
 from ulid import ULID
 
-from services.inference import imaging
+from services.inference import png_codec
 
 PAYLOAD_BITS = 32
 _CRC_BITS = 16
@@ -69,7 +69,7 @@ def embed(image: bytes | np.ndarray, payload: int, strength: float = STRENGTH) -
     """Mark an image (PNG bytes → PNG bytes, or [H,W,3] uint8 → same) with a 32-bit payload."""
     if not (0 <= payload < (1 << PAYLOAD_BITS)):
         raise WatermarkError(f"payload must fit in {PAYLOAD_BITS} bits")
-    pixels = imaging.decode_image(image) if isinstance(image, bytes) else np.asarray(image, np.uint8)
+    pixels = png_codec.decode_image(image) if isinstance(image, bytes) else np.asarray(image, np.uint8)
     height, width = pixels.shape[:2]
     if not can_embed(width, height):
         raise WatermarkError(f"image is {width}x{height}; a watermark needs at least {MIN_SIDE} px a side")
@@ -81,7 +81,7 @@ def embed(image: bytes | np.ndarray, payload: int, strength: float = STRENGTH) -
         blocks = _embed_bits(_blocks(ll), bits[_slot_bits(len(_blocks(ll)))], strength)
         ycc[:h, :w, c] = pywt.idwt2((_unblocks(blocks, ll.shape), details), "haar")
     marked = _to_rgb(ycc)
-    return imaging.encode_png(marked) if isinstance(image, bytes) else marked
+    return png_codec.encode_png(marked) if isinstance(image, bytes) else marked
 
 
 def extract(image: bytes | np.ndarray, strength: float = STRENGTH) -> int | None:
@@ -95,7 +95,7 @@ def extract(image: bytes | np.ndarray, strength: float = STRENGTH) -> int | None
 
 def decode_soft(image: bytes | np.ndarray, strength: float = STRENGTH) -> tuple[int, float] | None:
     """(payload, confidence) when the frame's CRC matches, else None. Confidence is in [0, 1]."""
-    pixels = imaging.decode_image(image) if isinstance(image, bytes) else np.asarray(image, np.uint8)
+    pixels = png_codec.decode_image(image) if isinstance(image, bytes) else np.asarray(image, np.uint8)
     height, width = pixels.shape[:2]
     if not can_embed(width, height):
         return None

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from minio import Minio
 
-from services.inference.testing import announce_trained, tiny_generator_onnx, upload_model
 from shared.contracts.events.catalog import GenerateJob, ModelQueued, TrainingCanceled, TrainingFailed
 from shared.contracts.events.envelope import make_event
 from shared.errors import Conflict, NotFound
@@ -19,6 +18,7 @@ from shared.ids import new_id
 from shared.messaging.publisher import publish_event
 from shared.messaging.rpc import rpc_call
 from tests.support.streams import stored_events, wait_outbox_relayed
+from tests.support.style_models import announce_trained, tiny_generator_onnx, upload_model
 
 
 def _minio(endpoints: Any) -> Minio:

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from shared.contracts.triton import ONNX_FILE, OUTPUT_NAME
+
 Key = tuple[str, int]  # (model_id, version)
-ONNX_FILE = "model.onnx"
-INPUT_NAME = "z"
-OUTPUT_NAME = "image"
 LATENT_DIM = 128
 
 

@@ -14,16 +14,14 @@ import numpy as np
 import onnxruntime as ort
 
 from services.inference.backends.base import (
-    INPUT_NAME,
     LATENT_DIM,
-    ONNX_FILE,
-    OUTPUT_NAME,
     GeneratorBackend,
     InvalidModel,
     Key,
     LoadedModel,
     onnx_image_shape,
 )
+from shared.contracts.triton import INPUT_NAME, ONNX_FILE, OUTPUT_NAME
 
 
 def create_session(model: bytes, key: Key, intra_op_threads: int = 1) -> ort.InferenceSession:

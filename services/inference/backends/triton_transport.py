@@ -22,12 +22,11 @@ import tritonclient.http.aio as httpclient
 from tritonclient.utils import InferenceServerException
 
 from services.inference.backends.base import (
-    INPUT_NAME,
-    OUTPUT_NAME,
     BackendError,
     BackendUnavailable,
     ModelNotLoaded,
 )
+from shared.contracts.triton import INPUT_NAME, OUTPUT_NAME
 
 ADMIN_HEADER = "admin-key"
 GRPC_HEADER_PREFIX = "triton-grpc-protocol-"
