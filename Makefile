@@ -44,6 +44,7 @@ bench: $(STAMP) tools
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # Regenerate the checked-in JSON Schemas of every event from the registry.
 schemas: $(STAMP)

@@ -27,6 +27,7 @@ from shared.messaging.rpc import RpcServer
 from shared.messaging.streams import ensure_streams
 from shared.outbox import OutboxRelay, install_outbox
 from shared.settings import DatabaseSettings, ServiceSettings
+from shared.shutdown import OUTBOX_FLUSH_S, POOL_CLOSE_S
 from shared.web import add_readiness_check
 
 log = get_logger(__name__)
@@ -64,7 +65,10 @@ def database_ctx(settings: DatabaseSettings, schema: str, migrations: Path, *, o
         try:
             yield
         finally:
-            await pool.close()
+            try:
+                await asyncio.wait_for(pool.close(), POOL_CLOSE_S)
+            except TimeoutError:
+                pool.terminate()
 
     return ctx
 
@@ -85,7 +89,7 @@ def nats_ctx(settings: ServiceSettings) -> CleanupCtx:
             yield
         finally:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(nc.drain(), timeout=5.0)
+                await asyncio.wait_for(nc.drain(), timeout=settings.shutdown.nats_drain_s)
             if not nc.is_closed:
                 await nc.close()
 
@@ -99,7 +103,7 @@ def outbox_relay_ctx(schema: str) -> CleanupCtx:
         try:
             yield
         finally:
-            await relay.stop()
+            await relay.stop(OUTBOX_FLUSH_S)
 
     return ctx
 

@@ -39,7 +39,7 @@ def run_service(
         create_app(settings),
         host=settings.http_host,
         port=settings.http_port,
-        shutdown_timeout=settings.shutdown_timeout_s,
+        shutdown_timeout=settings.shutdown.http_drain_s,
         access_log=None,
         print=None,
         handle_signals=True,

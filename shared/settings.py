@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.shutdown import ShutdownBudget
+
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ATELIER_", extra="ignore", frozen=True)
@@ -31,9 +33,13 @@ class ServiceSettings(BaseSettings):
     # Validate every RPC answer against its declared response model (tests and development).
     rpc_check_responses: bool = False
     publish_timeout_s: float = 5.0
-    # The whole shutdown (stop consumers, drain NATS, close pools) fits in this budget;
-    # Kubernetes' terminationGracePeriodSeconds must be larger (checked by a test).
-    shutdown_timeout_s: float = 20.0
+    # The whole shutdown (stop consumers, drain NATS, close pools) fits in this budget, split into the
+    # stages of shared/shutdown.py; Kubernetes' terminationGracePeriodSeconds must be larger (checked).
+    shutdown_timeout_s: float = Field(20.0, ge=9.0)
+
+    @property
+    def shutdown(self) -> ShutdownBudget:
+        return ShutdownBudget(self.shutdown_timeout_s)
 
     @property
     def json_logs(self) -> bool:

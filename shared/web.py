@@ -8,8 +8,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
 from aiohttp.typedefs import Handler
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from shared.errors import PROBLEM_BASE, AtelierError
@@ -37,7 +41,8 @@ HTTP_LATENCY = Histogram(
 )
 
 _STATUS_CODES = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
-                 405: "method-not-allowed", 409: "conflict", 413: "payload-too-large",
+                 405: "method-not-allowed", 409: "conflict", 413: "payload-too-large", 414: "uri-too-long",
+                 431: "header-fields-too-large",
                  415: "unsupported-media-type", 422: "validation", 429: "rate-limited"}
 
 
@@ -159,7 +164,45 @@ async def metrics(_: web.Request) -> web.Response:
     return resp
 
 
+def _protocol_error_status(exc: BaseException | None, status: int) -> tuple[int, str, str]:
+    """Status, title and detail for a request aiohttp could not parse (before any middleware ran)."""
+    if isinstance(exc, LineTooLong):
+        shown = str(exc).partition("reading: ")[2]
+        if shown.startswith(("bytearray(b'/", "b'/", "bytearray(b'http", "b'http")):
+            return 414, "URI too long", "the request line is longer than this server accepts"
+        return 431, "Request header fields too large", "a request header is longer than this server accepts"
+    if isinstance(exc, BadHttpMessage) and "too many headers" in str(exc).lower():
+        return 431, "Request header fields too large", "the request has more headers than this server accepts"
+    if status >= 500:
+        return 500, "Internal error", "An unexpected error occurred."
+    return 400, "Bad request", "the request is not valid HTTP"
+
+
+def _problem_error_page(self: RequestHandler, request: BaseRequest, status: int = 500,
+                        exc: BaseException | None = None, message: str | None = None) -> web.StreamResponse:
+    """aiohttp's own error page for unparseable requests, as problem+json, logged in one bounded line."""
+    status, title, detail = _protocol_error_status(exc, status)
+    if status >= 500:
+        log.error("http.protocol_error", status=status, error=type(exc).__name__ if exc else None, exc_info=exc)
+    else:
+        log.info("http.malformed_request", status=status, reason=(str(exc) if exc else message or "")[:160])
+    if request.writer is not None and request.writer.output_size > 0:
+        raise ConnectionError("response already started, cannot send the error page")
+    body = {"type": PROBLEM_BASE + _STATUS_CODES.get(status, "bad-request"), "title": title, "status": status,
+            "detail": detail}
+    resp = web.Response(status=status, body=orjson.dumps(body), content_type=PROBLEM_JSON)
+    resp.force_close()
+    return resp
+
+
+def install_protocol_error_pages() -> None:
+    """Answer requests that aiohttp cannot parse (line or headers too long, broken framing) with a
+    problem document (414/431/400) instead of its text/plain page. Idempotent; every service calls it."""
+    RequestHandler.handle_error = _problem_error_page  # type: ignore[method-assign]
+
+
 def create_base_app(*, client_max_size: int = 1024**2, middlewares: list[Any] | None = None) -> web.Application:
+    install_protocol_error_pages()
     app = web.Application(middlewares=[*standard_middlewares(), *(middlewares or [])],
                           client_max_size=client_max_size)
     app[READINESS_CHECKS] = {}

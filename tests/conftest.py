@@ -19,6 +19,8 @@ SERVICE_ORDER = ["community", "assets", "trainer", "inference", "gateway"]
 # The account the moderation tests sign in as (the services read this when the platform starts).
 MODERATOR = "e2e_moderator"
 os.environ["ATELIER_MODERATORS"] = f"mira,{MODERATOR}"
+# Every RPC answer is checked against its contract's response model while the suite runs.
+os.environ["ATELIER_RPC_CHECK_RESPONSES"] = "1"
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from typing import Any
 
 import jwt
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
@@ -24,7 +25,6 @@ from shared.logging import bind_context
 
 ISSUER = "atelier"
 ALGORITHMS = ["EdDSA"]
-USER = web.RequestKey("user", "AuthUser | None")
 _INVALID_TOKEN = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
@@ -33,6 +33,9 @@ class AuthUser:
     id: str
     username: str
     expires_at: float  # the token's `exp`, seconds since the epoch
+
+
+USER: web.RequestKey[AuthUser | None] = web.RequestKey("user")
 
 
 def load_public_key(path: Path | None) -> str:
@@ -98,7 +101,7 @@ VERIFIER = web.AppKey("token_verifier", TokenVerifier)
 
 
 @web.middleware
-async def auth_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Attach the caller (or None); a present but bad token is always a 401."""
     token = token_from_request(request)
     user = request.app[VERIFIER].verify(token) if token else None
@@ -109,11 +112,12 @@ async def auth_middleware(request: web.Request, handler: Any) -> web.StreamRespo
 
 
 def current_user(request: web.Request) -> AuthUser | None:
-    return request.get(USER)
+    user: AuthUser | None = request.get(USER)
+    return user
 
 
 def require_user(request: web.Request) -> AuthUser:
-    user = request.get(USER)
+    user = current_user(request)
     if user is None:
         raise Unauthorized("sign in first: this endpoint needs a bearer token", headers={"WWW-Authenticate": "Bearer"})
     return user

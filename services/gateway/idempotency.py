@@ -20,11 +20,11 @@ from aiohttp.typedefs import Handler
 
 from services.gateway.auth import current_user
 from services.gateway.idempotency_store import IdempotencyRecord, IdempotencyStore, StoredResponse
-from shared.errors import BadRequest, Conflict, Unprocessable
+from shared.contracts.common import IDEMPOTENCY_HEADER, check_idempotency_key
+from shared.errors import Conflict, Unprocessable
 
-HEADER = "Idempotency-Key"
+HEADER = IDEMPOTENCY_HEADER
 REPLAYED_HEADER = "Idempotent-Replayed"
-MAX_KEY_LENGTH = 200
 IDEMPOTENCY_STORE = web.AppKey("idempotency_store", IdempotencyStore)
 _HASHED_TYPES = ("application/json", "application/merge-patch+json", "application/x-www-form-urlencoded", "")
 _REPLAYED_HEADERS = ("Content-Type", "Location")
@@ -58,8 +58,7 @@ def idempotency_middleware(max_response_bytes: int) -> Callable[..., object]:
         user = current_user(request)
         if request.method != "POST" or key is None or user is None:
             return await handler(request)
-        if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
-            raise BadRequest(f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable characters")
+        check_idempotency_key(key)
         store = request.app[IDEMPOTENCY_STORE]
         scoped = scope_key(user.id, request.method, request.path, key)
         fingerprint = await body_fingerprint(request)

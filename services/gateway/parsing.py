@@ -1,13 +1,14 @@
-"""Strict parsing of what a client sends: JSON bodies and query strings, into contract models."""
+"""Strict parsing of what a client sends: JSON bodies (depth-checked before parsing) and query
+strings, into contract models."""
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from shared import safejson
 from shared.errors import BadRequest, Unprocessable, UnsupportedMediaType, validation_errors
 
 M = TypeVar("M", bound=BaseModel)
@@ -21,10 +22,7 @@ async def read_json(request: web.Request) -> Any:
     raw = await request.read()
     if not raw:
         raise BadRequest("the request body is empty; JSON was expected")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the request body is not valid JSON") from None
+    return safejson.loads(raw)
 
 
 async def read_body(request: web.Request, model: type[M]) -> M:

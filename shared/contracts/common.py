@@ -7,7 +7,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from shared.errors import Unprocessable
+from shared.errors import BadRequest, Unprocessable
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
@@ -77,13 +77,18 @@ class Listing(Reply, Generic[T]):
     next_cursor: str | None = None
 
 
+def check_idempotency_key(key: str) -> str:
+    """The one rule for an `Idempotency-Key`, at the edge and in every service: 1 to 200 printable
+    characters, else a 400 (a malformed header, like one the gateway refuses before forwarding)."""
+    if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX or not key.isprintable():
+        raise BadRequest(f"{IDEMPOTENCY_HEADER} must be 1 to {IDEMPOTENCY_KEY_MAX} printable characters")
+    return key
+
+
 def idempotency_key(headers: Mapping[str, str]) -> str | None:
-    """The caller's `Idempotency-Key`, the same rule in every service: blank is none, too long is a 422."""
+    """The caller's `Idempotency-Key` as a service receives it: absent or blank is none."""
     key = (headers.get(IDEMPOTENCY_HEADER) or "").strip()
-    if len(key) > IDEMPOTENCY_KEY_MAX:
-        raise Unprocessable(f"the Idempotency-Key must be at most {IDEMPOTENCY_KEY_MAX} characters",
-                            errors=[{"field": IDEMPOTENCY_HEADER, "message": "too long", "type": "too_long"}])
-    return key or None
+    return check_idempotency_key(key) if key else None
 
 
 def patch_fields(patch: BaseModel, *, exclude: tuple[str, ...] = ("id",)) -> dict[str, Any]:

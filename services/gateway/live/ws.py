@@ -85,7 +85,8 @@ def live_ctx(settings: GatewaySettings) -> object:
 
 async def close_connections(app: web.Application) -> None:
     """On shutdown: every client gets a clean 1001 close (and reconnects elsewhere with `since`)."""
-    connections = list(app[CONNECTIONS])
+    live: set[EventsConnection] = app[CONNECTIONS]
+    connections = list(live)
     for conn in connections:
         conn.request_close(1001, "server shutting down")
     if connections:

@@ -52,3 +52,36 @@ def test_edge_behaviour_is_documented_on_operations() -> None:
         if "post" in item:
             names = [p.get("name") or p.get("$ref", "").rsplit("/", 1)[-1] for p in item["post"].get("parameters", [])]
             assert "Idempotency-Key" in names or "IdempotencyKey" in names
+
+
+def _resolve(doc: dict, schema: dict) -> dict:
+    while "$ref" in schema:
+        schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def test_every_json_success_response_has_a_schema_with_properties() -> None:
+    doc = document()
+    bare = []
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            for status, response in op["responses"].items():
+                if not status.startswith("2") or "$ref" in response:
+                    continue
+                for media, content in response.get("content", {}).items():
+                    if media != "application/json":
+                        continue
+                    schema = _resolve(doc, content.get("schema") or {})
+                    if not schema.get("properties"):
+                        bare.append(f"{method.upper()} {path} {status}")
+    assert not bare, f"2xx JSON responses without a schema with properties: {bare}"
+
+
+def test_every_parameter_is_described() -> None:
+    doc = document()
+    undescribed = [
+        f"{method.upper()} {path} {p['name']}"
+        for path, item in doc["paths"].items() for method, op in item.items()
+        for p in op.get("parameters", []) if "$ref" not in p and not p.get("description")
+    ]
+    assert not undescribed, f"parameters without a description: {undescribed}"
