@@ -146,6 +146,7 @@ RATE_LIMITED = {
     "description": "rate limited: retry after `Retry-After` seconds", "content": _PROBLEM,
     "headers": {"Retry-After": {"schema": {"type": "integer"}}},
 }
+_IDEMPOTENCY_REF = {"$ref": "#/components/parameters/IdempotencyKey"}
 _METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
 _PATH_PARAM = re.compile(r"{(\w+)(?::[^{}]*)?}")
 # What each status means when a route's operation can answer it; an operation's own text wins.
@@ -245,8 +246,11 @@ def with_edge_behaviour(paths: dict[str, Any]) -> dict[str, Any]:
             op.setdefault("responses", {}).setdefault("429", {"$ref": "#/components/responses/RateLimited"})
             if method == "post":
                 params = op.setdefault("parameters", [])
-                if not any(p.get("name") == "Idempotency-Key" for p in params if isinstance(p, dict)):
-                    params.append({"$ref": "#/components/parameters/IdempotencyKey"})
+                # Applied again to a document that already has it (the transitional merge in app.py):
+                # a parameter listed twice is invalid OpenAPI.
+                if not any(p.get("name") == "Idempotency-Key" or p == _IDEMPOTENCY_REF
+                           for p in params if isinstance(p, dict)):
+                    params.append(dict(_IDEMPOTENCY_REF))
     return out
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, RootModel, StringConstraints, model_validator
+from pydantic import BaseModel, Field, RootModel, StringConstraints, model_validator
 
 from shared.contracts.common import Id, Listing, Reply, Strict
-from shared.contracts.operation import operation
+from shared.contracts.operation import Operation, operation
 
 SERVICE = "inference"
 # The same limits as services/inference/latents.py (a unit test checks they agree); not imported
@@ -25,6 +25,8 @@ Seed = Annotated[int, Field(ge=0, lt=SEED_LIMIT, strict=True)]
 Mode = Literal["sample", "variations", "interpolate"]
 GenerationStatus = Literal["queued", "running", "succeeded", "failed"]
 Visibility = Literal["public", "unlisted", "private"]
+ImageType = Literal["image/png", "image/jpeg", "image/webp"]
+IMAGE_TYPES: tuple[ImageType, ...] = ("image/png", "image/jpeg", "image/webp")
 
 # --- requests ----------------------------------------------------------------------------------------
 
@@ -99,7 +101,7 @@ class RatingsTopRequest(Strict):
 
 
 class ProvenanceVerifyRequest(Strict):
-    content_type: Literal["image/png", "image/jpeg", "image/webp"]
+    content_type: ImageType
     data_b64: Annotated[str, StringConstraints(min_length=1)] = Field(description="The image, base64-encoded")
 
 
@@ -210,7 +212,8 @@ GENERATIONS_GET = operation(SERVICE, "generations.get", GenerationRef, Generatio
                             summary="A generation with its outputs", problems=(404,))
 GENERATIONS_LIST = operation(SERVICE, "generations.list", GenerationListQuery, GenerationPage,
                              summary="Your generations, newest first", problems=(400,))
-OUTPUTS_RATE = operation(SERVICE, "outputs.rate", OutputRatingRequest, None,
+# No answer body (204): the response type is only a placeholder for the checker.
+OUTPUTS_RATE: Operation[OutputRatingRequest, BaseModel] = operation(SERVICE, "outputs.rate", OutputRatingRequest, None,
                          summary="Rate an output 1..5 (refine trains on your best-rated outputs)",
                          problems=(404, 409))
 OUTPUTS_PUBLISH = operation(SERVICE, "outputs.publish", OutputPublishRequest, PublishedWork,

@@ -20,7 +20,6 @@ from shared.contracts import inference as c
 from shared.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
 
 TAG = "generations"
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
 VERIFY_MAX_BYTES = 8 * 1024**2
 VERIFY_PATH = "/v1/provenance/verify"
 _JSON_OVERHEAD = 4096  # envelope, headers and field names around the base64 image in one NATS message
@@ -45,9 +44,9 @@ def verify_limit(request: web.Request) -> int:
 
 
 async def verify(request: web.Request) -> web.Response:
-    content_type = request.content_type
-    if content_type not in IMAGE_TYPES:
-        raise UnsupportedMediaType(f"send the image itself as one of {', '.join(IMAGE_TYPES)}")
+    content_type = next((t for t in c.IMAGE_TYPES if t == request.content_type), None)
+    if content_type is None:
+        raise UnsupportedMediaType(f"send the image itself as one of {', '.join(c.IMAGE_TYPES)}")
     limit = verify_limit(request)
     too_large = PayloadTooLarge(f"images up to {limit} bytes can be verified", extra={"max_bytes": limit})
     if request.content_length is not None and request.content_length > limit:
@@ -72,7 +71,7 @@ def streamed_docs(schemas: Schemas) -> dict[tuple[str, str], dict[str, Any]]:
         "summary": op.summary, "operationId": op.name.replace(".", "_"),
         "security": [{"bearer": []}, {}],
         "requestBody": {"required": True, "content": {t: {"schema": {"type": "string", "format": "binary"}}
-                                                      for t in IMAGE_TYPES}},
+                                                      for t in c.IMAGE_TYPES}},
         "responses": {"200": success_doc(200, op.response, schemas, "the verdict"),
                       "401": problem("an Authorization header with an invalid token"),
                       "413": problem("image too large"), "415": problem("not a PNG, JPEG or WebP body"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -64,7 +65,7 @@ class OnnxLocalBackend(GeneratorBackend):
     async def _unload(self, entry: LoadedModel) -> None:
         self._sessions.pop(entry.key, None)
 
-    async def _infer(self, entry: LoadedModel, z: np.ndarray) -> np.ndarray:
+    async def _infer(self, entry: LoadedModel, z: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         session = self._sessions[entry.key]
         loop = asyncio.get_running_loop()
         outputs = await loop.run_in_executor(self._pool, session.run, [OUTPUT_NAME], {INPUT_NAME: z})

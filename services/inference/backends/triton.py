@@ -126,7 +126,7 @@ class TritonBackend(GeneratorBackend):
         else:
             await self._call("unload", entry.key[0], self._timeout_s)
 
-    async def _infer(self, entry: LoadedModel, z: np.ndarray) -> np.ndarray:
+    async def _infer(self, entry: LoadedModel, z: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         try:
             return await self._call("infer", entry.key[0], entry.key[1], z, self._timeout_s)  # type: ignore[no-any-return]
         except ModelNotLoaded:
