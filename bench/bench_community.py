@@ -1,10 +1,14 @@
-"""Community read paths at scale: feed, trending and a single work, through the gateway and as
-direct RPC in the same run (the RPC figures are the baseline the gateway is compared against).
+"""Community read paths at scale: the feed and a single work through gateway → NATS → community,
+alternated in the same run with the monolith baseline (bench/monolith.py: one aiohttp + asyncpg
+process, same query, token check and JSON) and with the direct RPC (what the gateway adds).
 
 Seeds 100k users, 1M works, 5M likes and 20 follows per user with COPY (scale with
-ATELIER_BENCH_SCALE, e.g. 0.05), then drives each read from 32 concurrent clients and prints
-p50/p99/requests per second, plus the query plans (EXPLAIN ANALYZE) of the three queries.
-Target: feed p99 < 15 ms through the gateway.
+ATELIER_BENCH_SCALE, e.g. 0.05), prints the query plans (EXPLAIN ANALYZE), then per round drives
+each path from 32 concurrent clients for ATELIER_BENCH_SECONDS (default 10; ATELIER_BENCH_ROUNDS,
+default 3), with CPU ms per request per process from /proc (the load generator apart).
+Goals: gateway >= 0.8 of the monolith for both reads (issue 18), judged on the lower of the
+paired throughput ratio and the CPU-per-request ratio (see harness.Results.check_throughput);
+feed p99 <= 15 ms through the gateway.
 
     python -m bench.bench_community
     ATELIER_BENCH_SCALE=0.05 ATELIER_BENCH_SECONDS=5 python -m bench.bench_community
@@ -13,10 +17,15 @@ Target: feed p99 < 15 ms through the gateway.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
 import random
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +35,22 @@ import numpy as np
 from argon2 import PasswordHasher
 from ulid import ULID
 
-from bench.common import cpu_seconds_by_role, embedded_stack, report, summarize_ms, verdict
+from bench.common import started_stack
+from bench.harness import (
+    CpuMeter,
+    Goal,
+    alternate_async,
+    cpu_ms_per_unit,
+    current,
+    median_roles,
+    paired_ratios,
+    percentile,
+    platform_cpu_ms,
+    rounds,
+    show_cpu,
+    show_percentile,
+    spread,
+)
 from services.community.store.feeds import explain
 from services.community.tokens import TokenIssuer, load_private_key
 from shared.messaging.connection import connect
@@ -35,7 +59,12 @@ from shared.messaging.rpc import rpc_call
 SCALE = float(os.environ.get("ATELIER_BENCH_SCALE", "1"))
 SECONDS = float(os.environ.get("ATELIER_BENCH_SECONDS", "10"))
 CONCURRENCY = int(os.environ.get("ATELIER_BENCH_CONCURRENCY", "32"))
-FEED_P99_TARGET_MS = 15.0
+MONOLITH = "one aiohttp + asyncpg process, same query, token check and JSON"
+FEED_VS_MONOLITH = Goal("community.feed_vs_monolith", f"GET /v1/feed via gateway, {CONCURRENCY} clients "
+                        "(req/s and CPU per request)", MONOLITH, ">=", 0.8)
+WORK_VS_MONOLITH = Goal("community.work_vs_monolith", f"GET /v1/works/{{id}} via gateway, {CONCURRENCY} clients "
+                        "(req/s and CPU per request)", MONOLITH, ">=", 0.8)
+FEED_P99 = Goal("community.feed_p99", f"GET /v1/feed via gateway p99, {CONCURRENCY} clients", "", "<=", 15.0, "ms")
 FOLLOWS_PER_USER = 20
 CHUNK = 250_000
 WORDS = ("harbour dusk meadow lantern tide ember quiet violet storm garden mirror orbit salt paper "
@@ -111,7 +140,7 @@ async def seed(pool: asyncpg.Pool, scale: float) -> dict[str, list[str]]:
             "work_ids": [work_ids[i] for i in sample_works]}
 
 
-async def drive(name: str, request: Any, targets: list[Any], concurrency: int = CONCURRENCY) -> dict[str, float]:
+async def drive(name: str, request: Any, targets: list[Any], concurrency: int = CONCURRENCY) -> dict[str, Any]:
     """`concurrency` workers call `request(target)` back to back for SECONDS; returns the figures."""
     samples: list[float] = []
     errors = 0
@@ -132,25 +161,43 @@ async def drive(name: str, request: Any, targets: list[Any], concurrency: int = 
     began = time.perf_counter()
     await asyncio.gather(*(worker(i) for i in range(concurrency)))
     elapsed = time.perf_counter() - began
-    figures = {**summarize_ms(samples), "rps": len(samples) / elapsed, "errors": float(errors)}
-    print(f"{name:<28} p50 {figures['p50_ms']:7.2f} ms  p99 {figures['p99_ms']:7.2f} ms  "
-          f"{figures['rps']:8.0f} req/s  errors {errors}", flush=True)
+    figures = {"samples_ms": [1000 * s for s in samples], "rps": len(samples) / elapsed, "errors": errors,
+               "requests": len(samples)}
+    print(f"{name:<34} p50 {show_percentile(figures['samples_ms'], 50):>10}  {figures['rps']:8.0f} req/s  "
+          f"errors {errors}", flush=True)
     return figures
 
 
-def cpu_cost_per_request(before: dict[str, float], after: dict[str, float],
-                         figures: dict[str, float]) -> dict[str, float]:
-    """CPU milliseconds each role spent per request during one drive()."""
-    requests = max(1.0, figures["rps"] * SECONDS)
-    return {role: 1000 * (after[role] - before.get(role, 0.0)) / requests for role in after}
+@contextmanager
+def monolith(endpoints: Any) -> Iterator[tuple[str, int]]:
+    """Start bench/monolith.py as its own process; yields (url, pid); stops it by pid."""
+    env = {**os.environ, "ATELIER_DATABASE_URL": endpoints.database_url,
+           "ATELIER_JWT_PUBLIC_KEY_FILE": str(endpoints.jwt_public_key_file),
+           "ATELIER_JWT_PRIVATE_KEY_FILE": str(endpoints.jwt_private_key_file)}
+    proc = subprocess.Popen([sys.executable, "-m", "bench.monolith"], env=env, stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the monolith did not start (exit {proc.wait(10)})")
+        yield json.loads(line)["url"], proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
-async def run(endpoints: Any, gateway_url: str) -> int:
+async def run(stack: Any) -> int:
+    endpoints = stack.endpoints
+    results = current()
     pool = await asyncpg.create_pool(endpoints.database_url, min_size=1, max_size=4,
                                      server_settings={"search_path": "community,public"})
     began = time.perf_counter()
     sample = await seed(pool, SCALE)
-    report("seed_s", time.perf_counter() - began, "s")
+    results.figure("community.seed_s", time.perf_counter() - began, "s")
     viewers, work_ids = sample["viewers"], sample["work_ids"]
 
     for name, user, work in (("feed", viewers[0], None), ("trending", viewers[0], None),
@@ -164,57 +211,82 @@ async def run(endpoints: Any, gateway_url: str) -> int:
 
     issuer = TokenIssuer(load_private_key(endpoints.jwt_private_key_file), ttl_s=3600)
     tokens = {u: {"Authorization": f"Bearer {issuer.issue(u, 'bench')}"} for u in viewers}
-    results: dict[str, dict[str, float]] = {}
-    print(f"\n{CONCURRENCY} concurrent clients, {SECONDS:.0f} s each", flush=True)
-    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
-    async with aiohttp.ClientSession(base_url=gateway_url, connector=connector) as http:
-        async def get(path: str, headers: dict[str, str]) -> None:
-            async with http.get(path, headers=headers) as resp:
-                await resp.read()
-                if resp.status != 200:
-                    raise RuntimeError(resp.status)
+    pairs = [(w, viewers[i % len(viewers)]) for i, w in enumerate(work_ids)]
+    n_rounds = rounds(3)
+    print(f"\n{CONCURRENCY} concurrent clients, {SECONDS:g} s per step, {n_rounds} rounds", flush=True)
+    cpu: dict[str, list[dict[str, float]]] = {}
+    drives: dict[str, list[dict[str, Any]]] = {}
+    with monolith(endpoints) as (mono_url, mono_pid):
+        meter = CpuMeter({**stack.pids(), "monolith": mono_pid})
+        nc = await connect(endpoints.nats_url, name="bench-community")
+        connector = aiohttp.TCPConnector(limit=2 * CONCURRENCY)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            gateway = stack.service_urls["gateway"]
 
-        # One client first: the latency of a request that does not queue behind 31 others.
-        results["gw_feed_1"] = await drive("gateway GET /v1/feed (1 client)", lambda u: get("/v1/feed", tokens[u]),
-                                           viewers, concurrency=1)
-        cpu_before = cpu_seconds_by_role()
-        results["gw_feed"] = await drive("gateway GET /v1/feed", lambda u: get("/v1/feed", tokens[u]), viewers)
-        feed_cpu = cpu_cost_per_request(cpu_before, cpu_seconds_by_role(), results["gw_feed"])
-        results["gw_trending"] = await drive("gateway GET /v1/feed/trending",
-                                             lambda u: get("/v1/feed/trending", tokens[u]), viewers)
-        pairs = [(w, viewers[i % len(viewers)]) for i, w in enumerate(work_ids)]
-        results["gw_work"] = await drive("gateway GET /v1/works/{id}",
-                                         lambda p: get(f"/v1/works/{p[0]}", tokens[p[1]]), pairs)
+            async def get(url: str, headers: dict[str, str]) -> None:
+                async with http.get(url, headers=headers) as resp:
+                    await resp.read()
+                    if resp.status != 200:
+                        raise RuntimeError(resp.status)
 
-    nc = await connect(endpoints.nats_url, name="bench-community")
-    try:
-        async def rpc(op: str, payload: dict[str, Any], actor: str) -> None:
-            await rpc_call(nc, "community", op, payload, timeout=10, actor_id=actor)
+            async def rpc(op: str, payload: dict[str, Any], actor: str) -> None:
+                await rpc_call(nc, "community", op, payload, timeout=10, actor_id=actor)
 
-        results["rpc_feed"] = await drive("rpc feeds.following", lambda u: rpc("feeds.following", {}, u), viewers)
-        results["rpc_trending"] = await drive("rpc feeds.trending", lambda u: rpc("feeds.trending", {}, u), viewers)
-        results["rpc_work"] = await drive("rpc works.get", lambda p: rpc("works.get", {"id": p[0]}, p[1]), pairs)
-    finally:
+            steps = {
+                "gateway_feed": (lambda u: get(f"{gateway}/v1/feed", tokens[u]), viewers),
+                "monolith_feed": (lambda u: get(f"{mono_url}/v1/feed", tokens[u]), viewers),
+                "rpc_feed": (lambda u: rpc("feeds.following", {}, u), viewers),
+                "gateway_work": (lambda p: get(f"{gateway}/v1/works/{p[0]}", tokens[p[1]]), pairs),
+                "monolith_work": (lambda p: get(f"{mono_url}/v1/works/{p[0]}", tokens[p[1]]), pairs),
+                "rpc_work": (lambda p: rpc("works.get", {"id": p[0]}, p[1]), pairs),
+            }
+            for request, targets in steps.values():  # warm every path (pools, caches, plans)
+                await asyncio.wait_for(request(targets[0]), 10)
+            # The baseline must do the same work: both answer the same reads with the same JSON.
+            for path, headers in (("/v1/feed?limit=5", tokens[viewers[0]]),
+                                  (f"/v1/works/{pairs[0][0]}", tokens[pairs[0][1]])):
+                bodies = []
+                for base in (gateway, mono_url):
+                    async with http.get(base + path, headers=headers) as resp:
+                        bodies.append((resp.status, await resp.json()))
+                if bodies[0] != bodies[1]:
+                    raise RuntimeError(f"the monolith answers {path} differently: {bodies}")
+
+            def step(name: str) -> Any:
+                request, targets = steps[name]
+
+                async def go() -> dict[str, Any]:
+                    before = meter.snapshot()
+                    figures = await drive(name, request, targets)
+                    cpu.setdefault(name, []).append(cpu_ms_per_unit(before, meter.snapshot(), figures["requests"]))
+                    return figures
+                return go
+
+            drives = await alternate_async(n_rounds, {name: step(name) for name in steps})
+            one_client = await drive("gateway_feed (1 client)", steps["gateway_feed"][0], viewers, concurrency=1)
         await nc.close()
 
     print()
-    for read in ("feed", "trending", "work"):
-        gw, direct = results[f"gw_{read}"], results[f"rpc_{read}"]
-        report(f"{read}_gateway_vs_rpc_throughput", gw["rps"] / direct["rps"])
-    verdict("feed_p99_ms_through_gateway", results["gw_feed"]["p99_ms"], at_most=FEED_P99_TARGET_MS)
-    report("feed_p99_ms_through_gateway_1_client", results["gw_feed_1"]["p99_ms"], "ms")
-    # Little's law: with N requests always in flight, mean latency = N / throughput.
-    report("feed_mean_latency_bound_ms (32 / req_per_s)", 1000 * CONCURRENCY / results["gw_feed"]["rps"], "ms")
-    # Why: every feed read costs CPU in every process on its path, and they all share this machine's
-    # cores; the throughput the cores allow bounds the mean latency of 32 clients from below.
-    total_ms = sum(feed_cpu.values())
-    for role, ms in sorted(feed_cpu.items(), key=lambda item: -item[1]):
-        report(f"feed_cpu_ms_per_request[{role}]", ms, "ms")
-    cores = os.cpu_count() or 1
-    report("feed_cpu_ms_per_request[total]", total_ms, "ms")
-    report(f"feed_req_per_s_ceiling ({cores} cores / total cpu)", 1000 * cores / total_ms, "req/s")
-    report("feed_mean_latency_floor_ms (32 x total cpu / cores)", CONCURRENCY * total_ms / cores, "ms")
-    return 0 if all(r["errors"] == 0 for r in results.values()) else 1
+    for name, runs in drives.items():
+        results.figure(f"community.{name}.throughput", spread([r["rps"] for r in runs]), "req/s")
+        show_cpu(f"community.{name}", median_roles(cpu[name]))
+    gw_feed_ms = [ms for r in drives["gateway_feed"] for ms in r["samples_ms"]]
+    print(f"community.gateway_feed latency at {CONCURRENCY}: p50 {show_percentile(gw_feed_ms, 50)}, "
+          f"p99 {show_percentile(gw_feed_ms, 99)}; 1 client: p50 {show_percentile(one_client['samples_ms'], 50)}, "
+          f"p99 {show_percentile(one_client['samples_ms'], 99)}", flush=True)
+    for read in ("feed", "work"):
+        rpc_ratio = spread(paired_ratios([r["rps"] for r in drives[f"gateway_{read}"]],
+                                         [r["rps"] for r in drives[f"rpc_{read}"]]))
+        results.figure(f"community.{read}.gateway_vs_direct_rpc_throughput", rpc_ratio)
+    for goal, read in ((FEED_VS_MONOLITH, "feed"), (WORK_VS_MONOLITH, "work")):
+        results.check_throughput(goal, [r["rps"] for r in drives[f"gateway_{read}"]],
+                                 [r["rps"] for r in drives[f"monolith_{read}"]],
+                                 system_cpu_ms=platform_cpu_ms(cpu[f"gateway_{read}"]),
+                                 baseline_cpu_ms=platform_cpu_ms(cpu[f"monolith_{read}"]))
+    results.check(FEED_P99, percentile(gw_feed_ms, 99), note=f"n={len(gw_feed_ms)}")
+    errors = sum(r["errors"] for runs in drives.values() for r in runs)
+    results.figure("community.errors", str(errors))
+    return 0 if errors == 0 else 1
 
 
 def main() -> int:
@@ -222,8 +294,8 @@ def main() -> int:
           f"{int(5_000_000 * SCALE)} likes", flush=True)
     # The gateway's per-IP and per-user rate limits would throttle the load generator itself.
     os.environ["ATELIER_RATE_LIMIT_ENABLED"] = "false"
-    with embedded_stack(services=["community", "gateway"]) as (endpoints, urls):
-        return asyncio.run(run(endpoints, urls["gateway"]))
+    with started_stack(services=["community", "gateway"]) as stack:
+        return asyncio.run(run(stack))
 
 
 if __name__ == "__main__":

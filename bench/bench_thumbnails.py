@@ -1,6 +1,7 @@
 """Thumbnails per second for 1024x1024 images (procedural art as JPEG q90, ~100-400 KiB each).
 
-Three figures, each against a baseline measured in the same run:
+Three figures, each against a baseline alternated with it in the same run (ATELIER_BENCH_ROUNDS,
+default 3); the goal is the first (>= 0.9), the others are reported:
 - in process: the service's thumbnail step (LANCZOS with reducing_gap, upright, WebP) vs a naive
   Pillow `Image.thumbnail(LANCZOS)` + WebP save of the same decoded images;
 - in process: the whole finalise step (decode, checks, hash, thumbnail, palette);
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from bench.common import report, verdict
+from bench.harness import Goal, alternate, current, paired_ratios, rounds, spread
 from demo.art import STYLES, render
 from services.assets.processing import Limits, process_exact
 from services.assets.thumbnails import encode_thumbnail, make_thumbnail
@@ -32,6 +33,8 @@ from shared.ids import new_id
 SIZE = 1024
 LIMITS = Limits(max_pixels=40_000_000, thumbnail_size=256)
 IN_FLIGHT = 8
+STEP_VS_NAIVE = Goal("thumbnails.service_vs_naive", "the service's thumbnail step (thumbnails/s)",
+                     "plain Pillow Image.thumbnail(LANCZOS) + WebP (thumbnails/s)", ">=", 0.9)
 
 
 def images(n: int) -> list[bytes]:
@@ -92,28 +95,37 @@ async def through_service(nats_url: str, pngs: list[bytes]) -> float:
 def main() -> None:
     from deploy.local.stack import EmbeddedStack
 
+    results = current()
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 40
+    n_rounds = rounds(3)
     pngs = images(n)
     per_second(service_thumbnail, pngs[:3])  # warm-up
-    naive = per_second(naive_thumbnail, pngs)
-    ours = per_second(service_thumbnail, pngs)
-    finalise = per_second(lambda p: process_exact(p, LIMITS), pngs)
-    report("thumbnails.images", f"{n} x {SIZE}x{SIZE} JPEG ({sum(map(len, pngs)) / n / 1024:.0f} KiB avg)")
-    report("thumbnails.naive_pillow", naive, "thumbnails/s")
-    report("thumbnails.service_step", ours, "thumbnails/s")
-    verdict("thumbnails.service_vs_naive_ratio (1.0 = as fast as plain Pillow)", ours / naive, at_least=0.9)
-    report("thumbnails.finalise_in_process (decode+checks+hash+thumbnail+palette)", finalise, "images/s")
+    results.figure("thumbnails.images", f"{n} x {SIZE}x{SIZE} JPEG ({sum(map(len, pngs)) / n / 1024:.0f} KiB avg), "
+                   f"{n_rounds} rounds")
+    local = alternate(n_rounds, {"naive": lambda: per_second(naive_thumbnail, pngs),
+                                 "service_step": lambda: per_second(service_thumbnail, pngs)})
+    results.figure("thumbnails.naive_pillow", spread(local["naive"]), "thumbnails/s")
+    results.figure("thumbnails.service_step", spread(local["service_step"]), "thumbnails/s")
     with tempfile.TemporaryDirectory(prefix="atelier-bench-thumbs-") as tmp:
         stack = EmbeddedStack(Path(tmp), with_triton=False)
         try:
             endpoints = stack.start()
             stack.start_services(["assets"])
             asyncio.run(through_service(endpoints.nats_url, pngs[:3]))  # warm-up
-            service = asyncio.run(through_service(endpoints.nats_url, pngs))
+            remote = alternate(n_rounds, {
+                "finalise": lambda: per_second(lambda p: process_exact(p, LIMITS), pngs),
+                "service": lambda: asyncio.run(through_service(endpoints.nats_url, pngs)),
+            })
         finally:
             stack.stop()
-    report(f"thumbnails.through_service ({IN_FLIGHT} in flight, stored + recorded)", service, "images/s")
-    report("thumbnails.service_vs_in_process_ratio", service / finalise)
+    results.figure("thumbnails.finalise_in_process (decode+checks+hash+thumbnail+palette)",
+                   spread(remote["finalise"]), "images/s")
+    results.figure(f"thumbnails.through_service ({IN_FLIGHT} in flight, stored + recorded)",
+                   spread(remote["service"]), "images/s")
+    results.figure("thumbnails.service_vs_in_process_ratio", spread(paired_ratios(remote["service"],
+                                                                                  remote["finalise"])))
+    ratio = spread(paired_ratios(local["service_step"], local["naive"]))
+    results.check(STEP_VS_NAIVE, ratio.median, spread_of=ratio)
 
 
 if __name__ == "__main__":
