@@ -49,13 +49,13 @@ from bench.harness import (
     show_percentile,
     spread,
 )
-from services.inference import devca, imaging, latents, provenance
+from services.inference import devca, latents, png_codec, provenance
 from services.inference.backends.triton import TritonBackend
 from services.inference.settings import InferenceSettings
-from services.inference.testing import announce_trained, export_onnx, upload_model
 from services.trainer.models import build, generator_for_export
 from shared.ids import new_id
 from shared.messaging.connection import connect
+from tests.support.style_models import announce_trained, export_onnx, upload_model
 
 IMAGE_SIZE = 64
 THREADS = os.cpu_count() or 2
@@ -102,7 +102,7 @@ class OneProcess:
     def pipeline(self, seconds: float) -> float:
         def step() -> int:
             images = self.session.run(["image"], {"z": self.z})[0]
-            for i, png in enumerate(imaging.images_to_png(images)):
+            for i, png in enumerate(png_codec.images_to_png(images)):
                 self.signer.sign(png, provenance.GenerationInfo(model_id="m", version=1, seed=i, mode="sample",
                                                                 index=i))
             return len(images)

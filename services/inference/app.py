@@ -13,15 +13,15 @@ from services.inference import rpc
 from services.inference.backends import GeneratorBackend
 from services.inference.backends.onnx_local import OnnxLocalBackend
 from services.inference.backends.triton import TritonBackend
+from services.inference.catalog import ModelCatalog
 from services.inference.credentials import load_credentials
-from services.inference.events import build_consumers
-from services.inference.models import ModelCatalog
-from services.inference.objects import ModelRepository
+from services.inference.events import SCHEMA, build_consumers
+from services.inference.generations import InferenceService
+from services.inference.model_repository import ModelRepository
 from services.inference.provenance import Signer, Verifier
-from services.inference.service import SCHEMA, InferenceService
 from services.inference.settings import InferenceSettings
 from services.inference.worker import GenerationWorker
-from shared.contexts import DB, JS, NC, consumers_ctx, owned_data_ctxs, rpc_ctx
+from shared.contexts import DB, JS, NC, CleanupCtx, consumers_ctx, owned_data_ctxs, rpc_ctx
 from shared.messaging.consumer import JetStreamConsumer
 from shared.objectstore import ObjectStore
 from shared.web import add_readiness_check, create_base_app
@@ -47,7 +47,7 @@ def build_backend(settings: InferenceSettings) -> GeneratorBackend:
     )
 
 
-def components_ctx(settings: InferenceSettings):  # type: ignore[no-untyped-def]
+def components_ctx(settings: InferenceSettings) -> CleanupCtx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         credentials = load_credentials(settings)
         signer = Signer(credentials.chain_pem, credentials.key_pem)
@@ -82,7 +82,7 @@ async def create_app(settings: InferenceSettings) -> web.Application:
                                settings.generate_max_deliver)
 
     app = create_base_app()
-    app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS))
+    app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS, json_codec=True))
     app.cleanup_ctx.append(components_ctx(settings))
     app.cleanup_ctx.append(rpc_ctx(settings, rpc.register, SERVICE))
     app.cleanup_ctx.append(consumers_ctx(consumers, stop_timeout_s=min(10.0, settings.shutdown_timeout_s / 2)))

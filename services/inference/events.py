@@ -1,22 +1,69 @@
-"""What the inference service consumes: trainer model events (stream TRAINER) and generate jobs (JOBS)."""
+"""Everything the inference service publishes and consumes.
+
+Publishes (through its outbox, in the transaction that changes the generation): the `jobs.generate`
+job of every accepted generation, and `inference.generation.completed` / `.failed` when it ends.
+Consumes: trainer model events (stream TRAINER) to keep its model catalog, and the generate jobs
+(stream JOBS), which `worker.GenerationWorker` handles.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
+import asyncpg
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from services.inference.backends import BackendError
-from services.inference.models import ModelCatalog
-from services.inference.worker import GenerationWorker
-from shared.contracts.events.catalog import ModelQueued, ModelTrained, TrainingCanceled, TrainingFailed
+from services.inference.catalog import ModelCatalog
+from services.inference.store import GenerationRow, OutputRow
+from shared.contracts.events.catalog import (
+    GenerateJob,
+    GenerationCompleted,
+    GenerationFailed,
+    GenerationOutput,
+    ModelQueued,
+    ModelTrained,
+    TrainingCanceled,
+    TrainingFailed,
+)
 from shared.contracts.events.envelope import CloudEvent
 from shared.logging import get_logger
 from shared.messaging.consumer import ConsumerSpec, JetStreamConsumer, Retry
+from shared.messaging.publisher import event_in_context
+from shared.outbox import enqueue
 
 log = get_logger(__name__)
+SCHEMA = "inference"  # the service's schema, outbox and event source
+Handler = Callable[[CloudEvent, Msg], Awaitable[None]]
+
+# --- published -----------------------------------------------------------------------------------
+
+
+async def enqueue_generate_job(conn: asyncpg.Connection, generation_id: str, owner_id: str) -> None:
+    """The job of a generation just accepted (inside the transaction that inserts it)."""
+    job = GenerateJob(generation_id=generation_id, owner_id=owner_id)
+    await enqueue(conn, SCHEMA, event_in_context(job, service=SCHEMA, subject_id=generation_id))
+
+
+async def enqueue_completed(conn: asyncpg.Connection, row: GenerationRow, outputs: list[OutputRow]) -> None:
+    payload = GenerationCompleted(
+        generation_id=row.id, owner_id=row.owner_id, model_id=row.model_id, version=row.version, mode=row.mode,
+        outputs=[GenerationOutput(index=o.index, asset_id=o.asset_id, seed=o.seed) for o in outputs],
+    )
+    await enqueue(conn, SCHEMA, event_in_context(payload, service=SCHEMA, subject_id=row.id))
+
+
+async def enqueue_failed(conn: asyncpg.Connection, row: GenerationRow, error: str) -> None:
+    payload = GenerationFailed(generation_id=row.id, owner_id=row.owner_id, model_id=row.model_id,
+                               version=row.version, error=error)
+    await enqueue(conn, SCHEMA, event_in_context(payload, service=SCHEMA, subject_id=row.id))
+
+
+# --- consumed ------------------------------------------------------------------------------------
 
 # `trainer.model.*` = queued and trained; progress events (many) live under `trainer.training.*`.
 # A trained event older than this is history being replayed: its version loads on first use instead.
@@ -37,7 +84,15 @@ def generate_spec(max_deliver: int) -> ConsumerSpec:
                         ack_wait_s=30.0, max_deliver=max_deliver, max_ack_pending=64, backoff_base_s=1.0)
 
 
-def model_events_handler(catalog: ModelCatalog):  # type: ignore[no-untyped-def]
+class JobHandler(Protocol):
+    """The generate-job consumer (`worker.GenerationWorker`)."""
+
+    async def handle(self, event: CloudEvent, msg: Msg) -> None: ...
+
+    async def on_dead_letter(self, event: CloudEvent) -> None: ...
+
+
+def model_events_handler(catalog: ModelCatalog) -> Handler:
     async def handle(event: CloudEvent, _msg: Msg) -> None:
         payload = event.payload()
         if isinstance(payload, ModelQueued):
@@ -54,7 +109,7 @@ def model_events_handler(catalog: ModelCatalog):  # type: ignore[no-untyped-def]
     return handle
 
 
-def training_ended_handler(catalog: ModelCatalog):  # type: ignore[no-untyped-def]
+def training_ended_handler(catalog: ModelCatalog) -> Handler:
     async def handle(event: CloudEvent, _msg: Msg) -> None:
         payload = event.payload()
         if isinstance(payload, TrainingFailed | TrainingCanceled):
@@ -69,13 +124,13 @@ async def _model_dead_letter(catalog: ModelCatalog, event: CloudEvent) -> None:
         await catalog.mark_failed(payload.model_id, payload.version, "the runtime could not load this version")
 
 
-def build_consumers(nc: NATS, js: JetStreamContext, catalog: ModelCatalog, worker: GenerationWorker,
+def build_consumers(nc: NATS, js: JetStreamContext, catalog: ModelCatalog, jobs: JobHandler,
                     workers: int, max_deliver: int) -> list[JetStreamConsumer]:
     consumers = [JetStreamConsumer(nc, js, MODELS_SPEC, model_events_handler(catalog),
                                    on_dead_letter=lambda e: _model_dead_letter(catalog, e)),
                  JetStreamConsumer(nc, js, ENDED_SPEC, training_ended_handler(catalog))]
     # Several pull loops on one durable: jobs overlap, so Triton batches across them while others sign.
     spec = generate_spec(max_deliver)
-    consumers += [JetStreamConsumer(nc, js, spec, worker.handle, on_dead_letter=worker.on_dead_letter)
+    consumers += [JetStreamConsumer(nc, js, spec, jobs.handle, on_dead_letter=jobs.on_dead_letter)
                   for _ in range(workers)]
     return consumers

@@ -12,7 +12,7 @@ regenerate any single output alone with `sample(seed=output.seed, count=1)`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -43,7 +43,7 @@ class LatentParameterError(ValueError):
 class LatentBatch:
     """Latents to feed the generator, with the seed reported for each output."""
 
-    z: np.ndarray  # [count, LATENT_DIM] float32
+    z: np.ndarray[Any, Any]  # [count, LATENT_DIM] float32
     seeds: list[int]
 
 
@@ -52,7 +52,7 @@ def output_seed(seed: int, index: int) -> int:
     return (seed + index) % SEED_LIMIT
 
 
-def latent_for_seed(seed: int, truncation: float | None = None) -> np.ndarray:
+def latent_for_seed(seed: int, truncation: float | None = None) -> np.ndarray[Any, Any]:
     """One latent [LATENT_DIM] float32 from `seed`, optionally with the truncation trick."""
     _check_seed("seed", seed)
     _check_truncation(truncation)
@@ -142,7 +142,7 @@ def latents_for_request(
     raise LatentParameterError("mode", f"must be one of {', '.join(MODES)}")
 
 
-def _slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+def _slerp(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any], t: float) -> np.ndarray[Any, Any]:
     # Interpolate direction on the sphere and norm linearly.
     na, nb = np.linalg.norm(a), np.linalg.norm(b)
     ua, ub = a / na, b / nb
@@ -151,10 +151,10 @@ def _slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
         direction = ua
     else:
         direction = (np.sin((1 - t) * omega) * ua + np.sin(t * omega) * ub) / np.sin(omega)
-    return direction * ((1 - t) * na + t * nb)
+    return np.asarray(direction * ((1 - t) * na + t * nb))
 
 
-def _truncate(z: np.ndarray, truncation: float, rng: np.random.Generator) -> np.ndarray:
+def _truncate(z: np.ndarray[Any, Any], truncation: float, rng: np.random.Generator) -> np.ndarray[Any, Any]:
     # Truncation trick (Brock et al., BigGAN): redraw out-of-range components from the same seeded
     # generator, so the result is still a pure function of the seed.
     z = z.copy()

@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 import c2pa
 
-from services.inference import imaging, watermark
+from services.inference import png_codec, watermark
 
 DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 GENERATION_ASSERTION = "org.atelier.generation"
@@ -220,11 +220,11 @@ MAX_WATERMARK_PIXELS = 1024 * 1024
 
 def _watermark_id(image: bytes) -> str | None:
     try:
-        width, height = imaging.image_size(image)
+        width, height = png_codec.image_size(image)
         if width * height > MAX_WATERMARK_PIXELS:
             return None
-        pixels = imaging.decode_image(image)
-    except imaging.ImageDecodeError:
+        pixels = png_codec.decode_image(image)
+    except png_codec.ImageDecodeError:
         return None  # the C2PA reader reports what is wrong with the bytes
     payload = watermark.extract(pixels)
     return None if payload is None else watermark.format_short_id(payload)

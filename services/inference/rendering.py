@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from services.inference import imaging, watermark
+from services.inference import png_codec, watermark
 from services.inference.provenance import GenerationInfo, Signer
 
 
@@ -42,13 +42,13 @@ def render(
     signer: Signer,
 ) -> RenderedImage:
     """Generator output [3,H,W] in [-1, 1] → a signed PNG, watermarked when large enough."""
-    pixels = imaging.to_uint8(image)[0]
+    pixels = png_codec.to_uint8(image)[0]
     height, width = pixels.shape[:2]
     mark = None
     if watermark_payload is not None and watermark.can_embed(width, height):
         pixels = np.asarray(watermark.embed(pixels, watermark_payload))
         mark = watermark.format_short_id(watermark_payload)
-    png = imaging.encode_png(pixels)
+    png = png_codec.encode_png(pixels)
     info = GenerationInfo(model_id=model_id, version=version, seed=seed, mode=mode, index=index,
                           parameters=parameters, watermark_id=mark)
     signed = signer.sign(png, info)

@@ -1,59 +1,44 @@
-"""NATS endpoints of the inference service (`svc.inference.<operation>`).
+"""Handlers of the inference service's contract operations (`shared.contracts.inference`).
 
-Gateway-facing (act as the calling user): `generations.create`, `generations.get`,
-`generations.list`, `outputs.rate`, `outputs.publish`, `provenance.verify` (anyone).
-Internal: `ratings.top` (the trainer's refine).
+Gateway-facing (as the calling user): generations.create/get/list, outputs.rate/publish, and
+provenance.verify (anyone). Internal: ratings.top (the trainer's refine).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from services.inference.schemas import (
-    GenerationCreate,
-    GenerationRef,
-    ListQuery,
-    PublishRequest,
-    RatingRequest,
-    TopRatedRequest,
-    VerifyRequest,
-)
-from services.inference.service import InferenceService
-from shared.messaging.rpc import RpcRequest, RpcServer
-
-IDEMPOTENCY_KEY = "Idempotency-Key"
-
-
-def _idempotency_key(req: RpcRequest) -> str | None:
-    key = (req.headers.get(IDEMPOTENCY_KEY) or "").strip()
-    return key[:200] or None
+from services.inference.generations import InferenceService
+from shared.contracts import inference as c
+from shared.messaging.rpc import Call, RpcServer
 
 
 def register(rpc: RpcServer, service: InferenceService) -> None:
-    @rpc.endpoint("generations.create")
-    async def create(req: RpcRequest) -> dict[str, Any]:
-        return await service.create(req.require_actor(), req.parse(GenerationCreate), _idempotency_key(req))
+    async def create(req: c.GenerationCreate, call: Call) -> dict[str, Any]:
+        return await service.create(call.actor, req, call.idempotency_key)
 
-    @rpc.endpoint("generations.get")
-    async def get(req: RpcRequest) -> dict[str, Any]:
-        return await service.get(req.require_actor(), req.parse(GenerationRef).id)
+    async def get(req: c.GenerationRef, call: Call) -> dict[str, Any]:
+        return await service.get(call.actor, req.id)
 
-    @rpc.endpoint("generations.list")
-    async def list_generations(req: RpcRequest) -> dict[str, Any]:
-        return await service.list_mine(req.require_actor(), req.parse(ListQuery))
+    async def list_generations(req: c.GenerationListQuery, call: Call) -> dict[str, Any]:
+        return await service.list_mine(call.actor, req)
 
-    @rpc.endpoint("outputs.rate")
-    async def rate(req: RpcRequest) -> None:
-        await service.rate(req.require_actor(), req.parse(RatingRequest))
+    async def rate(req: c.OutputRatingRequest, call: Call) -> None:
+        await service.rate(call.actor, req)
 
-    @rpc.endpoint("outputs.publish")
-    async def publish(req: RpcRequest) -> dict[str, Any]:
-        return await service.publish(req.require_actor(), req.parse(PublishRequest), _idempotency_key(req))
+    async def publish(req: c.OutputPublishRequest, call: Call) -> dict[str, Any]:
+        return await service.publish(call.actor, req, call.idempotency_key)
 
-    @rpc.endpoint("provenance.verify")
-    async def verify(req: RpcRequest) -> dict[str, Any]:
-        return await service.verify(req.parse(VerifyRequest))
+    async def verify(req: c.ProvenanceVerifyRequest, _call: Call) -> dict[str, Any]:
+        return await service.verify(req)
 
-    @rpc.endpoint("ratings.top")
-    async def top(req: RpcRequest) -> list[dict[str, Any]]:
-        return await service.top_rated(req.parse(TopRatedRequest))
+    async def top(req: c.RatingsTopRequest, _call: Call) -> list[dict[str, Any]]:
+        return await service.top_rated(req)
+
+    rpc.serve(c.GENERATIONS_CREATE, create)
+    rpc.serve(c.GENERATIONS_GET, get)
+    rpc.serve(c.GENERATIONS_LIST, list_generations)
+    rpc.serve(c.OUTPUTS_RATE, rate)
+    rpc.serve(c.OUTPUTS_PUBLISH, publish)
+    rpc.serve(c.PROVENANCE_VERIFY, verify)
+    rpc.serve(c.RATINGS_TOP, top)

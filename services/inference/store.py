@@ -1,13 +1,106 @@
-"""All SQL of the inference service (schema `inference`; the pool's search_path points at it)."""
+"""All SQL of the inference service (schema `inference`; the pool's search_path points at it).
+
+Reads answer typed rows (frozen dataclasses), never raw `asyncpg.Record`s; jsonb columns travel as
+Python values (the pool's json codec encodes and decodes them).
+"""
 
 from __future__ import annotations
 
-import json
-from typing import Any, TypeAlias
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
 
+from shared.contracts.inference import Mode
+
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
+Row = TypeVar("Row")
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    model_id: str
+    owner_id: str
+    visibility: str  # "private" | "public"
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    model_id: str
+    version: int
+    architecture: str
+    image_size: int
+    repository_path: str
+    metrics: dict[str, Any]
+    status: str  # "training" | "ready" | "failed"
+    error: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class GenerationRow:
+    id: str
+    owner_id: str
+    model_id: str
+    version: int
+    mode: Mode
+    count: int
+    seed: int
+    params: dict[str, Any]
+    status: str  # "queued" | "running" | "succeeded" | "failed"
+    error: str | None
+    watermark_id: str | None
+    idempotency_key: str | None
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class OutputRow:
+    generation_id: str
+    index: int
+    asset_id: str
+    seed: int
+    image_sha256: str
+    signed_sha256: str
+    width: int
+    height: int
+    score: int | None
+    rated_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class RatedOutputRow:
+    generation_id: str
+    index: int
+    asset_id: str
+    score: int
+    seed: int
+    version: int
+
+
+def _columns(row_type: type[Any], alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(prefix + f.name for f in fields(row_type))
+
+
+def _one(row_type: type[Row], record: asyncpg.Record | None) -> Row | None:
+    return None if record is None else row_type(**dict(record))
+
+
+def _all(row_type: type[Row], records: list[asyncpg.Record]) -> list[Row]:
+    return [row_type(**dict(r)) for r in records]
+
+
+MODEL_COLUMNS = _columns(ModelRow)
+VERSION_COLUMNS = _columns(VersionRow)
+GENERATION_COLUMNS = _columns(GenerationRow)
+OUTPUT_COLUMNS = _columns(OutputRow)
 
 # --- models ----------------------------------------------------------------------------------------
 
@@ -31,7 +124,7 @@ async def upsert_version(conn: Conn, row: dict[str, Any]) -> None:
         " image_size = EXCLUDED.image_size, repository_path = EXCLUDED.repository_path,"
         " metrics = EXCLUDED.metrics, status = EXCLUDED.status, error = EXCLUDED.error",
         row["model_id"], row["version"], row["architecture"], row["image_size"], row["repository_path"],
-        metrics if isinstance(metrics, str) else json.dumps(metrics), row["status"], row.get("error"),
+        metrics, row["status"], row.get("error"),
     )
 
 
@@ -44,26 +137,25 @@ async def insert_training_version(conn: Conn, row: dict[str, Any]) -> None:
     )
 
 
-async def get_model(conn: Conn, model_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM models WHERE model_id = $1", model_id)
+async def get_model(conn: Conn, model_id: str) -> ModelRow | None:
+    return _one(ModelRow, await conn.fetchrow(f"SELECT {MODEL_COLUMNS} FROM models WHERE model_id = $1", model_id))
 
 
-async def get_version(conn: Conn, model_id: str, version: int) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM model_versions WHERE model_id = $1 AND version = $2",
-                               model_id, version)
+async def get_version(conn: Conn, model_id: str, version: int) -> VersionRow | None:
+    return _one(VersionRow, await conn.fetchrow(
+        f"SELECT {VERSION_COLUMNS} FROM model_versions WHERE model_id = $1 AND version = $2", model_id, version))
 
 
-async def latest_ready_version(conn: Conn, model_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT * FROM model_versions WHERE model_id = $1 AND status = 'ready' ORDER BY version DESC LIMIT 1",
-        model_id,
-    )
+async def latest_ready_version(conn: Conn, model_id: str) -> VersionRow | None:
+    return _one(VersionRow, await conn.fetchrow(
+        f"SELECT {VERSION_COLUMNS} FROM model_versions WHERE model_id = $1 AND status = 'ready'"
+        " ORDER BY version DESC LIMIT 1", model_id))
 
 
-async def latest_version(conn: Conn, model_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT * FROM model_versions WHERE model_id = $1 ORDER BY version DESC LIMIT 1", model_id
-    )
+async def latest_version(conn: Conn, model_id: str) -> VersionRow | None:
+    return _one(VersionRow, await conn.fetchrow(
+        f"SELECT {VERSION_COLUMNS} FROM model_versions WHERE model_id = $1 ORDER BY version DESC LIMIT 1",
+        model_id))
 
 
 # --- generations -----------------------------------------------------------------------------------
@@ -74,33 +166,36 @@ async def insert_generation(conn: Conn, row: dict[str, Any]) -> None:
         "INSERT INTO generations (id, owner_id, model_id, version, mode, count, seed, params, watermark_id,"
         " idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10)",
         row["id"], row["owner_id"], row["model_id"], row["version"], row["mode"], row["count"], row["seed"],
-        json.dumps(row["params"]), row.get("watermark_id"), row.get("idempotency_key"),
+        row["params"], row.get("watermark_id"), row.get("idempotency_key"),
     )
 
 
-async def generation_by_idempotency_key(conn: Conn, owner_id: str, key: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM generations WHERE owner_id = $1 AND idempotency_key = $2",
-                               owner_id, key)
+async def generation_by_idempotency_key(conn: Conn, owner_id: str, key: str) -> GenerationRow | None:
+    return _one(GenerationRow, await conn.fetchrow(
+        f"SELECT {GENERATION_COLUMNS} FROM generations WHERE owner_id = $1 AND idempotency_key = $2", owner_id, key))
 
 
-async def get_generation(conn: Conn, generation_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM generations WHERE id = $1", generation_id)
+async def get_generation(conn: Conn, generation_id: str) -> GenerationRow | None:
+    return _one(GenerationRow, await conn.fetchrow(
+        f"SELECT {GENERATION_COLUMNS} FROM generations WHERE id = $1", generation_id))
 
 
-async def lock_generation(conn: asyncpg.Connection, generation_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM generations WHERE id = $1 FOR UPDATE", generation_id)
+async def lock_generation(conn: asyncpg.Connection, generation_id: str) -> GenerationRow | None:
+    return _one(GenerationRow, await conn.fetchrow(
+        f"SELECT {GENERATION_COLUMNS} FROM generations WHERE id = $1 FOR UPDATE", generation_id))
 
 
-async def list_generations(conn: Conn, owner_id: str, before_id: str | None, limit: int) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT * FROM generations WHERE owner_id = $1 AND ($2::text IS NULL OR id < $2)"
+async def list_generations(conn: Conn, owner_id: str, before_id: str | None, limit: int) -> list[GenerationRow]:
+    return _all(GenerationRow, await conn.fetch(
+        f"SELECT {GENERATION_COLUMNS} FROM generations WHERE owner_id = $1 AND ($2::text IS NULL OR id < $2)"
         " ORDER BY id DESC LIMIT $3",
         owner_id, before_id, limit,
-    )
+    ))
 
 
-async def generations_by_watermark(conn: Conn, watermark_id: str) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT * FROM generations WHERE watermark_id = $1 ORDER BY id", watermark_id)
+async def generations_by_watermark(conn: Conn, watermark_id: str) -> list[GenerationRow]:
+    return _all(GenerationRow, await conn.fetch(
+        f"SELECT {GENERATION_COLUMNS} FROM generations WHERE watermark_id = $1 ORDER BY id", watermark_id))
 
 
 async def mark_running(conn: Conn, generation_id: str) -> None:
@@ -133,16 +228,18 @@ async def insert_output(conn: Conn, row: dict[str, Any]) -> None:
     )
 
 
-async def outputs_of(conn: Conn, generation_ids: list[str]) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT * FROM generation_outputs WHERE generation_id = ANY($1::text[]) ORDER BY generation_id, index",
+async def outputs_of(conn: Conn, generation_ids: list[str]) -> list[OutputRow]:
+    return _all(OutputRow, await conn.fetch(
+        f"SELECT {OUTPUT_COLUMNS} FROM generation_outputs WHERE generation_id = ANY($1::text[])"
+        " ORDER BY generation_id, index",
         generation_ids,
-    )
+    ))
 
 
-async def output_by_signed_sha256(conn: Conn, sha256: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT * FROM generation_outputs WHERE signed_sha256 = $1 ORDER BY created_at LIMIT 1", sha256)
+async def output_by_signed_sha256(conn: Conn, sha256: str) -> OutputRow | None:
+    return _one(OutputRow, await conn.fetchrow(
+        f"SELECT {OUTPUT_COLUMNS} FROM generation_outputs WHERE signed_sha256 = $1 ORDER BY created_at LIMIT 1",
+        sha256))
 
 
 async def rate_output(conn: Conn, generation_id: str, index: int, score: int) -> bool:
@@ -153,12 +250,12 @@ async def rate_output(conn: Conn, generation_id: str, index: int, score: int) ->
     return bool(done.endswith(" 1"))
 
 
-async def top_rated(conn: Conn, model_id: str, owner_id: str, min_score: int, limit: int) -> list[asyncpg.Record]:
+async def top_rated(conn: Conn, model_id: str, owner_id: str, min_score: int, limit: int) -> list[RatedOutputRow]:
     """Outputs of `model_id` that `owner_id` generated and rated at least `min_score`, best first."""
-    return await conn.fetch(
+    return _all(RatedOutputRow, await conn.fetch(
         "SELECT o.generation_id, o.index, o.asset_id, o.score, o.seed, g.version"
         " FROM generation_outputs o JOIN generations g ON g.id = o.generation_id"
         " WHERE g.model_id = $1 AND g.owner_id = $2 AND o.score >= $3"
         " ORDER BY o.score DESC, o.rated_at DESC, o.generation_id, o.index LIMIT $4",
         model_id, owner_id, min_score, limit,
-    )
+    ))

@@ -23,12 +23,13 @@ finding the generation record, the signed manifest is the proof. Needs >= 128 px
 from __future__ import annotations
 
 import binascii
+from typing import Any
 
 import numpy as np
 import pywt
 from ulid import ULID
 
-from services.inference import imaging
+from services.inference import png_codec
 
 PAYLOAD_BITS = 32
 _CRC_BITS = 16
@@ -65,11 +66,12 @@ def can_embed(width: int, height: int) -> bool:
     return min(width, height) >= MIN_SIDE
 
 
-def embed(image: bytes | np.ndarray, payload: int, strength: float = STRENGTH) -> bytes | np.ndarray:
+def embed(image: bytes | np.ndarray[Any, Any], payload: int, strength: float = STRENGTH,
+          ) -> bytes | np.ndarray[Any, Any]:
     """Mark an image (PNG bytes → PNG bytes, or [H,W,3] uint8 → same) with a 32-bit payload."""
     if not (0 <= payload < (1 << PAYLOAD_BITS)):
         raise WatermarkError(f"payload must fit in {PAYLOAD_BITS} bits")
-    pixels = imaging.decode_image(image) if isinstance(image, bytes) else np.asarray(image, np.uint8)
+    pixels = png_codec.decode_image(image) if isinstance(image, bytes) else np.asarray(image, np.uint8)
     height, width = pixels.shape[:2]
     if not can_embed(width, height):
         raise WatermarkError(f"image is {width}x{height}; a watermark needs at least {MIN_SIDE} px a side")
@@ -81,10 +83,10 @@ def embed(image: bytes | np.ndarray, payload: int, strength: float = STRENGTH) -
         blocks = _embed_bits(_blocks(ll), bits[_slot_bits(len(_blocks(ll)))], strength)
         ycc[:h, :w, c] = pywt.idwt2((_unblocks(blocks, ll.shape), details), "haar")
     marked = _to_rgb(ycc)
-    return imaging.encode_png(marked) if isinstance(image, bytes) else marked
+    return png_codec.encode_png(marked) if isinstance(image, bytes) else marked
 
 
-def extract(image: bytes | np.ndarray, strength: float = STRENGTH) -> int | None:
+def extract(image: bytes | np.ndarray[Any, Any], strength: float = STRENGTH) -> int | None:
     """The payload of a marked image, or None when there is no (readable) mark."""
     decoded = decode_soft(image, strength)
     if decoded is None:
@@ -93,9 +95,9 @@ def extract(image: bytes | np.ndarray, strength: float = STRENGTH) -> int | None
     return payload if confidence >= MIN_CONFIDENCE else None
 
 
-def decode_soft(image: bytes | np.ndarray, strength: float = STRENGTH) -> tuple[int, float] | None:
+def decode_soft(image: bytes | np.ndarray[Any, Any], strength: float = STRENGTH) -> tuple[int, float] | None:
     """(payload, confidence) when the frame's CRC matches, else None. Confidence is in [0, 1]."""
-    pixels = imaging.decode_image(image) if isinstance(image, bytes) else np.asarray(image, np.uint8)
+    pixels = png_codec.decode_image(image) if isinstance(image, bytes) else np.asarray(image, np.uint8)
     height, width = pixels.shape[:2]
     if not can_embed(width, height):
         return None
@@ -121,48 +123,48 @@ def decode_soft(image: bytes | np.ndarray, strength: float = STRENGTH) -> tuple[
     return payload, float(np.abs(mean).mean())
 
 
-def _embed_bits(blocks: np.ndarray, bits: np.ndarray, strength: float) -> np.ndarray:
+def _embed_bits(blocks: np.ndarray[Any, Any], bits: np.ndarray[Any, Any], strength: float) -> np.ndarray[Any, Any]:
     u, s, vt = np.linalg.svd(blocks)
     s[:, 0] = (np.floor(s[:, 0] / strength) + 0.25 + 0.5 * bits) * strength
-    return (u * s[:, None, :]) @ vt
+    return np.asarray((u * s[:, None, :]) @ vt)
 
 
-def _frame_bits(payload: int) -> np.ndarray:
+def _frame_bits(payload: int) -> np.ndarray[Any, Any]:
     word = (payload << _CRC_BITS) | _crc(payload)
     bits = np.array([(word >> (FRAME_BITS - 1 - i)) & 1 for i in range(FRAME_BITS)], dtype=np.uint8)
-    return bits ^ _mask()
+    return np.asarray(bits ^ _mask())
 
 
 def _crc(payload: int) -> int:
     return binascii.crc_hqx(payload.to_bytes(PAYLOAD_BITS // 8, "big"), 0xFFFF)
 
 
-def _mask() -> np.ndarray:
+def _mask() -> np.ndarray[Any, Any]:
     return np.random.default_rng(_KEY).integers(0, 2, FRAME_BITS, dtype=np.uint8)
 
 
-def _slot_bits(n_blocks: int) -> np.ndarray:
+def _slot_bits(n_blocks: int) -> np.ndarray[Any, Any]:
     # Which frame bit each block carries: every bit about equally often, spread over the image.
     return np.random.default_rng(_KEY + n_blocks).permutation(np.arange(n_blocks) % FRAME_BITS)
 
 
-def _blocks(band: np.ndarray) -> np.ndarray:
+def _blocks(band: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     bh, bw = band.shape[0] // _BLOCK, band.shape[1] // _BLOCK
     return band.reshape(bh, _BLOCK, bw, _BLOCK).swapaxes(1, 2).reshape(-1, _BLOCK, _BLOCK).copy()
 
 
-def _unblocks(blocks: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+def _unblocks(blocks: np.ndarray[Any, Any], shape: tuple[int, ...]) -> np.ndarray[Any, Any]:
     bh, bw = shape[0] // _BLOCK, shape[1] // _BLOCK
     return blocks.reshape(bh, bw, _BLOCK, _BLOCK).swapaxes(1, 2).reshape(shape)
 
 
-def _to_ycc(pixels: np.ndarray) -> np.ndarray:
+def _to_ycc(pixels: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     ycc = pixels.astype(np.float64) @ _RGB_TO_YCC.T
     ycc[..., 1:] += 128.0
-    return ycc
+    return np.asarray(ycc)
 
 
-def _to_rgb(ycc: np.ndarray) -> np.ndarray:
+def _to_rgb(ycc: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     ycc = ycc.copy()
     ycc[..., 1:] -= 128.0
     return np.clip(np.rint(ycc @ _YCC_TO_RGB.T), 0, 255).astype(np.uint8)

@@ -15,10 +15,10 @@ import aiohttp
 import pytest
 from minio import Minio
 
-from services.inference import imaging, provenance
-from services.inference.testing import announce_queued, announce_trained, tiny_generator_onnx, upload_model
+from services.inference import png_codec, provenance
 from shared.ids import new_id
 from tests.support.png import with_changed_pixel
+from tests.support.style_models import announce_queued, announce_trained, tiny_generator_onnx, upload_model
 
 PASSWORD = "correct horse battery"
 
@@ -96,8 +96,8 @@ async def test_a_trained_model_generates_signed_reproducible_images(http, endpoi
     a = await content(http, owner, first["outputs"][0]["asset_id"])
     b = await content(http, owner, second["outputs"][0]["asset_id"])
     # Same pixels, byte for byte once decoded; the signed files differ only by c2pa's random salts.
-    assert imaging.decode_image(a).tobytes() == imaging.decode_image(b).tobytes()
-    assert imaging.decode_image(a).shape == (32, 32, 3)
+    assert png_codec.decode_image(a).tobytes() == png_codec.decode_image(b).tobytes()
+    assert png_codec.decode_image(a).shape == (32, 32, 3)
 
     verdict = await verify(http, a)
     assert verdict["state"] == "valid", verdict["validation_errors"]
@@ -109,7 +109,7 @@ async def test_a_trained_model_generates_signed_reproducible_images(http, endpoi
     assert verdict["generation"]["id"] == first["id"] and verdict["generation"]["index"] == 0
 
     assert (await verify(http, with_changed_pixel(a)))["state"] == "tampered"
-    stripped = await verify(http, imaging.strip_metadata(a))
+    stripped = await verify(http, png_codec.strip_metadata(a))
     assert stripped["state"] == "absent" and stripped["manifest"] is None
 
 
@@ -119,12 +119,12 @@ async def test_a_stripped_128px_image_still_leads_to_its_generation(http, endpoi
     body = {"model_id": model_id, "count": 1, "seed": 77}
     first, second = await generate(http, owner, body), await generate(http, owner, body)
     signed = await content(http, owner, first["outputs"][0]["asset_id"])
-    assert imaging.decode_image(signed).shape == (128, 128, 3)
+    assert png_codec.decode_image(signed).shape == (128, 128, 3)
     # The watermark carries each generation's own id: at 128 px the pixels differ per generation.
     assert first["outputs"][0]["image_sha256"] != second["outputs"][0]["image_sha256"]
     whole = await verify(http, signed)
     assert whole["state"] == "valid" and whole["generation"]["matched_by"] == "signed_bytes"
-    stripped = await verify(http, imaging.strip_metadata(signed))
+    stripped = await verify(http, png_codec.strip_metadata(signed))
     assert stripped["state"] == "absent"
     assert stripped["watermark_id"] == whole["watermark_id"] is not None
     assert stripped["generation"]["id"] == first["id"] and stripped["generation"]["matched_by"] == "watermark"

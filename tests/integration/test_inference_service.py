@@ -8,17 +8,24 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import orjson
 import pytest
 from minio import Minio
 
-from services.inference.testing import announce_trained, tiny_generator_onnx, upload_model
+from shared.contracts import inference as c
 from shared.contracts.events.catalog import GenerateJob, ModelQueued, TrainingCanceled, TrainingFailed
 from shared.contracts.events.envelope import make_event
 from shared.errors import Conflict, NotFound
 from shared.ids import new_id
 from shared.messaging.publisher import publish_event
-from shared.messaging.rpc import rpc_call
+from shared.messaging.rpc import call_raw
 from tests.support.streams import stored_events, wait_outbox_relayed
+from tests.support.style_models import announce_trained, tiny_generator_onnx, upload_model
+
+
+async def _rpc(nc: Any, op: Any, payload: Any, *, timeout: float, actor_id: str | None = None) -> Any:
+    """Call an inference operation as other services do; the answer as plain JSON."""
+    return orjson.loads(await call_raw(nc, op, payload, timeout=timeout, actor_id=actor_id))
 
 
 def _minio(endpoints: Any) -> Minio:
@@ -39,7 +46,7 @@ async def _create(nc: Any, owner: str, body: dict[str, Any], timeout_s: float = 
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
         try:
-            return await rpc_call(nc, "inference", "generations.create", body, timeout=10, actor_id=owner)  # type: ignore[no-any-return]
+            return await _rpc(nc, c.GENERATIONS_CREATE, body, timeout=10, actor_id=owner)  # type: ignore[no-any-return]
         except (NotFound, Conflict):
             if asyncio.get_running_loop().time() > deadline:
                 raise
@@ -49,7 +56,7 @@ async def _create(nc: Any, owner: str, body: dict[str, Any], timeout_s: float = 
 async def _done(nc: Any, owner: str, generation_id: str, timeout_s: float = 30.0) -> dict[str, Any]:
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
-        got = await rpc_call(nc, "inference", "generations.get", {"id": generation_id}, timeout=10, actor_id=owner)
+        got = await _rpc(nc, c.GENERATIONS_GET, {"id": generation_id}, timeout=10, actor_id=owner)
         if got["status"] in ("succeeded", "failed"):
             return got  # type: ignore[no-any-return]
         assert asyncio.get_running_loop().time() < deadline, got
@@ -72,7 +79,7 @@ async def test_a_new_version_rolls_out_while_generations_flow_without_failures( 
 
     async def client() -> None:
         while not stop.is_set():
-            accepted = await rpc_call(nc, "inference", "generations.create", {"model_id": model_id, "count": 2},
+            accepted = await _rpc(nc, c.GENERATIONS_CREATE, {"model_id": model_id, "count": 2},
                                       timeout=10, actor_id=owner)
             made.append(accepted["id"])
             finished.append(await _done(nc, owner, accepted["id"]))
@@ -131,7 +138,7 @@ async def test_an_export_that_cannot_be_served_is_refused_with_409(platform, end
     model_id = await _model(endpoints, js, owner, 1, b"this is not an onnx file")
     for _ in range(300):
         try:
-            await rpc_call(nc, "inference", "generations.create", {"model_id": model_id, "version": 1},
+            await _rpc(nc, c.GENERATIONS_CREATE, {"model_id": model_id, "version": 1},
                            timeout=10, actor_id=owner)
         except NotFound:  # the event has not been handled yet
             pass
@@ -150,16 +157,16 @@ async def test_top_rated_outputs_for_refine(platform, endpoints, nc, js, onnx_mo
     model_id = await _model(endpoints, js, owner, 1, onnx_models[11])
     mine = await _done(nc, owner, (await _create(nc, owner, {"model_id": model_id, "count": 3, "seed": 40}))["id"])
     for index, score in ((0, 3), (1, 5), (2, 4)):
-        await rpc_call(nc, "inference", "outputs.rate", {"id": mine["id"], "index": index, "score": score},
+        await _rpc(nc, c.OUTPUTS_RATE, {"id": mine["id"], "index": index, "score": score},
                        timeout=10, actor_id=owner)
     with pytest.raises(NotFound):  # someone else's generation
-        await rpc_call(nc, "inference", "outputs.rate", {"id": mine["id"], "index": 0, "score": 5},
+        await _rpc(nc, c.OUTPUTS_RATE, {"id": mine["id"], "index": 0, "score": 5},
                        timeout=10, actor_id=other)
-    top = await rpc_call(nc, "inference", "ratings.top", {"model_id": model_id, "min_score": 4}, timeout=10)
+    top = await _rpc(nc, c.RATINGS_TOP, {"model_id": model_id, "min_score": 4}, timeout=10)
     assert [(t["index"], t["score"], t["seed"]) for t in top] == [(1, 5, 41), (2, 4, 42)]
     assert top[0]["asset_id"] == mine["outputs"][1]["asset_id"] and top[0]["generation_id"] == mine["id"]
     with pytest.raises(NotFound):
-        await rpc_call(nc, "inference", "ratings.top", {"model_id": new_id()}, timeout=10)
+        await _rpc(nc, c.RATINGS_TOP, {"model_id": new_id()}, timeout=10)
 
 
 async def _events(js: Any, endpoints: Any, subject: str, generation_id: str) -> list[dict[str, Any]]:
@@ -191,7 +198,7 @@ async def test_a_model_whose_training_failed_or_was_canceled_says_so(platform, n
             await publish_event(js, make_event(payload, service="trainer", subject_id=model_id), timeout=5)
         for _ in range(300):
             try:
-                await rpc_call(nc, "inference", "generations.create", {"model_id": model_id}, timeout=10,
+                await _rpc(nc, c.GENERATIONS_CREATE, {"model_id": model_id}, timeout=10,
                                actor_id=owner)
             except NotFound:  # the queued event has not been handled yet
                 pass

@@ -20,7 +20,7 @@ from torch import nn
 
 from deploy.local import procs
 from deploy.local.triton import TritonServer, start_triton
-from services.inference import imaging, latents
+from services.inference import png_codec, latents
 from services.inference.backends import ModelNotLoaded
 from services.inference.backends.onnx_local import OnnxLocalBackend
 from services.inference.backends.triton import TritonBackend
@@ -111,13 +111,13 @@ async def test_triton_output_matches_onnx_runtime_and_gives_the_same_png(backend
     reference = await local.infer(MODEL_A, 1, z)
     assert served.shape == (8, 3, 32, 32) and served.dtype == np.float32
     np.testing.assert_allclose(served, reference, atol=1e-5)
-    served_png, reference_png = imaging.images_to_png(served), imaging.images_to_png(reference)
+    served_png, reference_png = png_codec.images_to_png(served), png_codec.images_to_png(reference)
     for i in range(8):
         if np.array_equal(served[i], reference[i]):
             assert served_png[i] == reference_png[i]
     assert sum(a == b for a, b in zip(served_png, reference_png, strict=True)) >= 6
     # Same request again: same bytes (determinism on one runtime).
-    assert imaging.images_to_png(await backend.infer(MODEL_A, 1, z)) == served_png
+    assert png_codec.images_to_png(await backend.infer(MODEL_A, 1, z)) == served_png
 
     # Concurrent single-image requests are batched by Triton and each gets its own image back.
     singles = latents.sample(seed=77, count=16).z

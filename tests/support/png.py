@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 
-from services.inference import imaging
+from services.inference import png_codec
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -26,9 +26,9 @@ def assemble(parts: list[tuple[bytes, bytes]]) -> bytes:
 
 def with_changed_pixel(signed: bytes, y: int = 3, x: int = 4, channel: int = 0) -> bytes:
     """Flip one bit of one pixel and keep the manifest chunk: what a metadata-preserving editor does."""
-    pixels = imaging.decode_image(signed).copy()
+    pixels = png_codec.decode_image(signed).copy()
     pixels[y, x, channel] ^= 1
-    edited = chunks(imaging.encode_png(pixels))
+    edited = chunks(png_codec.encode_png(pixels))
     manifest = [c for c in chunks(signed) if c[0] == b"caBX"]
     assert manifest, "the image carries no C2PA manifest chunk"
     return assemble([edited[0], *manifest, *edited[1:]])

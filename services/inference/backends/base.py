@@ -12,13 +12,13 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from shared.contracts.triton import ONNX_FILE, OUTPUT_NAME
+
 Key = tuple[str, int]  # (model_id, version)
-ONNX_FILE = "model.onnx"
-INPUT_NAME = "z"
-OUTPUT_NAME = "image"
 LATENT_DIM = 128
 
 
@@ -85,7 +85,7 @@ class GeneratorBackend(abc.ABC):
             for key in keys:
                 await self._unload(self._loaded.pop(key))
 
-    async def infer(self, model_id: str, version: int, z: np.ndarray) -> np.ndarray:
+    async def infer(self, model_id: str, version: int, z: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """Images [N,3,H,W] float32 in [-1, 1] for latents z [N,128]."""
         key = (model_id, int(version))
         entry = self._loaded.get(key)
@@ -132,7 +132,7 @@ class GeneratorBackend(abc.ABC):
     async def _unload(self, entry: LoadedModel) -> None: ...
 
     @abc.abstractmethod
-    async def _infer(self, entry: LoadedModel, z: np.ndarray) -> np.ndarray: ...
+    async def _infer(self, entry: LoadedModel, z: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]: ...
 
     def _versions_of(self, model_id: str) -> list[LoadedModel]:
         return [e for k, e in self._loaded.items() if k[0] == model_id]

@@ -9,21 +9,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
 
 from services.inference.backends.base import (
-    INPUT_NAME,
     LATENT_DIM,
-    ONNX_FILE,
-    OUTPUT_NAME,
     GeneratorBackend,
     InvalidModel,
     Key,
     LoadedModel,
     onnx_image_shape,
 )
+from shared.contracts.triton import INPUT_NAME, ONNX_FILE, OUTPUT_NAME
 
 
 def create_session(model: bytes, key: Key, intra_op_threads: int = 1) -> ort.InferenceSession:
@@ -66,7 +65,7 @@ class OnnxLocalBackend(GeneratorBackend):
     async def _unload(self, entry: LoadedModel) -> None:
         self._sessions.pop(entry.key, None)
 
-    async def _infer(self, entry: LoadedModel, z: np.ndarray) -> np.ndarray:
+    async def _infer(self, entry: LoadedModel, z: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         session = self._sessions[entry.key]
         loop = asyncio.get_running_loop()
         outputs = await loop.run_in_executor(self._pool, session.run, [OUTPUT_NAME], {INPUT_NAME: z})

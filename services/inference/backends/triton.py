@@ -22,10 +22,7 @@ from typing import Any, Literal
 import numpy as np
 
 from services.inference.backends.base import (
-    INPUT_NAME,
     LATENT_DIM,
-    ONNX_FILE,
-    OUTPUT_NAME,
     BackendUnavailable,
     GeneratorBackend,
     Key,
@@ -35,6 +32,7 @@ from services.inference.backends.base import (
 )
 from services.inference.backends.onnx_local import create_session
 from services.inference.backends.triton_transport import GrpcTransport, HttpTransport, TritonDown
+from shared.contracts.triton import INPUT_NAME, ONNX_FILE, OUTPUT_NAME
 
 PYTHON_MODEL_FILE = Path(__file__).resolve().parent.parent / "triton_python_model" / "model.py"
 ModelBackendKind = Literal["python", "onnxruntime"]
@@ -128,7 +126,7 @@ class TritonBackend(GeneratorBackend):
         else:
             await self._call("unload", entry.key[0], self._timeout_s)
 
-    async def _infer(self, entry: LoadedModel, z: np.ndarray) -> np.ndarray:
+    async def _infer(self, entry: LoadedModel, z: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         try:
             return await self._call("infer", entry.key[0], entry.key[1], z, self._timeout_s)  # type: ignore[no-any-return]
         except ModelNotLoaded:

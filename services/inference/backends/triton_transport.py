@@ -14,6 +14,7 @@ import asyncio
 import base64
 import json
 from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 import numpy as np
@@ -22,12 +23,11 @@ import tritonclient.http.aio as httpclient
 from tritonclient.utils import InferenceServerException
 
 from services.inference.backends.base import (
-    INPUT_NAME,
-    OUTPUT_NAME,
     BackendError,
     BackendUnavailable,
     ModelNotLoaded,
 )
+from shared.contracts.triton import INPUT_NAME, OUTPUT_NAME
 
 ADMIN_HEADER = "admin-key"
 GRPC_HEADER_PREFIX = "triton-grpc-protocol-"
@@ -100,7 +100,7 @@ class GrpcTransport:
             raise _translate(exc, "repository index") from exc
         return list(result.get("models", []))
 
-    async def infer(self, name: str, version: int, z: np.ndarray, timeout_s: float) -> np.ndarray:
+    async def infer(self, name: str, version: int, z: np.ndarray[Any, Any], timeout_s: float) -> np.ndarray[Any, Any]:
         tensor = grpcclient.InferInput(INPUT_NAME, list(z.shape), "FP32")
         tensor.set_data_from_numpy(z)
         try:
@@ -144,7 +144,7 @@ class HttpTransport:
         body = {"parameters": {"unload_dependents": False}}
         await self._post(f"/v2/repository/models/{name}/unload", body, timeout_s, name)
 
-    async def infer(self, name: str, version: int, z: np.ndarray, timeout_s: float) -> np.ndarray:
+    async def infer(self, name: str, version: int, z: np.ndarray[Any, Any], timeout_s: float) -> np.ndarray[Any, Any]:
         tensor = httpclient.InferInput(INPUT_NAME, list(z.shape), "FP32")
         tensor.set_data_from_numpy(z, binary_data=True)
         try:
@@ -159,7 +159,7 @@ class HttpTransport:
             raise _translate(exc, f"infer {name} v{version}") from exc
         return np.asarray(result.as_numpy(OUTPUT_NAME), dtype=np.float32)
 
-    async def _post(self, path: str, body: dict[str, object], timeout_s: float, name: str) -> None:
+    async def _post(self, path: str, body: Mapping[str, Any], timeout_s: float, name: str) -> None:
         try:
             async with self._session.post(
                 path, data=json.dumps(body), headers=self._admin, timeout=aiohttp.ClientTimeout(total=timeout_s)

@@ -12,6 +12,7 @@ Triton Python stub.
 
 import json
 import os
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -19,7 +20,7 @@ import triton_python_backend_utils as pb_utils
 
 
 class TritonPythonModel:
-    def initialize(self, args):
+    def initialize(self, args: dict[str, str]) -> None:
         config = json.loads(args["model_config"])
         self.input_name = config["input"][0]["name"]
         self.output_name = config["output"][0]["name"]
@@ -31,7 +32,7 @@ class TritonPythonModel:
         path = os.path.join(args["model_repository"], args["model_version"], "model.onnx")
         self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
-    def execute(self, requests):
+    def execute(self, requests: list[Any]) -> list[Any]:
         inputs = [pb_utils.get_input_tensor_by_name(r, self.input_name).as_numpy() for r in requests]
         try:
             batch = np.concatenate(inputs).astype(np.float32, copy=False)
@@ -48,5 +49,5 @@ class TritonPythonModel:
             responses.append(pb_utils.InferenceResponse(output_tensors=[tensor]))
         return responses
 
-    def finalize(self):
+    def finalize(self) -> None:
         self.session = None

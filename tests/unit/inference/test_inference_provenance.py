@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.inference import devca, imaging, provenance, watermark
+from services.inference import devca, png_codec, provenance, watermark
 from services.inference.provenance import GenerationInfo
 from tests.support.png import with_changed_pixel
 
@@ -31,7 +31,7 @@ def _png(size: int, seed: int = 0) -> bytes:
     rng = np.random.default_rng(seed)
     coarse = rng.standard_normal((1, 3, size // 8, size // 8))
     smooth = np.kron(coarse, np.ones((8, 8)))  # blocky but image-like, not white noise
-    return imaging.images_to_png(np.tanh(smooth).astype(np.float32))[0]
+    return png_codec.images_to_png(np.tanh(smooth).astype(np.float32))[0]
 
 
 def _info(**extra: object) -> GenerationInfo:
@@ -49,7 +49,7 @@ def _info(**extra: object) -> GenerationInfo:
 def test_signed_image_verifies_with_ai_source_type_and_generation_parameters(signer, verifier) -> None:  # type: ignore[no-untyped-def]
     png = _png(64)
     signed = signer.sign(png, _info())
-    assert np.array_equal(imaging.decode_image(signed), imaging.decode_image(png))  # pixels untouched
+    assert np.array_equal(png_codec.decode_image(signed), png_codec.decode_image(png))  # pixels untouched
     result = verifier.verify(signed, "image/png")
     assert result["state"] == "valid" and result["validation_errors"] == []
     actions = next(a for a in result["manifest"]["assertions"] if a["label"].startswith("c2pa.actions"))
@@ -89,7 +89,7 @@ def test_stripped_metadata_is_absent_but_the_watermark_still_names_the_generatio
     assert whole["state"] == "valid"
     assert whole["watermark_id"] == whole["generation"]["watermark_id"] == watermark.format_short_id(wm_id)
 
-    stripped = imaging.strip_metadata(signed)
+    stripped = png_codec.strip_metadata(signed)
     assert b"caBX" not in stripped
     result = verifier.verify(stripped, "image/png")
     assert result["state"] == "absent" and result["manifest"] is None
@@ -114,7 +114,7 @@ def test_signing_twice_keeps_label_and_pixels_and_differs_only_by_c2pa_salts(sig
     assert one["manifest"]["label"] == two["manifest"]["label"]
     assert one["manifest"]["instance_id"] == two["manifest"]["instance_id"]
     assert one["manifest"]["assertions"] == two["manifest"]["assertions"]
-    assert imaging.decode_image(first).tobytes() == imaging.decode_image(second).tobytes()
+    assert png_codec.decode_image(first).tobytes() == png_codec.decode_image(second).tobytes()
     assert len(first) == len(second)
     # c2pa-rs salts every assertion box with 16 random bytes (no setting turns it off), so the
     # signed files differ. If this ever fails, signed bytes became reproducible: say so in the docs.

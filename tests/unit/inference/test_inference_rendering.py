@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from services.inference import devca, imaging, provenance, watermark
+from services.inference import devca, png_codec, provenance, watermark
 from services.inference.rendering import RenderedImage, render
 
 GENERATION_A, GENERATION_B = "01J9ZC8Q4W6V3N2M1K0H9G8F7E", "01J9ZC8Q4W6V3N2M1K0H9G8F7F"
@@ -31,7 +31,7 @@ def test_same_output_twice_has_the_same_unsigned_bytes_and_verifies(ca: devca.De
     assert a.image_sha256 == b.image_sha256
     assert a.signed_sha256 != b.signed_sha256  # c2pa salts (provenance.py)
     assert (a.width, a.height) == (64, 64)
-    np.testing.assert_array_equal(imaging.decode_image(a.png), imaging.to_uint8(image)[0])
+    np.testing.assert_array_equal(png_codec.decode_image(a.png), png_codec.to_uint8(image)[0])
     result = provenance.Verifier(ca.root_pem).verify(a.png)
     assert result["state"] == "valid"
     assert result["generation"]["index"] == 2 and result["generation"]["seed"] == 12
@@ -45,6 +45,6 @@ def test_small_images_get_no_watermark_and_large_ones_carry_their_generation(ca:
     a = _render(ca, image, watermark.short_id(GENERATION_A))
     b = _render(ca, image, watermark.short_id(GENERATION_B))
     assert a.image_sha256 != b.image_sha256
-    stripped = imaging.strip_metadata(a.png)
+    stripped = png_codec.strip_metadata(a.png)
     found = provenance.Verifier(ca.root_pem).verify(stripped)["watermark_id"]
     assert found == watermark.format_short_id(watermark.short_id(GENERATION_A))

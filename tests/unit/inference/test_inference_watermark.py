@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from services.inference import imaging, watermark
+from services.inference import png_codec, watermark
 
 
 def _image(seed: int, size: int = 128) -> np.ndarray:
@@ -22,10 +22,10 @@ def test_payload_survives_png_reencoding_and_is_invisible() -> None:
     for seed in range(12):
         payload = int(np.random.default_rng(seed).integers(0, 2**32))
         original = _image(seed)
-        marked = watermark.embed(imaging.encode_png(original), payload)
+        marked = watermark.embed(png_codec.encode_png(original), payload)
         assert isinstance(marked, bytes)
-        assert watermark.extract(imaging.strip_metadata(marked)) == payload
-        diff = imaging.decode_image(marked).astype(np.float64) - original
+        assert watermark.extract(png_codec.strip_metadata(marked)) == payload
+        diff = png_codec.decode_image(marked).astype(np.float64) - original
         psnr = 10 * np.log10(255**2 / np.mean(diff**2))
         assert psnr > 38
 

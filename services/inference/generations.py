@@ -6,37 +6,34 @@ import asyncio
 import base64
 import binascii
 import hashlib
-import json
 import secrets
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import asyncpg
 from nats.aio.client import Client as NATS
 
 from services.inference import latents, store, watermark
-from services.inference.models import ModelCatalog
+from services.inference.catalog import ModelCatalog
+from services.inference.events import enqueue_generate_job
 from services.inference.provenance import ProvenanceError, Verifier
-from services.inference.schemas import (
-    GenerationCreate,
-    ListQuery,
-    PublishRequest,
-    RatingRequest,
-    TopRatedRequest,
-    VerifyRequest,
-)
 from services.inference.settings import InferenceSettings
-from shared.contracts.events.catalog import GenerateJob
+from services.inference.store import GenerationRow, OutputRow
+from shared.contracts.inference import (
+    GenerationCreate,
+    GenerationListQuery,
+    OutputPublishRequest,
+    OutputRatingRequest,
+    ProvenanceVerifyRequest,
+    RatingsTopRequest,
+)
 from shared.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable
 from shared.ids import is_ulid, new_id
 from shared.logging import get_logger
-from shared.messaging.publisher import event_in_context
 from shared.messaging.rpc import rpc_call
-from shared.outbox import enqueue
 
 log = get_logger(__name__)
-SCHEMA = "inference"
 PARAM_FIELDS = ("truncation", "base_seed", "target_seed", "strength")
 
 
@@ -45,19 +42,19 @@ def request_params(body: GenerationCreate) -> dict[str, Any]:
     return {k: getattr(body, k) for k in PARAM_FIELDS if getattr(body, k) is not None}
 
 
-def generation_view(row: asyncpg.Record, outputs: list[asyncpg.Record]) -> dict[str, Any]:
-    params = row["params"] if isinstance(row["params"], dict) else json.loads(row["params"])
+def generation_view(row: GenerationRow, outputs: list[OutputRow]) -> dict[str, Any]:
+    """A generation as `shared.contracts.inference.Generation` describes it (`error` only when failed)."""
     view: dict[str, Any] = {
-        "id": row["id"], "status": row["status"], "model_id": row["model_id"], "version": row["version"],
-        "mode": row["mode"], "count": row["count"], "seed": row["seed"], "params": params,
-        "outputs": [{"index": o["index"], "asset_id": o["asset_id"], "seed": o["seed"],
-                     "image_sha256": o["image_sha256"], "width": o["width"], "height": o["height"],
-                     "score": o["score"], "content_url": f"/v1/assets/{o['asset_id']}/content"}
+        "id": row.id, "status": row.status, "model_id": row.model_id, "version": row.version,
+        "mode": row.mode, "count": row.count, "seed": row.seed, "params": row.params,
+        "outputs": [{"index": o.index, "asset_id": o.asset_id, "seed": o.seed,
+                     "image_sha256": o.image_sha256, "width": o.width, "height": o.height,
+                     "score": o.score, "content_url": f"/v1/assets/{o.asset_id}/content"}
                     for o in outputs],
-        "created_at": row["created_at"], "finished_at": row["finished_at"],
+        "created_at": row.created_at, "finished_at": row.finished_at,
     }
-    if row["error"]:
-        view["error"] = row["error"]
+    if row.error:
+        view["error"] = row.error
     return view
 
 
@@ -76,7 +73,7 @@ class InferenceService:
         if idempotency_key:
             earlier = await store.generation_by_idempotency_key(self.pool, actor_id, idempotency_key)
             if earlier is not None:
-                return {"id": earlier["id"], "status": earlier["status"]}
+                return {"id": earlier.id, "status": earlier.status}
         version = await self.catalog.resolve(actor_id, body.model_id, body.version)
         seed = body.seed if body.seed is not None else secrets.randbelow(latents.SEED_LIMIT)
         try:  # checks every parameter against the mode now, not in the worker
@@ -86,93 +83,91 @@ class InferenceService:
                                 errors=[{"field": exc.field, "message": exc.message}]) from None
         generation_id = new_id()
         row = {
-            "id": generation_id, "owner_id": actor_id, "model_id": body.model_id, "version": version["version"],
+            "id": generation_id, "owner_id": actor_id, "model_id": body.model_id, "version": version.version,
             "mode": body.mode, "count": body.count, "seed": seed, "params": request_params(body),
             "watermark_id": watermark.format_short_id(watermark.short_id(generation_id))
-            if watermark.can_embed(version["image_size"], version["image_size"]) else None,
+            if watermark.can_embed(version.image_size, version.image_size) else None,
             "idempotency_key": idempotency_key,
         }
-        job = event_in_context(GenerateJob(generation_id=generation_id, owner_id=actor_id),
-                               service=SCHEMA, subject_id=generation_id)
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 await store.insert_generation(conn, row)
-                await enqueue(conn, SCHEMA, job)
+                await enqueue_generate_job(conn, generation_id, actor_id)
         except asyncpg.UniqueViolationError:  # the same Idempotency-Key raced in twice
             assert idempotency_key is not None
             earlier = await store.generation_by_idempotency_key(self.pool, actor_id, idempotency_key)
             if earlier is None:
                 raise
-            return {"id": earlier["id"], "status": earlier["status"]}
+            return {"id": earlier.id, "status": earlier.status}
         log.info("inference.generation.queued", generation_id=generation_id, model_id=body.model_id,
-                 version=version["version"], count=body.count, mode=body.mode)
+                 version=version.version, count=body.count, mode=body.mode)
         return {"id": generation_id, "status": "queued"}
 
     async def get(self, actor_id: str, generation_id: str) -> dict[str, Any]:
         row = await self._own(actor_id, generation_id)
         return generation_view(row, await store.outputs_of(self.pool, [generation_id]))
 
-    async def list_mine(self, actor_id: str, query: ListQuery) -> dict[str, Any]:
+    async def list_mine(self, actor_id: str, query: GenerationListQuery) -> dict[str, Any]:
         if query.cursor is not None and not is_ulid(query.cursor):
             raise BadRequest("the cursor is not valid")
         rows = await store.list_generations(self.pool, actor_id, query.cursor, query.limit + 1)
         page = rows[: query.limit]
-        outputs = await store.outputs_of(self.pool, [r["id"] for r in page])
-        by_generation: dict[str, list[asyncpg.Record]] = {}
+        outputs = await store.outputs_of(self.pool, [r.id for r in page])
+        by_generation: dict[str, list[OutputRow]] = {}
         for o in outputs:
-            by_generation.setdefault(o["generation_id"], []).append(o)
-        return {"items": [generation_view(r, by_generation.get(r["id"], [])) for r in page],
-                "next_cursor": page[-1]["id"] if len(rows) > query.limit else None}
+            by_generation.setdefault(o.generation_id, []).append(o)
+        return {"items": [generation_view(r, by_generation.get(r.id, [])) for r in page],
+                "next_cursor": page[-1].id if len(rows) > query.limit else None}
 
-    async def _own(self, actor_id: str, generation_id: str) -> asyncpg.Record:
+    async def _own(self, actor_id: str, generation_id: str) -> GenerationRow:
         row = await store.get_generation(self.pool, generation_id) if is_ulid(generation_id) else None
-        if row is None or row["owner_id"] != actor_id:
+        if row is None or row.owner_id != actor_id:
             raise NotFound(f"no generation {generation_id!r}")
         return row
 
-    async def _own_output(self, actor_id: str, generation_id: str, index: int) -> tuple[asyncpg.Record,
-                                                                                          asyncpg.Record]:
+    async def _own_output(self, actor_id: str, generation_id: str, index: int) -> tuple[GenerationRow, OutputRow]:
         row = await self._own(actor_id, generation_id)
-        output = next((o for o in await store.outputs_of(self.pool, [generation_id]) if o["index"] == index), None)
+        output = next((o for o in await store.outputs_of(self.pool, [generation_id]) if o.index == index), None)
         if output is None:
-            if row["status"] in ("queued", "running") and index < row["count"]:
+            if row.status in ("queued", "running") and index < row.count:
                 raise Conflict("this generation has not finished yet")
             raise NotFound(f"generation {generation_id!r} has no output {index}")
         return row, output
 
     # -- feedback and publishing -----------------------------------------------------------------
 
-    async def rate(self, actor_id: str, body: RatingRequest) -> None:
+    async def rate(self, actor_id: str, body: OutputRatingRequest) -> None:
         await self._own_output(actor_id, body.id, body.index)
         await store.rate_output(self.pool, body.id, body.index, body.score)
 
-    async def top_rated(self, body: TopRatedRequest) -> list[dict[str, Any]]:
+    async def top_rated(self, body: RatingsTopRequest) -> list[dict[str, Any]]:
         """The model owner's best-rated outputs of this model (refine trains on them)."""
         model = await store.get_model(self.pool, body.model_id)
         if model is None:
             raise NotFound(f"no model {body.model_id!r}")
-        rows = await store.top_rated(self.pool, body.model_id, model["owner_id"], body.min_score, body.limit)
-        return [{"generation_id": r["generation_id"], "index": r["index"], "asset_id": r["asset_id"],
-                 "score": r["score"], "seed": r["seed"], "version": r["version"]} for r in rows]
+        rows = await store.top_rated(self.pool, body.model_id, model.owner_id, body.min_score, body.limit)
+        return [asdict(r) for r in rows]
 
-    async def publish(self, actor_id: str, body: PublishRequest, idempotency_key: str | None) -> dict[str, Any]:
+    async def publish(self, actor_id: str, body: OutputPublishRequest, idempotency_key: str | None,
+                      ) -> dict[str, Any]:
         row, output = await self._own_output(actor_id, body.id, body.index)
-        model = await store.get_model(self.pool, row["model_id"])
+        model = await store.get_model(self.pool, row.model_id)
         work = {
             "title": body.title, "description": body.description, "tags": body.tags,
-            "asset_ids": [output["asset_id"]], "visibility": body.visibility, "origin": "ai",
-            "allow_training": False, "model_id": row["model_id"], "model_version": row["version"],
-            "model_owner_id": model["owner_id"] if model else None, "generation_id": row["id"],
+            "asset_ids": [output.asset_id], "visibility": body.visibility, "origin": "ai",
+            "allow_training": False, "model_id": row.model_id, "model_version": row.version,
+            "model_owner_id": model.owner_id if model else None, "generation_id": row.id,
         }
         headers = {"Idempotency-Key": f"inference:{idempotency_key}"} if idempotency_key else None
+        # TODO(contracts): community.WORKS_CREATE
         result: dict[str, Any] = await rpc_call(self.nc, "community", "works.create", work, actor_id=actor_id,
                                                 timeout=self.settings.community_timeout_s, headers=headers)
-        log.info("inference.output.published", generation_id=row["id"], index=body.index, work_id=result.get("id"))
+        log.info("inference.output.published", generation_id=row.id, index=body.index, work_id=result.get("id"))
         return result
 
     # -- provenance ------------------------------------------------------------------------------
 
-    async def verify(self, body: VerifyRequest) -> dict[str, Any]:
+    async def verify(self, body: ProvenanceVerifyRequest) -> dict[str, Any]:
         try:
             data = base64.b64decode(body.data_b64, validate=True)
         except (binascii.Error, ValueError):
@@ -191,13 +186,13 @@ class InferenceService:
         """The record an image came from: by its exact signed bytes, else by its watermark."""
         output = await store.output_by_signed_sha256(self.pool, hashlib.sha256(data).hexdigest())
         matched_by = "signed_bytes"
-        row = await store.get_generation(self.pool, output["generation_id"]) if output else None
+        row = await store.get_generation(self.pool, output.generation_id) if output else None
         if row is None and watermark_id:
             candidates = await store.generations_by_watermark(self.pool, watermark_id)
             row, matched_by = (candidates[0], "watermark") if candidates else (None, "")
         if row is None:
             return None
         # Enough to trace the image, nothing private: no owner, no other outputs.
-        return {"id": row["id"], "model_id": row["model_id"], "version": row["version"], "mode": row["mode"],
-                "created_at": row["created_at"], "matched_by": matched_by,
-                "index": output["index"] if output else None}
+        return {"id": row.id, "model_id": row.model_id, "version": row.version, "mode": row.mode,
+                "created_at": row.created_at, "matched_by": matched_by,
+                "index": output.index if output else None}

@@ -9,6 +9,7 @@ zlib level and no optimizer pass, so the same pixels always give the same bytes 
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -21,7 +22,7 @@ class ImageDecodeError(ValueError):
     """The bytes are not an image Pillow can read."""
 
 
-def to_uint8(images: np.ndarray) -> np.ndarray:
+def to_uint8(images: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     """[N,3,H,W] (or [3,H,W]) floats in [-1, 1] → [N,H,W,3] uint8; NaN becomes mid-grey."""
     x = np.asarray(images, dtype=np.float32)
     if x.ndim == 3:
@@ -30,10 +31,10 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
         raise ValueError(f"expected an image tensor [N,3,H,W], got shape {x.shape}")
     x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
     x = np.rint((np.clip(x, -1.0, 1.0) + 1.0) * 127.5)
-    return x.astype(np.uint8).transpose(0, 2, 3, 1)
+    return np.asarray(x.astype(np.uint8).transpose(0, 2, 3, 1))
 
 
-def encode_png(pixels: np.ndarray) -> bytes:
+def encode_png(pixels: np.ndarray[Any, Any]) -> bytes:
     """One [H,W,3] uint8 image → PNG bytes (deterministic)."""
     if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3:
         raise ValueError(f"expected [H,W,3] uint8 pixels, got {pixels.dtype} {pixels.shape}")
@@ -44,12 +45,12 @@ def encode_png(pixels: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def images_to_png(images: np.ndarray) -> list[bytes]:
+def images_to_png(images: np.ndarray[Any, Any]) -> list[bytes]:
     """A generator batch [N,3,H,W] in [-1, 1] → one PNG per image."""
     return [encode_png(p) for p in to_uint8(images)]
 
 
-def decode_image(data: bytes) -> np.ndarray:
+def decode_image(data: bytes) -> np.ndarray[Any, Any]:
     """Image bytes (PNG, JPEG, WebP, ...) → [H,W,3] uint8 RGB pixels."""
     try:
         with Image.open(io.BytesIO(data)) as img:

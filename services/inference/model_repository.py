@@ -1,29 +1,19 @@
-"""Reading exported models from the object store.
+"""Reading exported models from the Triton model repository in the shared bucket.
 
-The trainer writes `models/<model_id>/<version>/model.onnx` (+ `config.pbtxt`) into the bucket.
-That prefix is the platform's Triton model repository, the one exception to "a service never reads
-another's bucket prefixes": it is a shared, read-only-for-us interface by design (production's
-Triton reads the same prefix). Everything else in the bucket belongs to assets and trainer.
+The trainer writes each version under `shared.contracts.triton.repository_path` (`models/<id>/<version>/`
+with its `model.onnx`). That prefix is the one exception to "a service never reads another's bucket
+prefixes": it is a shared, read-only-for-us interface by design (production's Triton reads the same
+prefix). Everything else in the bucket belongs to assets and trainer.
 """
 
 from __future__ import annotations
 
-from services.inference.backends.base import ONNX_FILE
+from shared.contracts.triton import ONNX_FILE, is_repository_path, onnx_key
 from shared.objectstore import ObjectStore
-
-MODELS_PREFIX = "models/"
 
 
 class ModelFilesMissing(LookupError):
     """The repository path holds no model.onnx (yet)."""
-
-
-def repository_path(model_id: str, version: int) -> str:
-    return f"{MODELS_PREFIX}{model_id}/{version}/"
-
-
-def _onnx_key(path: str) -> str:
-    return path.rstrip("/") + "/" + ONNX_FILE
 
 
 class ModelRepository:
@@ -34,9 +24,9 @@ class ModelRepository:
 
     async def fetch(self, path: str) -> dict[str, bytes]:
         """The files a backend needs from `models/<id>/<version>/`: {"model.onnx": bytes}."""
-        if not path.startswith(MODELS_PREFIX) or ".." in path:
+        if not is_repository_path(path):
             raise ModelFilesMissing(f"not a model repository path: {path!r}")
-        key = _onnx_key(path)
+        key = onnx_key(path)
         data = await self.objects.read(key)
         if data is None:
             raise ModelFilesMissing(f"{key} does not exist")
@@ -44,4 +34,4 @@ class ModelRepository:
 
     async def exists(self, path: str) -> bool:
         """Whether `models/<id>/<version>/model.onnx` is there (without reading it)."""
-        return await self.objects.size(_onnx_key(path)) is not None
+        return await self.objects.size(onnx_key(path)) is not None

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from services.inference import imaging
+from services.inference import png_codec
 
 
 def _batch(seed: int = 0, n: int = 3, size: int = 32) -> np.ndarray:
@@ -16,16 +16,16 @@ def _batch(seed: int = 0, n: int = 3, size: int = 32) -> np.ndarray:
 
 
 def test_same_tensor_gives_identical_png_bytes() -> None:
-    first = imaging.images_to_png(_batch())
-    second = imaging.images_to_png(_batch().copy())
+    first = png_codec.images_to_png(_batch())
+    second = png_codec.images_to_png(_batch().copy())
     assert first == second
     assert len(set(first)) == 3  # different images, different bytes
-    assert imaging.images_to_png(_batch(seed=1)) != first
+    assert png_codec.images_to_png(_batch(seed=1)) != first
 
 
 def test_png_has_no_metadata_chunks_and_round_trips_pixels() -> None:
     images = _batch(n=1, size=16)
-    png = imaging.images_to_png(images)[0]
+    png = png_codec.images_to_png(images)[0]
     chunks = []
     pos = 8
     while pos < len(png):
@@ -36,9 +36,9 @@ def test_png_has_no_metadata_chunks_and_round_trips_pixels() -> None:
         )
         pos += 12 + length
     assert chunks == ["IHDR", "IDAT", "IEND"]
-    pixels = imaging.decode_image(png)
+    pixels = png_codec.decode_image(png)
     assert pixels.shape == (16, 16, 3)
-    assert np.array_equal(pixels, imaging.to_uint8(images)[0])
+    assert np.array_equal(pixels, png_codec.to_uint8(images)[0])
     with Image.open(io.BytesIO(png)) as img:
         assert img.mode == "RGB" and not img.info
 
@@ -49,7 +49,7 @@ def test_value_range_maps_to_full_pixel_range_and_clips() -> None:
     x[0, :, 0, 1] = 1.0
     x[0, :, 1, 0] = 5.0  # out of range: clipped
     x[0, :, 1, 1] = np.nan  # broken output: mid-grey, never an exception
-    px = imaging.to_uint8(x)[0]
+    px = png_codec.to_uint8(x)[0]
     assert px[0, 0].tolist() == [0, 0, 0]
     assert px[0, 1].tolist() == [255, 255, 255]
     assert px[1, 0].tolist() == [255, 255, 255]
@@ -57,27 +57,27 @@ def test_value_range_maps_to_full_pixel_range_and_clips() -> None:
 
 
 def test_strip_metadata_keeps_pixels_and_drops_extra_chunks() -> None:
-    pixels = imaging.to_uint8(_batch(n=1))[0]
+    pixels = png_codec.to_uint8(_batch(n=1))[0]
     buf = io.BytesIO()
     from PIL import PngImagePlugin
 
     info = PngImagePlugin.PngInfo()
     info.add_text("Comment", "made by someone")
     Image.fromarray(pixels).save(buf, format="PNG", pnginfo=info)
-    stripped = imaging.strip_metadata(buf.getvalue())
+    stripped = png_codec.strip_metadata(buf.getvalue())
     assert b"made by someone" in buf.getvalue() and b"made by someone" not in stripped
-    assert np.array_equal(imaging.decode_image(stripped), pixels)
+    assert np.array_equal(png_codec.decode_image(stripped), pixels)
 
 
 def test_bad_input_raises_clear_errors() -> None:
     with pytest.raises(ValueError):
-        imaging.to_uint8(np.zeros((2, 1, 8, 8), dtype=np.float32))
-    with pytest.raises(imaging.ImageDecodeError):
-        imaging.decode_image(b"not an image at all")
+        png_codec.to_uint8(np.zeros((2, 1, 8, 8), dtype=np.float32))
+    with pytest.raises(png_codec.ImageDecodeError):
+        png_codec.decode_image(b"not an image at all")
 
 
 def test_image_size_reads_the_header() -> None:
-    png = imaging.images_to_png(_batch(n=1, size=24))[0]
-    assert imaging.image_size(png) == (24, 24)
-    with pytest.raises(imaging.ImageDecodeError):
-        imaging.image_size(b"\x89PNG but broken")
+    png = png_codec.images_to_png(_batch(n=1, size=24))[0]
+    assert png_codec.image_size(png) == (24, 24)
+    with pytest.raises(png_codec.ImageDecodeError):
+        png_codec.image_size(b"\x89PNG but broken")

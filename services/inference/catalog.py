@@ -9,15 +9,17 @@ when a generation needs a version that the LRU unloaded meanwhile.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 from typing import Any
 
 import asyncpg
 
 from services.inference import store
 from services.inference.backends import GeneratorBackend, InvalidModel
-from services.inference.backends.base import ONNX_FILE
-from services.inference.objects import ModelFilesMissing, ModelRepository, repository_path
+from services.inference.model_repository import ModelFilesMissing, ModelRepository
+from services.inference.store import VersionRow
 from shared.contracts.events.catalog import ModelQueued, ModelTrained, TrainingCanceled, TrainingFailed
+from shared.contracts.triton import ONNX_FILE, repository_path
 from shared.errors import Conflict, NotFound
 from shared.logging import get_logger
 from shared.messaging.consumer import Retry
@@ -46,25 +48,25 @@ class ModelCatalog:
         self.repository = repository
         self._loading: dict[tuple[str, int], asyncio.Lock] = {}
 
-    async def resolve(self, actor_id: str, model_id: str, version: int | None) -> asyncpg.Record:
+    async def resolve(self, actor_id: str, model_id: str, version: int | None) -> VersionRow:
         """The version row a request of `actor_id` will use; 404 unknown or not visible, 409 not ready."""
         model = await store.get_model(self.pool, model_id)
-        if model is None or (model["owner_id"] != actor_id and model["visibility"] != "public"):
+        if model is None or (model.owner_id != actor_id and model.visibility != "public"):
             raise NotFound(f"no model {model_id!r}")
         if version is None:
             row = await store.latest_ready_version(self.pool, model_id)
             if row is None:
                 latest = await store.latest_version(self.pool, model_id)
-                if latest is not None and latest["status"] == "failed":
-                    raise Conflict(f"this model has no servable version: {latest['error'] or 'training failed'}",
+                if latest is not None and latest.status == "failed":
+                    raise Conflict(f"this model has no servable version: {latest.error or 'training failed'}",
                                    extra={"model_id": model_id})
                 raise Conflict("this model has no trained version yet", extra={"model_id": model_id})
             return row
         row = await store.get_version(self.pool, model_id, version)
         if row is None:
             raise NotFound(f"model {model_id!r} has no version {version}")
-        if row["status"] != "ready":
-            detail = "is not ready yet (training or loading)" if row["status"] == "training" else "cannot be served"
+        if row.status != "ready":
+            detail = "is not ready yet (training or loading)" if row.status == "training" else "cannot be served"
             raise Conflict(f"version {version} of this model {detail}", extra={"model_id": model_id})
         return row
 
@@ -129,4 +131,4 @@ class ModelCatalog:
     async def mark_failed(self, model_id: str, version: int, error: str) -> None:
         row = await store.get_version(self.pool, model_id, version)
         if row is not None:
-            await store.upsert_version(self.pool, {**dict(row), "status": "failed", "error": error[:500]})
+            await store.upsert_version(self.pool, {**asdict(row), "status": "failed", "error": error[:500]})

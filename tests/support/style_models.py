@@ -1,7 +1,8 @@
 """Tiny style models for tests, benchmarks and demos: export a generator to ONNX, put it where the
 trainer puts its exports, and announce it with the trainer's event.
 
-Imported only by tests and bench (it needs torch); the service never imports it.
+Imported only by tests and bench (it needs torch); the service never imports it. The layout and
+tensor names are the export contract of `shared.contracts.triton`.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from minio import Minio
 from nats.js import JetStreamContext
 from torch import nn
 
-from services.inference.objects import repository_path
 from shared.contracts.events.catalog import ModelQueued, ModelTrained
 from shared.contracts.events.envelope import make_event
+from shared.contracts.triton import INPUT_NAME, OUTPUT_NAME, onnx_key, repository_path
 from shared.messaging.publisher import publish_event
 
 
@@ -42,8 +43,9 @@ class TinyGenerator(nn.Module):
 def export_onnx(model: nn.Module) -> bytes:
     """The export contract: input `z` [N,128] float32, output `image` [N,3,H,W], dynamic batch."""
     buf = io.BytesIO()
-    torch.onnx.export(model.eval(), (torch.zeros(1, 128),), buf, input_names=["z"], output_names=["image"],
-                      dynamic_axes={"z": {0: "n"}, "image": {0: "n"}}, opset_version=17, dynamo=False)
+    torch.onnx.export(model.eval(), (torch.zeros(1, 128),), buf, input_names=[INPUT_NAME],
+                      output_names=[OUTPUT_NAME], dynamic_axes={INPUT_NAME: {0: "n"}, OUTPUT_NAME: {0: "n"}},
+                      opset_version=17, dynamo=False)
     return buf.getvalue()
 
 
@@ -57,7 +59,7 @@ def upload_model(client: Minio, bucket: str, model_id: str, version: int, onnx: 
     prefix = repository_path(model_id, version)
     if not client.bucket_exists(bucket):
         client.make_bucket(bucket)
-    client.put_object(bucket, prefix + "model.onnx", io.BytesIO(onnx), len(onnx),
+    client.put_object(bucket, onnx_key(prefix), io.BytesIO(onnx), len(onnx),
                       content_type="application/octet-stream")
     return prefix
 

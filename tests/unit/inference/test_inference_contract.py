@@ -3,10 +3,11 @@
 import pytest
 from pydantic import ValidationError
 
-from services.inference import latents, schemas
-from services.inference.models import visibility_from_event
-from services.inference.schemas import GenerationCreate
-from services.inference.service import request_params
+from services.inference import latents
+from services.inference.catalog import visibility_from_event
+from services.inference.generations import request_params
+from shared.contracts import inference as schemas
+from shared.contracts.inference import GenerationCreate
 
 MODEL = "01J9ZC7A0000000000000MODEL"
 
