@@ -24,12 +24,13 @@ from services.inference.provenance import Signer
 from services.inference.rendering import RenderedImage, render
 from services.inference.settings import InferenceSettings
 from services.inference.store import GenerationRow
+from shared.contracts import assets
 from shared.contracts.events.catalog import GenerateJob
 from shared.contracts.events.envelope import CloudEvent
 from shared.errors import AtelierError
 from shared.logging import get_logger
 from shared.messaging.consumer import Poison, Retry
-from shared.messaging.rpc import rpc_call
+from shared.messaging.rpc import call
 
 log = get_logger(__name__)
 
@@ -102,15 +103,14 @@ class GenerationWorker:
         await self._complete(row.id)
 
     async def _store(self, row: GenerationRow, image: RenderedImage) -> None:
-        # TODO(contracts): assets.STORE
-        asset = await rpc_call(self.nc, "assets", "store", {
+        asset = await call(self.nc, assets.STORE, {
             "owner_id": row.owner_id, "kind": "generated", "content_type": "image/png",
             "data_b64": base64.b64encode(image.png).decode(),
             "meta": {"generation_id": row.id, "index": image.index, "model_id": row.model_id,
                      "version": row.version, "seed": image.seed},
         }, timeout=self.settings.assets_timeout_s)
         await store.insert_output(self.pool, {
-            "generation_id": row.id, "index": image.index, "asset_id": asset["id"], "seed": image.seed,
+            "generation_id": row.id, "index": image.index, "asset_id": asset.id, "seed": image.seed,
             "image_sha256": image.image_sha256, "signed_sha256": image.signed_sha256,
             "width": image.width, "height": image.height,
         })

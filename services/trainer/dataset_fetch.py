@@ -17,9 +17,10 @@ from nats.aio.client import Client as NATS
 from services.trainer import store
 from services.trainer.settings import TrainerSettings
 from services.trainer.store import JobRow, ModelRow
+from shared.contracts import assets, inference
 from shared.errors import NotFound
 from shared.logging import get_logger
-from shared.messaging.rpc import rpc_call
+from shared.messaging.rpc import call, rpc_call
 
 log = get_logger(__name__)
 DOWNLOAD_CONCURRENCY = 8
@@ -35,14 +36,13 @@ async def refine_extras(nc: NATS, pool: asyncpg.Pool, settings: TrainerSettings,
     if job.extra_asset_ids is not None:
         return list(job.extra_asset_ids)
     try:
-        # TODO(contracts): inference.RATINGS_TOP
-        top = await rpc_call(nc, "inference", "ratings.top",
-                             {"model_id": job.model_id,
-                              "min_score": job.min_score or settings.trainer_refine_min_score, "limit": 200},
-                             timeout=settings.inference_timeout_s)
+        top = (await call(nc, inference.RATINGS_TOP,
+                          {"model_id": job.model_id,
+                           "min_score": job.min_score or settings.trainer_refine_min_score, "limit": 200},
+                          timeout=settings.inference_timeout_s)).root
     except NotFound:
         top = []  # inference has not heard of the model (no generations yet)
-    await store.set_extra_assets(pool, job.id, list(dict.fromkeys(t["asset_id"] for t in top)))
+    await store.set_extra_assets(pool, job.id, list(dict.fromkeys(t.asset_id for t in top)))
     fresh = await store.get_job(pool, job.id)
     assert fresh is not None
     return list(fresh.extra_asset_ids or [])
@@ -60,16 +60,15 @@ async def gather_images(nc: NATS, pool: asyncpg.Pool, http: aiohttp.ClientSessio
     asset_ids = list(model.asset_ids)
     extras = await refine_extras(nc, pool, settings, job) if job.kind == "refine" else []
     wanted = list(dict.fromkeys(asset_ids + extras))[: settings.trainer_max_dataset_images]
-    # TODO(contracts): assets.READ_URLS
-    urls = await rpc_call(nc, "assets", "read_urls", {"ids": wanted, "expires_s": READ_URL_EXPIRY_S},
-                          timeout=settings.assets_timeout_s)
-    if urls.get("missing"):
-        raise PermanentJobError("training images were deleted: " + ", ".join(urls["missing"]))
+    urls = await call(nc, assets.READ_URLS, {"ids": wanted, "expires_s": READ_URL_EXPIRY_S},
+                      timeout=settings.assets_timeout_s)
+    if urls.missing:
+        raise PermanentJobError("training images were deleted: " + ", ".join(urls.missing))
     limit = asyncio.Semaphore(DOWNLOAD_CONCURRENCY)
     timeout = aiohttp.ClientTimeout(total=settings.download_timeout_s)
 
     async def download(asset_id: str) -> bytes:
-        async with limit, http.get(urls["urls"][asset_id], timeout=timeout) as resp:
+        async with limit, http.get(urls.urls[asset_id], timeout=timeout) as resp:
             if resp.status == 404:
                 raise PermanentJobError(f"training image {asset_id} is gone")
             resp.raise_for_status()

@@ -16,9 +16,10 @@ from services.trainer.checkpoints import checkpoint_key
 from services.trainer.events import trained_event
 from services.trainer.settings import TrainerSettings
 from services.trainer.store import JobRow, ModelRow
+from shared.contracts import assets
 from shared.contracts.triton import config_key, onnx_key, repository_path
 from shared.logging import get_logger
-from shared.messaging.rpc import rpc_call
+from shared.messaging.rpc import call
 from shared.objectstore import ObjectStore
 from shared.outbox import enqueue
 
@@ -29,14 +30,13 @@ SCHEMA = "trainer"
 async def store_sample(nc: NATS, pool: asyncpg.Pool, settings: TrainerSettings, job: JobRow,
                        png: bytes, step: int) -> str:
     """A sample grid becomes an asset of the model's owner (kind `sample`)."""
-    # TODO(contracts): assets.STORE
-    asset = await rpc_call(nc, "assets", "store", {
+    asset = await call(nc, assets.STORE, {
         "owner_id": job.owner_id, "kind": "sample", "content_type": "image/png",
         "data_b64": base64.b64encode(png).decode(),
         "meta": {"model_id": job.model_id, "version": job.version, "step": step}},
         timeout=settings.assets_timeout_s)
-    await store.insert_sample(pool, asset["id"], job.model_id, job.id, step)
-    return str(asset["id"])
+    await store.insert_sample(pool, asset.id, job.model_id, job.id, step)
+    return asset.id
 
 
 async def publish_version(pool: asyncpg.Pool, objects: ObjectStore, model: ModelRow, job: JobRow,
