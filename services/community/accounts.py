@@ -6,8 +6,9 @@ from typing import Any
 
 from services.community import events, views
 from services.community.deps import Deps
-from services.community.schemas import LoginBody, ProfilePatch, SignupBody, patch_fields
 from services.community.store import users as store
+from shared.contracts.common import patch_fields
+from shared.contracts.community import LoginBody, ProfilePatch, SignupBody
 from shared.errors import NotFound, Unauthorized, Unprocessable
 from shared.ids import new_id
 from shared.logging import get_logger

@@ -9,9 +9,10 @@ import asyncpg
 from services.community import views
 from services.community.deps import Deps
 from services.community.idempotency import run_once
-from services.community.schemas import CollectionCreate, CollectionPatch, CollectionsQuery, patch_fields
 from services.community.store import collections as store
 from services.community.store import users as users_store
+from shared.contracts.common import patch_fields
+from shared.contracts.community import CollectionCreate, CollectionPatch, CollectionsQuery
 from shared.errors import Forbidden, NotFound, Unprocessable
 from shared.ids import is_ulid, new_id
 

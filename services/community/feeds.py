@@ -7,10 +7,11 @@ from typing import Any
 
 from services.community import views
 from services.community.deps import Deps
-from services.community.schemas import Page, WorksQuery
 from services.community.store import feeds as store
 from services.community.store import users as users_store
 from services.community.store import works as works_store
+from shared.contracts.common import Page
+from shared.contracts.community import WorksQuery
 
 AFFINITY_LIKES = 200  # recent likes that shape the for-you profile
 AFFINITY_TAGS = 10

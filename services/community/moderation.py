@@ -10,10 +10,11 @@ from typing import Any
 
 from services.community import events, views
 from services.community.deps import Deps
-from services.community.schemas import ModerationDecision, Page
 from services.community.store import moderation as store
 from services.community.store import users as user_store
 from services.community.store import works as work_store
+from shared.contracts.common import Page
+from shared.contracts.community import ModerationDecision
 from shared.errors import Forbidden, NotFound
 from shared.ids import is_ulid
 from shared.logging import get_logger

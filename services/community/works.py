@@ -9,8 +9,9 @@ import asyncpg
 from services.community import events, views
 from services.community.deps import Deps
 from services.community.idempotency import run_once
-from services.community.schemas import AiWorkCreate, CommentBody, Page, ReportBody, WorkPatch, patch_fields
 from services.community.store import works as store
+from shared.contracts.common import Page, patch_fields
+from shared.contracts.community import AiWorkCreate, CommentBody, ReportBody, WorkPatch
 from shared.errors import Forbidden, NotFound, Unprocessable
 from shared.ids import is_ulid, new_id
 

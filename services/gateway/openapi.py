@@ -142,6 +142,7 @@ IDEMPOTENCY_PARAMETER = {
     "description": "Retrying with the same key and body returns the first answer (for 24 h); the same key "
                    "with another body is a 422.",
 }
+IDEMPOTENCY_REF = "#/components/parameters/IdempotencyKey"
 RATE_LIMITED = {
     "description": "rate limited: retry after `Retry-After` seconds", "content": _PROBLEM,
     "headers": {"Retry-After": {"schema": {"type": "integer"}}},
@@ -207,8 +208,8 @@ def route_doc(route: Route, tag: str, schemas: Schemas) -> dict[str, Any]:
     problems = set(op.all_problems) | set(route.problems)
     if route.body is not None:
         problems |= {400, 415, 422}
-    if not route.needs_token:
-        problems.discard(401)
+    if not route.needs_token and 401 not in op.problems and 401 not in route.problems:
+        problems.discard(401)  # no token needed, and a 401 is not one of the operation's own answers
     if op.actor == "optional":
         problems.add(401)  # a token that is sent must be valid
     doc: dict[str, Any] = {
@@ -245,8 +246,10 @@ def with_edge_behaviour(paths: dict[str, Any]) -> dict[str, Any]:
             op.setdefault("responses", {}).setdefault("429", {"$ref": "#/components/responses/RateLimited"})
             if method == "post":
                 params = op.setdefault("parameters", [])
-                if not any(p.get("name") == "Idempotency-Key" for p in params if isinstance(p, dict)):
-                    params.append({"$ref": "#/components/parameters/IdempotencyKey"})
+                # Idempotent: the app applies this to a document that build_document already went through.
+                if not any(p.get("name") == "Idempotency-Key" or p.get("$ref") == IDEMPOTENCY_REF
+                           for p in params if isinstance(p, dict)):
+                    params.append({"$ref": IDEMPOTENCY_REF})
     return out
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import asyncpg
@@ -160,18 +159,18 @@ async def lock_key(conn: asyncpg.Connection, name: str) -> None:
 
 
 async def saved_response(conn: Conn, actor_id: str, operation: str, key: str) -> Any | None:
-    raw = await conn.fetchval(
+    # The pool's jsonb codec decodes the saved answer (shared.db): it comes back as Python values.
+    return await conn.fetchval(
         "SELECT response FROM idempotency_keys WHERE actor_id = $1 AND operation = $2 AND key = $3",
         actor_id, operation, key,
     )
-    return json.loads(raw) if raw is not None else None
 
 
 async def save_response(conn: Conn, actor_id: str, operation: str, key: str, response: Any) -> bool:
     """Remember the answer to a keyed request; False when another request with the key won the race."""
     status = await conn.execute(
-        "INSERT INTO idempotency_keys (actor_id, operation, key, response) VALUES ($1, $2, $3, $4::jsonb)"
+        "INSERT INTO idempotency_keys (actor_id, operation, key, response) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT DO NOTHING",
-        actor_id, operation, key, json.dumps(response),
+        actor_id, operation, key, response,
     )
     return status.endswith(" 1")
