@@ -15,7 +15,7 @@ from services.community.store import works as store
 
 
 async def run_once(pool: asyncpg.Pool, actor_id: str, operation: str, key: str | None,
-                   create: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+                   create: Callable[[asyncpg.Connection], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
     """Run `create` in a transaction, or return the saved answer of an earlier run with `key`."""
     async with pool.acquire() as conn, conn.transaction():
         if key is not None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import Field, StringConstraints, field_validator
 
 from shared.contracts.common import Clean, Id, Listing, Page, Reply, Strict
-from shared.contracts.operation import operation
+from shared.contracts.operation import Operation, operation
 
 SERVICE = "community"
 PASSWORD_MIN_LENGTH = 10
@@ -444,9 +444,9 @@ USERS_GET = operation(SERVICE, "users.get", UserById, Profile, actor="none", pro
                       summary="A user's public profile by id (internal)")
 USERS_FOLLOWEES = operation(SERVICE, "users.followees", CommunityNoInput, Followees,
                             summary="Whom the caller follows (internal: the live feed filters on it)")
-USERS_FOLLOW = operation(SERVICE, "users.follow", UserByName, None, problems=(404,),
+USERS_FOLLOW: Operation[UserByName, Any] = operation(SERVICE, "users.follow", UserByName, None, problems=(404,),
                          summary="Follow a user (idempotent)")
-USERS_UNFOLLOW = operation(SERVICE, "users.unfollow", UserByName, None, problems=(404,),
+USERS_UNFOLLOW: Operation[UserByName, Any] = operation(SERVICE, "users.unfollow", UserByName, None, problems=(404,),
                            summary="Stop following (idempotent)")
 
 WORKS_CREATE = operation(SERVICE, "works.create", AiWorkCreate, Work, problems=(503,),
@@ -457,9 +457,11 @@ WORKS_GET = operation(SERVICE, "works.get", WorkRef, Work, actor="optional", pro
                       summary="A work (someone else's private work is a 404)")
 WORKS_UPDATE = operation(SERVICE, "works.update", WorkUpdate, Work, problems=(403, 404, 503),
                          summary="Edit your work")
-WORKS_DELETE = operation(SERVICE, "works.delete", WorkRef, None, problems=(403, 404), summary="Delete your work")
-WORKS_LIKE = operation(SERVICE, "works.like", WorkRef, None, problems=(404,), summary="Like a work (idempotent)")
-WORKS_UNLIKE = operation(SERVICE, "works.unlike", WorkRef, None, problems=(404,),
+WORKS_DELETE: Operation[WorkRef, Any] = operation(SERVICE, "works.delete", WorkRef, None, problems=(403, 404),
+                                                   summary="Delete your work")
+WORKS_LIKE: Operation[WorkRef, Any] = operation(SERVICE, "works.like", WorkRef, None, problems=(404,),
+                                                summary="Like a work (idempotent)")
+WORKS_UNLIKE: Operation[WorkRef, Any] = operation(SERVICE, "works.unlike", WorkRef, None, problems=(404,),
                          summary="Remove your like (idempotent)")
 WORKS_COMMENT = operation(SERVICE, "works.comment", CommentCreate, Comment, problems=(404,),
                           summary="Comment on a work (plain text)")
@@ -495,8 +497,8 @@ COLLECTIONS_GET = operation(SERVICE, "collections.get", CollectionRef, Collectio
                             problems=(404,), summary="A collection with its works")
 COLLECTIONS_UPDATE = operation(SERVICE, "collections.update", CollectionUpdate, CollectionDetail,
                                problems=(403, 404), summary="Edit your collection")
-COLLECTIONS_DELETE = operation(SERVICE, "collections.delete", CollectionRef, None, problems=(403, 404),
-                               summary="Delete your collection")
+COLLECTIONS_DELETE: Operation[CollectionRef, Any] = operation(SERVICE, "collections.delete", CollectionRef, None,
+                                                              problems=(403, 404), summary="Delete your collection")
 
 INSIGHTS_GET = operation(SERVICE, "insights.get", CommunityNoInput, Insights,
                          summary="Likes and comments over time, by tag and origin, and palettes of your most "
