@@ -13,6 +13,7 @@ import pytest
 from services.community.deps import Deps
 from services.community.rpc import register
 from services.community.store.rows import CollectionRow, LockedCollection, WorkRow, many, one, required
+from services.gateway.app import openapi_document
 from services.gateway.routes import community as routes
 from shared.contracts import community as c
 from shared.contracts.operation import operations
@@ -90,3 +91,23 @@ def test_ranking_columns_default_when_a_query_does_not_select_them() -> None:
     plain = required(WorkRow, work)
     ranked = required(WorkRow, {**work, "rank": 3.5})
     assert (plain.rank, plain.report_count, ranked.rank) == (None, None, 3.5)
+
+
+def test_openapi_gives_every_community_answer_a_schema_with_properties() -> None:
+    doc: dict[str, Any] = openapi_document()
+    components, paths = doc["components"]["schemas"], doc["paths"]
+    checked = 0
+    for route in routes.ROUTES:
+        op = paths[route.path][route.method.lower()]
+        answer = op["responses"][str(route.status)]
+        if route.status == 204:
+            assert "content" not in answer
+            continue
+        name = answer["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        assert components[name]["properties"], f"{route.method} {route.path}"
+        assert all(p.get("description") for p in op["parameters"] if "name" in p), f"{route.method} {route.path}"
+        checked += 1
+    assert checked >= 20
+    assert "401" in paths["/v1/auth/login"]["post"]["responses"]  # a wrong password, though no token is needed
+    work = components["Work"]["properties"]
+    assert {"id", "author", "asset_ids", "liked_by_me", "published_at"} <= set(work)
