@@ -6,8 +6,9 @@ from typing import Any
 
 from services.community import events, views
 from services.community.deps import Deps
-from services.community.schemas import LoginBody, ProfilePatch, SignupBody, patch_fields
 from services.community.store import users as store
+from shared.contracts.common import patch_fields
+from shared.contracts.community import LoginBody, ProfilePatch, SignupBody
 from shared.errors import NotFound, Unauthorized, Unprocessable
 from shared.ids import new_id
 from shared.logging import get_logger
@@ -16,7 +17,7 @@ log = get_logger(__name__)
 
 
 def _session(deps: Deps, user: Any) -> dict[str, Any]:
-    return {"user": views.user_private(user), "token": deps.tokens.issue(user["id"], user["username"]),
+    return {"user": views.user_private(user), "token": deps.tokens.issue(user.id, user.username),
             "token_type": "Bearer", "expires_in": deps.tokens.ttl_s}
 
 
@@ -25,17 +26,17 @@ async def signup(deps: Deps, body: SignupBody) -> dict[str, Any]:
     async with deps.pool.acquire() as conn, conn.transaction():
         user = await store.insert_user(conn, new_id(), body.username, body.email, password_hash)
         await events.user_created(conn, user)
-    log.info("community.user.created", user_id=user["id"])
+    log.info("community.user.created", user_id=user.id)
     return _session(deps, user)
 
 
 async def login(deps: Deps, body: LoginBody) -> dict[str, Any]:
     found = await store.credentials_by_login(deps.pool, body.login.strip())
-    ok = await deps.passwords.verify(found["password_hash"] if found else None, body.password)
+    ok = await deps.passwords.verify(found.password_hash if found else None, body.password)
     if found is None or not ok:
         raise Unauthorized("wrong username, email or password")
-    if deps.passwords.needs_rehash(found["password_hash"]):
-        await store.set_password_hash(deps.pool, found["id"], await deps.passwords.hash(body.password))
+    if deps.passwords.needs_rehash(found.password_hash):
+        await store.set_password_hash(deps.pool, found.id, await deps.passwords.hash(body.password))
     return _session(deps, found)
 
 
@@ -57,7 +58,7 @@ async def profile(deps: Deps, viewer_id: str | None, username: str) -> dict[str,
     row = await store.profile_by_username(deps.pool, username, viewer_id)
     if row is None:
         raise NotFound(f"no user named {username!r}")
-    return views.profile(row, own=row["id"] == viewer_id)
+    return views.profile(row, own=row.id == viewer_id)
 
 
 async def public_user(deps: Deps, user_id: str) -> dict[str, Any]:

@@ -7,15 +7,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-from services.community.assets import AssetsClient
+from services.community.assets_client import AssetsClient
 from services.community.cursors import CursorCodec, derive_secret
 from services.community.deps import Deps
 from services.community.passwords import Passwords
-from services.community.rpc import handlers
+from services.community.rpc import register
 from services.community.settings import CommunitySettings
 from services.community.tokens import TokenIssuer, load_private_key
-from shared.contexts import DB, NC, owned_data_ctxs, rpc_ctx
-from shared.messaging.rpc import RpcServer
+from shared.contexts import DB, NC, CleanupCtx, owned_data_ctxs, rpc_ctx
 from shared.web import create_base_app
 
 SCHEMA = "community"
@@ -31,7 +30,7 @@ def _cursor_secret(settings: CommunitySettings) -> bytes:
     return derive_secret(settings.jwt_private_key_file.read_bytes())
 
 
-def passwords_ctx(settings: CommunitySettings):  # type: ignore[no-untyped-def]
+def passwords_ctx(settings: CommunitySettings) -> CleanupCtx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         app[PASSWORDS] = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib,
                                    parallelism=settings.argon2_parallelism, workers=settings.password_hash_workers)
@@ -58,13 +57,9 @@ async def create_app(settings: CommunitySettings) -> web.Application:
         app[DEPS] = build_deps(app, settings, tokens)
         yield
 
-    def register(server: RpcServer, deps: Deps) -> None:
-        for operation, handler in handlers(deps).items():
-            server.add(operation, handler)  # type: ignore[attr-defined]
-
     app = create_base_app()
     app.cleanup_ctx.append(passwords_ctx(settings))
-    app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS))
+    app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS, json_codec=True))
     app.cleanup_ctx.append(deps_ctx)
     app.cleanup_ctx.append(rpc_ctx(settings, register, DEPS))
     return app

@@ -9,9 +9,10 @@ import asyncpg
 from services.community import views
 from services.community.deps import Deps
 from services.community.idempotency import run_once
-from services.community.schemas import CollectionCreate, CollectionPatch, CollectionsQuery, patch_fields
 from services.community.store import collections as store
 from services.community.store import users as users_store
+from shared.contracts.common import patch_fields
+from shared.contracts.community import CollectionCreate, CollectionPatch, CollectionsQuery
 from shared.errors import Forbidden, NotFound, Unprocessable
 from shared.ids import is_ulid, new_id
 
@@ -61,16 +62,15 @@ async def listing(deps: Deps, viewer_id: str | None, query: CollectionsQuery) ->
     after = deps.cursors.decode("collections", query.cursor, (str,))
     rows = await store.collections_page(deps.pool, owner_id, owner_id == viewer_id,
                                         after[0] if after else None, query.limit)
-    next_cursor = deps.cursors.encode("collections", [rows[-1]["id"]]) if len(rows) == query.limit else None
+    next_cursor = deps.cursors.encode("collections", [rows[-1].id]) if len(rows) == query.limit else None
     return {"items": [views.collection(r) for r in rows], "next_cursor": next_cursor}
 
 
 async def _own_locked(conn: asyncpg.Connection, actor_id: str, collection_id: str) -> None:
     row = await store.lock_collection(conn, collection_id) if is_ulid(collection_id) else None
-    visible = row is not None and await store.collection_for_viewer(conn, collection_id, actor_id) is not None
-    if not visible:
+    if row is None or await store.collection_for_viewer(conn, collection_id, actor_id) is None:
         raise NotFound(f"no collection {collection_id!r}")
-    if row["owner_id"] != actor_id:
+    if row.owner_id != actor_id:
         raise Forbidden("only the owner can change or delete this collection")
 
 

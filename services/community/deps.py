@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from services.community.assets import AssetsClient
+from services.community.assets_client import AssetsClient
 from services.community.cursors import CursorCodec
 from services.community.passwords import Passwords
 from services.community.settings import CommunitySettings

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
 
+from services.community.store.rows import CommentRow, LockedWork, UserRow, WorkRow
 from shared.contracts.events.catalog import (
     UserCreated,
     UserFollowed,
@@ -28,38 +27,41 @@ async def emit(conn: asyncpg.Connection, payload: EventPayload, subject_id: str)
     await enqueue(conn, SCHEMA, event_in_context(payload, service=SERVICE, subject_id=subject_id))
 
 
-async def user_created(conn: asyncpg.Connection, user: Any) -> None:
-    await emit(conn, UserCreated(user_id=user["id"], username=user["username"]), user["id"])
+async def user_created(conn: asyncpg.Connection, user: UserRow) -> None:
+    await emit(conn, UserCreated(user_id=user.id, username=user.username), user.id)
 
 
-async def work_published(conn: asyncpg.Connection, work: Any) -> None:
+async def work_published(conn: asyncpg.Connection, work: WorkRow) -> None:
+    visibility = work.visibility
+    if visibility == "private":
+        raise ValueError(f"work {work.id} is private: it is not published")
     await emit(conn, WorkPublished(
-        work_id=work["id"], author_id=work["author_id"], title=work["title"], origin=work["origin"],
-        tags=list(work["tags"]), asset_ids=list(work["asset_ids"]), visibility=work["visibility"],
-        allow_training=work["allow_training"], model_id=work["model_id"], model_version=work["model_version"],
-        model_owner_id=work["model_owner_id"], published_at=work["published_at"],
-    ), work["id"])
+        work_id=work.id, author_id=work.author_id, title=work.title, origin=work.origin,
+        tags=list(work.tags), asset_ids=list(work.asset_ids), visibility=visibility,
+        allow_training=work.allow_training, model_id=work.model_id, model_version=work.model_version,
+        model_owner_id=work.model_owner_id, published_at=work.published_at,
+    ), work.id)
 
 
-async def work_updated(conn: asyncpg.Connection, work: Any) -> None:
+async def work_updated(conn: asyncpg.Connection, work: WorkRow) -> None:
     await emit(conn, WorkUpdated(
-        work_id=work["id"], author_id=work["author_id"], visibility=work["visibility"],
-        asset_ids=list(work["asset_ids"]), allow_training=work["allow_training"],
-    ), work["id"])
+        work_id=work.id, author_id=work.author_id, visibility=work.visibility,
+        asset_ids=list(work.asset_ids), allow_training=work.allow_training,
+    ), work.id)
 
 
-async def work_deleted(conn: asyncpg.Connection, work: Any) -> None:
-    await emit(conn, WorkDeleted(work_id=work["id"], author_id=work["author_id"],
-                                 asset_ids=list(work["asset_ids"])), work["id"])
+async def work_deleted(conn: asyncpg.Connection, work: WorkRow | LockedWork) -> None:
+    await emit(conn, WorkDeleted(work_id=work.id, author_id=work.author_id,
+                                 asset_ids=list(work.asset_ids)), work.id)
 
 
 async def work_liked(conn: asyncpg.Connection, work_id: str, user_id: str, author_id: str) -> None:
     await emit(conn, WorkLiked(work_id=work_id, user_id=user_id, author_id=author_id), work_id)
 
 
-async def work_commented(conn: asyncpg.Connection, comment: Any, author_id: str) -> None:
-    await emit(conn, WorkCommented(work_id=comment["work_id"], comment_id=comment["id"],
-                                   user_id=comment["author_id"], author_id=author_id), comment["work_id"])
+async def work_commented(conn: asyncpg.Connection, comment: CommentRow, author_id: str) -> None:
+    await emit(conn, WorkCommented(work_id=comment.work_id, comment_id=comment.id,
+                                   user_id=comment.author_id, author_id=author_id), comment.work_id)
 
 
 async def user_followed(conn: asyncpg.Connection, follower_id: str, followee_id: str) -> None:

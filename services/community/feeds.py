@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from services.community import views
 from services.community.deps import Deps
-from services.community.schemas import Page, WorksQuery
 from services.community.store import feeds as store
 from services.community.store import users as users_store
 from services.community.store import works as works_store
+from services.community.store.rows import WorkRow
+from shared.contracts.common import Page
+from shared.contracts.community import WorksQuery
 
 AFFINITY_LIKES = 200  # recent likes that shape the for-you profile
 AFFINITY_TAGS = 10
 AFFINITY_AUTHORS = 200
 
 
-def _page(rows: list[Any], limit: int, cursor_of: Any) -> dict[str, Any]:
+def _page(rows: list[WorkRow], limit: int, cursor_of: Callable[[WorkRow], str]) -> dict[str, Any]:
     next_cursor = cursor_of(rows[-1]) if len(rows) == limit else None
     return {"items": [views.work(r) for r in rows], "next_cursor": next_cursor}
 
@@ -25,13 +28,13 @@ def _page(rows: list[Any], limit: int, cursor_of: Any) -> dict[str, Any]:
 async def following(deps: Deps, user_id: str, page: Page) -> dict[str, Any]:
     after = deps.cursors.decode("feed", page.cursor, (str,))
     rows = await store.following(deps.pool, user_id, after[0] if after else None, page.limit)
-    return _page(rows, page.limit, lambda r: deps.cursors.encode("feed", [r["id"]]))
+    return _page(rows, page.limit, lambda r: deps.cursors.encode("feed", [r.id]))
 
 
 async def trending(deps: Deps, viewer_id: str | None, page: Page) -> dict[str, Any]:
     after = deps.cursors.decode("trending", page.cursor, (float, str))
     rows = await store.trending(deps.pool, viewer_id, (after[0], after[1]) if after else None, page.limit)
-    return _page(rows, page.limit, lambda r: deps.cursors.encode("trending", [r["score"], r["id"]]))
+    return _page(rows, page.limit, lambda r: deps.cursors.encode("trending", [r.score, r.id]))
 
 
 async def listing(deps: Deps, viewer_id: str | None, query: WorksQuery) -> dict[str, Any]:
@@ -48,8 +51,8 @@ async def listing(deps: Deps, viewer_id: str | None, query: WorksQuery) -> dict[
         sort=query.sort, after=after, limit=query.limit,
     )
     if query.sort == "top":
-        return _page(rows, query.limit, lambda r: deps.cursors.encode(kind, [r["like_count"], r["id"]]))
-    return _page(rows, query.limit, lambda r: deps.cursors.encode(kind, [r["id"]]))
+        return _page(rows, query.limit, lambda r: deps.cursors.encode(kind, [r.like_count, r.id]))
+    return _page(rows, query.limit, lambda r: deps.cursors.encode(kind, [r.id]))
 
 
 async def for_you(deps: Deps, user_id: str | None, page: Page) -> dict[str, Any]:
@@ -60,10 +63,10 @@ async def for_you(deps: Deps, user_id: str | None, page: Page) -> dict[str, Any]
     tags: list[str] = []
     if user_id is not None:
         liked = await works_store.author_liked_works(deps.pool, user_id, AFFINITY_LIKES)
-        tag_counts = Counter(tag for row in liked for tag in row["tags"])
+        tag_counts = Counter(tag for row in liked for tag in row.tags)
         tags = [tag for tag, _ in tag_counts.most_common(AFFINITY_TAGS)]
         followed = await users_store.followed_ids(deps.pool, user_id, AFFINITY_AUTHORS)
-        authors = list(dict.fromkeys([*followed, *(row["author_id"] for row in liked)]))[:AFFINITY_AUTHORS]
+        authors = list(dict.fromkeys([*followed, *(row.author_id for row in liked)]))[:AFFINITY_AUTHORS]
     rows = await store.for_you(deps.pool, user_id, authors=authors, tags=tags,
                                after=(after[0], after[1]) if after else None, limit=page.limit)
-    return _page(rows, page.limit, lambda r: deps.cursors.encode("for-you", [r["rank"], r["id"]]))
+    return _page(rows, page.limit, lambda r: deps.cursors.encode("for-you", [r.rank, r.id]))

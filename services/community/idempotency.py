@@ -1,4 +1,8 @@
-"""`Idempotency-Key` on creating requests: a replay returns the first answer, nothing is created twice."""
+"""`Idempotency-Key` on creating requests: a replay returns the first answer, nothing is created twice.
+
+The key itself is read through the one rule of `shared.contracts.common.idempotency_key`
+(`Call.idempotency_key`): blank is none, longer than 200 characters is a 422.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +12,10 @@ from typing import Any
 import asyncpg
 
 from services.community.store import works as store
-from shared.errors import BadRequest
-
-HEADER = "Idempotency-Key"
-MAX_KEY_LENGTH = 200
-
-
-def key_from(headers: dict[str, str]) -> str | None:
-    key = headers.get(HEADER)
-    if key is None:
-        return None
-    if not 1 <= len(key) <= MAX_KEY_LENGTH:
-        raise BadRequest(f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters")
-    return key
 
 
 async def run_once(pool: asyncpg.Pool, actor_id: str, operation: str, key: str | None,
-                   create: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+                   create: Callable[[asyncpg.Connection], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
     """Run `create` in a transaction, or return the saved answer of an earlier run with `key`."""
     async with pool.acquire() as conn, conn.transaction():
         if key is not None:

@@ -3,27 +3,29 @@ by the colour palettes of their most liked works."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from services.community.deps import Deps
 from services.community.store import insights as store
+from services.community.store.rows import DayCount, OriginEngagementRow, TagEngagementRow
 
 WINDOW_DAYS = 30
 TOP_TAGS = 20
 TOP_WORKS = 5
 
 
-def _daily(rows: list[Any], days: int, today: date) -> list[dict[str, Any]]:
+def _daily(rows: list[DayCount], days: int, today: date) -> list[dict[str, Any]]:
     """A continuous series, one point per day (zeros included), oldest first."""
-    counts = {row["day"]: row["count"] for row in rows}
+    counts = {row.day: row.count for row in rows}
     start = today - timedelta(days=days - 1)
     return [{"date": (start + timedelta(days=i)).isoformat(), "count": counts.get(start + timedelta(days=i), 0)}
             for i in range(days)]
 
 
-def _group(rows: list[Any], key: str) -> list[dict[str, Any]]:
-    return [{key: r[key], "works": r["works"], "likes": int(r["likes"] or 0), "comments": int(r["comments"] or 0)}
+def _group(rows: Sequence[TagEngagementRow | OriginEngagementRow], key: str) -> list[dict[str, Any]]:
+    return [{key: getattr(r, key), "works": r.works, "likes": int(r.likes or 0), "comments": int(r.comments or 0)}
             for r in rows]
 
 
@@ -34,7 +36,7 @@ async def insights(deps: Deps, user_id: str) -> dict[str, Any]:
     by_tag = await store.by_tag(pool, user_id, TOP_TAGS)
     by_origin = _group(await store.by_origin(pool, user_id), "origin")
     top = await store.most_liked(pool, user_id, TOP_WORKS)
-    palettes = await deps.assets.palettes([row["asset_ids"][0] for row in top if row["asset_ids"]])
+    palettes = await deps.assets.palettes([row.asset_ids[0] for row in top if row.asset_ids])
     today = datetime.now(UTC).date()
     return {
         "window_days": WINDOW_DAYS,
@@ -45,8 +47,8 @@ async def insights(deps: Deps, user_id: str) -> dict[str, Any]:
         "by_tag": _group(by_tag, "tag"),
         "by_origin": by_origin,
         "top_works": [
-            {"work_id": row["id"], "title": row["title"], "like_count": row["like_count"],
-             "palette": (palettes or {}).get(row["asset_ids"][0], []) if row["asset_ids"] else []}
+            {"work_id": row.id, "title": row.title, "like_count": row.like_count,
+             "palette": (palettes or {}).get(row.asset_ids[0], []) if row.asset_ids else []}
             for row in top
         ],
         "palettes_available": palettes is not None,

@@ -8,8 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-MIN_LENGTH = 10
-MAX_LENGTH = 256  # a bound on the work one request can cause
+from shared.contracts.community import PASSWORD_MAX_LENGTH as MAX_LENGTH
+from shared.contracts.community import PASSWORD_MIN_LENGTH as MIN_LENGTH
+
+__all__ = ["MAX_LENGTH", "MIN_LENGTH", "Passwords"]
 
 
 class Passwords:

@@ -1,125 +1,161 @@
-"""RPC endpoints (`svc.community.<op>`): parse, call the domain module, reply.
+"""Handlers of the community contract (`shared.contracts.community`): call the domain module, reply.
 
-The gateway forwards public requests here as the authenticated actor; internal callers (trainer,
-inference) use `works.training_set`, `works.create` and `users.get` directly.
+The gateway forwards public requests here as the authenticated actor; internal callers use
+`works.training_set` (trainer), `works.create` (inference), `works.using_asset` (assets),
+`users.get` and `users.followees` (the gateway's live feed) directly. Requests arrive validated
+against their contract model; the actor is checked as each operation declares.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from nats.aio.client import Client as NATS
-from pydantic import BaseModel, Field
-
-from services.community import accounts, collections, feeds, insights, moderation, training, works
+from services.community import accounts, collections, feeds, insights, moderation, training_sets, works
 from services.community.deps import Deps
-from services.community.idempotency import key_from
-from services.community.schemas import (
-    AiWorkCreate,
-    Clean,
-    CollectionCreate,
-    CollectionPatch,
-    CollectionsQuery,
-    CommentBody,
-    LoginBody,
-    ModerationDecision,
-    Page,
-    ProfilePatch,
-    ReportBody,
-    SignupBody,
-    WorkPatch,
-    WorksQuery,
-)
-from shared.messaging.rpc import RpcRequest, RpcServer
+from shared.contracts import community as c
+from shared.contracts.common import Page
+from shared.messaging.rpc import Call, RpcServer
 
 
-class ById(Clean):
-    id: str = Field(min_length=1, max_length=64)
+def register(rpc: RpcServer, d: Deps) -> None:
+    """Serve every community operation with the domain modules, bound to `d`."""
 
+    # accounts
+    async def signup(req: c.SignupBody, call: Call) -> Any:
+        return await accounts.signup(d, req)
 
-class ByUsername(Clean):
-    username: str = Field(min_length=1, max_length=64)
+    async def login(req: c.LoginBody, call: Call) -> Any:
+        return await accounts.login(d, req)
 
+    async def me(req: c.CommunityNoInput, call: Call) -> Any:
+        return await accounts.me(d, call.actor)
 
-class AssetRef(Clean):
-    asset_id: str = Field(min_length=1, max_length=64)
+    async def update_me(req: c.ProfilePatch, call: Call) -> Any:
+        return await accounts.update_me(d, call.actor, req)
 
+    async def profile(req: c.UserByName, call: Call) -> Any:
+        return await accounts.profile(d, call.actor_id, req.username)
 
-class UserRef(Clean):
-    user_id: str = Field(min_length=1, max_length=64)
+    async def get_user(req: c.UserById, call: Call) -> Any:
+        return await accounts.public_user(d, req.user_id)
 
+    async def followees(req: c.CommunityNoInput, call: Call) -> Any:
+        return await accounts.followees(d, call.actor)
 
-class TrainingSetQuery(Clean):
-    work_ids: list[str] | None = Field(None, max_length=1000)
-    collection_id: str | None = None
+    async def follow(req: c.UserByName, call: Call) -> None:
+        await accounts.follow(d, call.actor, req.username, on=True)
 
+    async def unfollow(req: c.UserByName, call: Call) -> None:
+        await accounts.follow(d, call.actor, req.username, on=False)
 
-def _body(req: RpcRequest, model: type[BaseModel], drop: tuple[str, ...] = ("id",)) -> Any:
-    """The request model from the payload minus routing fields (path parameters)."""
-    data = req.data if isinstance(req.data, dict) else {}
-    return RpcRequest({k: v for k, v in data.items() if k not in drop}, req.headers).parse(model)
+    rpc.serve(c.AUTH_SIGNUP, signup)
+    rpc.serve(c.AUTH_LOGIN, login)
+    rpc.serve(c.USERS_ME, me)
+    rpc.serve(c.USERS_UPDATE_ME, update_me)
+    rpc.serve(c.USERS_PROFILE, profile)
+    rpc.serve(c.USERS_GET, get_user)
+    rpc.serve(c.USERS_FOLLOWEES, followees)
+    rpc.serve(c.USERS_FOLLOW, follow)
+    rpc.serve(c.USERS_UNFOLLOW, unfollow)
 
+    # works
+    async def create_work(req: c.AiWorkCreate, call: Call) -> Any:
+        return await works.create(d, call.actor, req, call.idempotency_key)
 
-def handlers(deps: Deps) -> dict[str, Callable[[RpcRequest], Awaitable[Any]]]:
-    d = deps
-    return {
-        # accounts
-        "auth.signup": lambda req: accounts.signup(d, req.parse(SignupBody)),
-        "auth.login": lambda req: accounts.login(d, req.parse(LoginBody)),
-        "users.me": lambda req: accounts.me(d, req.require_actor()),
-        "users.update_me": lambda req: accounts.update_me(d, req.require_actor(), req.parse(ProfilePatch)),
-        "users.profile": lambda req: accounts.profile(d, req.actor_id, req.parse(ByUsername).username),
-        "users.followees": lambda req: accounts.followees(d, req.require_actor()),
-        "users.get": lambda req: accounts.public_user(d, req.parse(UserRef).user_id),
-        "users.follow": lambda req: accounts.follow(d, req.require_actor(), req.parse(ByUsername).username, on=True),
-        "users.unfollow": lambda req: accounts.follow(d, req.require_actor(), req.parse(ByUsername).username,
-                                                      on=False),
-        # works
-        "works.create": lambda req: works.create(d, req.require_actor(), req.parse(AiWorkCreate),
-                                                 key_from(req.headers)),
-        "works.get": lambda req: works.get(d, req.actor_id, req.parse(ById).id),
-        "works.update": lambda req: works.update(d, req.require_actor(), req.parse(ById).id,
-                                                 _body(req, WorkPatch)),
-        "works.delete": lambda req: works.delete(d, req.require_actor(), req.parse(ById).id),
-        "works.like": lambda req: works.like(d, req.require_actor(), req.parse(ById).id, on=True),
-        "works.unlike": lambda req: works.like(d, req.require_actor(), req.parse(ById).id, on=False),
-        "works.comment": lambda req: works.comment(d, req.require_actor(), req.parse(ById).id,
-                                                   _body(req, CommentBody), key_from(req.headers)),
-        "works.comments": lambda req: works.comments(d, req.actor_id, req.parse(ById).id, _body(req, Page)),
-        "works.report": lambda req: works.report(d, req.require_actor(), req.parse(ById).id,
-                                                 _body(req, ReportBody)),
-        "works.list": lambda req: feeds.listing(d, req.actor_id, req.parse(WorksQuery)),
-        "works.training_set": lambda req: _training_set(d, req),
-        "works.using_asset": lambda req: works.using_asset(d, req.parse(AssetRef).asset_id),
-        # moderation
-        "moderation.queue": lambda req: moderation.queue(d, req.require_actor(), req.parse(Page)),
-        "moderation.decide": lambda req: moderation.decide(d, req.require_actor(), req.parse(ById).id,
-                                                           _body(req, ModerationDecision)),
-        # feeds
-        "feeds.following": lambda req: feeds.following(d, req.require_actor(), req.parse(Page)),
-        "feeds.trending": lambda req: feeds.trending(d, req.actor_id, req.parse(Page)),
-        "feeds.for_you": lambda req: feeds.for_you(d, req.actor_id, req.parse(Page)),
-        # collections
-        "collections.create": lambda req: collections.create(d, req.require_actor(), req.parse(CollectionCreate),
-                                                             key_from(req.headers)),
-        "collections.list": lambda req: collections.listing(d, req.actor_id, req.parse(CollectionsQuery)),
-        "collections.get": lambda req: collections.get(d, req.actor_id, req.parse(ById).id),
-        "collections.update": lambda req: collections.update(d, req.require_actor(), req.parse(ById).id,
-                                                             _body(req, CollectionPatch)),
-        "collections.delete": lambda req: collections.delete(d, req.require_actor(), req.parse(ById).id),
-        # insights
-        "insights.get": lambda req: insights.insights(d, req.require_actor()),
-    }
+    async def get_work(req: c.WorkRef, call: Call) -> Any:
+        return await works.get(d, call.actor_id, req.id)
 
+    async def update_work(req: c.WorkUpdate, call: Call) -> Any:
+        return await works.update(d, call.actor, req.id, req)
 
-async def _training_set(deps: Deps, req: RpcRequest) -> Any:
-    query = req.parse(TrainingSetQuery)
-    return await training.training_set(deps, req.require_actor(), query.work_ids, query.collection_id)
+    async def delete_work(req: c.WorkRef, call: Call) -> None:
+        await works.delete(d, call.actor, req.id)
 
+    async def like(req: c.WorkRef, call: Call) -> None:
+        await works.like(d, call.actor, req.id, on=True)
 
-def build_rpc_server(nc: NATS, deps: Deps) -> RpcServer:
-    server = RpcServer(nc, "community")
-    for operation, handler in handlers(deps).items():
-        server.add(operation, handler)
-    return server
+    async def unlike(req: c.WorkRef, call: Call) -> None:
+        await works.like(d, call.actor, req.id, on=False)
+
+    async def comment(req: c.CommentCreate, call: Call) -> Any:
+        return await works.comment(d, call.actor, req.id, req, call.idempotency_key)
+
+    async def comments(req: c.CommentsQuery, call: Call) -> Any:
+        return await works.comments(d, call.actor_id, req.id, req)
+
+    async def report(req: c.ReportCreate, call: Call) -> Any:
+        return await works.report(d, call.actor, req.id, req)
+
+    async def list_works(req: c.WorksQuery, call: Call) -> Any:
+        return await feeds.listing(d, call.actor_id, req)
+
+    async def training_set(req: c.WorkTrainingSetQuery, call: Call) -> Any:
+        return await training_sets.training_set(d, call.actor, req.work_ids, req.collection_id)
+
+    async def using_asset(req: c.AssetUsageQuery, call: Call) -> Any:
+        return await works.using_asset(d, req.asset_id)
+
+    rpc.serve(c.WORKS_CREATE, create_work)
+    rpc.serve(c.WORKS_GET, get_work)
+    rpc.serve(c.WORKS_UPDATE, update_work)
+    rpc.serve(c.WORKS_DELETE, delete_work)
+    rpc.serve(c.WORKS_LIKE, like)
+    rpc.serve(c.WORKS_UNLIKE, unlike)
+    rpc.serve(c.WORKS_COMMENT, comment)
+    rpc.serve(c.WORKS_COMMENTS, comments)
+    rpc.serve(c.WORKS_REPORT, report)
+    rpc.serve(c.WORKS_LIST, list_works)
+    rpc.serve(c.WORKS_TRAINING_SET, training_set)
+    rpc.serve(c.WORKS_USING_ASSET, using_asset)
+
+    # moderation
+    async def queue(req: Page, call: Call) -> Any:
+        return await moderation.queue(d, call.actor, req)
+
+    async def decide(req: c.ModerationDecide, call: Call) -> Any:
+        return await moderation.decide(d, call.actor, req.id, req)
+
+    rpc.serve(c.MODERATION_QUEUE, queue)
+    rpc.serve(c.MODERATION_DECIDE, decide)
+
+    # feeds
+    async def following(req: Page, call: Call) -> Any:
+        return await feeds.following(d, call.actor, req)
+
+    async def trending(req: Page, call: Call) -> Any:
+        return await feeds.trending(d, call.actor_id, req)
+
+    async def for_you(req: Page, call: Call) -> Any:
+        return await feeds.for_you(d, call.actor_id, req)
+
+    rpc.serve(c.FEEDS_FOLLOWING, following)
+    rpc.serve(c.FEEDS_TRENDING, trending)
+    rpc.serve(c.FEEDS_FOR_YOU, for_you)
+
+    # collections
+    async def create_collection(req: c.CollectionCreate, call: Call) -> Any:
+        return await collections.create(d, call.actor, req, call.idempotency_key)
+
+    async def list_collections(req: c.CollectionsQuery, call: Call) -> Any:
+        return await collections.listing(d, call.actor_id, req)
+
+    async def get_collection(req: c.CollectionRef, call: Call) -> Any:
+        return await collections.get(d, call.actor_id, req.id)
+
+    async def update_collection(req: c.CollectionUpdate, call: Call) -> Any:
+        return await collections.update(d, call.actor, req.id, req)
+
+    async def delete_collection(req: c.CollectionRef, call: Call) -> None:
+        await collections.delete(d, call.actor, req.id)
+
+    rpc.serve(c.COLLECTIONS_CREATE, create_collection)
+    rpc.serve(c.COLLECTIONS_LIST, list_collections)
+    rpc.serve(c.COLLECTIONS_GET, get_collection)
+    rpc.serve(c.COLLECTIONS_UPDATE, update_collection)
+    rpc.serve(c.COLLECTIONS_DELETE, delete_collection)
+
+    # insights
+    async def get_insights(req: c.CommunityNoInput, call: Call) -> Any:
+        return await insights.insights(d, call.actor)
+
+    rpc.serve(c.INSIGHTS_GET, get_insights)

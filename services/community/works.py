@@ -9,8 +9,10 @@ import asyncpg
 from services.community import events, views
 from services.community.deps import Deps
 from services.community.idempotency import run_once
-from services.community.schemas import AiWorkCreate, CommentBody, Page, ReportBody, WorkPatch, patch_fields
 from services.community.store import works as store
+from services.community.store.rows import LockedWork, WorkRow
+from shared.contracts.common import Page, patch_fields
+from shared.contracts.community import AiWorkCreate, CommentBody, ReportBody, WorkPatch
 from shared.errors import Forbidden, NotFound, Unprocessable
 from shared.ids import is_ulid, new_id
 
@@ -21,7 +23,7 @@ def _not_found(work_id: str) -> NotFound:
     return NotFound(f"no work {work_id!r}")
 
 
-async def visible_work(conn: asyncpg.Connection | asyncpg.Pool, work_id: str, viewer_id: str | None) -> Any:
+async def visible_work(conn: asyncpg.Connection | asyncpg.Pool, work_id: str, viewer_id: str | None) -> WorkRow:
     """The work, or 404 — also for someone else's private work (its existence is not revealed)."""
     row = await store.work_for_viewer(conn, work_id, viewer_id) if is_ulid(work_id) else None
     if row is None:
@@ -43,8 +45,8 @@ async def create(deps: Deps, actor_id: str, body: AiWorkCreate, key: str | None)
     async def insert(conn: asyncpg.Connection) -> dict[str, Any]:
         work_id = new_id()
         await store.insert_work(conn, {**body.model_dump(), "id": work_id, "author_id": actor_id})
-        row = await store.work_for_viewer(conn, work_id, actor_id)
-        if row["visibility"] != "private":
+        row = await visible_work(conn, work_id, actor_id)
+        if row.visibility != "private":
             await events.work_published(conn, row)
         return views.work(row)
 
@@ -55,11 +57,11 @@ async def get(deps: Deps, viewer_id: str | None, work_id: str) -> dict[str, Any]
     return views.work(await visible_work(deps.pool, work_id, viewer_id))
 
 
-async def _own_locked(conn: asyncpg.Connection, actor_id: str, work_id: str) -> Any:
+async def _own_locked(conn: asyncpg.Connection, actor_id: str, work_id: str) -> LockedWork:
     row = await store.lock_work(conn, work_id) if is_ulid(work_id) else None
-    if row is None or (row["visibility"] == "private" and row["author_id"] != actor_id):
+    if row is None or (row.visibility == "private" and row.author_id != actor_id):
         raise _not_found(work_id)
-    if row["author_id"] != actor_id:
+    if row.author_id != actor_id:
         raise Forbidden("only the author can change or delete this work")
     return row
 
@@ -71,10 +73,10 @@ async def update(deps: Deps, actor_id: str, work_id: str, patch: WorkPatch) -> d
         await deps.assets.require_owned(fields["asset_ids"], actor_id)
     async with deps.pool.acquire() as conn, conn.transaction():
         before = await _own_locked(conn, actor_id, work_id)
-        visibility = fields.get("visibility", before["visibility"])
-        first_publication = before["published_at"] is None and visibility != "private"
+        visibility = fields.get("visibility", before.visibility)
+        first_publication = before.published_at is None and visibility != "private"
         await store.update_work(conn, work_id, fields, mark_published=first_publication)
-        row = await store.work_for_viewer(conn, work_id, actor_id)
+        row = await visible_work(conn, work_id, actor_id)
         if first_publication:
             await events.work_published(conn, row)
         else:
@@ -95,7 +97,7 @@ async def like(deps: Deps, actor_id: str, work_id: str, *, on: bool) -> None:
         row = await visible_work(conn, work_id, actor_id)
         if on:
             if await store.like(conn, actor_id, work_id):
-                await events.work_liked(conn, work_id, actor_id, row["author_id"])
+                await events.work_liked(conn, work_id, actor_id, row.author_id)
         else:
             await store.unlike(conn, actor_id, work_id)
 
@@ -104,7 +106,7 @@ async def comment(deps: Deps, actor_id: str, work_id: str, body: CommentBody, ke
     async def insert(conn: asyncpg.Connection) -> dict[str, Any]:
         work = await visible_work(conn, work_id, actor_id)
         row = await store.insert_comment(conn, new_id(), work_id, actor_id, body.body)
-        await events.work_commented(conn, row, work["author_id"])
+        await events.work_commented(conn, row, work.author_id)
         return views.comment(row)
 
     return await run_once(deps.pool, actor_id, "works.comment", key, insert)
@@ -114,14 +116,14 @@ async def comments(deps: Deps, viewer_id: str | None, work_id: str, page: Page) 
     after = deps.cursors.decode("comments:" + work_id, page.cursor, (str,))
     await visible_work(deps.pool, work_id, viewer_id)
     rows = await store.comments_page(deps.pool, work_id, after[0] if after else None, page.limit)
-    next_cursor = deps.cursors.encode("comments:" + work_id, [rows[-1]["id"]]) if len(rows) == page.limit else None
+    next_cursor = deps.cursors.encode("comments:" + work_id, [rows[-1].id]) if len(rows) == page.limit else None
     return {"items": [views.comment(r) for r in rows], "next_cursor": next_cursor}
 
 
 async def report(deps: Deps, actor_id: str, work_id: str, body: ReportBody) -> dict[str, Any]:
     async with deps.pool.acquire() as conn, conn.transaction():
         work = await visible_work(conn, work_id, actor_id)
-        if work["author_id"] == actor_id:
+        if work.author_id == actor_id:
             raise Unprocessable("you cannot report your own work")
         await store.insert_report(conn, work_id, actor_id, body.reason, body.details,
                                   deps.settings.report_hide_threshold)

@@ -208,8 +208,8 @@ def route_doc(route: Route, tag: str, schemas: Schemas) -> dict[str, Any]:
     problems = set(op.all_problems) | set(route.problems)
     if route.body is not None:
         problems |= {400, 415, 422}
-    if not route.needs_token:
-        problems.discard(401)
+    if not route.needs_token and 401 not in op.problems and 401 not in route.problems:
+        problems.discard(401)  # no token needed, and a 401 is not one of the operation's own answers
     if op.actor == "optional":
         problems.add(401)  # a token that is sent must be valid
     doc: dict[str, Any] = {

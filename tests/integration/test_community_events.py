@@ -25,10 +25,11 @@ from services.assets.app import create_app as create_assets_app
 from services.assets.settings import AssetsSettings
 from services.community import works
 from services.community.app import DEPS, create_app
-from services.community.schemas import WorkPatch
 from services.community.settings import CommunitySettings
+from shared.contracts import community as c
+from shared.contracts.community import WorkPatch
 from shared.messaging.connection import connect
-from shared.messaging.rpc import rpc_call
+from shared.messaging.rpc import call_raw, rpc_call
 from tests.support.nats import RestartableNats
 
 SUBJECT = "community.work.published"
@@ -83,8 +84,8 @@ async def test_published_events_arrive_exactly_once_across_a_nats_restart(
     sub = await js.pull_subscribe(SUBJECT, durable="external-gallery", stream="COMMUNITY", config=ConsumerConfig(
         ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL, ack_wait=5))
     signup = {"username": "ev_" + secrets.token_hex(5), "password": "correct horse battery"}
-    user = await rpc_call(client, "community", "auth.signup",
-                          {**signup, "email": f"{signup['username']}@example.com"}, timeout=10)
+    user = json.loads(await call_raw(client, c.AUTH_SIGNUP, {**signup, "email": f"{signup['username']}@example.com"},
+                                     timeout=10))
     actor = user["user"]["id"]
 
     async def store_image(seed: int) -> str:
@@ -95,13 +96,14 @@ async def test_published_events_arrive_exactly_once_across_a_nats_restart(
 
     async def publish(title: str, visibility: str = "public") -> dict[str, Any]:
         body = {"title": title, "asset_ids": [await store_image(len(title))], "visibility": visibility}
-        return await rpc_call(client, "community", "works.create", body, timeout=10, actor_id=actor)  # type: ignore
+        work: dict[str, Any] = json.loads(await call_raw(client, c.WORKS_CREATE, body, timeout=10, actor_id=actor))
+        return work
 
     expected = [(await publish(f"before {i}", v))["id"] for i, v in enumerate(["public", "unlisted", "public"])]
     private = await publish("draft", "private")
-    await rpc_call(client, "community", "works.update", {"id": expected[0], "title": "renamed"},
+    await call_raw(client, c.WORKS_UPDATE, {"id": expected[0], "title": "renamed"},
                    timeout=10, actor_id=actor)  # an edit is an update, not a second publication
-    await rpc_call(client, "community", "works.update", {"id": private["id"], "visibility": "public"},
+    await call_raw(client, c.WORKS_UPDATE, {"id": private["id"], "visibility": "public"},
                    timeout=10, actor_id=actor)  # first time visible: published now
     expected.append(private["id"])
     drafts = [(await publish(f"draft {i}", "private"))["id"] for i in range(3)]

@@ -14,13 +14,16 @@ import pytest
 from nats.js.api import DeliverPolicy
 from PIL import Image
 
+from shared.contracts import community
+from shared.contracts.operation import operations
 from shared.errors import NotFound, Unprocessable
-from shared.messaging.rpc import rpc_call
+from shared.messaging.rpc import call_raw, rpc_call
 from tests.support.streams import wait_outbox_relayed
 
 
 async def _call(nc: Any, op: str, payload: dict[str, Any], actor: str | None = None) -> Any:
-    return await rpc_call(nc, "community", op, payload, timeout=10, actor_id=actor)
+    declared = {o.name: o for o in operations(community.SERVICE)}
+    return json.loads(await call_raw(nc, declared[op], payload, timeout=10, actor_id=actor))
 
 
 async def _user(nc: Any, *, consent: bool = False) -> str:

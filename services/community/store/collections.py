@@ -6,9 +6,9 @@ from typing import Any
 
 import asyncpg
 
+from services.community.store.rows import CollectionRow, Conn, LockedCollection, WorkRow, many, one
 from services.community.store.works import work_select
 
-Conn = asyncpg.Connection | asyncpg.Pool
 COLUMNS = "c.id, c.owner_id, u.username AS owner_username, c.title, c.description, c.visibility, c.training_set," \
           " c.created_at, c.updated_at, (SELECT count(*) FROM collection_works cw WHERE cw.collection_id = c.id)" \
           " AS work_count"
@@ -41,22 +41,22 @@ async def visible_work_ids(conn: Conn, work_ids: list[str], viewer_id: str) -> s
     return {r["id"] for r in rows}
 
 
-async def collection_for_viewer(conn: Conn, collection_id: str, viewer_id: str | None) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def collection_for_viewer(conn: Conn, collection_id: str, viewer_id: str | None) -> CollectionRow | None:
+    return one(CollectionRow, await conn.fetchrow(
         f"SELECT {COLUMNS} FROM collections c JOIN users u ON u.id = c.owner_id"
         " WHERE c.id = $1 AND (c.visibility = 'public' OR c.owner_id = $2)",
         collection_id, viewer_id,
-    )
+    ))
 
 
-async def collection_works(conn: Conn, collection_id: str, viewer_id: str | None) -> list[asyncpg.Record]:
+async def collection_works(conn: Conn, collection_id: str, viewer_id: str | None) -> list[WorkRow]:
     """Members in order, leaving out works the viewer may not see."""
-    return await conn.fetch(
+    return many(WorkRow, await conn.fetch(
         work_select("$2") + " JOIN collection_works cw ON cw.work_id = w.id"
         " WHERE cw.collection_id = $1 AND (w.visibility <> 'private' OR w.author_id = $2)"
         " ORDER BY cw.position",
         collection_id, viewer_id,
-    )
+    ))
 
 
 async def member_ids(conn: Conn, collection_id: str) -> list[str]:
@@ -67,19 +67,20 @@ async def member_ids(conn: Conn, collection_id: str) -> list[str]:
 
 
 async def collections_page(conn: Conn, owner_id: str, include_private: bool, before_id: str | None,
-                           limit: int) -> list[asyncpg.Record]:
+                           limit: int) -> list[CollectionRow]:
     visibility = "" if include_private else " AND c.visibility = 'public'"
     cursor = "" if before_id is None else " AND c.id < $3"
     params: list[Any] = [owner_id, limit] + ([before_id] if before_id is not None else [])
-    return await conn.fetch(
+    return many(CollectionRow, await conn.fetch(
         f"SELECT {COLUMNS} FROM collections c JOIN users u ON u.id = c.owner_id"
         f" WHERE c.owner_id = $1{visibility}{cursor} ORDER BY c.id DESC LIMIT $2",
         *params,
-    )
+    ))
 
 
-async def lock_collection(conn: asyncpg.Connection, collection_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT id, owner_id FROM collections WHERE id = $1 FOR UPDATE", collection_id)
+async def lock_collection(conn: asyncpg.Connection, collection_id: str) -> LockedCollection | None:
+    return one(LockedCollection, await conn.fetchrow(
+        "SELECT id, owner_id FROM collections WHERE id = $1 FOR UPDATE", collection_id))
 
 
 async def update_collection(conn: Conn, collection_id: str, fields: dict[str, Any]) -> None:

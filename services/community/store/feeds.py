@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import asyncpg
-
+from services.community.store.rows import Conn, WorkRow, many
 from services.community.store.works import work_select
 
-Conn = asyncpg.Connection | asyncpg.Pool
 LISTED = "w.visibility = 'public' AND NOT w.hidden"
 
 
@@ -31,29 +29,29 @@ class _Query:
                 + f" ORDER BY {order} LIMIT {self.arg(limit)}")
 
 
-async def following(conn: Conn, user_id: str, before_id: str | None, limit: int) -> list[asyncpg.Record]:
+async def following(conn: Conn, user_id: str, before_id: str | None, limit: int) -> list[WorkRow]:
     """Newest listed works of the artists `user_id` follows."""
     q = _Query(user_id)
     q.add("w.author_id IN (SELECT followee_id FROM follows WHERE follower_id = $1)")
     q.add(LISTED)
     if before_id is not None:
         q.add(f"w.id < {q.arg(before_id)}")
-    return await conn.fetch(q.sql("w.id DESC", limit), *q.params)
+    return many(WorkRow, await conn.fetch(q.sql("w.id DESC", limit), *q.params))
 
 
 async def trending(conn: Conn, viewer_id: str | None, after: tuple[float, str] | None,
-                   limit: int) -> list[asyncpg.Record]:
+                   limit: int) -> list[WorkRow]:
     """Highest time-decayed engagement first (the maintained `score`), ties by id."""
     q = _Query(viewer_id)
     q.add(LISTED)
     if after is not None:
         q.add(f"(w.score, w.id) < ({q.arg(float(after[0]))}::float8, {q.arg(after[1])}::text)")
-    return await conn.fetch(q.sql("w.score DESC, w.id DESC", limit), *q.params)
+    return many(WorkRow, await conn.fetch(q.sql("w.score DESC, w.id DESC", limit), *q.params))
 
 
 async def listing(conn: Conn, viewer_id: str | None, *, author_id: str | None, include_private: bool,
                   tag: str | None, query: str | None, origin: str | None, sort: str,
-                  after: list[object] | None, limit: int) -> list[asyncpg.Record]:
+                  after: list[object] | None, limit: int) -> list[WorkRow]:
     """`GET /v1/works`: filters combine; `q` is full-text over title, tags and description.
 
     Others see listed works only; authors listing their own works see all of them.
@@ -76,11 +74,11 @@ async def listing(conn: Conn, viewer_id: str | None, *, author_id: str | None, i
         if after is not None:
             q.add(f"w.id < {q.arg(after[0])}")
         order = "w.id DESC"
-    return await conn.fetch(q.sql(order, limit), *q.params)
+    return many(WorkRow, await conn.fetch(q.sql(order, limit), *q.params))
 
 
 async def for_you(conn: Conn, user_id: str | None, *, authors: list[str], tags: list[str],
-                  after: tuple[float, str] | None, limit: int, pool_size: int = 300) -> list[asyncpg.Record]:
+                  after: tuple[float, str] | None, limit: int, pool_size: int = 300) -> list[WorkRow]:
     """Candidates from liked/followed artists, liked tags and trending, ranked by affinity.
 
     Rank = trending score + 1 per matching tag (cap 3) + 2 for an artist the user follows or
@@ -88,7 +86,7 @@ async def for_you(conn: Conn, user_id: str | None, *, authors: list[str], tags: 
     index scan, so the cost does not grow with the catalogue.
     """
     rank, work_id = after if after else (None, None)
-    return await conn.fetch(
+    return many(WorkRow, await conn.fetch(
         "WITH candidates AS ("
         f"  (SELECT w.id FROM works w WHERE w.author_id = ANY($2::text[]) AND {LISTED}"
         "    ORDER BY w.id DESC LIMIT $6)"
@@ -106,7 +104,7 @@ async def for_you(conn: Conn, user_id: str | None, *, authors: list[str], tags: 
         " WHERE ($4::float8 IS NULL OR (r.rank, w.id) < ($4, $5::text))"
         " ORDER BY r.rank DESC, w.id DESC LIMIT $7",
         user_id, authors, tags, rank, work_id, pool_size, limit,
-    )
+    ))
 
 
 async def explain(conn: Conn, sql_name: str, user_id: str | None, work_id: str | None) -> str:

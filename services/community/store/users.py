@@ -6,45 +6,45 @@ from typing import Any
 
 import asyncpg
 
+from services.community.store.rows import Conn, CredentialsRow, ProfileRow, UserRow, one, required
 from shared.errors import Conflict
-
-Conn = asyncpg.Connection | asyncpg.Pool
 
 USER_COLUMNS = "id, username, email, display_name, bio, allow_training, created_at, updated_at"
 
 
-async def insert_user(conn: Conn, user_id: str, username: str, email: str, password_hash: str) -> asyncpg.Record:
+async def insert_user(conn: Conn, user_id: str, username: str, email: str, password_hash: str) -> UserRow:
     try:
-        return await conn.fetchrow(
+        return required(UserRow, await conn.fetchrow(
             f"INSERT INTO users (id, username, email, password_hash) VALUES ($1, $2, $3, $4)"
             f" RETURNING {USER_COLUMNS}",
             user_id, username, email, password_hash,
-        )
+        ))
     except asyncpg.UniqueViolationError as exc:
         field = "email" if exc.constraint_name == "users_email_key" else "username"
         raise Conflict(f"this {field} is already taken",
                        errors=[{"field": field, "message": "already taken", "type": "unique"}]) from None
 
 
-async def credentials_by_login(conn: Conn, login: str) -> asyncpg.Record | None:
+async def credentials_by_login(conn: Conn, login: str) -> CredentialsRow | None:
     """The user whose username or email is `login` (case-insensitive), with the password hash."""
-    return await conn.fetchrow(
+    return one(CredentialsRow, await conn.fetchrow(
         f"SELECT {USER_COLUMNS}, password_hash FROM users"
         " WHERE username = lower($1) OR lower(email) = lower($1) LIMIT 1",
         login,
-    )
+    ))
 
 
 async def set_password_hash(conn: Conn, user_id: str, password_hash: str) -> None:
     await conn.execute("UPDATE users SET password_hash = $2 WHERE id = $1", user_id, password_hash)
 
 
-async def user_by_id(conn: Conn, user_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(f"SELECT {USER_COLUMNS} FROM users WHERE id = $1", user_id)
+async def user_by_id(conn: Conn, user_id: str) -> UserRow | None:
+    return one(UserRow, await conn.fetchrow(f"SELECT {USER_COLUMNS} FROM users WHERE id = $1", user_id))
 
 
 async def user_id_by_username(conn: Conn, username: str) -> str | None:
-    return await conn.fetchval("SELECT id FROM users WHERE username = lower($1)", username)
+    user_id: str | None = await conn.fetchval("SELECT id FROM users WHERE username = lower($1)", username)
+    return user_id
 
 
 _PROFILE_SELECT = (
@@ -60,28 +60,28 @@ _PROFILE_SELECT = (
 )
 
 
-async def profile_by_username(conn: Conn, username: str, viewer_id: str | None) -> asyncpg.Record | None:
+async def profile_by_username(conn: Conn, username: str, viewer_id: str | None) -> ProfileRow | None:
     """A user with public counts; `works` counts what the viewer may see."""
-    return await conn.fetchrow(_PROFILE_SELECT + " WHERE u.username = lower($1)", username, viewer_id)
+    return one(ProfileRow, await conn.fetchrow(_PROFILE_SELECT + " WHERE u.username = lower($1)", username, viewer_id))
 
 
-async def profile_by_id(conn: Conn, user_id: str, viewer_id: str | None) -> asyncpg.Record | None:
-    return await conn.fetchrow(_PROFILE_SELECT + " WHERE u.id = $1", user_id, viewer_id)
+async def profile_by_id(conn: Conn, user_id: str, viewer_id: str | None) -> ProfileRow | None:
+    return one(ProfileRow, await conn.fetchrow(_PROFILE_SELECT + " WHERE u.id = $1", user_id, viewer_id))
 
 
-async def update_profile(conn: Conn, user_id: str, fields: dict[str, Any]) -> asyncpg.Record | None:
+async def update_profile(conn: Conn, user_id: str, fields: dict[str, Any]) -> UserRow | None:
     allowed = {"display_name", "bio", "allow_training"}
     names = [name for name in fields if name in allowed]
     sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(names, start=2))
-    return await conn.fetchrow(
+    return one(UserRow, await conn.fetchrow(
         f"UPDATE users SET {sets + ', ' if sets else ''}updated_at = now() WHERE id = $1 RETURNING {USER_COLUMNS}",
         user_id, *(fields[name] for name in names),
-    )
+    ))
 
 
 async def follow(conn: Conn, follower_id: str, followee_id: str) -> bool:
     """True when the follow is new (idempotent: following twice changes nothing)."""
-    status = await conn.execute(
+    status: str = await conn.execute(
         "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         follower_id, followee_id,
     )
@@ -89,7 +89,7 @@ async def follow(conn: Conn, follower_id: str, followee_id: str) -> bool:
 
 
 async def unfollow(conn: Conn, follower_id: str, followee_id: str) -> bool:
-    status = await conn.execute(
+    status: str = await conn.execute(
         "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2", follower_id, followee_id
     )
     return status.endswith(" 1")

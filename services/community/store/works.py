@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import asyncpg
 
-Conn = asyncpg.Connection | asyncpg.Pool
+from services.community.store.rows import (
+    CommentRow,
+    Conn,
+    LikedWork,
+    LockedWork,
+    TrainingCandidate,
+    WorkRow,
+    many,
+    one,
+    required,
+)
 
 WORK_FIELDS = ("title", "description", "tags", "asset_ids", "visibility", "allow_training")
 
@@ -36,18 +45,18 @@ async def insert_work(conn: Conn, work: dict[str, Any]) -> None:
     )
 
 
-async def work_for_viewer(conn: Conn, work_id: str, viewer_id: str | None) -> asyncpg.Record | None:
+async def work_for_viewer(conn: Conn, work_id: str, viewer_id: str | None) -> WorkRow | None:
     """The work if the viewer may see it: private works exist only for their author."""
-    return await conn.fetchrow(
+    return one(WorkRow, await conn.fetchrow(
         work_select("$2") + " WHERE w.id = $1 AND (w.visibility <> 'private' OR w.author_id = $2)",
         work_id, viewer_id,
-    )
+    ))
 
 
-async def lock_work(conn: asyncpg.Connection, work_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def lock_work(conn: asyncpg.Connection, work_id: str) -> LockedWork | None:
+    return one(LockedWork, await conn.fetchrow(
         "SELECT id, author_id, visibility, asset_ids, published_at FROM works WHERE id = $1 FOR UPDATE", work_id
-    )
+    ))
 
 
 async def update_work(conn: Conn, work_id: str, fields: dict[str, Any], *, mark_published: bool) -> None:
@@ -66,7 +75,7 @@ async def delete_work(conn: Conn, work_id: str) -> None:
 
 async def like(conn: Conn, user_id: str, work_id: str) -> bool:
     """True when the like is new; the counter and trending score move in the same transaction."""
-    status = await conn.execute(
+    status: str = await conn.execute(
         "INSERT INTO likes (user_id, work_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", user_id, work_id
     )
     if not status.endswith(" 1"):
@@ -80,7 +89,7 @@ async def like(conn: Conn, user_id: str, work_id: str) -> bool:
 
 
 async def unlike(conn: Conn, user_id: str, work_id: str) -> bool:
-    status = await conn.execute("DELETE FROM likes WHERE user_id = $1 AND work_id = $2", user_id, work_id)
+    status: str = await conn.execute("DELETE FROM likes WHERE user_id = $1 AND work_id = $2", user_id, work_id)
     if not status.endswith(" 1"):
         return False
     await conn.execute(
@@ -91,34 +100,34 @@ async def unlike(conn: Conn, user_id: str, work_id: str) -> bool:
     return True
 
 
-async def insert_comment(conn: Conn, comment_id: str, work_id: str, author_id: str, body: str) -> asyncpg.Record:
+async def insert_comment(conn: Conn, comment_id: str, work_id: str, author_id: str, body: str) -> CommentRow:
     await conn.execute(
         "UPDATE works SET comment_count = comment_count + 1,"
         " score = hot_score(like_count, comment_count + 1, created_at) WHERE id = $1",
         work_id,
     )
-    return await conn.fetchrow(
+    return required(CommentRow, await conn.fetchrow(
         "WITH c AS (INSERT INTO comments (id, work_id, author_id, body) VALUES ($1, $2, $3, $4) RETURNING *)"
         " SELECT c.id, c.work_id, c.author_id, u.username AS author_username, c.body, c.created_at"
         " FROM c JOIN users u ON u.id = c.author_id",
         comment_id, work_id, author_id, body,
-    )
+    ))
 
 
-async def comments_page(conn: Conn, work_id: str, after_id: str | None, limit: int) -> list[asyncpg.Record]:
+async def comments_page(conn: Conn, work_id: str, after_id: str | None, limit: int) -> list[CommentRow]:
     """Oldest first, keyset on the (time-ordered) comment id."""
-    return await conn.fetch(
+    return many(CommentRow, await conn.fetch(
         "SELECT c.id, c.work_id, c.author_id, u.username AS author_username, c.body, c.created_at"
         " FROM comments c JOIN users u ON u.id = c.author_id"
         " WHERE c.work_id = $1 AND ($2::text IS NULL OR c.id > $2) ORDER BY c.id LIMIT $3",
         work_id, after_id, limit,
-    )
+    ))
 
 
 async def insert_report(conn: Conn, work_id: str, reporter_id: str, reason: str, details: str,
                         hide_threshold: int) -> bool:
     """Record a report once per user; hides the work once enough distinct users reported it."""
-    status = await conn.execute(
+    status: str = await conn.execute(
         "INSERT INTO reports (work_id, reporter_id, reason, details) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT DO NOTHING",
         work_id, reporter_id, reason, details,
@@ -133,13 +142,13 @@ async def insert_report(conn: Conn, work_id: str, reporter_id: str, reason: str,
     return True
 
 
-async def author_liked_works(conn: Conn, user_id: str, limit: int) -> list[asyncpg.Record]:
+async def author_liked_works(conn: Conn, user_id: str, limit: int) -> list[LikedWork]:
     """Authors and tags of what the user liked most recently (for recommendations)."""
-    return await conn.fetch(
+    return many(LikedWork, await conn.fetch(
         "SELECT w.author_id, w.tags FROM likes l JOIN works w ON w.id = l.work_id"
         " WHERE l.user_id = $1 ORDER BY l.created_at DESC LIMIT $2",
         user_id, limit,
-    )
+    ))
 
 
 async def works_using_asset(conn: Conn, asset_id: str) -> list[str]:
@@ -147,11 +156,11 @@ async def works_using_asset(conn: Conn, asset_id: str) -> list[str]:
     return [r["id"] for r in rows]
 
 
-async def works_by_ids(conn: Conn, work_ids: list[str]) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def works_by_ids(conn: Conn, work_ids: list[str]) -> list[TrainingCandidate]:
+    return many(TrainingCandidate, await conn.fetch(
         "SELECT id, author_id, asset_ids, visibility, allow_training FROM works WHERE id = ANY($1::text[])",
         work_ids,
-    )
+    ))
 
 
 async def lock_key(conn: asyncpg.Connection, name: str) -> None:
@@ -159,19 +168,20 @@ async def lock_key(conn: asyncpg.Connection, name: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", name)
 
 
-async def saved_response(conn: Conn, actor_id: str, operation: str, key: str) -> Any | None:
-    raw = await conn.fetchval(
+async def saved_response(conn: Conn, actor_id: str, operation: str, key: str) -> dict[str, Any] | None:
+    # The pool's jsonb codec decodes the saved answer (shared.db): it comes back as Python values.
+    saved: dict[str, Any] | None = await conn.fetchval(
         "SELECT response FROM idempotency_keys WHERE actor_id = $1 AND operation = $2 AND key = $3",
         actor_id, operation, key,
     )
-    return json.loads(raw) if raw is not None else None
+    return saved
 
 
-async def save_response(conn: Conn, actor_id: str, operation: str, key: str, response: Any) -> bool:
+async def save_response(conn: Conn, actor_id: str, operation: str, key: str, response: dict[str, Any]) -> bool:
     """Remember the answer to a keyed request; False when another request with the key won the race."""
-    status = await conn.execute(
-        "INSERT INTO idempotency_keys (actor_id, operation, key, response) VALUES ($1, $2, $3, $4::jsonb)"
+    status: str = await conn.execute(
+        "INSERT INTO idempotency_keys (actor_id, operation, key, response) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT DO NOTHING",
-        actor_id, operation, key, json.dumps(response),
+        actor_id, operation, key, response,
     )
     return status.endswith(" 1")

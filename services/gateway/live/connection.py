@@ -27,16 +27,17 @@ from services.gateway.live.hub import Hub
 from services.gateway.live.subscriber import Subscriber
 from services.gateway.live.visibility import CHANNELS
 from services.gateway.settings import GatewaySettings
+from shared.contracts.community import USERS_FOLLOWEES
 from shared.errors import AtelierError
 from shared.logging import get_logger
-from shared.messaging.rpc import rpc_call
+from shared.messaging.rpc import call_raw
 
 log = get_logger(__name__)
-FOLLOWEES_OP = "users.followees"
 
 
 def followee_ids(reply: Any) -> set[str]:
-    """Accept the shapes community may answer with: a list, or {user_ids|followees|items: [...]}."""
+    """The ids in a `users.followees` answer ({"user_ids": [...]} by the contract); also accepts a
+    list, or {followees|items: [...]} of ids or {id|user_id} objects."""
     items = reply
     if isinstance(reply, dict):
         items = reply.get("user_ids") or reply.get("followees") or reply.get("items") or []
@@ -195,8 +196,8 @@ class EventsConnection:
         stream order (a later re-fetch could race an unfollow and bring the artist back)."""
         user_id = self.subscriber.user_id
         try:
-            reply = await rpc_call(self._nc, "community", FOLLOWEES_OP, {"user_id": user_id},
-                                   timeout=self._settings.rpc_timeout_s, actor_id=user_id)
+            reply = json.loads(await call_raw(self._nc, USERS_FOLLOWEES, None, actor_id=user_id,
+                                              timeout=self._settings.rpc_timeout_s))
         except AtelierError as exc:
             log.warning("gateway.live.followees_unavailable", status=exc.status, detail=exc.detail)
             self.subscriber.send_control({"notice": {

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from services.community.schemas import Page, SignupBody, WorkCreate, WorkPatch, patch_fields
+from shared.contracts.common import Page, patch_fields
+from shared.contracts.community import SignupBody, WorkCreate, WorkPatch
 from shared.errors import Unprocessable
 
 

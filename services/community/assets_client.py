@@ -24,6 +24,8 @@ class AssetsClient:
         if owner_id is not None:
             payload["owner_id"] = owner_id
         try:
+            # Transitional: becomes `call_raw(self._nc, shared.contracts.assets.DESCRIBE, ...)` once the
+            # assets contract is on main (its converter declares it); the subject and payload stay the same.
             reply = await rpc_call(self._nc, "assets", "describe", payload, timeout=self._timeout_s)
         except AtelierError as exc:
             if exc.status >= 500:

@@ -30,17 +30,17 @@ async def training_set(deps: Deps, actor_id: str, work_ids: list[str] | None,
     wanted = list(dict.fromkeys(work_ids))
     if len(wanted) > MAX_WORKS:
         raise Unprocessable(f"at most {MAX_WORKS} works per training set")
-    rows = {r["id"]: r for r in await works_store.works_by_ids(deps.pool, [w for w in wanted if is_ulid(w)])}
-    consenting = await users_store.consenting_user_ids(deps.pool, list({r["author_id"] for r in rows.values()}))
+    rows = {r.id: r for r in await works_store.works_by_ids(deps.pool, [w for w in wanted if is_ulid(w)])}
+    consenting = await users_store.consenting_user_ids(deps.pool, list({r.author_id for r in rows.values()}))
     usable: list[dict[str, Any]] = []
     reasons: dict[str, str] = {}
     for work_id in wanted:
         row = rows.get(work_id)
-        if row is None or (row["visibility"] == "private" and row["author_id"] != actor_id):
+        if row is None or (row.visibility == "private" and row.author_id != actor_id):
             reasons[work_id] = "not_found"
-        elif not row["allow_training"] or row["author_id"] not in consenting:
+        elif not row.allow_training or row.author_id not in consenting:
             reasons[work_id] = "no_consent"
         else:
-            usable.append({"id": row["id"], "author_id": row["author_id"], "asset_ids": list(row["asset_ids"]),
+            usable.append({"id": row.id, "author_id": row.author_id, "asset_ids": list(row.asset_ids),
                            "allow_training": True})
     return {"works": usable, "refused": list(reasons), "reasons": reasons}
