@@ -53,8 +53,10 @@ from bench.harness import (
 )
 from services.community.store.feeds import explain
 from services.community.tokens import TokenIssuer, load_private_key
+from shared.contracts import community
+from shared.contracts.operation import Operation
 from shared.messaging.connection import connect
-from shared.messaging.rpc import rpc_call
+from shared.messaging.rpc import call_raw
 
 SCALE = float(os.environ.get("ATELIER_BENCH_SCALE", "1"))
 SECONDS = float(os.environ.get("ATELIER_BENCH_SECONDS", "10"))
@@ -229,16 +231,16 @@ async def run(stack: Any) -> int:
                     if resp.status != 200:
                         raise RuntimeError(resp.status)
 
-            async def rpc(op: str, payload: dict[str, Any], actor: str) -> None:
-                await rpc_call(nc, "community", op, payload, timeout=10, actor_id=actor)
+            async def rpc(op: Operation[Any, Any], payload: dict[str, Any], actor: str) -> None:
+                await call_raw(nc, op, payload, timeout=10, actor_id=actor)
 
             steps = {
                 "gateway_feed": (lambda u: get(f"{gateway}/v1/feed", tokens[u]), viewers),
                 "monolith_feed": (lambda u: get(f"{mono_url}/v1/feed", tokens[u]), viewers),
-                "rpc_feed": (lambda u: rpc("feeds.following", {}, u), viewers),
+                "rpc_feed": (lambda u: rpc(community.FEEDS_FOLLOWING, {}, u), viewers),
                 "gateway_work": (lambda p: get(f"{gateway}/v1/works/{p[0]}", tokens[p[1]]), pairs),
                 "monolith_work": (lambda p: get(f"{mono_url}/v1/works/{p[0]}", tokens[p[1]]), pairs),
-                "rpc_work": (lambda p: rpc("works.get", {"id": p[0]}, p[1]), pairs),
+                "rpc_work": (lambda p: rpc(community.WORKS_GET, {"id": p[0]}, p[1]), pairs),
             }
             for request, targets in steps.values():  # warm every path (pools, caches, plans)
                 await asyncio.wait_for(request(targets[0]), 10)

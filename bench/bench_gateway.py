@@ -41,12 +41,13 @@ from bench.harness import (
     show_percentile,
     spread,
 )
+from shared.contracts import community
 from shared.contracts.events import make_event
 from shared.contracts.events.catalog import WorkPublished
 from shared.ids import new_id
 from shared.messaging.connection import connect
 from shared.messaging.publisher import publish_event
-from shared.messaging.rpc import rpc_call
+from shared.messaging.rpc import call_raw
 
 SEQUENTIAL = 150  # per round
 CONCURRENT = 1500  # per round
@@ -118,7 +119,7 @@ async def bench_works_get(stack: Any) -> None:
                 await resp.read()
 
         async def direct() -> None:
-            await rpc_call(nc, "community", "works.get", {"id": work_id}, timeout=10, actor_id=user_id)
+            await call_raw(nc, community.WORKS_GET, {"id": work_id}, timeout=10, actor_id=user_id)
 
         def step(name: str, once: Any) -> Any:
             async def go() -> float:

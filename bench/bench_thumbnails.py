@@ -69,8 +69,9 @@ def service_thumbnail(png: bytes) -> bytes:
 
 
 async def through_service(nats_url: str, pngs: list[bytes]) -> float:
+    from shared.contracts import assets
     from shared.messaging.connection import connect
-    from shared.messaging.rpc import rpc_call
+    from shared.messaging.rpc import call_raw
 
     nc = await connect(nats_url, name="bench-thumbnails")
     owner = new_id()
@@ -81,8 +82,8 @@ async def through_service(nats_url: str, pngs: list[bytes]) -> float:
     async def worker() -> None:
         while not queue.empty():
             png = queue.get_nowait()
-            await rpc_call(nc, "assets", "store", {"owner_id": owner, "kind": "sample", "content_type": "image/jpeg",
-                                                    "data_b64": base64.b64encode(png).decode()}, timeout=60)
+            await call_raw(nc, assets.STORE, {"owner_id": owner, "kind": "sample", "content_type": "image/jpeg",
+                                              "data_b64": base64.b64encode(png).decode()}, timeout=60)
 
     try:
         started = time.perf_counter()

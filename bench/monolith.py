@@ -30,8 +30,8 @@ from pydantic import ValidationError
 
 from services.community import feeds, works
 from services.community.cursors import CursorCodec, derive_secret
-from services.community.schemas import Page
 from services.gateway.auth import VERIFIER, TokenVerifier, auth_middleware, current_user, require_user
+from shared.contracts.common import Page
 from shared.db import create_pool
 from shared.errors import AtelierError
 from shared.settings import DatabaseSettings

@@ -51,11 +51,10 @@ async def migrate(settings: DatabaseSettings, schema: str, migrations: Path, *, 
         await pool.close()
 
 
-def database_ctx(settings: DatabaseSettings, schema: str, migrations: Path, *, outbox: bool = True,
-                 json_codec: bool = False) -> CleanupCtx:
+def database_ctx(settings: DatabaseSettings, schema: str, migrations: Path, *, outbox: bool = True) -> CleanupCtx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         await migrate(settings, schema, migrations, outbox=outbox)
-        pool = await create_pool(settings, schema=schema, json_codec=json_codec)
+        pool = await create_pool(settings, schema=schema)
         app[DB] = pool
 
         async def db_ready() -> bool:
@@ -108,13 +107,12 @@ def outbox_relay_ctx(schema: str) -> CleanupCtx:
     return ctx
 
 
-def owned_data_ctxs(settings: ServiceSettings, schema: str, migrations: Path, *, json_codec: bool = False,
-                    ) -> list[CleanupCtx]:
+def owned_data_ctxs(settings: ServiceSettings, schema: str, migrations: Path) -> list[CleanupCtx]:
     """What every service that owns a schema starts first, in order: its migrated pool, NATS, and the
     relay that publishes its outbox (`app.cleanup_ctx.extend(...)`)."""
     if not isinstance(settings, DatabaseSettings):
         raise TypeError(f"{type(settings).__name__} has no database settings")
-    return [database_ctx(settings, schema, migrations, json_codec=json_codec), nats_ctx(settings),
+    return [database_ctx(settings, schema, migrations), nats_ctx(settings),
             outbox_relay_ctx(schema)]
 
 

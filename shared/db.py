@@ -45,8 +45,7 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
         await connection.set_type_codec(name, encoder=_json_text, decoder=orjson.loads, schema="pg_catalog")
 
 
-async def create_pool(settings: DatabaseSettings, *, schema: str | None = None,
-                      json_codec: bool = False) -> asyncpg.Pool:
+async def create_pool(settings: DatabaseSettings, *, schema: str | None = None) -> asyncpg.Pool:
     server_settings = {"application_name": "atelier"}
     if schema:
         server_settings["search_path"] = f"{safe_schema_name(schema)},public"
@@ -58,7 +57,7 @@ async def create_pool(settings: DatabaseSettings, *, schema: str | None = None,
         timeout=settings.db_connect_timeout_s,
         server_settings=server_settings,
         reset=_keep_session,
-        init=_init_connection if json_codec else None,  # transitional: on for every service once all use it
+        init=_init_connection,
     )
     assert pool is not None
     return pool

@@ -68,7 +68,7 @@ def sweeper_ctx(settings: AssetsSettings) -> CleanupCtx:
 
 async def create_app(settings: AssetsSettings) -> web.Application:
     app = create_base_app()
-    app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS, json_codec=True))
+    app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS))
     app.cleanup_ctx.append(services_ctx(settings))
     app.cleanup_ctx.append(rpc_ctx(settings, rpc.register, SERVICE))
     app.cleanup_ctx.append(consumers_ctx(build_consumers, stop_timeout_s=min(5.0, settings.shutdown_timeout_s / 4)))

@@ -36,6 +36,7 @@ from services.assets.store import (
     shown_to_others,
     works_using,
 )
+from shared.contracts import community
 from shared.contracts.assets import UploadTicket
 from shared.errors import (
     AtelierError,
@@ -48,13 +49,12 @@ from shared.errors import (
 )
 from shared.ids import is_ulid, new_id
 from shared.logging import get_logger
-from shared.messaging.rpc import rpc_call  # TODO(contracts): community.WORKS_USING_ASSET
+from shared.messaging.rpc import call
 from shared.objectstore import ObjectStore
 from shared.outbox import enqueue
 
 log = get_logger(__name__)
 SCHEMA = "assets"
-USAGE_RPC = ("community", "works.using_asset")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -220,12 +220,12 @@ class AssetService:
         local = await works_using(self.pool, asset_id)
         if local:
             raise Conflict("the asset is used by a work; delete or edit the work first", extra={"work_ids": local})
-        try:  # TODO(contracts): community.WORKS_USING_ASSET
-            reply = await rpc_call(self.nc, *USAGE_RPC, {"asset_id": asset_id}, actor_id=actor_id,
-                                   timeout=self.settings.rpc_timeout_s)
+        try:
+            reply = await call(self.nc, community.WORKS_USING_ASSET, {"asset_id": asset_id},
+                               timeout=self.settings.rpc_timeout_s)
         except ServiceUnavailable:
             raise ServiceUnavailable("cannot confirm that no work uses this asset right now; try again later"
                                      ) from None
-        work_ids = list((reply or {}).get("work_ids") or [])
+        work_ids = list(reply.work_ids)
         if work_ids:
             raise Conflict("the asset is used by a work; delete or edit the work first", extra={"work_ids": work_ids})

@@ -59,7 +59,7 @@ async def create_app(settings: CommunitySettings) -> web.Application:
 
     app = create_base_app()
     app.cleanup_ctx.append(passwords_ctx(settings))
-    app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS, json_codec=True))
+    app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS))
     app.cleanup_ctx.append(deps_ctx)
     app.cleanup_ctx.append(rpc_ctx(settings, register, DEPS))
     return app

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from nats.aio.client import Client as NATS
 
+from shared.contracts import assets
 from shared.errors import AtelierError, ServiceUnavailable, Unprocessable
 from shared.logging import get_logger
-from shared.messaging.rpc import rpc_call
+from shared.messaging.rpc import call_raw
 
 log = get_logger(__name__)
 
@@ -24,9 +26,7 @@ class AssetsClient:
         if owner_id is not None:
             payload["owner_id"] = owner_id
         try:
-            # Transitional: becomes `call_raw(self._nc, shared.contracts.assets.DESCRIBE, ...)` once the
-            # assets contract is on main (its converter declares it); the subject and payload stay the same.
-            reply = await rpc_call(self._nc, "assets", "describe", payload, timeout=self._timeout_s)
+            reply = orjson.loads(await call_raw(self._nc, assets.DESCRIBE, payload, timeout=self._timeout_s))
         except AtelierError as exc:
             if exc.status >= 500:
                 log.warning("community.assets.unavailable", status=exc.status, detail=exc.detail)

@@ -11,14 +11,13 @@ from services.gateway import routes, webapp
 from services.gateway.auth import VERIFIER, TokenVerifier, auth_middleware, load_public_key
 from services.gateway.cors import CorsPolicy, cors_middleware, install_cors
 from services.gateway.health import report_services, services_status
-from services.gateway.http import RPC_TIMEOUT
 from services.gateway.idempotency import IDEMPOTENCY_STORE, idempotency_middleware
 from services.gateway.idempotency_store import MemoryIdempotencyStore, NatsIdempotencyStore
 from services.gateway.live import ws as live
-from services.gateway.openapi import document, with_edge_behaviour
+from services.gateway.openapi import document
 from services.gateway.ratelimit import ip_rate_limit_middleware, user_rate_limit_middleware
 from services.gateway.settings import GatewaySettings
-from shared.contexts import JS, nats_ctx
+from shared.contexts import JS, CleanupCtx, nats_ctx
 from shared.web import create_base_app
 
 SETTINGS = web.AppKey("settings", GatewaySettings)
@@ -38,7 +37,7 @@ def edge_middlewares(settings: GatewaySettings, cors: CorsPolicy) -> list[object
     return middlewares
 
 
-def idempotency_ctx(settings: GatewaySettings) -> object:
+def idempotency_ctx(settings: GatewaySettings) -> CleanupCtx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         if settings.idempotency_backend == "nats":
             app[IDEMPOTENCY_STORE] = await NatsIdempotencyStore.open(
@@ -56,10 +55,9 @@ async def create_app(settings: GatewaySettings) -> web.Application:
                           middlewares=edge_middlewares(settings, cors))
     install_cors(app, cors)
     app[SETTINGS] = settings
-    app[RPC_TIMEOUT] = settings.rpc_timeout_s  # transitional: read by route modules not yet on contracts
     app[VERIFIER] = TokenVerifier(load_public_key(settings.jwt_public_key_file))
     app.cleanup_ctx.append(nats_ctx(settings))
-    app.cleanup_ctx.append(idempotency_ctx(settings))  # type: ignore[arg-type]
+    app.cleanup_ctx.append(idempotency_ctx(settings))
     live.setup(app, settings)
     app.router.add_get("/v1/status", services_status)
     report_services(app)
@@ -73,13 +71,7 @@ async def create_app(settings: GatewaySettings) -> web.Application:
 
 def openapi_document() -> dict[str, object]:
     """The OpenAPI document of every route this gateway serves (built once per app)."""
-    legacy = [m for m in routes.MODULES if hasattr(m, "OPENAPI_PATHS")]  # transitional: unconverted modules
-    doc = document([m for m in routes.MODULES if m not in legacy])  # type: ignore[arg-type]
-    for module in legacy:
-        for path, ops in module.OPENAPI_PATHS.items():
-            doc["paths"].setdefault(path, {}).update(ops)
-    doc["paths"] = with_edge_behaviour(doc["paths"])
-    return doc
+    return document(routes.MODULES)
 
 
 async def openapi_json(request: web.Request) -> web.Response:

@@ -38,8 +38,11 @@ ID_PARAMETER: dict[str, Any] = {"name": "id", "in": "path", "required": True, "s
 class RouteModule(Protocol):
     """What `services/gateway/routes/<service>.py` exposes."""
 
-    TAG: str
-    ROUTES: Sequence[Route]
+    @property
+    def TAG(self) -> str: ...
+
+    @property
+    def ROUTES(self) -> Sequence[Route]: ...
 
     def streamed_docs(self, schemas: Schemas) -> dict[tuple[str, str], dict[str, Any]]: ...
 
@@ -213,7 +216,7 @@ def route_doc(route: Route, tag: str, schemas: Schemas) -> dict[str, Any]:
     if op.actor == "optional":
         problems.add(401)  # a token that is sent must be valid
     doc: dict[str, Any] = {
-        "summary": route.description, "operationId": op.name.replace(".", "_"), "tags": [tag],
+        "summary": route.description, "operationId": f"{op.service}_{op.name.replace('.', '_')}", "tags": [tag],
         "parameters": parameter_docs(route, schemas),
         "responses": {str(route.status): success_doc(route.status, op.response if route.status != 204 else None,
                                                      schemas)},

@@ -82,7 +82,7 @@ async def create_app(settings: InferenceSettings) -> web.Application:
                                settings.generate_max_deliver)
 
     app = create_base_app()
-    app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS, json_codec=True))
+    app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS))
     app.cleanup_ctx.append(components_ctx(settings))
     app.cleanup_ctx.append(rpc_ctx(settings, rpc.register, SERVICE))
     app.cleanup_ctx.append(consumers_ctx(consumers, stop_timeout_s=min(10.0, settings.shutdown_timeout_s / 2)))

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import asyncpg
+import orjson
 from nats.aio.client import Client as NATS
 
 from services.inference import latents, store, watermark
@@ -20,6 +21,7 @@ from services.inference.events import enqueue_generate_job
 from services.inference.provenance import ProvenanceError, Verifier
 from services.inference.settings import InferenceSettings
 from services.inference.store import GenerationRow, OutputRow
+from shared.contracts import community
 from shared.contracts.inference import (
     GenerationCreate,
     GenerationListQuery,
@@ -31,7 +33,7 @@ from shared.contracts.inference import (
 from shared.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable
 from shared.ids import is_ulid, new_id
 from shared.logging import get_logger
-from shared.messaging.rpc import rpc_call
+from shared.messaging.rpc import call_raw
 
 log = get_logger(__name__)
 PARAM_FIELDS = ("truncation", "base_seed", "target_seed", "strength")
@@ -159,9 +161,9 @@ class InferenceService:
             "model_owner_id": model.owner_id if model else None, "generation_id": row.id,
         }
         headers = {"Idempotency-Key": f"inference:{idempotency_key}"} if idempotency_key else None
-        # TODO(contracts): community.WORKS_CREATE
-        result: dict[str, Any] = await rpc_call(self.nc, "community", "works.create", work, actor_id=actor_id,
-                                                timeout=self.settings.community_timeout_s, headers=headers)
+        raw = await call_raw(self.nc, community.WORKS_CREATE, work, actor_id=actor_id,
+                             timeout=self.settings.community_timeout_s, headers=headers)
+        result: dict[str, Any] = orjson.loads(raw)  # community's work, passed on as it is
         log.info("inference.output.published", generation_id=row.id, index=body.index, work_id=result.get("id"))
         return result
 

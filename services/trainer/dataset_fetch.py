@@ -17,10 +17,10 @@ from nats.aio.client import Client as NATS
 from services.trainer import store
 from services.trainer.settings import TrainerSettings
 from services.trainer.store import JobRow, ModelRow
-from shared.contracts import assets, inference
+from shared.contracts import assets, community, inference
 from shared.errors import NotFound
 from shared.logging import get_logger
-from shared.messaging.rpc import call, rpc_call
+from shared.messaging.rpc import call
 
 log = get_logger(__name__)
 DOWNLOAD_CONCURRENCY = 8
@@ -51,12 +51,11 @@ async def refine_extras(nc: NATS, pool: asyncpg.Pool, settings: TrainerSettings,
 async def gather_images(nc: NATS, pool: asyncpg.Pool, http: aiohttp.ClientSession, settings: TrainerSettings,
                         model: ModelRow, job: JobRow) -> tuple[list[bytes], dict[str, Any]]:
     """Image bytes for the job, and a summary of where they came from."""
-    # TODO(contracts): community.WORKS_TRAINING_SET
-    consent = await rpc_call(nc, "community", "works.training_set", {"work_ids": list(model.work_ids)},
-                             actor_id=model.owner_id, timeout=settings.community_timeout_s)
-    if consent["refused"]:
+    consent = await call(nc, community.WORKS_TRAINING_SET, {"work_ids": list(model.work_ids)},
+                         actor_id=model.owner_id, timeout=settings.community_timeout_s)
+    if consent.refused:
         raise PermanentJobError("works no longer usable for training (consent withdrawn or removed): "
-                                + ", ".join(consent["refused"]))
+                                + ", ".join(consent.refused))
     asset_ids = list(model.asset_ids)
     extras = await refine_extras(nc, pool, settings, job) if job.kind == "refine" else []
     wanted = list(dict.fromkeys(asset_ids + extras))[: settings.trainer_max_dataset_images]

@@ -43,7 +43,7 @@ SCHEMA = "trainer"
 
 async def claim(settings: TrainerSettings, model_id: str) -> dict[str, Any]:
     """Take the model's queued job; returns its training configuration and image bytes."""
-    pool = await create_pool(settings, schema=SCHEMA, json_codec=True)
+    pool = await create_pool(settings, schema=SCHEMA)
     nc = await connect(settings.nats_url, name="atelier-trainer-ddp", connect_timeout_s=settings.nats_connect_timeout_s)
     try:
         latest = await store.latest_job(pool, model_id)
@@ -77,7 +77,7 @@ async def _fail(pool: asyncpg.Pool, job: JobRow, error: str) -> None:
 
 
 async def fail(settings: TrainerSettings, job_id: str, error: str) -> None:
-    pool = await create_pool(settings, schema=SCHEMA, json_codec=True)
+    pool = await create_pool(settings, schema=SCHEMA)
     try:
         job = await store.get_job(pool, job_id)
         if job is not None:
@@ -106,7 +106,7 @@ def export_result(out_dir: Path, model_id: str, image_size: int,
 
 
 async def publish(settings: TrainerSettings, job_id: str, result: dict[str, Any]) -> None:
-    pool = await create_pool(settings, schema=SCHEMA, json_codec=True)
+    pool = await create_pool(settings, schema=SCHEMA)
     nc = await connect(settings.nats_url, name="atelier-trainer-ddp", connect_timeout_s=settings.nats_connect_timeout_s)
     objects = ObjectStore(settings)
     try:

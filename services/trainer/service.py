@@ -11,6 +11,7 @@ from services.trainer import store
 from services.trainer.events import canceled_event, job_event, queued_event
 from services.trainer.settings import TrainerSettings
 from services.trainer.store import JobRow, ModelRow, VersionRow
+from shared.contracts import community
 from shared.contracts.trainer import (
     StyleModel,
     StyleModelAccepted,
@@ -27,7 +28,7 @@ from shared.contracts.trainer import (
 from shared.errors import Conflict, NotFound, TooManyRequests, Unprocessable
 from shared.ids import new_id
 from shared.logging import get_logger
-from shared.messaging.rpc import rpc_call
+from shared.messaging.rpc import call
 from shared.outbox import enqueue
 
 log = get_logger(__name__)
@@ -95,20 +96,19 @@ class ModelService:
         if idempotency_key and (found := await store.model_by_idempotency_key(self.pool, actor_id, idempotency_key)):
             return await self.get(actor_id, found.id)
         source = {"work_ids": body.work_ids} if body.work_ids is not None else {"collection_id": body.collection_id}
-        # TODO(contracts): community.WORKS_TRAINING_SET
-        found_set = await rpc_call(self.nc, "community", "works.training_set", source, actor_id=actor_id,
-                                   timeout=self.settings.community_timeout_s)
-        if found_set["refused"]:
-            reasons = found_set.get("reasons") or {}
+        found_set = await call(self.nc, community.WORKS_TRAINING_SET, source, actor_id=actor_id,
+                               timeout=self.settings.community_timeout_s)
+        if found_set.refused:
+            reasons: dict[str, str] = dict(found_set.reasons)
             raise Unprocessable(
-                f"{len(found_set['refused'])} of these works cannot be used for training: "
-                + ", ".join(found_set["refused"]),
+                f"{len(found_set.refused)} of these works cannot be used for training: "
+                + ", ".join(found_set.refused),
                 errors=[{"field": "work_ids", "work_id": w, "reason": reasons.get(w, "refused"),
                          "message": f"work {w}: {REASONS.get(reasons.get(w, ''), 'refused')}"}
-                        for w in found_set["refused"]],
-                extra={"refused": found_set["refused"]})
-        works = found_set["works"]
-        asset_ids = list(dict.fromkeys(a for w in works for a in w["asset_ids"]))
+                        for w in found_set.refused],
+                extra={"refused": found_set.refused})
+        works = found_set.works
+        asset_ids = list(dict.fromkeys(a for w in works for a in w.asset_ids))
         if not asset_ids:
             raise Unprocessable("the training set is empty: choose works with images")
         if len(asset_ids) > self.settings.trainer_max_dataset_images:
@@ -116,7 +116,7 @@ class ModelService:
         model: dict[str, Any] = {
                  "id": new_id(), "owner_id": actor_id, "name": body.name, "architecture": body.architecture,
                  "image_size": body.image_size, "width": body.width or self.settings.trainer_default_width,
-                 "work_ids": [w["id"] for w in works], "collection_id": body.collection_id,
+                 "work_ids": [w.id for w in works], "collection_id": body.collection_id,
                  "asset_ids": asset_ids, "idempotency_key": idempotency_key}
         job = {"id": new_id(), "model_id": model["id"], "owner_id": actor_id, "version": 1, "kind": "train",
                "steps": body.steps, "batch_size": body.batch_size, "augment": body.augment, "seed": body.seed}

@@ -1,7 +1,7 @@
 """All SQL of the trainer service (schema `trainer`, set as the pool's search_path).
 
 Rows come out typed (`ModelRow`, `JobRow`, `VersionRow`, `ModelListRow`); jsonb columns are Python
-values through the pool's codec (`owned_data_ctxs(..., json_codec=True)`).
+values through the pool's jsonb codec (shared/db.py).
 """
 
 from __future__ import annotations

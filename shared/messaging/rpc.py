@@ -133,7 +133,7 @@ class RpcServer:
         return [op.name for op in operations(self.service) if op.name not in self._handlers]
 
     async def start(self) -> None:
-        if not getattr(self, "_legacy", False) and (missing := self.missing()):
+        if missing := self.missing():
             raise RuntimeError(f"{self.service} declares operations it does not serve: {missing}")
         self._micro = await add_service(
             self._nc,
@@ -250,76 +250,3 @@ async def call(
         return None  # type: ignore[return-value]  # an operation without a response body answers null
     return op.response.model_validate(_decode(raw))
 
-
-# --- transitional: the untyped API that services used before the contracts; removed once every
-# --- service serves and calls contract operations (do not use in new code) ----------------------
-
-LegacyHandler = Callable[["RpcRequest"], Awaitable[Any]]
-
-
-class RpcRequest:
-    def __init__(self, data: Any, headers: dict[str, str]) -> None:
-        self.data = data
-        self.headers = headers
-
-    @property
-    def actor_id(self) -> str | None:
-        return self.headers.get(context.ACTOR)
-
-    def require_actor(self) -> str:
-        if not self.actor_id:
-            raise Unauthorized("this operation needs an authenticated user")
-        return self.actor_id
-
-    def parse(self, model: type[Req]) -> Req:
-        try:
-            return model.model_validate(self.data if self.data is not None else {})
-        except ValidationError as exc:
-            raise Unprocessable("the request body is not valid", errors=validation_errors(exc)) from None
-
-
-class _LegacyOp:
-    def __init__(self, service: str, name: str) -> None:
-        self.service, self.name, self.actor = service, name, "none"
-        self.subject = f"svc.{service}.{name}"
-        self.request = _AnyBody
-        self.response = None
-
-
-class _AnyBody(BaseModel):
-    model_config = {"extra": "allow"}
-
-
-def _legacy_endpoint(self: RpcServer, operation: str) -> Callable[[LegacyHandler], LegacyHandler]:
-    def register(handler: LegacyHandler) -> LegacyHandler:
-        _legacy_add(self, operation, handler)
-        return handler
-
-    return register
-
-
-def _legacy_add(self: RpcServer, operation: str, handler: LegacyHandler) -> None:
-    op = _LegacyOp(self.service, operation)
-
-    async def serve(request: Any, call: Call) -> Any:
-        return await handler(RpcRequest(request.model_dump() if request.model_extra is not None else None,
-                                        dict(call.headers)))
-
-    self._handlers[operation] = (op, serve)  # type: ignore[assignment]
-    self._legacy = True  # type: ignore[attr-defined]
-
-
-RpcServer.endpoint = _legacy_endpoint  # type: ignore[attr-defined]
-RpcServer.add = _legacy_add  # type: ignore[attr-defined]
-
-
-async def rpc_call_raw(nc: NATS, service: str, operation: str, payload: Any = None, *, timeout: float,
-                       actor_id: str | None = None, headers: dict[str, str] | None = None) -> bytes:
-    op = _LegacyOp(service, operation)
-    return await call_raw(nc, op, payload, timeout=timeout, actor_id=actor_id, headers=headers)  # type: ignore[arg-type]
-
-
-async def rpc_call(nc: NATS, service: str, operation: str, payload: Any = None, *, timeout: float,
-                   actor_id: str | None = None, headers: dict[str, str] | None = None) -> Any:
-    return _decode(await rpc_call_raw(nc, service, operation, payload, timeout=timeout, actor_id=actor_id,
-                                      headers=headers))

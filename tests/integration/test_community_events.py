@@ -26,10 +26,11 @@ from services.assets.settings import AssetsSettings
 from services.community import works
 from services.community.app import DEPS, create_app
 from services.community.settings import CommunitySettings
+from shared.contracts import assets as asset_ops
 from shared.contracts import community as c
 from shared.contracts.community import WorkPatch
 from shared.messaging.connection import connect
-from shared.messaging.rpc import call_raw, rpc_call
+from shared.messaging.rpc import call, call_raw
 from tests.support.nats import RestartableNats
 
 SUBJECT = "community.work.published"
@@ -90,9 +91,9 @@ async def test_published_events_arrive_exactly_once_across_a_nats_restart(
 
     async def store_image(seed: int) -> str:
         data = base64.b64encode(png_bytes(render("dots", seed, 64))).decode()
-        stored = await rpc_call(client, "assets", "store", {"owner_id": actor, "kind": "sample",
-                                                            "content_type": "image/png", "data_b64": data}, timeout=10)
-        return str(stored["id"])
+        stored = await call(client, asset_ops.STORE, {"owner_id": actor, "kind": "sample",
+                                                   "content_type": "image/png", "data_b64": data}, timeout=10)
+        return stored.id
 
     async def publish(title: str, visibility: str = "public") -> dict[str, Any]:
         body = {"title": title, "asset_ids": [await store_image(len(title))], "visibility": visibility}

@@ -14,10 +14,10 @@ import pytest
 from nats.js.api import DeliverPolicy
 from PIL import Image
 
-from shared.contracts import community
+from shared.contracts import assets, community
 from shared.contracts.operation import operations
 from shared.errors import NotFound, Unprocessable
-from shared.messaging.rpc import call_raw, rpc_call
+from shared.messaging.rpc import call, call_raw
 from tests.support.streams import wait_outbox_relayed
 
 
@@ -39,9 +39,9 @@ async def _user(nc: Any, *, consent: bool = False) -> str:
 async def _asset(nc: Any, owner_id: str) -> str:
     buf = io.BytesIO()
     Image.frombytes("RGB", (8, 8), secrets.token_bytes(8 * 8 * 3)).save(buf, "PNG")
-    stored = await rpc_call(nc, "assets", "store", {"owner_id": owner_id, "kind": "generated",
-                                                    "data_b64": base64.b64encode(buf.getvalue()).decode()}, timeout=10)
-    return str(stored["id"])
+    stored = await call(nc, assets.STORE, {"owner_id": owner_id, "kind": "generated",
+                                           "data_b64": base64.b64encode(buf.getvalue()).decode()}, timeout=10)
+    return stored.id
 
 
 async def _work(nc: Any, author: str, **fields: Any) -> str:

@@ -15,6 +15,7 @@ import pytest
 
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
+from shared.contracts import community
 from shared.contracts.events import make_event
 from shared.contracts.events.catalog import (
     GenerationCompleted,
@@ -26,7 +27,7 @@ from shared.contracts.events.catalog import (
 from shared.ids import new_id
 from shared.messaging.connection import connect as connect_nats
 from shared.messaging.publisher import publish_event
-from shared.messaging.rpc import rpc_call
+from shared.messaging.rpc import call_raw
 from shared.messaging.streams import ensure_streams
 
 RECEIVE_TIMEOUT_S = 10.0
@@ -180,16 +181,16 @@ async def test_another_users_private_events_never_arrive(gateway, js, endpoints)
 async def _account(nc: Any) -> tuple[str, str]:
     """A real community account; returns (user id, username)."""
     name = f"live_{new_id().lower()[-10:]}"
-    reply = await rpc_call(nc, "community", "auth.signup",
-                           {"username": name, "email": f"{name}@example.com", "password": "correct horse battery"},
-                           timeout=10)
+    reply = json.loads(await call_raw(
+        nc, community.AUTH_SIGNUP,
+        {"username": name, "email": f"{name}@example.com", "password": "correct horse battery"}, timeout=10))
     return reply["user"]["id"], name
 
 
 async def _follow(nc: Any, js: Any, reader: str, username: str, followee: str, *, on: bool = True) -> None:
     """Follow through community, then wait until its event is on the stream (it goes out via the
     outbox), so a work published next is ordered after it."""
-    await rpc_call(nc, "community", "users.follow" if on else "users.unfollow", {"username": username},
+    await call_raw(nc, community.USERS_FOLLOW if on else community.USERS_UNFOLLOW, {"username": username},
                    timeout=10, actor_id=reader)
     subject = "community.user.followed" if on else "community.user.unfollowed"
     deadline = time.monotonic() + RECEIVE_TIMEOUT_S

@@ -13,10 +13,11 @@ from pydantic import BaseModel
 
 from shared.contracts.events import make_event
 from shared.contracts.events.catalog import GenerateJob
+from shared.contracts.operation import Operation
 from shared.errors import AtelierError, Conflict, GatewayTimeout, ServiceUnavailable, Unprocessable
 from shared.logging import bound_context
 from shared.messaging.consumer import ConsumerSpec, JetStreamConsumer, Poison, Retry
-from shared.messaging.rpc import RpcRequest, RpcServer, rpc_call
+from shared.messaging.rpc import Call, RpcServer, call
 
 
 async def _job_stream(js: object) -> tuple[str, str]:
@@ -112,47 +113,60 @@ class Body(BaseModel):
     name: str
 
 
+class Claimed(BaseModel):
+    name: str
+    actor: str
+    request: str
+
+
+class Nothing(BaseModel):
+    pass
+
+
 async def test_rpc_errors_reach_the_caller_typed(nc) -> None:
     service = f"test{uuid.uuid4().hex[:8]}"
+    # Throw-away declarations (built directly, so they are not registered with the platform's contracts).
+    claim_op = Operation(service, "claim", Body, Claimed, "claim a name", actor="optional")
+    crash_op = Operation(service, "crash", Nothing, None, "fail", actor="none")
+    slow_op = Operation(service, "slow", Nothing, None, "take long", actor="none")
     rpc = RpcServer(nc, service)
 
-    @rpc.endpoint("claim")
-    async def claim(req: RpcRequest) -> dict[str, str]:
-        body = req.parse(Body)
+    async def claim(body: Body, call_: Call) -> dict[str, str]:
         if body.name == "taken":
             raise Conflict("that name is taken", errors=[{"field": "name", "message": "taken"}])
-        return {"name": body.name, "actor": req.actor_id or "", "request": req.headers.get("X-Request-ID", "")}
+        return {"name": body.name, "actor": call_.actor_id or "", "request": call_.headers.get("X-Request-ID", "")}
 
-    @rpc.endpoint("crash")
-    async def crash(req: RpcRequest) -> None:
+    async def crash(body: Nothing, call_: Call) -> None:
         raise RuntimeError("internal secret")
 
-    @rpc.endpoint("slow")
-    async def slow(req: RpcRequest) -> None:
+    async def slow(body: Nothing, call_: Call) -> None:
         await asyncio.sleep(2)
 
+    rpc.serve(claim_op, claim)
+    rpc.serve(crash_op, crash)
+    rpc.serve(slow_op, slow)
     await rpc.start()
     try:
         with bound_context(request_id="req-42"):
-            ok = await rpc_call(nc, service, "claim", {"name": "ada"}, timeout=2, actor_id="user-1")
+            ok = (await call(nc, claim_op, {"name": "ada"}, timeout=2, actor_id="user-1")).model_dump()
         assert ok == {"name": "ada", "actor": "user-1", "request": "req-42"}
 
         with pytest.raises(Conflict) as conflict:
-            await rpc_call(nc, service, "claim", {"name": "taken"}, timeout=2)
+            await call(nc, claim_op, {"name": "taken"}, timeout=2)
         assert conflict.value.detail == "that name is taken"
         assert conflict.value.errors == [{"field": "name", "message": "taken"}]
 
         with pytest.raises(Unprocessable) as invalid:
-            await rpc_call(nc, service, "claim", {"nom": 1}, timeout=2)
+            await call(nc, claim_op, {"nom": 1}, timeout=2)
         assert invalid.value.errors and invalid.value.errors[0]["field"] == "name"
 
         with pytest.raises(AtelierError) as crashed:
-            await rpc_call(nc, service, "crash", {}, timeout=2)
+            await call(nc, crash_op, {}, timeout=2)
         assert crashed.value.status == 500 and "secret" not in crashed.value.detail
 
         with pytest.raises(GatewayTimeout):
-            await rpc_call(nc, service, "slow", {}, timeout=0.3)
+            await call(nc, slow_op, {}, timeout=0.3)
         with pytest.raises(ServiceUnavailable):
-            await rpc_call(nc, "nobody-home", "anything", {}, timeout=1)
+            await call(nc, Operation("nobody-home", "anything", Nothing, None, "nobody serves this"), {}, timeout=1)
     finally:
         await rpc.stop()

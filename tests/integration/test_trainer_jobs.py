@@ -28,7 +28,7 @@ async def worker(endpoints: Any, nc: Any, js: Any) -> Any:
         database_url=endpoints.database_url, nats_url=endpoints.nats_url, s3_endpoint=endpoints.s3_endpoint,
         s3_access_key=endpoints.s3_access_key, s3_secret_key=endpoints.s3_secret_key, s3_bucket=endpoints.s3_bucket)
     await migrate(settings, SCHEMA, MIGRATIONS)
-    pool = await create_pool(settings, schema=SCHEMA, json_codec=True)
+    pool = await create_pool(settings, schema=SCHEMA)
     objects = ObjectStore(settings)
     async with aiohttp.ClientSession() as http:
         yield TrainWorker(settings, pool, nc, js, objects, http)

@@ -20,7 +20,7 @@ from torch import nn
 
 from deploy.local import procs
 from deploy.local.triton import TritonServer, start_triton
-from services.inference import png_codec, latents
+from services.inference import latents, png_codec
 from services.inference.backends import ModelNotLoaded
 from services.inference.backends.onnx_local import OnnxLocalBackend
 from services.inference.backends.triton import TritonBackend

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from services.gateway.openapi import Schemas
 from services.gateway.routing import Route, add_routes
+from services.gateway.settings import GatewaySettings
 from shared.contracts import community as c
 from shared.contracts.common import Page
 
@@ -56,6 +57,6 @@ def streamed_docs(schemas: Schemas) -> dict[tuple[str, str], dict[str, Any]]:
     return {}
 
 
-def setup(app: web.Application, settings: object = None) -> None:
+def setup(app: web.Application, settings: GatewaySettings) -> None:
     """Register this module's routes on the gateway."""
     add_routes(app, ROUTES)

@@ -15,6 +15,7 @@ from aiohttp import web
 from services.gateway.auth import require_user
 from services.gateway.openapi import Schemas, problem, success_doc
 from services.gateway.routing import Route, add_routes, forward
+from services.gateway.settings import GatewaySettings
 from shared.contexts import NC
 from shared.contracts import inference as c
 from shared.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
@@ -79,7 +80,7 @@ def streamed_docs(schemas: Schemas) -> dict[tuple[str, str], dict[str, Any]]:
     }}
 
 
-def setup(app: web.Application, settings: object = None) -> None:
+def setup(app: web.Application, settings: GatewaySettings) -> None:
     """Register this module's routes on the gateway."""
     add_routes(app, ROUTES)
     app.router.add_post(VERIFY_PATH, verify)

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from services.gateway.openapi import Schemas
 from services.gateway.routing import Route, add_routes
+from services.gateway.settings import GatewaySettings
 from shared.contracts import trainer as t
 
 TAG = "models"
@@ -30,6 +31,6 @@ def streamed_docs(schemas: Schemas) -> dict[tuple[str, str], dict[str, Any]]:
     return {}  # no streamed routes: every route is in the table
 
 
-def setup(app: web.Application, settings: object = None) -> None:
+def setup(app: web.Application, settings: GatewaySettings) -> None:
     """Register this module's routes on the gateway."""
     add_routes(app, ROUTES)

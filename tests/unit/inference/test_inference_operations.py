@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
 from services.gateway.routes import inference as routes
+from services.gateway.settings import GatewaySettings
 from services.inference import rpc
 from services.inference.generations import generation_view
 from services.inference.store import GenerationRow, OutputRow, RatedOutputRow
@@ -68,7 +69,7 @@ def test_top_rated_outputs_stay_a_json_array() -> None:
 ])
 async def test_an_output_index_must_be_a_short_number(path: str, found: bool) -> None:
     app = web.Application()
-    routes.setup(app)
+    routes.setup(app, GatewaySettings())
     match = await app.router.resolve(make_mocked_request("PUT", path, app=app))
     if found:
         assert match.http_exception is None and match["index"] == path.split("/")[5]
