@@ -49,10 +49,11 @@ SERVICE_GRACE_S = services.SHUTDOWN_TIMEOUT_S + 5.0
 
 
 async def _ensure_streams(admin_url: str) -> None:
-    from shared.messaging.connection import connect
+    import nats
+
     from shared.messaging.streams import ensure_streams
 
-    nc = await connect(admin_url, name="atelier-launcher", allow_reconnect=False, max_reconnect_attempts=0)
+    nc = await nats.connect(admin_url, name="atelier-launcher", connect_timeout=5, allow_reconnect=False)
     try:
         await ensure_streams(nc.jetstream(timeout=10.0))
     finally:
