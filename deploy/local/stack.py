@@ -145,8 +145,9 @@ class EmbeddedStack:
 
     def _create_streams(self, admin_url: str) -> None:
         """The admin identity creates the streams; services may not (ATELIER_NATS_MANAGE_STREAMS=false)."""
-        try:
-            asyncio.run(_ensure_streams(admin_url))
+        try:  # in a thread of its own: start() may be called from inside an event loop (async tests)
+            with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(lambda: asyncio.run(_ensure_streams(admin_url))).result(timeout=60)
         except BaseException:
             self.stop()
             raise
