@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
 import nats
 import pytest
 from nats.aio.client import Client as NATS
@@ -197,3 +198,16 @@ def test_the_server_config_holds_no_anonymous_user(server: NatsServer) -> None:
     config = Path(server.credentials_file).parent.joinpath("nats.conf").read_text()
     assert "no_auth_user" not in config
     assert oct(Path(server.credentials_file).stat().st_mode & 0o777) == "0o600"
+
+
+async def test_the_launcher_starts_each_service_as_its_own_identity(platform: dict[str, str],
+                                                                    endpoints: object) -> None:
+    monitor = endpoints.nats_monitor_url  # type: ignore[attr-defined]
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+        async with http.get(f"{monitor}/connz", params={"auth": "true", "limit": "1024"}) as resp:
+            connz = await resp.json()
+    users = {c.get("name"): c.get("authorized_user") for c in connz["connections"]}
+    services = list(platform)  # every service the session started (each one ready, so allowed enough)
+    assert services
+    assert {name: users.get(f"atelier-{name}") for name in services} == {name: name for name in services}
+    assert all(c.get("authorized_user") for c in connz["connections"]), "an anonymous connection got in"
