@@ -211,3 +211,30 @@ async def test_the_launcher_starts_each_service_as_its_own_identity(platform: di
     assert services
     assert {name: users.get(f"atelier-{name}") for name in services} == {name: name for name in services}
     assert all(c.get("authorized_user") for c in connz["connections"]), "an anonymous connection got in"
+
+
+async def test_migrate_only_creates_the_streams_as_admin_and_a_service_cannot(tmp_path: Path) -> None:
+    from shared.resources import migrate_streams
+    from shared.settings import ServiceSettings
+
+    fresh = start_nats(tmp_path)
+    try:
+        passwords = nats_auth.read_credentials(fresh.credentials_file)
+
+        def as_user(name: str) -> ServiceSettings:
+            return ServiceSettings(nats_url=fresh.server_url, nats_user=name, nats_password=passwords[name],
+                                   nats_migrate_streams=True, publish_timeout_s=1.0)  # type: ignore[arg-type]
+
+        with pytest.raises(Exception):  # noqa: B017 - the stream-management request is refused
+            await asyncio.wait_for(migrate_streams(as_user("community")), 10)
+        nc = await nats.connect(fresh.url, allow_reconnect=False, connect_timeout=3)
+        try:
+            js = nc.jetstream(timeout=5.0)
+            assert [s.config.name for s in await js.streams_info()] == []
+            await migrate_streams(as_user("admin"))
+            names = {s.config.name for s in await js.streams_info()}
+            assert names == {"ASSETS", "COMMUNITY", "INFERENCE", "JOBS", "TRAINER"}
+        finally:
+            await nc.close()
+    finally:
+        assert not procs.stop_all([fresh.record], grace_s=5)
