@@ -192,7 +192,9 @@ class EmbeddedStack:
         With a service's `name`, it connects to NATS as that identity and leaves the streams to
         the admin; without one (a tool or test process), as the admin identity."""
         ep = self._require_endpoints()
-        identity = name if name in self._nats_passwords and name != ADMIN else ADMIN
+        identity = ADMIN if name is None else name
+        if identity not in self._nats_passwords or name == ADMIN:
+            raise KeyError(f"no NATS identity for service {name!r}: declare it in shared/messaging/permissions.py")
         env = {
             "ATELIER_NATS_URL": ep.nats_server_url,
             "ATELIER_NATS_USER": identity,
