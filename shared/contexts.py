@@ -21,7 +21,7 @@ from nats.js import JetStreamContext
 
 from shared.db import apply_migrations, create_pool
 from shared.logging import get_logger
-from shared.messaging.connection import connect
+from shared.messaging.connection import connect_as
 from shared.messaging.consumer import JetStreamConsumer
 from shared.messaging.rpc import RpcServer
 from shared.messaging.streams import ensure_streams
@@ -51,6 +51,16 @@ async def migrate(settings: DatabaseSettings, schema: str, migrations: Path, *, 
         await pool.close()
 
 
+async def migrate_streams(settings: ServiceSettings) -> None:
+    """Create or update the platform's streams as this process's identity (`--migrate-only` with
+    `ATELIER_NATS_MIGRATE_STREAMS`); the identity must be allowed to manage streams."""
+    nc = await connect_as(settings, name=f"atelier-{settings.service_name}-migrate")
+    try:
+        await ensure_streams(nc.jetstream(timeout=settings.publish_timeout_s))
+    finally:
+        await nc.close()
+
+
 def database_ctx(settings: DatabaseSettings, schema: str, migrations: Path, *, outbox: bool = True) -> CleanupCtx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         await migrate(settings, schema, migrations, outbox=outbox)
@@ -74,10 +84,10 @@ def database_ctx(settings: DatabaseSettings, schema: str, migrations: Path, *, o
 
 def nats_ctx(settings: ServiceSettings) -> CleanupCtx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        nc = await connect(settings.nats_url, name=f"atelier-{settings.service_name}",
-                           connect_timeout_s=settings.nats_connect_timeout_s)
+        nc = await connect_as(settings)
         js = nc.jetstream(timeout=settings.publish_timeout_s)
-        await ensure_streams(js)
+        if settings.nats_manage_streams:
+            await ensure_streams(js)
         app[NC], app[JS] = nc, js
 
         async def nats_ready() -> bool:

@@ -24,7 +24,8 @@ def run_service(
     name = settings_cls.model_fields["service_name"].default
     parser = argparse.ArgumentParser(prog=f"python -m services.{name}")
     parser.add_argument("--migrate-only", action="store_true",
-                        help="apply database migrations and exit (Kubernetes init container)")
+                        help="apply database migrations (with ATELIER_NATS_MIGRATE_STREAMS also the JetStream "
+                             "streams) and exit")
     args = parser.parse_args()
     settings = settings_cls()  # type: ignore[call-arg]  # every field has a default or comes from env
     configure_logging(settings)
@@ -32,6 +33,10 @@ def run_service(
     if args.migrate_only:
         if migrate is not None:
             asyncio.run(migrate(settings))
+        if settings.nats_migrate_streams:
+            from shared.contexts import migrate_streams  # pulls in NATS only when asked
+
+            asyncio.run(migrate_streams(settings))
         log.info("service.migrated", service=settings.service_name)
         return
     log.info("service.starting", service=settings.service_name, port=settings.http_port)

@@ -27,8 +27,23 @@ class ServiceSettings(BaseSettings):
     http_port: int = Field(8081, ge=0, le=65535)
     state_dir: Path = Path(".atelier")
 
-    nats_url: str = "nats://127.0.0.1:4222"
+    nats_url: str = "nats://127.0.0.1:4222"  # tls://... for TLS (see nats_tls_ca_file)
     nats_connect_timeout_s: float = 5.0
+    # This process's NATS identity (shared/messaging/permissions.py). Unset: connect without
+    # credentials, as to a server that has none configured.
+    nats_user: str = ""
+    nats_password: SecretStr = SecretStr("")
+    # Reply subjects' prefix; empty: `_INBOX_<nats_user>` with a user (the only inbox its
+    # permissions let it read), nats-py's `_INBOX` without one.
+    nats_inbox_prefix: str = ""
+    # CA bundle that signed the NATS server's certificate (tls:// URLs); unset: the system CAs.
+    nats_tls_ca_file: Path | None = None
+    # Create or update the platform's JetStream streams at start-up (needs an identity allowed to
+    # manage streams). The local stack and Kubernetes turn it off: the admin identity does it.
+    nats_manage_streams: bool = True
+    # `--migrate-only` also creates or updates the streams (Kubernetes: community's init container,
+    # running as the admin identity).
+    nats_migrate_streams: bool = False
     rpc_timeout_s: float = 10.0
     # Validate every RPC answer against its declared response model (tests and development).
     rpc_check_responses: bool = False

@@ -50,7 +50,7 @@ def _print_summary(stack: EmbeddedStack, gateway_url: str) -> None:
     ep = stack.endpoints
     assert ep is not None
     print(f"state dir   {ep.state_dir}  (logs in {ep.state_dir / 'logs'})")
-    print(f"nats        {ep.nats_url}")
+    print(f"nats        {ep.nats_server_url}  (identities in {ep.nats_credentials_file})")
     print(f"postgres    {ep.database_url}")
     print(f"s3          http://{ep.s3_endpoint}  bucket {ep.s3_bucket}")
     if ep.triton_http_url:

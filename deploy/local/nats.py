@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.local import procs
+from deploy.local import nats_auth, procs
 from deploy.local.procs import OnSpawn
 
 READY_TIMEOUT_S = 15.0
@@ -15,9 +15,11 @@ MAX_PAYLOAD = 8 * 1024 * 1024
 @dataclass(frozen=True)
 class NatsServer:
     record: procs.ProcRecord
-    url: str
+    url: str  # carries the admin identity: for tools and tests
     monitor_url: str
     ready_s: float
+    server_url: str  # no credentials: services add their own
+    credentials_file: Path  # {"users": {identity: password}}, this run's
 
 
 def nats_binary() -> Path:
@@ -35,9 +37,11 @@ def start_nats(state_dir: Path, on_spawn: OnSpawn | None = None) -> NatsServer:
     store.mkdir(parents=True, exist_ok=True)
     port, monitor_port = procs.free_port(), procs.free_port()
     # Same message size limit as production (deploy/k8s): generated images and verify uploads
-    # travel in one message.
+    # travel in one message. No anonymous clients: every identity has a fresh password per start.
+    passwords = nats_auth.new_passwords()
     config = state_dir / "nats.conf"
-    config.write_text(f"max_payload: {MAX_PAYLOAD}\n")
+    nats_auth.write_private(config, nats_auth.server_config(passwords, MAX_PAYLOAD))
+    credentials = nats_auth.write_credentials(state_dir, passwords)
     argv = [
         str(nats_binary()),
         "-c", str(config),
@@ -51,4 +55,6 @@ def start_nats(state_dir: Path, on_spawn: OnSpawn | None = None) -> NatsServer:
     proc, record = procs.spawn("nats", argv, log, on_spawn=on_spawn)
     monitor_url = f"http://127.0.0.1:{monitor_port}"
     ready_s = procs.wait_ready("nats", proc, lambda: procs.http_ok(health_url(monitor_url)), log, READY_TIMEOUT_S)
-    return NatsServer(record, f"nats://127.0.0.1:{port}", monitor_url, ready_s)
+    server_url = f"nats://127.0.0.1:{port}"
+    return NatsServer(record, nats_auth.admin_url(server_url, passwords), monitor_url, ready_s, server_url,
+                      credentials)

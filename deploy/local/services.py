@@ -7,7 +7,7 @@ import functools
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from deploy.local import procs
@@ -41,14 +41,18 @@ def start_services(
     logs: Path,
     gateway_port: int = 8080,
     on_spawn: procs.OnSpawn | None = None,
+    env_for: Callable[[str], Mapping[str, str]] | None = None,
 ) -> dict[str, ServiceProc]:
     """Start all `names` at once, then wait for each one's /readyz (fails with its log tail).
+
+    `env_for(name)`, when given, adds that service's own settings (its NATS identity) to `base_env`.
 
     A service whose picked port was taken before it could bind it is started again on a fresh port.
     """
     def launch(name: str) -> tuple[ServiceProc, subprocess.Popen[bytes], Path]:
         port = (gateway_port or procs.free_port()) if name == "gateway" else procs.free_port()
-        env = {**os.environ, **base_env, "ATELIER_HTTP_PORT": str(port), "ATELIER_SERVICE_NAME": name}
+        own = env_for(name) if env_for is not None else {}
+        env = {**os.environ, **base_env, **own, "ATELIER_HTTP_PORT": str(port), "ATELIER_SERVICE_NAME": name}
         env.setdefault("ATELIER_SHUTDOWN_TIMEOUT_S", str(SHUTDOWN_TIMEOUT_S))
         if name == "gateway":
             env["ATELIER_GATEWAY_PORT"] = str(port)

@@ -11,6 +11,7 @@ Used by `python -m deploy.local` and by the test suite's session fixtures:
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import dataclasses
 import os
@@ -20,11 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from deploy.local import keys, pgdir, procs, services, state
+from deploy.local import keys, nats_auth, pgdir, procs, services, state
 from deploy.local.nats import start_nats
 from deploy.local.postgres import start_postgres
 from deploy.local.s3 import start_s3
 from deploy.local.triton import start_triton
+from shared.messaging.permissions import ADMIN
 
 SERVER_GRACE_S = 10.0
 START_ATTEMPTS = 3
@@ -46,9 +48,21 @@ def _with_retries(start: Callable[[], Any]) -> tuple[Any, float]:
 SERVICE_GRACE_S = services.SHUTDOWN_TIMEOUT_S + 5.0
 
 
+async def _ensure_streams(admin_url: str) -> None:
+    import nats
+
+    from shared.messaging.streams import ensure_streams
+
+    nc = await nats.connect(admin_url, name="atelier-launcher", connect_timeout=5, allow_reconnect=False)
+    try:
+        await ensure_streams(nc.jetstream(timeout=10.0))
+    finally:
+        await nc.close()
+
+
 @dataclasses.dataclass(frozen=True)
 class Endpoints:
-    nats_url: str
+    nats_url: str  # with the admin identity (`nats://admin:...@host:port`): for tools and tests
     nats_monitor_url: str
     database_url: str
     s3_endpoint: str  # host:port
@@ -62,6 +76,8 @@ class Endpoints:
     state_dir: Path
     jwt_private_key_file: Path
     jwt_public_key_file: Path
+    nats_server_url: str = ""  # without credentials: each service connects as its own identity
+    nats_credentials_file: Path | None = None  # this run's password of every NATS identity
 
     def to_json(self) -> dict[str, str]:
         return {key: str(value) for key, value in dataclasses.asdict(self).items()}
@@ -77,6 +93,7 @@ class EmbeddedStack:
         self._servers: list[procs.ProcRecord] = []
         self._services: list[procs.ProcRecord] = []
         self._file = state.StackFile(self.state_dir)
+        self._nats_passwords: dict[str, str] = {}
 
     # -- start -----------------------------------------------------------------------------------
 
@@ -116,11 +133,24 @@ class EmbeddedStack:
             state_dir=self.state_dir,
             jwt_private_key_file=private_key,
             jwt_public_key_file=public_key,
+            nats_server_url=nats.server_url,
+            nats_credentials_file=nats.credentials_file,
         )
+        self._nats_passwords = nats_auth.read_credentials(nats.credentials_file)
+        self._create_streams(nats.url)
         self.timings.update({f"{name}_ready": server.ready_s for name, server in started.items()})
         self.timings["start_total"] = time.monotonic() - began
         self._file.update(**self.endpoints.to_json(), postgres_data_root=str(pg.data_root))
         return self.endpoints
+
+    def _create_streams(self, admin_url: str) -> None:
+        """The admin identity creates the streams; services may not (ATELIER_NATS_MANAGE_STREAMS=false)."""
+        try:  # in a thread of its own: start() may be called from inside an event loop (async tests)
+            with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(lambda: asyncio.run(_ensure_streams(admin_url))).result(timeout=60)
+        except BaseException:
+            self.stop()
+            raise
 
     def _run_parallel(self, jobs: dict[str, Callable[[], Any]]) -> dict[str, Any]:
         with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
@@ -156,11 +186,20 @@ class EmbeddedStack:
 
     # -- services --------------------------------------------------------------------------------
 
-    def service_env(self) -> dict[str, str]:
-        """The ATELIER_* environment that points a service at this stack."""
+    def service_env(self, name: str | None = None) -> dict[str, str]:
+        """The ATELIER_* environment that points a service at this stack.
+
+        With a service's `name`, it connects to NATS as that identity and leaves the streams to
+        the admin; without one (a tool or test process), as the admin identity."""
         ep = self._require_endpoints()
+        identity = ADMIN if name is None else name
+        if identity not in self._nats_passwords or name == ADMIN:
+            raise KeyError(f"no NATS identity for service {name!r}: declare it in shared/messaging/permissions.py")
         env = {
-            "ATELIER_NATS_URL": ep.nats_url,
+            "ATELIER_NATS_URL": ep.nats_server_url,
+            "ATELIER_NATS_USER": identity,
+            "ATELIER_NATS_PASSWORD": self._nats_passwords[identity],
+            "ATELIER_NATS_MANAGE_STREAMS": "false" if identity != ADMIN else "true",
             "ATELIER_DATABASE_URL": ep.database_url,
             "ATELIER_S3_ENDPOINT": ep.s3_endpoint,
             "ATELIER_S3_ACCESS_KEY": ep.s3_access_key,
@@ -187,7 +226,7 @@ class EmbeddedStack:
         """Start `python -m services.<name>` for each name; returns name -> base URL once all are ready."""
         logs = self.state_dir / "logs"
         started = services.start_services(names, self.service_env(), logs, gateway_port,
-                                          self._register_service)
+                                          self._register_service, env_for=self.service_env)
         for name, service in started.items():
             self.service_urls[name] = service.url
             self.timings[f"{name}_ready"] = service.ready_s

@@ -33,7 +33,7 @@ from services.trainer.training import TrainConfig
 from services.trainer.versions import publish_version, store_sample
 from shared.db import create_pool
 from shared.logging import configure_logging, get_logger
-from shared.messaging.connection import connect
+from shared.messaging.connection import connect_as
 from shared.objectstore import ObjectStore
 from shared.outbox import enqueue
 
@@ -44,7 +44,7 @@ SCHEMA = "trainer"
 async def claim(settings: TrainerSettings, model_id: str) -> dict[str, Any]:
     """Take the model's queued job; returns its training configuration and image bytes."""
     pool = await create_pool(settings, schema=SCHEMA)
-    nc = await connect(settings.nats_url, name="atelier-trainer-ddp", connect_timeout_s=settings.nats_connect_timeout_s)
+    nc = await connect_as(settings, name="atelier-trainer-ddp")
     try:
         latest = await store.latest_job(pool, model_id)
         if latest is not None and latest.kind == "refine":
@@ -107,7 +107,7 @@ def export_result(out_dir: Path, model_id: str, image_size: int,
 
 async def publish(settings: TrainerSettings, job_id: str, result: dict[str, Any]) -> None:
     pool = await create_pool(settings, schema=SCHEMA)
-    nc = await connect(settings.nats_url, name="atelier-trainer-ddp", connect_timeout_s=settings.nats_connect_timeout_s)
+    nc = await connect_as(settings, name="atelier-trainer-ddp")
     objects = ObjectStore(settings)
     try:
         job = await store.get_job(pool, job_id)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import nats
 from nats.aio.client import Client as NATS
 
 from shared.logging import get_logger
+from shared.messaging.permissions import inbox_prefix
+from shared.settings import ServiceSettings
 
 log = get_logger(__name__)
 
@@ -34,3 +37,23 @@ async def connect(url: str, *, name: str, connect_timeout_s: float = 5.0, **opti
         reconnected_cb=on_reconnected,
         **options,
     )
+
+
+def identity_options(settings: ServiceSettings) -> dict[str, Any]:
+    """nats-py `connect` options for the identity and TLS the settings name (none when unset)."""
+    options: dict[str, Any] = {}
+    if settings.nats_user:
+        options["user"] = settings.nats_user
+        options["password"] = settings.nats_password.get_secret_value()
+    prefix = settings.nats_inbox_prefix or (inbox_prefix(settings.nats_user) if settings.nats_user else "")
+    if prefix:
+        options["inbox_prefix"] = prefix
+    if settings.nats_tls_ca_file is not None:
+        options["tls"] = ssl.create_default_context(cafile=str(settings.nats_tls_ca_file))
+    return options
+
+
+async def connect_as(settings: ServiceSettings, *, name: str | None = None) -> NATS:
+    """Connect with the URL, identity, inbox prefix and TLS of `settings`."""
+    return await connect(settings.nats_url, name=name or f"atelier-{settings.service_name}",
+                         connect_timeout_s=settings.nats_connect_timeout_s, **identity_options(settings))

@@ -9,6 +9,8 @@ from shared.logging import get_context
 REQUEST_ID = "X-Request-ID"
 CORRELATION_ID = "Atelier-Correlation-Id"
 CAUSATION_ID = "Atelier-Causation-Id"
+# The calling user. Callees may trust it: only the peers declared in shared/messaging/permissions.py
+# can publish on `svc.>` (the gateway sets it from a verified token, a service for the user it acts for).
 ACTOR = "Atelier-Actor"
 DEADLINE = "Atelier-Deadline"  # unix time in ms after which the caller no longer waits
 

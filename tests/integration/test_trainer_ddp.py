@@ -70,7 +70,7 @@ async def test_ddp_run_trains_a_queued_job_and_publishes_its_version(gateway_url
             owner = await _user(http)
             works = [await _work(http, owner, seed) for seed in range(8)]
             model = await _model(http, owner, {"name": "multi-node", "work_ids": works, "steps": 30, **TINY})
-            env = {**os.environ, **stack.service_env(), "ATELIER_SERVICE_NAME": "trainer"}
+            env = {**os.environ, **stack.service_env("trainer"), "ATELIER_SERVICE_NAME": "trainer"}
             proc = await asyncio.create_subprocess_exec(
                 str(TORCHRUN), "--standalone", "--nproc_per_node=2", "-m", "services.trainer.ddp",
                 "--model-id", model["id"], cwd=REPO, env=env,
