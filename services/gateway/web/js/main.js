@@ -58,7 +58,7 @@ function renderChrome() {
   const here = location.hash.split("?")[0];
   const links = [["#/feed", "Feeds"], ...(user ? signedInLinks() : [])];
   document.getElementById("nav").replaceChildren(...links.map(([href, text]) => {
-    const active = here === href || here.startsWith(`${href}/`) || (href === "#/generate" && here.startsWith("#/generations/"));
+    const active = here === href || here.startsWith(`${href}/`);
     return el("a", { href, class: active ? "active" : "", "aria-current": active ? "page" : null }, text);
   }));
   const box = document.getElementById("session");
