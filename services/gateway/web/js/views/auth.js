@@ -36,8 +36,8 @@ function form(id, title, fields, submitText, onSubmit, footer) {
 
 const field = (label, name, type = "text", extra = {}, hint = null) => {
   const hintId = hint ? `${name}-hint` : null;
-  return el("label", {}, label, el("input", { name, type, required: true, "aria-describedby": hintId, "data-hint": hintId, ...extra }),
-    hint ? el("span", { class: "hint muted", id: hintId }, hint) : null);
+  return el("div", { class: "field" }, el("label", {}, label, el("input", { name, type, required: true,
+    "aria-describedby": hintId, "data-hint": hintId, ...extra })), hint ? el("span", { class: "hint muted", id: hintId }, hint) : null);
 };
 
 export function signUp(view) {

@@ -216,6 +216,11 @@ export async function detail(view, id) {
     generate.hidden = !model.versions?.length;
     refine.hidden = !model.versions?.length || ACTIVE.includes(model.status);
     (model.samples || []).forEach((a) => addSample(a, false));
+    // The API lists grids newest first: keep that order whichever way each one arrived.
+    for (const assetId of [...(model.samples || [])].reverse()) {
+      const figure = samples.querySelector(`figure[data-asset-id="${assetId}"]`);
+      if (figure) samples.prepend(figure);
+    }
     versions.replaceChildren(...[...(model.versions || [])].reverse().map((v) => el("li", { "data-version": v.version },
       el("b", {}, `v${v.version}`), ` · ${v.steps ?? ""} steps · ${new Date(v.created_at).toLocaleString()} · `, quality(v.metrics), " ",
       el("a", { href: `#/generate/${id}?version=${v.version}`, class: "button small" }, `Generate with v${v.version}`))));

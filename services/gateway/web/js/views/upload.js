@@ -48,9 +48,9 @@ export function render(view) {
   const error = el("div", { class: "form-error", role: "alert" });
   const form = el("form", { class: "card stack", id: "upload-form", novalidate: true },
     el("label", {}, "Title", el("input", { name: "title", required: true, maxlength: 200 })),
-    el("p", { class: "muted hint" }, "Tags help people find your work: search and tag pages list it."),
     el("label", {}, "Description", el("textarea", { name: "description", rows: 3 })),
-    el("label", {}, "Tags (comma separated)", el("input", { name: "tags", placeholder: "ink, botanical" })),
+    el("label", {}, "Tags (comma separated)", el("input", { name: "tags", placeholder: "ink, botanical", "aria-describedby": "tags-hint", "data-hint": "tags-hint" })),
+    el("span", { class: "muted hint", id: "tags-hint" }, "Tags help people find your work: each one links to its search."),
     el("div", { class: "row" },
       el("label", {}, "Visibility", el("select", { name: "visibility" }, ["public", "unlisted", "private"].map((v) => el("option", {}, v)))),
       el("label", {}, "Origin", el("select", { name: "origin" }, ["human", "collab", "ai"].map((v) => el("option", {}, v))))),
