@@ -201,7 +201,8 @@ async def _flow(contexts: list[BrowserContext], pages: dict[str, Page], errors: 
     assert any(re.fullmatch(rf"v1 · step \d+ of {STEPS}", t) for t in texts), texts
     assert any(t == f"v1 · final, step {STEPS}" for t in texts), texts
     quality = page.locator("#versions .quality-figure").first
-    await expect(quality).to_have_text(re.compile(r"^(\d+% closer to your works than before training|not yet closer .*)$"))
+    readable = re.compile(r"^(\d+% closer to your works than before training|not yet closer .*)$")
+    await expect(quality).to_have_text(readable)
     assert "SWD" in (await quality.get_attribute("title") or "")
     # After a reload, this browser still knows which step each grid came from.
     await page.reload()
@@ -216,7 +217,7 @@ async def _flow(contexts: list[BrowserContext], pages: dict[str, Page], errors: 
     await expect(page.locator("#generation-status")).to_have_text("succeeded", timeout=GEN_TIMEOUT_MS)
     first_run = await page.locator("#generation").get_attribute("data-id")
     await expect(page.locator("#generation .output-card")).to_have_count(4)
-    await page.get_by_role("button", name="Vary output 0 (seed 42)").click()
+    await page.get_by_role("button", name="Vary this: output 0, seed 42").click()
     await expect(page.locator("#generation")).not_to_have_attribute("data-id", first_run or "")
     await expect(page.locator("#generation-status")).to_have_text("succeeded", timeout=GEN_TIMEOUT_MS)
     await expect(page.locator("#runs > .run")).to_have_count(2)
@@ -248,7 +249,8 @@ async def _flow(contexts: list[BrowserContext], pages: dict[str, Page], errors: 
 
     # A fan likes and comments: the artist is notified; the comment count moves at once.
     fan: Member = await sign_up(http, "fan_")
-    fan_page = await signed_in_page(fan_ctx, gateway_url, {"token": fan.token, "user": {"id": fan.id, "username": fan.username}})
+    fan_session = {"token": fan.token, "user": {"id": fan.id, "username": fan.username}}
+    fan_page = await signed_in_page(fan_ctx, gateway_url, fan_session)
     fan_page.on("pageerror", lambda exc: errors.append(f"fan: {exc}"))
     pages["fan"] = fan_page
     await fan_page.goto(work_url)

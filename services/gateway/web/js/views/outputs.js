@@ -55,9 +55,9 @@ function actionsFor(gen, output, siblings, act) {
   const row = el("div", { class: "row actions" });
   if (seed !== null) {
     row.append(
-      el("button", { type: "button", class: "secondary small", "aria-label": `Vary output ${output.index} (seed ${seed})`,
+      el("button", { type: "button", class: "secondary small", "aria-label": `Vary this: output ${output.index}, seed ${seed}`,
         onclick: () => act({ ...base, mode: "variations", base_seed: seed, count: gen.count }) }, "Vary this"),
-      el("button", { type: "button", class: "secondary small", "aria-label": `Use seed ${seed}`,
+      el("button", { type: "button", class: "secondary small", "aria-label": `Use this seed: ${seed}`,
         onclick: () => act({ ...base, mode: "sample", seed, count: gen.count }, { fillOnly: true }) }, "Use this seed"));
     const targets = siblings.filter((o) => o.index !== output.index && seedOf(gen, o) !== null);
     if (targets.length) {
@@ -68,7 +68,7 @@ function actionsFor(gen, output, siblings, act) {
       "Interpolate to")));
     }
   }
-  row.append(el("button", { type: "button", class: "secondary small", "aria-label": `Download output ${output.index} (signed PNG)`,
+  row.append(el("button", { type: "button", class: "secondary small", "aria-label": `Download output ${output.index} (signed PNG)`, title: "the signed file, with its C2PA manifest",
     onclick: () => download(output.asset_id, `atelier-${gen.id.slice(-6)}-${output.index}`).catch((err) => showError(err)) }, "Download"));
   return row;
 }
