@@ -1,7 +1,8 @@
 """Accessibility of every page of the web app, signed out and signed in, in Debian's Chromium:
 axe-core (npm, pinned, installed under .tools/ by deploy/local/install-tools.sh) finds no
 violation of impact "serious" or "critical" on any of them, at desktop width and at 390 px; at
-390 px no page scrolls sideways and the header takes at most a quarter of the screen.
+390 px no page scrolls sideways and the header takes at most a quarter of the screen; and no page
+shows a missing value as the word "null", "undefined" or "NaN".
 
 The pages hold real content made through the API first: an artist's works, a board, a comment, a
 tiny trained style model, a generation and its published AI work, a report in the moderation queue.
@@ -10,6 +11,7 @@ tiny trained style model, a generation and its published AI work, a report in th
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -112,6 +114,10 @@ async def audit(page: Page, where: str, problems: list[str], phone: bool) -> Non
     for v in violations:
         if v["impact"] in BLOCKING:
             problems.append(f"{where}: {v['impact']} {v['id']} ({v['help']}) at {v['nodes']}")
+    # A missing value never shows as a word (a bio-less profile once read "null" twice).
+    shown = await page.locator("body").inner_text()
+    if leaked := re.findall(r"\b(?:null|undefined|NaN)\b", shown):
+        problems.append(f"{where}: the page shows {sorted(set(leaked))}")
     if phone:
         box = await page.evaluate("""() => ({ scroll: document.documentElement.scrollWidth, width: innerWidth,
             header: document.querySelector("header").getBoundingClientRect().height, height: innerHeight })""")

@@ -211,3 +211,9 @@ export function notFound(view, title, err) {
     el("p", { class: gone ? "muted" : "error" }, gone ? "It may have been deleted, made private, or the link is mistyped." : String(err.message || err)),
     el("p", {}, el("a", { href: "#/feed/trending" }, "Browse trending works"), " · ", el("a", { href: "#/search" }, "Search")));
 }
+
+// replaceChildren that skips null/undefined/false (the DOM's own writes them out as the text "null").
+export function mount(node, ...children) {
+  node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+  return node;
+}

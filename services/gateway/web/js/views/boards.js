@@ -1,7 +1,7 @@
 // Boards: your ordered collections of works (yours or anyone's), public or private.
 
 import { api, session } from "../api.js";
-import { clearFieldErrors, confirmButton, el, grid, plural, showError, showFieldErrors, toast, workTile } from "../ui.js";
+import { clearFieldErrors, confirmButton, el, grid, mount, plural, showError, showFieldErrors, toast, workTile } from "../ui.js";
 
 export async function list(view) {
   const items = el("div", { id: "boards" }, el("p", { class: "muted" }, "Loading…"));
@@ -60,7 +60,7 @@ export async function detail(view, id) {
       toast("Board deleted");
       location.hash = "#/boards";
     }, { id: "delete-board" })) : null;
-  view.replaceChildren(el("h1", {}, board.title),
+  mount(view, el("h1", {}, board.title),
     el("p", { class: "muted" }, "by ", el("a", { href: `#/users/${board.owner.username}` }, `@${board.owner.username}`),
       ` · ${plural(works.length, "work")} · ${board.visibility}`),
     board.description ? el("p", {}, board.description) : null, actions, body);

@@ -2,7 +2,7 @@
 // For-you feed suggests artists to follow and shows what is trending instead of a blank page.
 
 import { api, session } from "../api.js";
-import { el, grid, showError, workTile } from "../ui.js";
+import { el, grid, mount, showError, workTile } from "../ui.js";
 import { onEvent, subject } from "../live.js";
 import { suggestedArtists } from "./suggest.js";
 
@@ -35,7 +35,7 @@ export async function render(view, which) {
     el("p", {}, el("b", {}, "Atelier"), " is where artists share their works, train small style models on the works they choose, ",
       "and generate from them — every AI-made image is labelled and signed."),
     el("p", {}, el("a", { href: "#/signup", class: "button" }, "Create an account"), " ", el("a", { href: "#/signin" }, "or sign in")));
-  view.replaceChildren(el("h1", {}, title), intro, tabs,
+  mount(view, el("h1", {}, title), intro, tabs,
     el("div", { "aria-live": "polite" }, banner), items, el("div", { class: "row" }, more), extra);
 
   let cursor = null;

@@ -168,7 +168,7 @@ export async function detail(view, id) {
   const rows = [["Style model", modelName], ["Version", `v${gen.version}`], ["Mode", gen.mode], ["Images", String(gen.count)],
     ["Settings", describeSettings(gen)], ...(p.strength != null ? [["Strength", String(p.strength)]] : []),
     ["Made", new Date(gen.created_at).toLocaleString()]];
-  const box = el("div");
+  const box = el("div", { id: "generation" });
   // An action on one output opens the generate page with that request filled in (and run).
   const act = (body, { fillOnly = false } = {}) => {
     const q = new URLSearchParams(Object.entries(body).filter(([k, v]) => k !== "model_id" && v != null).map(([k, v]) => [k, String(v)]));

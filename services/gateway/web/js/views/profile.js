@@ -1,7 +1,7 @@
 // An artist's page: who they are, follow or unfollow, and their works.
 
 import { api, session } from "../api.js";
-import { el, grid, notFound, plural, showError, workTile } from "../ui.js";
+import { el, grid, mount, notFound, plural, showError, workTile } from "../ui.js";
 
 export async function render(view, username) {
   let user;
@@ -34,7 +34,7 @@ export async function render(view, username) {
   const works = el("div", {}, el("p", { class: "muted" }, "Loading works…"));
   const boards = el("div", { id: "profile-boards" });
   const own = Boolean(me && me.id === user.id);
-  view.replaceChildren(el("div", { class: "row" }, el("h1", {}, user.display_name || user.username),
+  mount(view, el("div", { class: "row" }, el("h1", {}, user.display_name || user.username),
     el("span", { class: "muted" }, `@${user.username}`), me && me.id !== user.id ? follow : null),
   typeof user.bio === "string" && user.bio.trim() ? el("p", { class: "bio" }, user.bio)
     : own ? el("p", { class: "muted" }, "No bio yet. ", el("a", { href: "#/settings" }, "Add one in Settings")) : null, counts,
