@@ -2,10 +2,11 @@
 a visitor lands on Trending (no sign-in wall), searches by text and by a clickable tag, signs up
 (a too-short password is refused beside its field), is offered artists to follow on the empty
 feed, uploads from the keyboard-reachable drop zone, trains a tiny style model whose sample grids
-carry their step, generates, varies one output (the runs accumulate), opens the generation page
-and reuses its settings, publishes; a fan likes and comments (the artist is notified, the count
-moves), reports the work, and a moderator restores it from the moderation screen; finally the
-artist switches training consent off in Settings.
+carry their step, edits one work and deletes another, generates, varies one output (the runs
+accumulate), opens the generation page and reuses its settings, publishes and saves to a new
+board. A fan gets a friendly page for the artist's private model, likes and comments (the artist
+is notified, the count moves) and reports the work; a moderator restores it from the moderation
+screen; finally the artist switches training consent off in Settings.
 
 On failure, screenshots of every browser page are written to the test's tmp directory.
 """
@@ -208,6 +209,23 @@ async def _flow(contexts: list[BrowserContext], pages: dict[str, Page], errors: 
     await page.reload()
     assert await page.locator("#samples figcaption").all_inner_texts() == texts
 
+    model_url = page.url
+
+    # Edit one of the works, delete another (asked once more, inline).
+    await page.goto(f"{gateway_url}/#/users/{username}")
+    await page.locator(".tile", has_text="Blob study 1").first.click()
+    await page.locator("#edit-work").click()
+    await page.get_by_label("Title").fill("Blob study, first")
+    await page.get_by_role("button", name="Save changes").click()
+    await expect(page.get_by_role("heading", name="Blob study, first")).to_be_visible()
+    await page.goto(f"{gateway_url}/#/users/{username}")
+    await page.locator(".tile", has_text="Blob study 2").first.click()
+    await page.locator("#delete-work").click()
+    await page.locator("#delete-work-confirm").click()
+    await expect(page.get_by_role("heading", name=username)).to_be_visible()
+    await expect(page.locator(".grid .tile")).to_have_count(IMAGES - 1)
+    await page.goto(model_url)
+
     # Generate four samples, then "vary this" on the first: a second run is added above the first.
     await page.get_by_role("link", name="Generate with v1").click()
     await page.get_by_label("Mode", exact=True).select_option("sample")
@@ -247,6 +265,15 @@ async def _flow(contexts: list[BrowserContext], pages: dict[str, Page], errors: 
     await expect(page.get_by_role("heading", name=title)).to_be_visible()
     work_url = page.url
 
+    # Save it to a new board; the board lists it.
+    await page.get_by_label("Board", exact=True).select_option(value="")
+    await page.get_by_label("New board name").fill("Keepers")
+    await page.locator("#save-to-board").click()
+    await page.get_by_role("link", name="Boards").click()
+    await page.get_by_role("link", name="Keepers").click()
+    await expect(page.locator("#board-works .tile", has_text=title)).to_be_visible()
+    await page.goto(work_url)
+
     # A fan likes and comments: the artist is notified; the comment count moves at once.
     fan: Member = await sign_up(http, "fan_")
     fan_session = {"token": fan.token, "user": {"id": fan.id, "username": fan.username}}
@@ -265,6 +292,11 @@ async def _flow(contexts: list[BrowserContext], pages: dict[str, Page], errors: 
     await page.locator("#notify-bell").click()
     await expect(page.locator("#notifications")).to_contain_text(f"commented on “{title}”: “Lovely texture”")
     await expect(page.locator("#notifications")).to_contain_text(f"Your work “{title}” got a like")
+
+    # The artist's style model is private: the fan gets a friendly page, not a raw 404.
+    await fan_page.goto(model_url)
+    await expect(fan_page.get_by_role("heading", name="This style model is private")).to_be_visible()
+    await fan_page.goto(work_url)
 
     # The fan reports it; the moderator finds it in the queue and restores it.
     await fan_page.locator("#report").click()
