@@ -13,6 +13,7 @@ On failure, screenshots of every browser page are written to the test's tmp dire
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 import secrets
@@ -242,6 +243,25 @@ async def _flow(contexts: list[BrowserContext], pages: dict[str, Page], errors: 
     assert await page.locator("#runs > .run").last.get_attribute("data-id") == first_run
     await expect(page.locator("#generation .output-card").first).to_contain_text("variation 1 of seed 42")
 
+    # From the first run's second output: download its signed file, morph it into seed 42, reuse its seed.
+    sampled = page.locator("#runs > .run").last.locator(".output-card").nth(1)
+    async with page.expect_download() as download:
+        await sampled.get_by_role("button", name="Download output 1 (signed PNG)").click()
+    signed = await asyncio.to_thread(Path(await (await download.value).path()).read_bytes)
+    async with http.post("/v1/provenance/verify", data=signed, headers={"Content-Type": "image/png"}) as resp:
+        assert resp.status == 200 and (await resp.json())["state"] == "valid", await resp.text()
+    await sampled.get_by_label("Interpolate output 1 to").select_option("42")
+    await sampled.get_by_role("button", name="Interpolate to").click()
+    await expect(page.locator("#runs > .run")).to_have_count(3)
+    await expect(page.locator("#generation-status")).to_have_text("succeeded", timeout=GEN_TIMEOUT_MS)
+    await expect(page.locator("#generation .output-card").first).to_contain_text("step 1 of 8")
+    await expect(page.locator("#recent")).to_contain_text("seeds 43 → 42")
+    await page.locator("#runs > .run").last.get_by_role("button", name="Use this seed: 43").click()
+    await expect(page.get_by_label("Mode", exact=True)).to_have_value("sample")
+    await expect(page.get_by_label("Seed", exact=True)).to_have_value("43")
+    await expect(page.get_by_label("Seed", exact=True)).to_be_focused()
+    await page.locator("#runs > .run").nth(1).locator("h2 a").click()
+
     # The generation's page says what made it; "reuse settings" puts them back into the form.
     await page.locator("#generation h2 a").click()
     settings = page.locator("#generation-settings")
@@ -263,6 +283,10 @@ async def _flow(contexts: list[BrowserContext], pages: dict[str, Page], errors: 
     await card.get_by_role("button", name="Publish").click()
     await card.locator("a.published").click()
     await expect(page.get_by_role("heading", name=title)).to_be_visible()
+    badge = page.locator(".badge.ai")
+    await expect(badge).to_have_text("AI-generated · provenance verified")
+    tooltip = await badge.get_attribute("title") or ""
+    assert re.fullmatch(r"generation \w+ · model \w+ v1 · mode variations · image #0", tooltip), tooltip
     work_url = page.url
 
     # Save it to a new board; the board lists it.
@@ -316,6 +340,21 @@ async def _flow(contexts: list[BrowserContext], pages: dict[str, Page], errors: 
     work_id = work_url.rsplit("/", 1)[-1]
     async with http.get(f"/v1/works/{work_id}") as resp:
         assert resp.status == 200 and not (await resp.json())["hidden"]
+
+    # A long training, canceled: it says where it stopped and promises no time left.
+    await page.goto(f"{gateway_url}/#/models/new")
+    await page.locator("#select-all").click()
+    await page.get_by_label("Name").fill("Long one")
+    await page.get_by_label("Architecture").select_option("vae")
+    await page.get_by_label("Image size").select_option("32")
+    await page.get_by_label("Steps").fill("20000")
+    await page.get_by_label("Model width").select_option("16")
+    await page.get_by_role("button", name="Start training").click()
+    await expect(page.locator("#train-info")).to_contain_text("s left", timeout=TRAIN_TIMEOUT_MS)
+    await page.locator("#cancel").click()
+    await expect(page.locator("#model-status")).to_have_text("canceled", timeout=UI_TIMEOUT_MS)
+    await expect(page.locator("#train-info")).to_contain_text("canceled at step")
+    await expect(page.locator("#train-info")).not_to_contain_text("left")
 
     # Settings: switch training consent off; the training page then says it is off.
     await page.get_by_role("link", name="Settings").click()

@@ -165,6 +165,7 @@ export async function detail(view, id) {
   const progress = el("div", { class: "progress", role: "progressbar", id: "train-progress", "aria-valuemin": 0,
     "aria-valuemax": 100, "aria-valuenow": 0, "aria-label": "training progress" }, bar);
   const info = el("p", { class: "muted", id: "train-info" });
+  const trainError = el("p", { class: "error", id: "train-error", role: "alert" });
   const samples = el("div", { class: "grid samples", id: "samples" });
   const noSamples = el("p", { class: "muted", id: "no-samples" }, "Sample grids appear here while the model trains.");
   const versions = el("ul", { id: "versions" });
@@ -225,7 +226,7 @@ export async function detail(view, id) {
       el("b", {}, `v${v.version}`), ` · ${v.steps ?? ""} steps · ${new Date(v.created_at).toLocaleString()} · `, quality(v.metrics), " ",
       el("a", { href: `#/generate/${id}?version=${v.version}`, class: "button small" }, `Generate with v${v.version}`))));
     if (!model.versions?.length) versions.replaceChildren(el("li", { class: "muted" }, "No version yet."));
-    if (model.error) info.textContent = `error: ${model.error}`;
+    trainError.textContent = model.error && model.status === "failed" ? `Training failed: ${model.error}` : "";
   };
   showProgress(model.progress);
   render();
@@ -241,7 +242,7 @@ export async function detail(view, id) {
   });
   view.replaceChildren(el("h1", {}, model.name || "Style model"),
     el("p", {}, status, el("span", { class: "muted" }, ` ${model.architecture} · ${model.image_size} px · ${model.work_ids.length} works`)),
-    progress, info, el("div", { class: "row" }, cancel, generate), refine,
+    progress, info, trainError, el("div", { class: "row" }, cancel, generate), refine,
     el("h2", {}, "Samples"), noSamples, samples, el("h2", {}, "Versions"), versions);
 
   async function refresh() {
