@@ -42,7 +42,7 @@ class AtelierError(Exception):
             doc["errors"] = self.errors
         if instance:
             doc["instance"] = instance
-        doc.update(self.extra)
+        doc.update({k: v for k, v in self.extra.items() if k not in doc})  # never overrides status or type
         return doc
 
 

@@ -163,7 +163,7 @@ class InferenceService:
             row = await store.lock_generation(conn, generation_id)  # waits for an output being recorded
             assert row is not None
             if row.status not in UNFINISHED or not await store.cancel_generation(conn, generation_id):
-                raise Conflict(f"this generation has already {row.status}", extra={"status": row.status})
+                raise Conflict(f"this generation has already {row.status}", extra={"generation_status": row.status})
             made = len(await store.outputs_of(conn, [generation_id]))
             await enqueue_canceled(conn, row, made)
         log.info("inference.generation.canceled", generation_id=generation_id, was=row.status, outputs_made=made)
