@@ -255,8 +255,8 @@ async def test_a_version_the_trainer_recorded_as_trained_is_served_before_its_ev
                 "dataset_sha256": "0" * 64, "repository_path": path})
     finally:
         await pool.close()
-    async with http.get(f"/v1/models/{model_id}", headers=owner["headers"]) as resp:
-        assert resp.status == 200 and (await resp.json())["status"] == "succeeded"  # what the user is told
+    async with http.get(f"/v1/models/{model_id}", headers=owner["headers"]) as told:
+        assert told.status == 200 and (await told.json())["status"] == "succeeded"  # what the user is told
     resp = await post(http, owner, {"model_id": model_id, "version": version, "count": 2})
     assert resp.status == 202, resp.body  # at once: no retrying through a 409
     generation_id = str(resp.body["id"])
