@@ -137,3 +137,29 @@ def test_the_python_backend_uses_cuda_when_onnxruntime_gpu_and_a_gpu_are_there(
     assert python_model.providers("cuda", ["CPUExecutionProvider"], 0) == ["CPUExecutionProvider"]  # CPU build
     monkeypatch.setattr(python_model, "_gpu_present", lambda: False)
     assert python_model.providers("auto", gpu_build, 0) == ["CPUExecutionProvider"]  # GPU build, no GPU
+
+
+# -- queue position and ETA ----------------------------------------------------------------------
+
+
+async def test_the_eta_counts_the_images_ahead_shared_among_the_workers_and_its_own(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.inference import generations, store
+
+    async def ahead(_pool: Any, _gid: str) -> store.QueueAhead:
+        return store.QueueAhead(generations=5, images=40)
+
+    async def per_image(_pool: Any) -> float:
+        return 0.5
+
+    monkeypatch.setattr(store, "queue_ahead", ahead)
+    monkeypatch.setattr(store, "seconds_per_image", per_image)
+    service = generations.InferenceService(InferenceSettings(inference_workers=4), None, None, None, None, None)  # type: ignore[arg-type]
+    view = await service._queue_view(_row("queued"), made=0)
+    assert view == {"queue_position": 6, "eta_s": 0.5 * (40 / 4 + 4)}
+
+    async def unmeasured(_pool: Any) -> None:
+        return None
+
+    monkeypatch.setattr(store, "seconds_per_image", unmeasured)
+    assert await service._queue_view(_row("queued"), made=0) == {"queue_position": 6}  # no ETA before any timing
