@@ -1,7 +1,8 @@
 """Everything the inference service publishes and consumes.
 
 Publishes (through its outbox, in the transaction that changes the generation): the `jobs.generate`
-job of every accepted generation, and `inference.generation.completed` / `.failed` when it ends.
+job of every accepted generation, `inference.generation.progress` as each output is stored, and
+`inference.generation.completed` / `.failed` / `.canceled` when it ends.
 Consumes: trainer model events (stream TRAINER) to keep its model catalog, and the generate jobs
 (stream JOBS), which `worker.GenerationWorker` handles.
 """
@@ -22,9 +23,11 @@ from services.inference.catalog import ModelCatalog
 from services.inference.store import GenerationRow, OutputRow
 from shared.contracts.events.catalog import (
     GenerateJob,
+    GenerationCanceled,
     GenerationCompleted,
     GenerationFailed,
     GenerationOutput,
+    GenerationProgress,
     ModelQueued,
     ModelTrained,
     TrainingCanceled,
@@ -60,6 +63,20 @@ async def enqueue_completed(conn: asyncpg.Connection, row: GenerationRow, output
 async def enqueue_failed(conn: asyncpg.Connection, row: GenerationRow, error: str) -> None:
     payload = GenerationFailed(generation_id=row.id, owner_id=row.owner_id, model_id=row.model_id,
                                version=row.version, error=error)
+    await enqueue(conn, SCHEMA, event_in_context(payload, service=SCHEMA, subject_id=row.id))
+
+
+async def enqueue_progress(conn: asyncpg.Connection, row: GenerationRow, index: int, asset_id: str,
+                           seed: int) -> None:
+    """One output landed (inside the transaction that records it)."""
+    payload = GenerationProgress(generation_id=row.id, owner_id=row.owner_id, model_id=row.model_id,
+                                 version=row.version, index=index, asset_id=asset_id, seed=seed, count=row.count)
+    await enqueue(conn, SCHEMA, event_in_context(payload, service=SCHEMA, subject_id=row.id))
+
+
+async def enqueue_canceled(conn: asyncpg.Connection, row: GenerationRow, outputs_made: int) -> None:
+    payload = GenerationCanceled(generation_id=row.id, owner_id=row.owner_id, model_id=row.model_id,
+                                 version=row.version, outputs_made=outputs_made)
     await enqueue(conn, SCHEMA, event_in_context(payload, service=SCHEMA, subject_id=row.id))
 
 

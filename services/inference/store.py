@@ -49,7 +49,7 @@ class GenerationRow:
     count: int
     seed: int
     params: dict[str, Any]
-    status: str  # "queued" | "running" | "succeeded" | "failed"
+    status: str  # "queued" | "running" | "succeeded" | "failed" | "canceled"
     error: str | None
     watermark_id: str | None
     idempotency_key: str | None
@@ -137,6 +137,23 @@ async def insert_training_version(conn: Conn, row: dict[str, Any]) -> None:
     )
 
 
+async def record_trained_version(conn: Conn, row: dict[str, Any]) -> bool:
+    """A version the trainer's record says is trained (its event is still in flight): servable.
+
+    Only a version unknown here or still `training` becomes `ready`; one found unservable stays failed.
+    """
+    done = await conn.execute(
+        "INSERT INTO model_versions (model_id, version, architecture, image_size, repository_path, metrics,"
+        " status) VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'ready') ON CONFLICT (model_id, version) DO UPDATE"
+        " SET architecture = EXCLUDED.architecture, image_size = EXCLUDED.image_size,"
+        " repository_path = EXCLUDED.repository_path, metrics = EXCLUDED.metrics, status = 'ready', error = NULL"
+        " WHERE model_versions.status = 'training'",
+        row["model_id"], row["version"], row["architecture"], row["image_size"], row["repository_path"],
+        row.get("metrics") or {},
+    )
+    return bool(done.endswith(" 1"))
+
+
 async def get_model(conn: Conn, model_id: str) -> ModelRow | None:
     return _one(ModelRow, await conn.fetchrow(f"SELECT {MODEL_COLUMNS} FROM models WHERE model_id = $1", model_id))
 
@@ -204,6 +221,55 @@ async def mark_running(conn: Conn, generation_id: str) -> None:
         " started_at = coalesce(started_at, now()) WHERE id = $1 AND status IN ('queued', 'running')",
         generation_id,
     )
+
+
+async def lock_owner(conn: asyncpg.Connection, owner_id: str) -> None:
+    """Serialise one user's generation requests until the transaction ends (the per-user limit)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('inference.generations:' || $1))", owner_id)
+
+
+async def unfinished_of(conn: Conn, owner_id: str) -> int:
+    """The user's generations that are queued or running."""
+    return int(await conn.fetchval(
+        "SELECT count(*) FROM generations WHERE owner_id = $1 AND status IN ('queued', 'running')", owner_id))
+
+
+@dataclass(frozen=True)
+class QueueAhead:
+    generations: int  # queued generations ahead
+    images: int  # images still to make ahead: those of queued ones ahead plus running ones' missing outputs
+
+
+async def queue_ahead(conn: Conn, generation_id: str) -> QueueAhead:
+    record = await conn.fetchrow(
+        "SELECT (SELECT count(*) FROM generations WHERE status = 'queued' AND id < $1) AS generations,"
+        " (SELECT coalesce(sum(count), 0) FROM generations WHERE status = 'queued' AND id < $1)"
+        " + (SELECT coalesce(sum(g.count - (SELECT count(*) FROM generation_outputs o"
+        "    WHERE o.generation_id = g.id)), 0) FROM generations g WHERE g.status = 'running') AS images",
+        generation_id)
+    return QueueAhead(int(record["generations"]), int(record["images"]))
+
+
+async def seconds_per_image(conn: Conn, recent: int = 50) -> float | None:
+    """Wall seconds per image of the last `recent` generations that succeeded in the past hour."""
+    value = await conn.fetchval(
+        "SELECT sum(extract(epoch FROM finished_at - started_at)) / nullif(sum(count), 0) FROM"
+        " (SELECT finished_at, started_at, count FROM generations WHERE status = 'succeeded'"
+        "  AND started_at IS NOT NULL AND finished_at > now() - interval '1 hour'"
+        "  ORDER BY finished_at DESC LIMIT $1) recent", recent)
+    return None if value is None else float(value)
+
+
+async def cancel_generation(conn: Conn, generation_id: str) -> bool:
+    """Queued or running → canceled; False if it had already finished."""
+    done = await conn.execute(
+        "UPDATE generations SET status = 'canceled', finished_at = now()"
+        " WHERE id = $1 AND status IN ('queued', 'running')", generation_id)
+    return bool(done.endswith(" 1"))
+
+
+async def is_canceled(conn: Conn, generation_id: str) -> bool:
+    return bool(await conn.fetchval("SELECT status = 'canceled' FROM generations WHERE id = $1", generation_id))
 
 
 async def finish_generation(conn: Conn, generation_id: str, status: str, error: str | None = None) -> bool:

@@ -1,7 +1,9 @@
 """The `jobs.generate` worker: latents → one batch through the runtime → sign → store → announce.
 
 Idempotent on redelivery: a finished generation is acked without work; outputs already stored by
-an earlier, interrupted attempt are kept and only the missing ones are made.
+an earlier, interrupted attempt are kept and only the missing ones are made. Outputs are rendered
+and stored a few at a time; each one stored announces `inference.generation.progress`, and a
+generation canceled meanwhile makes no further outputs.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from nats.aio.msg import Msg
 from services.inference import latents, store, watermark
 from services.inference.backends import BackendError, GeneratorBackend
 from services.inference.catalog import ModelCatalog, ModelUnservable
-from services.inference.events import enqueue_completed, enqueue_failed
+from services.inference.events import enqueue_completed, enqueue_failed, enqueue_progress
 from services.inference.provenance import Signer
 from services.inference.rendering import RenderedImage, render
 from services.inference.settings import InferenceSettings
@@ -33,6 +35,10 @@ from shared.messaging.consumer import Poison, Retry
 from shared.messaging.rpc import call
 
 log = get_logger(__name__)
+
+
+# Outputs rendered and stored together between two looks at whether the generation was canceled.
+OUTPUTS_AT_ONCE = 4
 
 
 class GenerationFailedPermanently(Exception):
@@ -55,7 +61,7 @@ class GenerationWorker:
         row = await store.get_generation(self.pool, job.generation_id)
         if row is None:
             raise Poison(f"no generation {job.generation_id}")
-        if row.status in ("succeeded", "failed"):
+        if row.status in ("succeeded", "failed", "canceled"):
             log.info("inference.generation.already_done", generation_id=row.id, status=row.status)
             return
         await store.mark_running(self.pool, row.id)
@@ -92,28 +98,43 @@ class GenerationWorker:
             payload = watermark.short_id(row.id) if row.watermark_id else None
             signed = {**params, "count": row.count, "seed": row.seed}
             loop = asyncio.get_running_loop()
-            rendered = await asyncio.gather(*(
-                loop.run_in_executor(self.executor, functools.partial(
-                    render, images[k], index=i, seed=batch.seeds[i], model_id=row.model_id,
-                    version=row.version, mode=row.mode, parameters=signed,
-                    watermark_payload=payload, signer=self.signer))
-                for k, i in enumerate(todo)
-            ))
-            await asyncio.gather(*(self._store(row, image) for image in rendered))
+            step = OUTPUTS_AT_ONCE
+            for start in range(0, len(todo), step):
+                if await store.is_canceled(self.pool, row.id):
+                    log.info("inference.generation.stopped", generation_id=row.id, made=len(done) + start)
+                    return
+                chunk = list(enumerate(todo))[start:start + step]
+                rendered = await asyncio.gather(*(
+                    loop.run_in_executor(self.executor, functools.partial(
+                        render, images[k], index=i, seed=batch.seeds[i], model_id=row.model_id,
+                        version=row.version, mode=row.mode, parameters=signed,
+                        watermark_payload=payload, signer=self.signer))
+                    for k, i in chunk
+                ))
+                stored = await asyncio.gather(*(self._store(row, image) for image in rendered))
+                if not all(stored):
+                    return  # canceled while these were stored
         await self._complete(row.id)
 
-    async def _store(self, row: GenerationRow, image: RenderedImage) -> None:
+    async def _store(self, row: GenerationRow, image: RenderedImage) -> bool:
+        """Store one output and announce it; False (nothing recorded) if the generation was canceled."""
         asset = await call(self.nc, assets.STORE, {
             "owner_id": row.owner_id, "kind": "generated", "content_type": "image/png",
             "data_b64": base64.b64encode(image.png).decode(),
             "meta": {"generation_id": row.id, "index": image.index, "model_id": row.model_id,
                      "version": row.version, "seed": image.seed},
         }, timeout=self.settings.assets_timeout_s)
-        await store.insert_output(self.pool, {
-            "generation_id": row.id, "index": image.index, "asset_id": asset.id, "seed": image.seed,
-            "image_sha256": image.image_sha256, "signed_sha256": image.signed_sha256,
-            "width": image.width, "height": image.height,
-        })
+        async with self.pool.acquire() as conn, conn.transaction():
+            current = await store.lock_generation(conn, row.id)  # a cancel waits for this output, or it for the cancel
+            if current is None or current.status not in ("queued", "running"):
+                return False
+            await store.insert_output(conn, {
+                "generation_id": row.id, "index": image.index, "asset_id": asset.id, "seed": image.seed,
+                "image_sha256": image.image_sha256, "signed_sha256": image.signed_sha256,
+                "width": image.width, "height": image.height,
+            })
+            await enqueue_progress(conn, row, image.index, asset.id, image.seed)
+        return True
 
     async def _complete(self, generation_id: str) -> None:
         async with self.pool.acquire() as conn, conn.transaction():

@@ -99,7 +99,7 @@ IDENTITIES: tuple[Identity, ...] = (
                     "svc.inference.ratings.top"),
              consumers=(Consumer(JOBS_STREAM, "trainer-train", dead_letter=True),)),
     Identity("inference", publishes=("inference.>", "jobs.generate"),
-             calls=("svc.community.works.create", "svc.assets.store"),
+             calls=("svc.community.works.create", "svc.assets.store", "svc.trainer.models.get"),
              consumers=(Consumer("TRAINER", "inference-models"), Consumer("TRAINER", "inference-training-ended"),
                         Consumer(JOBS_STREAM, "inference-generate", dead_letter=True))),
 )
