@@ -15,8 +15,13 @@ Beyond the shared service, database, S3 and Triton variables:
 - `ATELIER_TRITON_MAX_QUEUE_DELAY_US` (10000): how long Triton's dynamic batcher waits to fill a
   batch. Measured here (64 px DCGAN, 32 concurrent batch-1 clients, 2 cores): 2 ms → 85 images/s,
   10 ms → 222, 20 ms → 173. Jobs are asynchronous, so 10 ms more latency costs nothing visible.
-- `ATELIER_INFERENCE_WORKERS` (4): generation jobs handled at once by this process; they overlap so
-  that Triton's dynamic batcher sees concurrent batches while other jobs encode and sign.
+- `ATELIER_INFERENCE_WORKERS` (2): batches of generation jobs handled at once by this process; they
+  overlap, so one batch is in the runtime while another encodes, signs and stores.
+- `ATELIER_GENERATE_BATCH_JOBS` (16): jobs one batch takes from the queue at most (several users'
+  generations: one runtime call, one store call, one transaction for all of them);
+  `ATELIER_GENERATE_BATCH_LINGER_MS` (5): how long a batch that is not full waits for more jobs.
+- `ATELIER_INFERENCE_MAX_BATCH_IMAGES` (64): latents per runtime call (Triton's max_batch_size);
+  a batch with more images makes several calls at once.
 - `ATELIER_C2PA_KEY_FILE`, `ATELIER_C2PA_CHAIN_FILE` (end-entity first, root omitted),
   `ATELIER_C2PA_TRUST_ANCHORS_FILE`: the signing credentials. Required in production; in
   development a local CA is made under `ATELIER_STATE_DIR/c2pa` when they are unset.
@@ -45,7 +50,10 @@ class InferenceSettings(ServiceSettings, DatabaseSettings, S3Settings, TritonSet
     triton_instances: int = Field(1, ge=1, le=16)
     triton_max_queue_delay_us: int = Field(10_000, ge=0, le=1_000_000)
     triton_intra_op_threads: int = Field(1, ge=1, le=64)
-    inference_workers: int = Field(4, ge=1, le=64)
+    inference_workers: int = Field(2, ge=1, le=64)
+    generate_batch_jobs: int = Field(16, ge=1, le=64)
+    generate_batch_linger_ms: float = Field(5.0, ge=0, le=1000)
+    inference_max_batch_images: int = Field(64, ge=1, le=1024)
     # A job that keeps failing is dead-lettered (marked failed) after this many deliveries.
     generate_max_deliver: int = Field(5, ge=1)
     assets_timeout_s: float = Field(30.0, gt=0)
