@@ -120,6 +120,15 @@ async def test_a_batch_of_several_users_jobs_lands_each_output_on_its_generation
                 assert verdict.state == "valid", verdict
                 assert verdict.generation is not None
                 assert (verdict.generation.id, verdict.generation.index) == (g, o.index)
+                # 32 px, inside the thumbnail box: the original is its own thumbnail, no second object.
+                thumb = await call(nc, assets.CONTENT_URL, {"id": o.asset_id, "variant": "thumbnail"},
+                                   actor_id=rows[g].owner_id)
+                assert (thumb.content_type, thumb.size, thumb.etag) == ("image/png", len(data), f'"{record.sha256}"')
+        client = Minio(endpoints.s3_endpoint, access_key=endpoints.s3_access_key,
+                       secret_key=endpoints.s3_secret_key, secure=False)
+        for owner in users:
+            assert await asyncio.to_thread(lambda o=owner: list(client.list_objects(
+                endpoints.s3_bucket, prefix=f"thumbnails/{o}/", recursive=True))) == []
 
         # The same batch again (redelivered, one job twice): no new output, no second completion.
         again = await worker.handle_batch([*jobs, jobs[0]])  # type: ignore[list-item]
