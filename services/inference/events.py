@@ -35,6 +35,7 @@ from shared.contracts.events.catalog import (
 )
 from shared.contracts.events.envelope import CloudEvent
 from shared.logging import get_logger
+from shared.messaging.batch_consumer import BatchJetStreamConsumer
 from shared.messaging.consumer import ConsumerSpec, JetStreamConsumer, Retry
 from shared.messaging.publisher import event_in_context
 from shared.outbox import enqueue
@@ -52,12 +53,16 @@ async def enqueue_generate_job(conn: asyncpg.Connection, generation_id: str, own
     await enqueue(conn, SCHEMA, event_in_context(job, service=SCHEMA, subject_id=generation_id))
 
 
-async def enqueue_completed(conn: asyncpg.Connection, row: GenerationRow, outputs: list[OutputRow]) -> None:
+def completed_event(row: GenerationRow, outputs: list[OutputRow]) -> CloudEvent:
     payload = GenerationCompleted(
         generation_id=row.id, owner_id=row.owner_id, model_id=row.model_id, version=row.version, mode=row.mode,
         outputs=[GenerationOutput(index=o.index, asset_id=o.asset_id, seed=o.seed) for o in outputs],
     )
-    await enqueue(conn, SCHEMA, event_in_context(payload, service=SCHEMA, subject_id=row.id))
+    return event_in_context(payload, service=SCHEMA, subject_id=row.id)
+
+
+async def enqueue_completed(conn: asyncpg.Connection, row: GenerationRow, outputs: list[OutputRow]) -> None:
+    await enqueue(conn, SCHEMA, completed_event(row, outputs))
 
 
 async def enqueue_failed(conn: asyncpg.Connection, row: GenerationRow, error: str) -> None:
@@ -66,12 +71,11 @@ async def enqueue_failed(conn: asyncpg.Connection, row: GenerationRow, error: st
     await enqueue(conn, SCHEMA, event_in_context(payload, service=SCHEMA, subject_id=row.id))
 
 
-async def enqueue_progress(conn: asyncpg.Connection, row: GenerationRow, index: int, asset_id: str,
-                           seed: int) -> None:
-    """One output landed (inside the transaction that records it)."""
+def progress_event(row: GenerationRow, index: int, asset_id: str, seed: int) -> CloudEvent:
+    """One output landed (enqueued inside the transaction that records it)."""
     payload = GenerationProgress(generation_id=row.id, owner_id=row.owner_id, model_id=row.model_id,
                                  version=row.version, index=index, asset_id=asset_id, seed=seed, count=row.count)
-    await enqueue(conn, SCHEMA, event_in_context(payload, service=SCHEMA, subject_id=row.id))
+    return event_in_context(payload, service=SCHEMA, subject_id=row.id)
 
 
 async def enqueue_canceled(conn: asyncpg.Connection, row: GenerationRow, outputs_made: int) -> None:
@@ -95,16 +99,19 @@ ENDED_SPEC = ConsumerSpec(stream="TRAINER", durable="inference-training-ended", 
                           max_deliver=20)
 
 
-def generate_spec(max_deliver: int) -> ConsumerSpec:
+def generate_spec(max_deliver: int, batch: int = 1) -> ConsumerSpec:
     # Heartbeats keep a long job's ack deadline alive; max_ack_pending bounds work held per replica.
     return ConsumerSpec(stream="JOBS", durable="inference-generate", filter_subject="jobs.generate",
-                        ack_wait_s=30.0, max_deliver=max_deliver, max_ack_pending=64, backoff_base_s=1.0)
+                        ack_wait_s=30.0, max_deliver=max_deliver, max_ack_pending=64, backoff_base_s=1.0,
+                        batch=batch)
 
 
 class JobHandler(Protocol):
     """The generate-job consumer (`worker.GenerationWorker`)."""
 
     async def handle(self, event: CloudEvent, msg: Msg) -> None: ...
+
+    async def handle_batch(self, items: list[tuple[CloudEvent, Msg]]) -> list[BaseException | None]: ...
 
     async def on_dead_letter(self, event: CloudEvent) -> None: ...
 
@@ -142,12 +149,15 @@ async def _model_dead_letter(catalog: ModelCatalog, event: CloudEvent) -> None:
 
 
 def build_consumers(nc: NATS, js: JetStreamContext, catalog: ModelCatalog, jobs: JobHandler,
-                    workers: int, max_deliver: int) -> list[JetStreamConsumer]:
+                    workers: int, max_deliver: int, batch: int = 1, linger_s: float = 0.0,
+                    ) -> list[JetStreamConsumer]:
     consumers = [JetStreamConsumer(nc, js, MODELS_SPEC, model_events_handler(catalog),
                                    on_dead_letter=lambda e: _model_dead_letter(catalog, e)),
                  JetStreamConsumer(nc, js, ENDED_SPEC, training_ended_handler(catalog))]
-    # Several pull loops on one durable: jobs overlap, so Triton batches across them while others sign.
-    spec = generate_spec(max_deliver)
-    consumers += [JetStreamConsumer(nc, js, spec, jobs.handle, on_dead_letter=jobs.on_dead_letter)
+    # Several pull loops on one durable, each taking a batch of jobs: one batch is in the runtime
+    # while another renders and stores.
+    spec = generate_spec(max_deliver, batch)
+    consumers += [BatchJetStreamConsumer(nc, js, spec, jobs.handle_batch, on_dead_letter=jobs.on_dead_letter,
+                                         linger_s=linger_s)
                   for _ in range(workers)]
     return consumers

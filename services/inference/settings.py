@@ -22,8 +22,13 @@ Beyond the shared service, database, S3 and Triton variables:
 - `ATELIER_TRITON_MAX_QUEUE_DELAY_US` (10000): how long Triton's dynamic batcher waits to fill a
   batch. Measured here (64 px DCGAN, 32 concurrent batch-1 clients, 2 cores): 2 ms → 85 images/s,
   10 ms → 222, 20 ms → 173. Jobs are asynchronous, so 10 ms more latency costs nothing visible.
-- `ATELIER_INFERENCE_WORKERS` (4): generation jobs handled at once by this process; they overlap so
-  that Triton's dynamic batcher sees concurrent batches while other jobs encode and sign.
+- `ATELIER_INFERENCE_WORKERS` (2): batches of generation jobs handled at once by this process; they
+  overlap, so one batch is in the runtime while another encodes, signs and stores.
+- `ATELIER_GENERATE_BATCH_JOBS` (16): jobs one batch takes from the queue at most (several users'
+  generations: one runtime call, one store call, one transaction for all of them);
+  `ATELIER_GENERATE_BATCH_LINGER_MS` (5): how long a batch that is not full waits for more jobs.
+- `ATELIER_INFERENCE_MAX_BATCH_IMAGES` (64): latents per runtime call (Triton's max_batch_size);
+  a batch with more images makes several calls at once.
 - `ATELIER_GENERATIONS_MAX_QUEUED_PER_USER` (8): a user's generations that may wait or run at once;
   one more is refused with 429 (`limit` in the problem, `Retry-After` in the answer).
 - `ATELIER_TRAINER_TIMEOUT_S` (5): how long a request waits for the trainer's record of a version
@@ -58,7 +63,10 @@ class InferenceSettings(ServiceSettings, DatabaseSettings, S3Settings, TritonSet
     triton_intra_op_threads: int = Field(1, ge=1, le=64)
     triton_instance_kind: Literal["KIND_CPU", "KIND_GPU"] = "KIND_CPU"
     triton_execution_provider: Literal["auto", "cpu", "cuda", "tensorrt"] = "auto"
-    inference_workers: int = Field(4, ge=1, le=64)
+    inference_workers: int = Field(2, ge=1, le=64)
+    generate_batch_jobs: int = Field(16, ge=1, le=64)
+    generate_batch_linger_ms: float = Field(5.0, ge=0, le=1000)
+    inference_max_batch_images: int = Field(64, ge=1, le=1024)
     generations_max_queued_per_user: int = Field(8, ge=1, le=10_000)
     trainer_timeout_s: float = Field(5.0, gt=0)
     # A job that keeps failing is dead-lettered (marked failed) after this many deliveries.

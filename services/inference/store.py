@@ -197,6 +197,12 @@ async def get_generation(conn: Conn, generation_id: str) -> GenerationRow | None
         f"SELECT {GENERATION_COLUMNS} FROM generations WHERE id = $1", generation_id))
 
 
+async def get_generations(conn: Conn, generation_ids: list[str]) -> dict[str, GenerationRow]:
+    rows = _all(GenerationRow, await conn.fetch(
+        f"SELECT {GENERATION_COLUMNS} FROM generations WHERE id = ANY($1::text[])", generation_ids))
+    return {r.id: r for r in rows}
+
+
 async def lock_generation(conn: asyncpg.Connection, generation_id: str) -> GenerationRow | None:
     return _one(GenerationRow, await conn.fetchrow(
         f"SELECT {GENERATION_COLUMNS} FROM generations WHERE id = $1 FOR UPDATE", generation_id))
@@ -272,6 +278,23 @@ async def is_canceled(conn: Conn, generation_id: str) -> bool:
     return bool(await conn.fetchval("SELECT status = 'canceled' FROM generations WHERE id = $1", generation_id))
 
 
+async def mark_running_many(conn: Conn, generation_ids: list[str]) -> None:
+    await conn.execute(
+        "UPDATE generations SET status = 'running', attempts = attempts + 1,"
+        " started_at = coalesce(started_at, now()) WHERE id = ANY($1::text[]) AND status IN ('queued', 'running')",
+        generation_ids,
+    )
+
+
+async def succeed_generations(conn: Conn, generation_ids: list[str]) -> list[GenerationRow]:
+    """Move the unfinished ones among `generation_ids` to succeeded; the rows that moved."""
+    return _all(GenerationRow, await conn.fetch(
+        "UPDATE generations SET status = 'succeeded', error = NULL, finished_at = now()"
+        f" WHERE id = ANY($1::text[]) AND status IN ('queued', 'running') RETURNING {GENERATION_COLUMNS}",
+        generation_ids,
+    ))
+
+
 async def finish_generation(conn: Conn, generation_id: str, status: str, error: str | None = None) -> bool:
     """Move a generation that is not finished yet to `status`; False if it already was finished."""
     done = await conn.execute(
@@ -292,6 +315,17 @@ async def insert_output(conn: Conn, row: dict[str, Any]) -> None:
         row["generation_id"], row["index"], row["asset_id"], row["seed"], row["image_sha256"],
         row["signed_sha256"], row["width"], row["height"],
     )
+
+
+async def insert_outputs(conn: Conn, rows: list[dict[str, Any]]) -> None:
+    """Several outputs in one statement (an output stored by an earlier attempt is kept)."""
+    if rows:
+        await conn.executemany(
+            "INSERT INTO generation_outputs (generation_id, index, asset_id, seed, image_sha256, signed_sha256,"
+            " width, height) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            [(r["generation_id"], r["index"], r["asset_id"], r["seed"], r["image_sha256"], r["signed_sha256"],
+              r["width"], r["height"]) for r in rows],
+        )
 
 
 async def outputs_of(conn: Conn, generation_ids: list[str]) -> list[OutputRow]:

@@ -42,6 +42,7 @@ INTERNAL_RPCS = (
     "svc.community.works.training_set",
     "svc.community.works.using_asset",
     "svc.assets.store",
+    "svc.assets.store_generated",
     "svc.assets.describe",
     "svc.assets.read_urls",
     "svc.inference.ratings.top",
@@ -99,7 +100,7 @@ IDENTITIES: tuple[Identity, ...] = (
                     "svc.inference.ratings.top"),
              consumers=(Consumer(JOBS_STREAM, "trainer-train", dead_letter=True),)),
     Identity("inference", publishes=("inference.>", "jobs.generate"),
-             calls=("svc.community.works.create", "svc.assets.store", "svc.trainer.models.get"),
+             calls=("svc.community.works.create", "svc.assets.store_generated", "svc.trainer.models.get"),
              consumers=(Consumer("TRAINER", "inference-models"), Consumer("TRAINER", "inference-training-ended"),
                         Consumer(JOBS_STREAM, "inference-generate", dead_letter=True))),
 )

@@ -51,6 +51,9 @@ class TritonPythonModel:
         # Each instance is its own process: bound its threads so several models share the CPU fairly.
         options.intra_op_num_threads = int(params.get("intra_op_threads") or 0)
         options.inter_op_num_threads = 1
+        # No spinning: between small batches idle ORT threads would otherwise burn the CPU that
+        # encoding, signing and storing need (measured: bench/bench_inference.py).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         path = os.path.join(args["model_repository"], args["model_version"], "model.onnx")
         self.session = ort.InferenceSession(path, options, providers=providers(
             params.get("execution_provider") or "auto", ort.get_available_providers(),
