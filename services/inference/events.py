@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import asyncpg
+import orjson
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -47,9 +48,9 @@ Handler = Callable[[CloudEvent, Msg], Awaitable[None]]
 # --- published -----------------------------------------------------------------------------------
 
 
-async def enqueue_generate_job(conn: asyncpg.Connection, generation_id: str, owner_id: str) -> None:
+async def enqueue_generate_job(conn: asyncpg.Connection, generation_id: str, owner_id: str, count: int) -> None:
     """The job of a generation just accepted (inside the transaction that inserts it)."""
-    job = GenerateJob(generation_id=generation_id, owner_id=owner_id)
+    job = GenerateJob(generation_id=generation_id, owner_id=owner_id, count=count)
     await enqueue(conn, SCHEMA, event_in_context(job, service=SCHEMA, subject_id=generation_id))
 
 
@@ -148,16 +149,27 @@ async def _model_dead_letter(catalog: ModelCatalog, event: CloudEvent) -> None:
         await catalog.mark_failed(payload.model_id, payload.version, "the runtime could not load this version")
 
 
+def job_images(data: bytes) -> int:
+    """How many images a `jobs.generate` message asks for (1 when it does not say: older jobs)."""
+    try:
+        count = orjson.loads(data)["data"].get("count", 1)
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+        return 1
+    return count if isinstance(count, int) and count > 0 else 1
+
+
 def build_consumers(nc: NATS, js: JetStreamContext, catalog: ModelCatalog, jobs: JobHandler,
                     workers: int, max_deliver: int, batch: int = 1, linger_s: float = 0.0,
-                    ) -> list[JetStreamConsumer]:
+                    batch_images: int | None = None) -> list[JetStreamConsumer]:
     consumers = [JetStreamConsumer(nc, js, MODELS_SPEC, model_events_handler(catalog),
                                    on_dead_letter=lambda e: _model_dead_letter(catalog, e)),
                  JetStreamConsumer(nc, js, ENDED_SPEC, training_ended_handler(catalog))]
     # Several pull loops on one durable, each taking a batch of jobs: one batch is in the runtime
     # while another renders and stores.
     spec = generate_spec(max_deliver, batch)
+    # A batch holds at most `batch` jobs and about `batch_images` images: jobs beyond it stay queued
+    # (their queue position and ETA stay true) instead of waiting inside a worker marked running.
     consumers += [BatchJetStreamConsumer(nc, js, spec, jobs.handle_batch, on_dead_letter=jobs.on_dead_letter,
-                                         linger_s=linger_s)
+                                         linger_s=linger_s, weight=job_images, max_weight=batch_images)
                   for _ in range(workers)]
     return consumers

@@ -100,7 +100,7 @@ class InferenceService:
                 await store.lock_owner(conn, actor_id)  # concurrent requests of one user count one by one
                 await self._within_limit(conn, actor_id)
                 await store.insert_generation(conn, row)
-                await enqueue_generate_job(conn, generation_id, actor_id)
+                await enqueue_generate_job(conn, generation_id, actor_id, body.count)
         except asyncpg.UniqueViolationError:  # the same Idempotency-Key raced in twice
             assert idempotency_key is not None
             earlier = await store.generation_by_idempotency_key(self.pool, actor_id, idempotency_key)

@@ -37,18 +37,21 @@ BatchHandler = Callable[[list[tuple[CloudEvent, Msg]]], Awaitable[list[Outcome]]
 
 class BatchJetStreamConsumer(JetStreamConsumer):
     def __init__(self, nc: NATS, js: JetStreamContext, spec: ConsumerSpec, handler: BatchHandler, *,
-                 on_dead_letter: DeadLetterHandler | None = None, linger_s: float = 0.0) -> None:
+                 on_dead_letter: DeadLetterHandler | None = None, linger_s: float = 0.0,
+                 weight: Callable[[bytes], int] | None = None, max_weight: int | None = None) -> None:
+        """`weight(data)` / `max_weight`: a batch also stops growing once the weights of its messages
+        (e.g. images asked for) reach `max_weight`; it is then taken one message at a time, so no
+        message is fetched (and held) beyond what the batch can start on."""
         super().__init__(nc, js, spec, _no_single_handler, on_dead_letter=on_dead_letter)
         self._batch_handler = handler
         self._linger_s = linger_s
+        self._weight = weight
+        self._max_weight = max_weight
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                msgs = await self._sub.fetch(self.spec.batch, timeout=1.0)
-                if len(msgs) < self.spec.batch and self._linger_s > 0:
-                    await asyncio.sleep(self._linger_s)
-                    msgs += await self._more(self.spec.batch - len(msgs))
+                msgs = await self._fetch_batch()
             except (TimeoutError, NatsTimeoutError):
                 continue
             except Exception as exc:  # connection trouble: back off and keep going
@@ -56,6 +59,28 @@ class BatchJetStreamConsumer(JetStreamConsumer):
                 await asyncio.sleep(1.0)
                 continue
             await self._process_batch(msgs)
+
+    async def _fetch_batch(self) -> list[Msg]:
+        if self._weight is None or self._max_weight is None:
+            msgs: list[Msg] = await self._sub.fetch(self.spec.batch, timeout=1.0)
+            if len(msgs) < self.spec.batch and self._linger_s > 0:
+                await asyncio.sleep(self._linger_s)
+                msgs += await self._more(self.spec.batch - len(msgs))
+            return msgs
+        msgs = await self._sub.fetch(1, timeout=1.0)
+        weight = sum(self._weight(m.data) for m in msgs)
+        lingered = False
+        while len(msgs) < self.spec.batch and weight < self._max_weight:
+            more = await self._more(1)
+            if not more:
+                if lingered or self._linger_s <= 0:
+                    break
+                lingered = True
+                await asyncio.sleep(self._linger_s)
+                continue
+            msgs += more
+            weight += self._weight(more[0].data)
+        return msgs
 
     async def _more(self, wanted: int) -> list[Msg]:
         try:

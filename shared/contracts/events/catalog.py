@@ -248,3 +248,5 @@ class GenerateJob(EventPayload, subject="jobs.generate"):
 
     generation_id: str
     owner_id: str
+    # Images it asks for: workers fill a batch up to a number of images, not of jobs.
+    count: int = Field(1, ge=1)
