@@ -46,6 +46,7 @@ from shared.errors import (
 )
 from shared.logging import bound_context, get_logger
 from shared.messaging import context
+from shared.outages import as_unavailable
 
 log = get_logger(__name__)
 Req = TypeVar("Req", bound=BaseModel)
@@ -161,6 +162,13 @@ class RpcServer:
         if deadline and deadline.isdigit() and int(deadline) < time.time() * 1000:
             log.info("rpc.deadline.expired")
             return  # the caller has given up: do no work nobody waits for
+        started = time.perf_counter()
+        status = await self._answer(msg, headers, op, handler)
+        # The access line: every request's id (bound above) with what it got and how long it took.
+        log.info("rpc.served", status=status, ms=round((time.perf_counter() - started) * 1000, 1))
+
+    async def _answer(self, msg: Request, headers: dict[str, str], op: Operation[Any, Any], handler: Handler) -> int:
+        """Run the handler and respond; returns the status answered."""
         try:
             call = Call(headers, headers.get(context.ACTOR) if op.actor != "none" else None)
             if op.actor == "required" and not call.actor_id:
@@ -177,17 +185,29 @@ class RpcServer:
             if self._check_responses:
                 self._check(op, result)
             await msg.respond(_encode(result))
+            return 200
         except AtelierError as exc:
-            if exc.status >= 500:
-                log.warning("rpc.error", status=exc.status, detail=exc.detail)
-            await msg.respond_error(str(exc.status), exc.title, json.dumps(exc.to_problem()).encode())
+            return await self._respond_error(msg, exc)
         except ValidationError as exc:
-            err = Unprocessable("the request is not valid", errors=validation_errors(exc))
-            await msg.respond_error("422", err.title, json.dumps(err.to_problem()).encode())
-        except Exception:
+            invalid = Unprocessable("the request is not valid", errors=validation_errors(exc))
+            return await self._respond_error(msg, invalid)
+        except Exception as exc:
+            unavailable = as_unavailable(exc)
+            if unavailable is not None:  # the database or the bus is down: retry soon, not a bug
+                log.warning("rpc.dependency_unavailable", error=type(exc).__name__, detail=str(exc)[:200])
+                return await self._respond_error(msg, unavailable)
             log.exception("rpc.unhandled")
-            internal = AtelierError("an unexpected error occurred")
-            await msg.respond_error("500", internal.title, json.dumps(internal.to_problem()).encode())
+            return await self._respond_error(msg, AtelierError("an unexpected error occurred"))
+
+    @staticmethod
+    async def _respond_error(msg: Request, exc: AtelierError) -> int:
+        if exc.status >= 500:
+            log.warning("rpc.error", status=exc.status, detail=exc.detail)
+        try:
+            await msg.respond_error(str(exc.status), exc.title, json.dumps(exc.to_problem()).encode())
+        except Exception as send_exc:  # the bus went away meanwhile: the caller sees its own timeout
+            log.warning("rpc.respond_failed", error=type(send_exc).__name__)
+        return exc.status
 
     @staticmethod
     def _check(op: Operation[Any, Any], result: Any) -> None:
@@ -219,13 +239,22 @@ async def call_raw(
         extra[context.ACTOR] = actor_id
     if headers:
         extra.update(headers)
+    if not nc.is_connected:  # a request now would only sit in the reconnect buffer until its deadline
+        raise ServiceUnavailable("the message bus is not reachable right now; retry shortly")
     try:
         reply = await nc.request(op.subject, _encode(payload), timeout=timeout,
                                  headers=context.outgoing_headers(extra))
-    except NoRespondersError:
+    except NoRespondersError:  # nobody listens on the subject: the server says so at once
         raise ServiceUnavailable(f"the {op.service} service is not reachable") from None
     except NatsTimeoutError:
+        if not nc.is_connected:
+            raise ServiceUnavailable("the message bus connection was lost; retry shortly") from None
         raise GatewayTimeout(f"the {op.service} service did not answer in time") from None
+    except Exception as exc:
+        unavailable = as_unavailable(exc)
+        if unavailable is None:
+            raise
+        raise unavailable from None
     if reply.headers and reply.headers.get(ERROR_CODE_HEADER):
         try:
             problem = json.loads(reply.data)
