@@ -132,9 +132,10 @@ class MemoryIdempotencyStore:
 
 
 class NatsIdempotencyStore:
-    """Records in the KV bucket (`ttl` = the replay window). A pending record also carries a
-    per-message TTL of one lease, renewed with it, so a dead holder's marker goes away by itself;
-    a pending record whose lease has ended is taken over (compare-and-set on its revision)."""
+    """Records in the KV bucket (`ttl` = the replay window). A pending record whose lease has ended
+    is taken over by the next request with its key (compare-and-set on the record's revision, so
+    of two retries racing for it one wins); renewals and releases are compare-and-set too, so a
+    holder that lost its key cannot extend or free the new holder's reservation."""
 
     def __init__(self, kv: KeyValue, pending_s: float, timeout_s: float = 2.0, nc: NATS | None = None) -> None:
         self._kv = kv
@@ -157,9 +158,6 @@ class NatsIdempotencyStore:
                 kv = await js.key_value(bucket)
         return cls(kv, pending_s, nc=nc)
 
-    def _ttl(self) -> float:
-        return max(1.0, self.lease_s)
-
     async def _io(self, op: Coroutine[Any, Any, T]) -> T:
         """One KV round trip, bounded; fails at once while NATS is disconnected."""
         if self._nc is not None and not self._nc.is_connected:
@@ -176,7 +174,7 @@ class NatsIdempotencyStore:
         for _ in range(3):
             record = pending(fingerprint, self.lease_s)
             try:
-                revision = await self._io(self._kv.create(key, record.to_bytes(), msg_ttl=self._ttl()))
+                revision = await self._io(self._kv.create(key, record.to_bytes()))
                 self._held[key] = (revision, record)
                 return None
             except KeyWrongLastSequenceError:
@@ -190,7 +188,7 @@ class NatsIdempotencyStore:
                 return found
             try:  # the holder stopped renewing (it died): take the key over, once
                 revision = await self._io(
-                    self._kv.update(key, record.to_bytes(), last=entry.revision, msg_ttl=self._ttl()))
+                    self._kv.update(key, record.to_bytes(), last=entry.revision))
                 self._held[key] = (revision, record)
                 return None
             except KeyWrongLastSequenceError:
@@ -204,7 +202,7 @@ class NatsIdempotencyStore:
         revision, record = held
         record.lease_until = time.time() + self.lease_s
         try:
-            revision = await self._io(self._kv.update(key, record.to_bytes(), last=revision, msg_ttl=self._ttl()))
+            revision = await self._io(self._kv.update(key, record.to_bytes(), last=revision))
         except KeyWrongLastSequenceError:
             self._held.pop(key, None)  # expired and taken over by a retry
             return False

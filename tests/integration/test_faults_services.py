@@ -25,11 +25,15 @@ import aiohttp
 import pytest
 from PIL import Image
 
+from demo.art import png_bytes, render
 from deploy.local import procs, services
 from deploy.local.stack import EmbeddedStack
 from tests.support.members import PASSWORD
 
 NAMES = ["community", "assets", "gateway"]
+STARTED = ["community", "assets", "trainer", "gateway"]
+STEPS = 80  # checkpoints every 20 steps
+TINY_MODEL = {"architecture": "vae", "image_size": 32, "width": 16, "batch_size": 16}
 WORKS_PER_CLIENT = 5
 CLIENTS = 2
 RECOVERY_LIMIT_S = 10.0
@@ -38,7 +42,7 @@ RETRYABLE = {0, 409, 502, 503, 504}
 
 
 class FaultPlatform:
-    """community, assets and the gateway as this module's own processes (killable by pid)."""
+    """community, assets, the trainer and the gateway as this module's own processes (killable by pid)."""
 
     def __init__(self, stack: EmbeddedStack, logs: Path) -> None:
         self.stack, self.logs = stack, logs
@@ -73,7 +77,7 @@ class FaultPlatform:
 def fault_platform(stack: EmbeddedStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultPlatform]:
     platform = FaultPlatform(stack, tmp_path_factory.mktemp("fault-logs"))
     try:
-        platform.start(NAMES)
+        platform.start(STARTED)
         yield platform
     finally:
         platform.stop()
@@ -189,3 +193,71 @@ async def test_sigkill_during_a_workload_costs_seconds(fault_platform: FaultPlat
     # of the restarted process being ready.
     assert recovery_s <= max(RECOVERY_LIMIT_S, restarted_s + 2.0)
     assert worst_lockout <= LOCKOUT_LIMIT_S
+
+
+async def call(http: aiohttp.ClientSession, method: str, path: str, status: int, auth: dict[str, str],
+               **kwargs: Any) -> Any:
+    async with http.request(method, path, headers={**auth, **kwargs.pop("headers", {})}, **kwargs) as resp:
+        body = await resp.text()
+        assert resp.status == status, f"{method} {path}: {resp.status} {body}"
+        return json.loads(body) if body else None
+
+
+async def test_sigkill_of_the_trainer_resumes_the_job_in_seconds(fault_platform: FaultPlatform) -> None:
+    """The killed trainer's job is redelivered after the short ack wait, resumes from its checkpoint,
+    and the step users see never goes back."""
+    figures = Figures()
+    async with aiohttp.ClientSession(base_url=fault_platform.gateway_url,
+                                     timeout=aiohttp.ClientTimeout(total=30)) as http:
+        session = await sign_up(http, figures)
+        auth = {"Authorization": f"Bearer {session['token']}"}
+        await call(http, "PATCH", "/v1/me", 200, auth, json={"allow_training": True})
+        works = []
+        for seed in range(4):
+            asset = await call(http, "POST", "/v1/assets", 201, auth, data=png_bytes(render("blobs", seed, 64)),
+                               headers={"Content-Type": "image/png"})
+            work = await call(http, "POST", "/v1/works", 201, auth, json={
+                "title": f"blobs {seed}", "tags": ["blobs"], "asset_ids": [asset["id"]], "origin": "human",
+                "allow_training": True})
+            works.append(work["id"])
+        model = await call(http, "POST", "/v1/models", 202, auth,
+                           json={"name": "survivor", "work_ids": works, "steps": STEPS, **TINY_MODEL})
+        path = f"/v1/models/{model['id']}"
+        shown: list[int] = []
+        deadline = time.monotonic() + 120
+        while True:  # past the first checkpoint
+            progress = (await call(http, "GET", path, 200, auth))["progress"]
+            shown.append(progress["step"])
+            if progress.get("checkpoint_step"):
+                break
+            assert time.monotonic() < deadline, f"training did not get going: {progress}"
+            await asyncio.sleep(0.1)
+        killed_at = time.monotonic()
+        await asyncio.to_thread(fault_platform.kill, "trainer")
+        await asyncio.to_thread(fault_platform.restart, "trainer")
+        restarted_s = time.monotonic() - killed_at
+        redelivered_s: float | None = None  # another attempt began (JetStream redelivered the job)
+        resumed_s: float | None = None  # its training process reported where it resumed from
+        deadline = time.monotonic() + 240
+        while True:
+            current = await call(http, "GET", path, 200, auth)
+            progress = current["progress"]
+            shown.append(progress["step"])
+            if redelivered_s is None and progress.get("attempts", 1) >= 2:
+                redelivered_s = time.monotonic() - killed_at
+            if resumed_s is None and progress.get("resumed_from_step"):
+                resumed_s = time.monotonic() - killed_at
+            if current["status"] == "succeeded":
+                break
+            assert current["status"] in ("queued", "running"), current
+            assert time.monotonic() < deadline, f"the job did not finish after the kill: {progress}"
+            await asyncio.sleep(0.1)
+    assert redelivered_s is not None and resumed_s is not None, f"no resumed attempt: {progress}"
+    print(f"\n[faults] SIGKILL trainer: restarted and ready in {restarted_s:.1f} s, job redelivered "
+          f"{redelivered_s:.1f} s and resumed from step {progress['resumed_from_step']} {resumed_s:.1f} s "
+          f"after the kill; steps shown {shown[0]}..{shown[-1]}, never backwards: {shown == sorted(shown)}")
+    assert shown == sorted(shown), f"the step shown went backwards: {shown}"
+    assert progress["step"] == STEPS and progress["resumed_from_step"] > 0 and progress["attempts"] == 2
+    # The short ack wait (6 s) runs while the trainer restarts: redelivered within 10 s of the kill, or
+    # on a machine so busy that the restart alone takes longer, within 2 s of it being ready.
+    assert redelivered_s <= max(RECOVERY_LIMIT_S, restarted_s + 2.0)
