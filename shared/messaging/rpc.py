@@ -17,6 +17,8 @@ typed error again.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -220,6 +222,46 @@ class RpcServer:
             raise AtelierError(f"{op.subject} answered outside its contract") from None
 
 
+WATCH_AFTER_S = 1.0  # a call still waiting after this long starts checking that its service is alive
+WATCH_EVERY_S = 1.0
+PING_TIMEOUT_S = 0.5
+
+
+async def _service_gone(nc: NATS, service: str) -> None:
+    """Return once no instance of `service` answers its micro PING (every instance died); a busy
+    instance that is slow to answer counts as alive."""
+    await asyncio.sleep(WATCH_AFTER_S)
+    while True:
+        try:
+            await nc.request(f"$SRV.PING.{service}", b"", timeout=PING_TIMEOUT_S)
+        except NoRespondersError:
+            return
+        except Exception:  # slow or unreachable: the deadline still bounds the call
+            pass
+        await asyncio.sleep(WATCH_EVERY_S)
+
+
+async def _request(nc: NATS, op: Operation[Any, Any], data: bytes, timeout: float, headers: dict[str, str],
+                   watch_peer: bool) -> Any:
+    if not watch_peer or timeout <= WATCH_AFTER_S + WATCH_EVERY_S:
+        return await nc.request(op.subject, data, timeout=timeout, headers=headers)
+    reply = asyncio.ensure_future(nc.request(op.subject, data, timeout=timeout, headers=headers))
+    gone = asyncio.ensure_future(_service_gone(nc, op.service))
+    try:
+        await asyncio.wait((reply, gone), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await gone
+    if not reply.done():  # the instance handling it died with it: no answer will ever come
+        reply.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reply
+        log.warning("rpc.peer_gone", subject=op.subject)
+        raise ServiceUnavailable(f"the {op.service} service stopped while handling the request; retry shortly")
+    return reply.result()
+
+
 async def call_raw(
     nc: NATS,
     op: Operation[Any, Any],
@@ -228,10 +270,14 @@ async def call_raw(
     actor_id: str | None = None,
     timeout: float | None = None,
     headers: Mapping[str, str] | None = None,
+    watch_peer: bool = False,
 ) -> bytes:
     """Call `op`; returns the reply's JSON bytes or raises its typed error.
 
     For callers that only pass the answer on (the gateway): no decode and re-encode on the hot path.
+    `watch_peer` (callers allowed to PING the service, such as the gateway): a call still waiting
+    after a second checks every second that some instance of the service is alive, and answers 503
+    at once when none is (it died with the request) instead of waiting out its deadline.
     """
     timeout = timeout or op.timeout_s
     extra = {context.DEADLINE: str(int((time.time() + timeout) * 1000))}
@@ -242,8 +288,7 @@ async def call_raw(
     if not nc.is_connected:  # a request now would only sit in the reconnect buffer until its deadline
         raise ServiceUnavailable("the message bus is not reachable right now; retry shortly")
     try:
-        reply = await nc.request(op.subject, _encode(payload), timeout=timeout,
-                                 headers=context.outgoing_headers(extra))
+        reply = await _request(nc, op, _encode(payload), timeout, context.outgoing_headers(extra), watch_peer)
     except NoRespondersError:  # nobody listens on the subject: the server says so at once
         raise ServiceUnavailable(f"the {op.service} service is not reachable") from None
     except NatsTimeoutError:
@@ -272,9 +317,11 @@ async def call(
     actor_id: str | None = None,
     timeout: float | None = None,
     headers: Mapping[str, str] | None = None,
+    watch_peer: bool = False,
 ) -> Res:
     """Call `op`; returns its response model, or raises the typed error it answered with."""
-    raw = await call_raw(nc, op, payload, actor_id=actor_id, timeout=timeout, headers=headers)
+    raw = await call_raw(nc, op, payload, actor_id=actor_id, timeout=timeout, headers=headers,
+                         watch_peer=watch_peer)
     if op.response is None:
         return None  # type: ignore[return-value]  # an operation without a response body answers null
     return op.response.model_validate(_decode(raw))

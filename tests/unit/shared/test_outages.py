@@ -3,6 +3,7 @@ fast while NATS is disconnected, and every HTTP request leaves an access line wi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -12,11 +13,12 @@ import pytest
 import structlog
 from aiohttp import web
 from nats.errors import ConnectionClosedError, NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
 from pydantic import BaseModel
 from structlog.testing import capture_logs
 
 from shared.contracts.operation import Operation
-from shared.errors import ServiceUnavailable, error_from_problem
+from shared.errors import GatewayTimeout, ServiceUnavailable, error_from_problem
 from shared.messaging.rpc import RpcServer, call_raw
 from shared.outages import as_unavailable
 from shared.web import create_base_app
@@ -27,6 +29,7 @@ class Empty(BaseModel):
 
 
 OP: Operation[Empty, Any] = Operation("probe", "thing.get", Empty, None, "a test operation", actor="none")
+SLOW: Operation[Empty, Any] = Operation("probe", "thing.make", Empty, None, "a slow one", actor="none", timeout_s=10)
 
 
 @pytest.mark.parametrize("exc", [ConnectionRefusedError(111, "refused"), TimeoutError(),
@@ -118,3 +121,36 @@ async def test_http_outage_is_503_and_every_request_has_an_access_line(aiohttp_c
     assert len(access) == 1 and access[0]["log_level"] == "info"
     assert access[0]["method"] == "GET" and access[0]["path"] == "/down" and access[0]["status"] == 503
     assert access[0]["ms"] >= 0 and access[0]["request_id"] == "req-42"
+
+
+class DyingPeerNats:
+    """The request went to an instance that died: no reply ever comes; PING finds nobody (or someone)."""
+
+    def __init__(self, alive: bool) -> None:
+        self.is_connected = True
+        self.alive = alive
+        self.pings = 0
+
+    async def request(self, subject: str, *args: Any, **kwargs: Any) -> Any:
+        if subject.startswith("$SRV.PING."):
+            self.pings += 1
+            if not self.alive:
+                raise NoRespondersError()
+            return object()
+        await asyncio.sleep(kwargs["timeout"])
+        raise NatsTimeoutError()
+
+
+async def test_a_watched_call_to_a_service_that_died_answers_503_in_about_a_second() -> None:
+    nc = DyingPeerNats(alive=False)
+    started = time.perf_counter()
+    with pytest.raises(ServiceUnavailable, match="stopped while handling"):
+        await call_raw(nc, SLOW, {}, watch_peer=True)  # type: ignore[arg-type]
+    assert time.perf_counter() - started < 2.5 and nc.pings == 1
+
+
+async def test_a_watched_call_to_a_live_but_slow_service_waits_its_deadline() -> None:
+    nc = DyingPeerNats(alive=True)
+    with pytest.raises(GatewayTimeout):
+        await call_raw(nc, SLOW, {}, watch_peer=True, timeout=2.5)  # type: ignore[arg-type]
+    assert nc.pings >= 1
