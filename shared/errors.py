@@ -87,7 +87,14 @@ class TooManyRequests(AtelierError):
 
 
 class ServiceUnavailable(AtelierError):
+    """A dependency is down or unreachable right now: worth retrying soon (`Retry-After`)."""
+
     status, code, title = 503, "unavailable", "Service unavailable"
+    RETRY_AFTER_S: ClassVar[int] = 1
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        super().__init__(detail, **kwargs)
+        self.headers.setdefault("Retry-After", str(self.RETRY_AFTER_S))
 
 
 class GatewayTimeout(AtelierError):

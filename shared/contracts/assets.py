@@ -18,7 +18,7 @@ from shared.contracts.operation import Operation, operation
 
 ImageType = Literal["image/png", "image/jpeg", "image/webp"]
 Colour = str  # "#rrggbb"
-COMPLETE_TIMEOUT_S = 120.0  # decoding and thumbnailing a 40 MP image, plus store round trips
+COMPLETE_TIMEOUT_S = 45.0  # decoding and thumbnailing a 40 MP image (seconds here), plus store round trips
 ABORT_TIMEOUT_S = 5.0  # best effort: the sweeper removes what an abort could not
 PALETTE_SIZE = 5
 GENERATED_BATCH_MAX = 256  # images per store_generated call (callers also keep under the NATS payload)

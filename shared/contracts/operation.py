@@ -20,7 +20,10 @@ Req = TypeVar("Req", bound=BaseModel)
 Res = TypeVar("Res", bound=BaseModel)
 
 Actor = Literal["required", "optional", "none"]
-DEFAULT_TIMEOUT_S = 10.0
+# Most operations are a few queries: a short deadline bounds what a request in flight to a process
+# that died costs its caller (no responders answer at once; a dead peer only by the deadline). Slow
+# work (decoding uploads, generating, asking other services first) declares its own.
+DEFAULT_TIMEOUT_S = 6.0
 
 _OPERATIONS: dict[str, Operation[Any, Any]] = {}
 
