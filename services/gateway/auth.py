@@ -20,6 +20,7 @@ from aiohttp.typedefs import Handler
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from services.gateway.revocations import REVOCATIONS
 from shared.errors import Unauthorized
 from shared.logging import bind_context
 
@@ -33,6 +34,7 @@ class AuthUser:
     id: str
     username: str
     expires_at: float  # the token's `exp`, seconds since the epoch
+    issued_ms: int = 0  # the token's `iat_ms` (or `iat` * 1000): compared with a password change
 
 
 USER: web.RequestKey[AuthUser | None] = web.RequestKey("user")
@@ -93,8 +95,11 @@ class TokenVerifier:
             raise Unauthorized("the token has expired", headers=_INVALID_TOKEN) from None
         except jwt.InvalidTokenError:
             raise Unauthorized("the token is not valid", headers=_INVALID_TOKEN) from None
+        issued_ms = claims.get("iat_ms")
+        if not isinstance(issued_ms, int) or isinstance(issued_ms, bool):
+            issued_ms = int(claims["iat"]) * 1000
         return AuthUser(id=str(claims["sub"]), username=str(claims.get("username", "")),
-                        expires_at=float(claims["exp"]))
+                        expires_at=float(claims["exp"]), issued_ms=issued_ms)
 
 
 VERIFIER = web.AppKey("token_verifier", TokenVerifier)
@@ -102,9 +107,14 @@ VERIFIER = web.AppKey("token_verifier", TokenVerifier)
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Attach the caller (or None); a present but bad token is always a 401."""
+    """Attach the caller (or None); a present but bad or revoked token is always a 401."""
     token = token_from_request(request)
     user = request.app[VERIFIER].verify(token) if token else None
+    revocations = request.app.get(REVOCATIONS)
+    if user is not None and revocations is not None:
+        reason = revocations.refusal(user.id, user.issued_ms)
+        if reason is not None:
+            raise Unauthorized(f"the token was revoked: {reason}", headers=_INVALID_TOKEN)
     request[USER] = user
     if user:
         bind_context(actor_id=user.id)
