@@ -56,10 +56,10 @@ async def create_app(settings: GatewaySettings) -> web.Application:
                           middlewares=edge_middlewares(settings, cors))
     install_cors(app, cors)
     app[SETTINGS] = settings
-    app[VERIFIER] = TokenVerifier(load_public_key(settings.jwt_public_key_file))
+    app[REVOCATIONS] = Revocations()
+    app[VERIFIER] = TokenVerifier(load_public_key(settings.jwt_public_key_file), revocations=app[REVOCATIONS])
     app.cleanup_ctx.append(nats_ctx(settings))
     app.cleanup_ctx.append(idempotency_ctx(settings))
-    app[REVOCATIONS] = Revocations()
     app.cleanup_ctx.append(revocations_ctx())
     live.setup(app, settings)
     app.router.add_get("/v1/status", services_status)
