@@ -11,10 +11,12 @@ from aiohttp import web
 
 from services.assets import rpc
 from services.assets.events import build_consumers
+from services.assets.owner_deletion import owner_deletion_consumer
 from services.assets.service import SCHEMA, AssetService
 from services.assets.settings import AssetsSettings
 from shared.contexts import DB, NC, CleanupCtx, consumers_ctx, owned_data_ctxs, rpc_ctx
 from shared.logging import get_logger
+from shared.messaging.consumer import JetStreamConsumer
 from shared.objectstore import ObjectStore
 from shared.web import add_readiness_check, create_base_app
 
@@ -66,11 +68,15 @@ def sweeper_ctx(settings: AssetsSettings) -> CleanupCtx:
     return ctx
 
 
+def all_consumers(app: web.Application) -> list[JetStreamConsumer]:
+    return [*build_consumers(app), owner_deletion_consumer(app, app[SERVICE])]
+
+
 async def create_app(settings: AssetsSettings) -> web.Application:
     app = create_base_app()
     app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS))
     app.cleanup_ctx.append(services_ctx(settings))
     app.cleanup_ctx.append(rpc_ctx(settings, rpc.register, SERVICE))
-    app.cleanup_ctx.append(consumers_ctx(build_consumers, stop_timeout_s=settings.shutdown.work_s))
+    app.cleanup_ctx.append(consumers_ctx(all_consumers, stop_timeout_s=settings.shutdown.work_s))
     app.cleanup_ctx.append(sweeper_ctx(settings))
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services.assets.generated import THUMBNAIL_IS_ORIGINAL, store_generated
 from services.assets.service import AssetService
-from services.assets.store import AssetRow, get_assets
+from services.assets.store import AssetRow, get_assets, owned_assets
 from services.assets.thumbnails import THUMBNAIL_TYPE
 from shared.contracts import assets as a
 from shared.errors import AtelierError
@@ -94,7 +94,14 @@ def register(rpc: RpcServer, assets: AssetService) -> None:
         return a.AssetReadUrls(urls={r.id: assets.objects.presign_get(r.object_key, expiry) for r in rows},
                                missing=[i for i in wanted if i not in found])
 
+    async def owned(req: a.OwnedAssetsQuery, call: Call) -> a.OwnedAssets:
+        rows = await owned_assets(assets.pool, call.actor, req.after, req.limit + 1)
+        more = len(rows) > req.limit
+        rows = rows[:req.limit]
+        return a.OwnedAssets(items=[asset_record(r) for r in rows], next_after=rows[-1].id if more else None)
+
     rpc.serve(a.UPLOADS_CREATE, create_upload)
+    rpc.serve(a.OWNED, owned)
     rpc.serve(a.UPLOADS_COMPLETE, complete_upload)
     rpc.serve(a.UPLOADS_ABORT, abort_upload)
     rpc.serve(a.GET, get)

@@ -81,6 +81,25 @@ async def get_assets(conn: asyncpg.Connection | asyncpg.Pool, ids: list[str]) ->
     return [AssetRow.from_record(r) for r in records]
 
 
+async def owned_assets(conn: asyncpg.Connection | asyncpg.Pool, owner_id: str, after: str | None,
+                       limit: int) -> list[AssetRow]:
+    records = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM assets WHERE owner_id = $1 AND ($2::text IS NULL OR id > $2) ORDER BY id LIMIT $3",
+        owner_id, after, limit)
+    return [AssetRow.from_record(r) for r in records]
+
+
+async def delete_owned(conn: asyncpg.Connection, owner_id: str, limit: int) -> list[AssetRow]:
+    """Delete up to `limit` of the owner's assets (and their work links); returns the deleted rows."""
+    records = await conn.fetch(
+        f"DELETE FROM assets WHERE id IN (SELECT id FROM assets WHERE owner_id = $1 ORDER BY id LIMIT $2"
+        f" FOR UPDATE) RETURNING {_COLUMNS}", owner_id, limit)
+    rows = [AssetRow.from_record(r) for r in records]
+    if rows:
+        await conn.execute("DELETE FROM work_assets WHERE asset_id = ANY($1::text[])", [r.id for r in rows])
+    return rows
+
+
 async def find_by_sha256(conn: asyncpg.Connection | asyncpg.Pool, owner_id: str, sha256: str) -> AssetRow | None:
     record = await conn.fetchrow(f"SELECT {_COLUMNS} FROM assets WHERE owner_id = $1 AND sha256 = $2",
                                  owner_id, sha256)

@@ -6,6 +6,7 @@ from typing import Any
 
 from services.community import events, views
 from services.community.deps import Deps
+from services.community.login_guard import account_key
 from services.community.store import users as store
 from shared.contracts.common import patch_fields
 from shared.contracts.community import LoginBody, ProfilePatch, SignupBody
@@ -16,8 +17,8 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 
-def _session(deps: Deps, user: Any) -> dict[str, Any]:
-    return {"user": views.user_private(user), "token": deps.tokens.issue(user.id, user.username),
+def session(deps: Deps, user: Any, *, now: float | None = None) -> dict[str, Any]:
+    return {"user": views.user_private(user), "token": deps.tokens.issue(user.id, user.username, now=now),
             "token_type": "Bearer", "expires_in": deps.tokens.ttl_s}
 
 
@@ -27,17 +28,22 @@ async def signup(deps: Deps, body: SignupBody) -> dict[str, Any]:
         user = await store.insert_user(conn, new_id(), body.username, body.email, password_hash)
         await events.user_created(conn, user)
     log.info("community.user.created", user_id=user.id)
-    return _session(deps, user)
+    return session(deps, user)
 
 
-async def login(deps: Deps, body: LoginBody) -> dict[str, Any]:
+async def login(deps: Deps, body: LoginBody, client: str) -> dict[str, Any]:
+    """Check the password unless this client must wait (login_guard: 429 before any hashing)."""
     found = await store.credentials_by_login(deps.pool, body.login.strip())
+    account = account_key(found.id if found else None, body.login)
+    await deps.login_guard.check(account, found.id if found else None, client)
     ok = await deps.passwords.verify(found.password_hash if found else None, body.password)
     if found is None or not ok:
+        await deps.login_guard.failed(account, client)
         raise Unauthorized("wrong username, email or password")
+    await deps.login_guard.succeeded(found.id, client)
     if deps.passwords.needs_rehash(found.password_hash):
         await store.set_password_hash(deps.pool, found.id, await deps.passwords.hash(body.password))
-    return _session(deps, found)
+    return session(deps, found)
 
 
 async def me(deps: Deps, actor_id: str) -> dict[str, Any]:

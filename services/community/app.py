@@ -10,6 +10,7 @@ from aiohttp import web
 from services.community.assets_client import AssetsClient
 from services.community.cursors import CursorCodec, derive_secret
 from services.community.deps import Deps
+from services.community.login_guard import LoginGuard
 from services.community.passwords import Passwords
 from services.community.rpc import register
 from services.community.settings import CommunitySettings
@@ -47,6 +48,7 @@ def build_deps(app: web.Application, settings: CommunitySettings, tokens: TokenI
         settings=settings, pool=app[DB], passwords=app[PASSWORDS], tokens=tokens,
         cursors=CursorCodec(_cursor_secret(settings)),
         assets=AssetsClient(app[NC], settings.assets_timeout_s),
+        login_guard=LoginGuard(app[DB], settings),
     )
 
 

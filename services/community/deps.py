@@ -8,6 +8,7 @@ import asyncpg
 
 from services.community.assets_client import AssetsClient
 from services.community.cursors import CursorCodec
+from services.community.login_guard import LoginGuard
 from services.community.passwords import Passwords
 from services.community.settings import CommunitySettings
 from services.community.tokens import TokenIssuer
@@ -21,3 +22,4 @@ class Deps:
     tokens: TokenIssuer
     cursors: CursorCodec
     assets: AssetsClient
+    login_guard: LoginGuard

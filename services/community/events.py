@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncpg
 
 from services.community.store.rows import CommentRow, LockedWork, UserRow, WorkRow
 from shared.contracts.events.catalog import (
     UserCreated,
+    UserCredentialsChanged,
+    UserDeleted,
     UserFollowed,
     UserUnfollowed,
     WorkCommented,
@@ -29,6 +33,14 @@ async def emit(conn: asyncpg.Connection, payload: EventPayload, subject_id: str)
 
 async def user_created(conn: asyncpg.Connection, user: UserRow) -> None:
     await emit(conn, UserCreated(user_id=user.id, username=user.username), user.id)
+
+
+async def user_deleted(conn: asyncpg.Connection, user: UserRow, deleted_at: datetime) -> None:
+    await emit(conn, UserDeleted(user_id=user.id, username=user.username, deleted_at=deleted_at), user.id)
+
+
+async def credentials_changed(conn: asyncpg.Connection, user_id: str, not_before: datetime) -> None:
+    await emit(conn, UserCredentialsChanged(user_id=user_id, not_before=not_before), user_id)
 
 
 async def work_published(conn: asyncpg.Connection, work: WorkRow) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.community import accounts, collections, feeds, insights, moderation, training_sets, works
+from services.community import account_end, accounts, collections, feeds, insights, moderation, training_sets, works
 from services.community.deps import Deps
 from shared.contracts import community as c
 from shared.contracts.common import Page
@@ -24,8 +24,21 @@ def register(rpc: RpcServer, d: Deps) -> None:
     async def signup(req: c.SignupBody, call: Call) -> Any:
         return await accounts.signup(d, req)
 
+    def client(call: Call) -> str:
+        """The caller's address as the gateway saw it (only the gateway calls these operations)."""
+        return (call.headers.get(c.CLIENT_ADDRESS_HEADER) or "unknown")[:100]
+
     async def login(req: c.LoginBody, call: Call) -> Any:
-        return await accounts.login(d, req)
+        return await accounts.login(d, req, client(call))
+
+    async def delete_me(req: c.AccountDeleteBody, call: Call) -> None:
+        await account_end.delete_me(d, call.actor, req, client(call))
+
+    async def change_password(req: c.PasswordChangeBody, call: Call) -> Any:
+        return await account_end.change_password(d, call.actor, req, client(call))
+
+    async def export(req: c.ExportQuery, call: Call) -> Any:
+        return await account_end.export(d, call.actor, req)
 
     async def me(req: c.CommunityNoInput, call: Call) -> Any:
         return await accounts.me(d, call.actor)
@@ -51,6 +64,9 @@ def register(rpc: RpcServer, d: Deps) -> None:
     rpc.serve(c.AUTH_SIGNUP, signup)
     rpc.serve(c.AUTH_LOGIN, login)
     rpc.serve(c.USERS_ME, me)
+    rpc.serve(c.USERS_DELETE_ME, delete_me)
+    rpc.serve(c.USERS_CHANGE_PASSWORD, change_password)
+    rpc.serve(c.USERS_EXPORT, export)
     rpc.serve(c.USERS_UPDATE_ME, update_me)
     rpc.serve(c.USERS_PROFILE, profile)
     rpc.serve(c.USERS_GET, get_user)

@@ -27,6 +27,16 @@ class CommunitySettings(ServiceSettings, DatabaseSettings):
     # Distinct reporters after which a work leaves feeds and listings pending review.
     report_hide_threshold: int = Field(3, ge=1)
     assets_timeout_s: float = Field(3.0, gt=0)
+    # Login protection (services/community/login_guard.py): free failures per (account, client),
+    # per account over all clients, per client over all accounts; then exponential lock-outs.
+    login_guard_enabled: bool = True
+    login_pair_free_failures: int = Field(5, ge=1)
+    login_account_free_failures: int = Field(20, ge=1)
+    login_client_free_failures: int = Field(50, ge=1)
+    login_lock_base_s: float = Field(1.0, gt=0)
+    login_lock_max_s: float = Field(900.0, gt=0)
+    login_failure_window_s: float = Field(3600.0, gt=0)
+    login_known_client_days: float = Field(30.0, ge=0)
     # Usernames allowed to review reported works (ATELIER_MODERATORS=alice,bob).
     moderators: Annotated[frozenset[str], NoDecode] = frozenset()
 

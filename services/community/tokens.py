@@ -28,6 +28,10 @@ class TokenIssuer:
         self.ttl_s = ttl_s
 
     def issue(self, user_id: str, username: str, *, now: float | None = None) -> str:
-        issued = int(now if now is not None else time.time())
-        claims = {"sub": user_id, "username": username, "iat": issued, "exp": issued + self.ttl_s, "iss": ISSUER}
+        """A token for the user. `iat_ms` (the issue time in ms) lets the gateway refuse tokens issued
+        before a password change (`community.user.credentials_changed`) without refusing the new one."""
+        moment = now if now is not None else time.time()
+        issued = int(moment)
+        claims = {"sub": user_id, "username": username, "iat": issued, "exp": issued + self.ttl_s, "iss": ISSUER,
+                  "iat_ms": round(moment * 1000)}
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)

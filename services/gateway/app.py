@@ -16,6 +16,7 @@ from services.gateway.idempotency_store import MemoryIdempotencyStore, NatsIdemp
 from services.gateway.live import ws as live
 from services.gateway.openapi import document
 from services.gateway.ratelimit import ip_rate_limit_middleware, user_rate_limit_middleware
+from services.gateway.revocations import REVOCATIONS, Revocations, revocations_ctx
 from services.gateway.settings import GatewaySettings
 from shared.contexts import JS, NC, CleanupCtx, nats_ctx
 from shared.web import create_base_app
@@ -56,9 +57,11 @@ async def create_app(settings: GatewaySettings) -> web.Application:
                           middlewares=edge_middlewares(settings, cors))
     install_cors(app, cors)
     app[SETTINGS] = settings
-    app[VERIFIER] = TokenVerifier(load_public_key(settings.jwt_public_key_file))
+    app[REVOCATIONS] = Revocations()
+    app[VERIFIER] = TokenVerifier(load_public_key(settings.jwt_public_key_file), revocations=app[REVOCATIONS])
     app.cleanup_ctx.append(nats_ctx(settings))
     app.cleanup_ctx.append(idempotency_ctx(settings))
+    app.cleanup_ctx.append(revocations_ctx())
     live.setup(app, settings)
     app.router.add_get("/v1/status", services_status)
     report_services(app)

@@ -20,6 +20,7 @@ from aiohttp.typedefs import Handler
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from services.gateway.revocations import Revocations
 from shared.errors import Unauthorized
 from shared.logging import bind_context
 
@@ -33,6 +34,7 @@ class AuthUser:
     id: str
     username: str
     expires_at: float  # the token's `exp`, seconds since the epoch
+    issued_ms: int = 0  # the token's `iat_ms` (or `iat` * 1000): compared with a password change
 
 
 USER: web.RequestKey[AuthUser | None] = web.RequestKey("user")
@@ -57,7 +59,8 @@ def token_from_request(request: web.Request) -> str | None:
 class TokenVerifier:
     """Verifies community's tokens with its public key; remembers up to `cache_size` verified ones."""
 
-    def __init__(self, public_key_pem: str, *, cache_size: int = 50_000) -> None:
+    def __init__(self, public_key_pem: str, *, cache_size: int = 50_000,
+                 revocations: Revocations | None = None) -> None:
         try:
             key = load_pem_public_key(public_key_pem.encode())
         except ValueError:
@@ -67,6 +70,9 @@ class TokenVerifier:
         self._key = key
         self._cache_size = cache_size
         self._verified: OrderedDict[str, AuthUser] = OrderedDict()
+        # Deleted users and password changes, learnt from events (revocations.py): checked on every
+        # use of a token, cached or not, on every path (REST and the WebSocket alike).
+        self.revocations = revocations
 
     def verify(self, token: str, *, now: float | None = None) -> AuthUser:
         now = time.time() if now is None else now
@@ -81,6 +87,10 @@ class TokenVerifier:
         if user.expires_at <= now:
             self._verified.pop(token, None)
             raise Unauthorized("the token has expired", headers=_INVALID_TOKEN)
+        if self.revocations is not None:
+            reason = self.revocations.refusal(user.id, user.issued_ms)
+            if reason is not None:
+                raise Unauthorized(f"the token was revoked: {reason}", headers=_INVALID_TOKEN)
         return user
 
     def _decode(self, token: str) -> AuthUser:
@@ -93,8 +103,11 @@ class TokenVerifier:
             raise Unauthorized("the token has expired", headers=_INVALID_TOKEN) from None
         except jwt.InvalidTokenError:
             raise Unauthorized("the token is not valid", headers=_INVALID_TOKEN) from None
+        issued_ms = claims.get("iat_ms")
+        if not isinstance(issued_ms, int) or isinstance(issued_ms, bool):
+            issued_ms = int(claims["iat"]) * 1000
         return AuthUser(id=str(claims["sub"]), username=str(claims.get("username", "")),
-                        expires_at=float(claims["exp"]))
+                        expires_at=float(claims["exp"]), issued_ms=issued_ms)
 
 
 VERIFIER = web.AppKey("token_verifier", TokenVerifier)
@@ -102,7 +115,7 @@ VERIFIER = web.AppKey("token_verifier", TokenVerifier)
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Attach the caller (or None); a present but bad token is always a 401."""
+    """Attach the caller (or None); a present but bad, expired or revoked token is always a 401."""
     token = token_from_request(request)
     user = request.app[VERIFIER].verify(token) if token else None
     request[USER] = user

@@ -81,6 +81,11 @@ class AssetReadUrlsRequest(Strict):
                                                                           "the service's presign expiry)")
 
 
+class OwnedAssetsQuery(Strict):
+    after: str | None = Field(None, max_length=64, description="`next_after` of the previous page")
+    limit: int = Field(200, ge=1, le=500, description="Assets per page")
+
+
 # -- answers --------------------------------------------------------------------------------------
 
 
@@ -172,6 +177,11 @@ class AssetDescription(Reply):
     missing: list[str] = Field(description="Requested ids that do not exist (or are not the owner's)")
 
 
+class OwnedAssets(Reply):
+    items: list[AssetRecord] = Field(description="The caller's assets, oldest first")
+    next_after: str | None = Field(description="Pass as `after` for the next page; null on the last page")
+
+
 class AssetReadUrls(Reply):
     urls: dict[str, str] = Field(description="Asset id -> presigned GET of its original")
     missing: list[str] = Field(description="Requested ids that do not exist")
@@ -208,3 +218,5 @@ DESCRIBE = operation("assets", "describe", AssetDescribeRequest, AssetDescriptio
                      summary="Assets in bulk, with their owners and palettes", actor="none")
 READ_URLS = operation("assets", "read_urls", AssetReadUrlsRequest, AssetReadUrls,
                       summary="Presigned GETs of originals in bulk (training data)", actor="none")
+OWNED = operation("assets", "owned", OwnedAssetsQuery, OwnedAssets,
+                  summary="Your assets, oldest first (internal: the gateway's account export)")

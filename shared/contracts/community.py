@@ -80,6 +80,28 @@ class LoginBody(Strict):
     password: str = Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)
 
 
+class AccountDeleteBody(Strict):
+    password: str = Field(min_length=1, max_length=PASSWORD_MAX_LENGTH,
+                          description="Your current password: deleting an account cannot be undone")
+
+
+class PasswordChangeBody(Strict):
+    current: str = Field(min_length=1, max_length=PASSWORD_MAX_LENGTH, description="Your current password")
+    new: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH,
+                     description=f"The new password ({PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters)")
+
+
+ExportSection = Literal["works", "comments", "likes", "collections", "following"]
+
+
+class ExportQuery(Strict):
+    """One page of one section of your data (internal: the gateway builds `GET /v1/me/export` from it)."""
+
+    section: ExportSection = Field(description="Which of your data")
+    after: str | None = Field(None, max_length=64, description="`next_after` of the previous page")
+    limit: int = Field(200, ge=1, le=500, description="Items per page")
+
+
 class ProfilePatch(Strict):
     display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
     bio: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
@@ -264,6 +286,11 @@ class Session(Reply):
     expires_in: int = Field(description="Seconds until the token expires")
 
 
+class ExportPage(Reply):
+    items: list[dict[str, Any]] = Field(description="Items of the section, oldest first")
+    next_after: str | None = Field(description="Pass as `after` for the next page; null on the last page")
+
+
 class Followees(Reply):
     user_ids: list[str] = Field(description="Ids of the users the caller follows")
 
@@ -433,7 +460,7 @@ class WorksUsingAsset(Reply):
 
 AUTH_SIGNUP = operation(SERVICE, "auth.signup", SignupBody, Session, actor="none", problems=(409,),
                         summary="Create an account; returns the user and a token")
-AUTH_LOGIN = operation(SERVICE, "auth.login", LoginBody, Session, actor="none", problems=(401,),
+AUTH_LOGIN = operation(SERVICE, "auth.login", LoginBody, Session, actor="none", problems=(401, 429),
                        summary="Exchange a username or email and password for a token")
 USERS_ME = operation(SERVICE, "users.me", CommunityNoInput, Profile, summary="Your own profile")
 USERS_UPDATE_ME = operation(SERVICE, "users.update_me", ProfilePatch, Profile,
@@ -503,3 +530,17 @@ COLLECTIONS_DELETE: Operation[CollectionRef, Any] = operation(SERVICE, "collecti
 INSIGHTS_GET = operation(SERVICE, "insights.get", CommunityNoInput, Insights,
                          summary="Likes and comments over time, by tag and origin, and palettes of your most "
                                  "liked works")
+
+# Accounts that end, passwords that change (issue 19). The client address is the gateway's view of
+# the caller (`ATELIER_FORWARDED_HOPS`); only the gateway may call these (NATS permissions), so
+# community trusts it for its login throttle.
+CLIENT_ADDRESS_HEADER = "Atelier-Client-Address"
+USERS_DELETE_ME: Operation[AccountDeleteBody, Any] = operation(
+    SERVICE, "users.delete_me", AccountDeleteBody, None, problems=(403, 429),
+    summary="Delete your account (password required): your works, assets, collections, likes, comments and "
+            "follows are removed, training consent is withdrawn and every token of yours stops working")
+USERS_CHANGE_PASSWORD = operation(
+    SERVICE, "users.change_password", PasswordChangeBody, Session, problems=(403, 429),
+    summary="Change your password; every earlier token stops working, the answer carries a new one")
+USERS_EXPORT = operation(SERVICE, "users.export", ExportQuery, ExportPage,
+                         summary="One page of your data for the export archive (internal: the gateway)")

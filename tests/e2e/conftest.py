@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -28,3 +29,9 @@ async def browser() -> AsyncIterator[Browser]:
             yield chromium
         finally:
             await chromium.close()
+
+
+# The session gateway stands behind one trusted proxy, as in production (deploy/k8s prod overlay):
+# tests name their client with X-Forwarded-For (the login guard counts per client); requests
+# without the header are counted by their peer address as before. Read when the platform starts.
+os.environ.setdefault("ATELIER_FORWARDED_HOPS", "1")

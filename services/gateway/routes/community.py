@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from services.gateway import accounts_edge
 from services.gateway.openapi import Schemas
 from services.gateway.routing import Route, add_routes
 from services.gateway.settings import GatewaySettings
@@ -24,6 +25,8 @@ ROUTES = [
     Route("POST", "/v1/auth/login", c.AUTH_LOGIN, body=c.LoginBody),
     Route("GET", "/v1/me", c.USERS_ME),
     Route("PATCH", "/v1/me", c.USERS_UPDATE_ME, body=c.ProfilePatch),
+    Route("DELETE", "/v1/me", c.USERS_DELETE_ME, body=c.AccountDeleteBody, status=204),
+    Route("POST", "/v1/me/password", c.USERS_CHANGE_PASSWORD, body=c.PasswordChangeBody),
     Route("GET", "/v1/me/insights", c.INSIGHTS_GET),
     Route("GET", "/v1/users/{username}", c.USERS_PROFILE),
     Route("PUT", "/v1/users/{username}/follow", c.USERS_FOLLOW, status=204),
@@ -52,11 +55,20 @@ ROUTES = [
 ]
 
 
+# Routes whose handler also passes the client's address (the login guard); documented from the table.
+WITH_CLIENT_ADDRESS = {("POST", "/v1/auth/login"), ("DELETE", "/v1/me"), ("POST", "/v1/me/password")}
+
+
 def streamed_docs(schemas: Schemas) -> dict[tuple[str, str], dict[str, Any]]:
-    """Community has no streamed routes: every route is in the table."""
-    return {}
+    """The export archive streams: its handler is written by hand."""
+    return {("get", accounts_edge.EXPORT_PATH): accounts_edge.export_doc()}
 
 
 def setup(app: web.Application, settings: GatewaySettings) -> None:
     """Register this module's routes on the gateway."""
-    add_routes(app, ROUTES)
+    add_routes(app, [r for r in ROUTES if (r.method, r.path) not in WITH_CLIENT_ADDRESS])
+    for route in ROUTES:
+        if (route.method, route.path) in WITH_CLIENT_ADDRESS:
+            app.router.add_route(route.method, route.path,
+                                 accounts_edge.with_client_address(route, settings.forwarded_hops))
+    app.router.add_get(accounts_edge.EXPORT_PATH, accounts_edge.export)

@@ -31,6 +31,22 @@ class UserCreated(EventPayload, subject="community.user.created"):
     username: str
 
 
+class UserDeleted(EventPayload, subject="community.user.deleted"):
+    """An account was deleted with its works, likes, comments and collections: delete what else
+    belongs to the user (assets, models, consent to training), refuse the user's tokens."""
+
+    user_id: str
+    username: str
+    deleted_at: datetime
+
+
+class UserCredentialsChanged(EventPayload, subject="community.user.credentials_changed"):
+    """The user's password changed: tokens issued before `not_before` must be refused."""
+
+    user_id: str
+    not_before: datetime = Field(description="Tokens issued earlier than this (ms precision) are revoked")
+
+
 class WorkPublished(EventPayload, subject="community.work.published"):
     """A work became visible to others (public or unlisted)."""
 

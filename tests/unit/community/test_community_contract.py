@@ -20,7 +20,8 @@ from shared.contracts.operation import operations
 from shared.messaging.rpc import RpcServer
 
 # Operations other services call directly; the public API does not expose them.
-INTERNAL = {"users.get", "users.followees", "works.training_set", "works.using_asset"}
+# `users.export` is called by the gateway's streamed export handler (accounts_edge.py), not a route.
+INTERNAL = {"users.get", "users.followees", "works.training_set", "works.using_asset", "users.export"}
 
 
 def test_every_declared_operation_is_served() -> None:
