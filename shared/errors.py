@@ -109,7 +109,10 @@ def error_from_problem(doc: dict[str, Any]) -> AtelierError:
     cls = _BY_STATUS.get(status, AtelierError)
     known = {"type", "title", "status", "detail", "errors", "instance"}
     extra = {k: v for k, v in doc.items() if k not in known}
-    return cls(doc.get("detail"), errors=doc.get("errors"), extra=extra)
+    # Headers do not travel in a problem document: a 429's wait does, as `retry_after_s`.
+    retry_after = extra.get("retry_after_s")
+    headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) and retry_after > 0 else None
+    return cls(doc.get("detail"), errors=doc.get("errors"), extra=extra, headers=headers)
 
 
 def validation_errors(exc: Any) -> list[dict[str, Any]]:

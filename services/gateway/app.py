@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import orjson
 from aiohttp import web
 
-from services.gateway import routes, webapp
+from services.gateway import quotas, routes, webapp
 from services.gateway.auth import VERIFIER, TokenVerifier, auth_middleware, load_public_key
 from services.gateway.cors import CorsPolicy, cors_middleware, install_cors
 from services.gateway.health import report_services, services_status
@@ -58,6 +58,7 @@ async def create_app(settings: GatewaySettings) -> web.Application:
     app[VERIFIER] = TokenVerifier(load_public_key(settings.jwt_public_key_file))
     app.cleanup_ctx.append(nats_ctx(settings))
     app.cleanup_ctx.append(idempotency_ctx(settings))
+    quotas.setup(app, settings)
     live.setup(app, settings)
     app.router.add_get("/v1/status", services_status)
     report_services(app)

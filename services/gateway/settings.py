@@ -49,6 +49,19 @@ class GatewaySettings(ServiceSettings):
     idempotency_pending_s: float = Field(60.0, ge=1)
     idempotency_max_response_bytes: int = 256 * 1024
 
+    # Per-user quotas (429 with Retry-After), shared by replicas: "nats" (a JetStream KeyValue
+    # bucket) or "memory" (per process: one gateway only). Stored bytes per user are the assets
+    # service's (ATELIER_QUOTA_STORED_BYTES_PER_USER there).
+    quotas_enabled: bool = True
+    quota_backend: Literal["nats", "memory"] = "nats"
+    quota_bucket: str = "quotas"
+    quota_timeout_s: float = Field(2.0, gt=0)
+    quota_uploads_per_hour: int = Field(1000, ge=1)
+    quota_images_per_minute: int = Field(600, ge=1)
+    quota_websockets_per_user: int = Field(32, ge=1)
+    # A WebSocket's slot is renewed every third of this; a replica that dies frees its slots after it.
+    quota_ws_lease_s: float = Field(90.0, ge=3)
+
     # Live events (GET /v1/events).
     ws_heartbeat_s: float = Field(25.0, gt=0)
     ws_send_queue_max: int = Field(256, ge=1)  # frames waiting for a slow client before it is cut off

@@ -22,6 +22,7 @@ from typing import IO
 import aiohttp
 from aiohttp import web
 
+from services.gateway import quotas
 from services.gateway.auth import require_user
 from services.gateway.routing import forward_model
 from services.gateway.store_http import CHUNK, HTTP_CLIENT
@@ -39,6 +40,7 @@ async def upload(request: web.Request) -> web.Response:
     require_user(request)
     limit = request.app[UPLOAD_LIMIT]
     check_upload_request(request, limit)
+    await quotas.spend(request, quotas.UPLOADS)
     ticket: a.UploadTicket = await forward_model(request, a.UPLOADS_CREATE, a.UploadCreate(direct=False))
     began = time.perf_counter()
     try:

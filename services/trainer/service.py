@@ -81,7 +81,9 @@ class ModelService:
         if active >= limit:
             raise TooManyRequests(
                 f"you already have {active} training jobs queued or running (at most {limit}); "
-                "wait for one to finish or cancel one", extra={"active_jobs": active, "limit": limit})
+                "wait for one to finish or cancel one",
+                extra={"active_jobs": active, "limit": limit, "quota": "training_jobs",
+                       "retry_after_s": self.settings.trainer_limit_retry_after_s})
 
     def _check_config(self, image_size: int, steps: int) -> None:
         if image_size > self.settings.max_image_size:
