@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 import orjson
 from aiohttp import web
 
-from services.gateway import quotas, routes, webapp
+from services.gateway import internal_site, quotas, routes, webapp
 from services.gateway.auth import VERIFIER, TokenVerifier, auth_middleware, load_public_key
 from services.gateway.cors import CorsPolicy, cors_middleware, install_cors
-from services.gateway.health import report_services, services_status
+from services.gateway.health import report_services
 from services.gateway.idempotency import IDEMPOTENCY_STORE, idempotency_middleware
 from services.gateway.idempotency_store import MemoryIdempotencyStore, NatsIdempotencyStore
 from services.gateway.live import ws as live
@@ -52,7 +52,7 @@ def idempotency_ctx(settings: GatewaySettings) -> CleanupCtx:
 async def create_app(settings: GatewaySettings) -> web.Application:
     cors = CorsPolicy(settings.cors_origins, settings.cors_max_age_s)
     app = create_base_app(client_max_size=settings.request_body_max_bytes,
-                          middlewares=edge_middlewares(settings, cors))
+                          middlewares=edge_middlewares(settings, cors), metrics_route=False)
     install_cors(app, cors)
     app[SETTINGS] = settings
     app[VERIFIER] = TokenVerifier(load_public_key(settings.jwt_public_key_file))
@@ -60,7 +60,7 @@ async def create_app(settings: GatewaySettings) -> web.Application:
     app.cleanup_ctx.append(idempotency_ctx(settings))
     quotas.setup(app, settings)
     live.setup(app, settings)
-    app.router.add_get("/v1/status", services_status)
+    internal_site.setup(app, settings)  # /metrics and /v1/status, off the public port
     report_services(app)
     webapp.setup(app)
     for module in routes.MODULES:

@@ -21,6 +21,12 @@ class GatewaySettings(ServiceSettings):
     http_port: int = Field(8080, ge=0, le=65535,
                            validation_alias=AliasChoices("ATELIER_GATEWAY_PORT", "ATELIER_HTTP_PORT"))
     public_url: str | None = None
+    # The internal site (`/metrics`, `/v1/status`), never on the public port: 0 = a free port.
+    internal_enabled: bool = True
+    internal_host: str = Field("127.0.0.1", validation_alias=AliasChoices("ATELIER_GATEWAY_INTERNAL_HOST",
+                                                                          "ATELIER_INTERNAL_HOST"))
+    internal_port: int = Field(0, ge=0, le=65535, validation_alias=AliasChoices("ATELIER_GATEWAY_INTERNAL_PORT",
+                                                                                "ATELIER_INTERNAL_PORT"))
     jwt_public_key_file: Path | None = None
     request_body_max_bytes: int = 1024**2
     upload_max_bytes: int = 20 * 1024**2

@@ -28,7 +28,8 @@ def cache_headers(answer: Mapping[str, Any]) -> dict[str, str]:
 
 
 ROUTES = [
-    Route("POST", "/v1/assets/uploads", a.UPLOADS_CREATE, status=201, around=quotas.spend_upload),
+    Route("POST", "/v1/assets/uploads", a.UPLOADS_CREATE, status=201, around=quotas.spend_upload,
+          problems=(503,)),
     Route("GET", "/v1/assets/{id}", a.GET, headers=cache_headers),
     Route("DELETE", "/v1/assets/{id}", a.DELETE, status=204),
 ]

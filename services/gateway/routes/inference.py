@@ -30,7 +30,7 @@ _OUTPUT = r"/v1/generations/{id}/outputs/{index:\d\d?\d?\d?}"
 
 ROUTES = [
     Route("POST", "/v1/generations", c.GENERATIONS_CREATE, body=c.GenerationCreate, status=202,
-          location="/v1/generations/{id}", around=quotas.spend_images),
+          location="/v1/generations/{id}", around=quotas.spend_images, problems=(503,)),
     Route("GET", "/v1/generations", c.GENERATIONS_LIST, query=c.GenerationListQuery),
     Route("GET", "/v1/generations/{id}", c.GENERATIONS_GET),
     Route("PUT", _OUTPUT + "/rating", c.OUTPUTS_RATE, body=c.OutputRatingBody, status=204),
