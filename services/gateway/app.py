@@ -17,6 +17,7 @@ from services.gateway.live import ws as live
 from services.gateway.openapi import document
 from services.gateway.ratelimit import ip_rate_limit_middleware, user_rate_limit_middleware
 from services.gateway.settings import GatewaySettings
+from services.gateway.shared_ratelimit import shared_ip_rate_limit_middleware, shared_user_rate_limit_middleware
 from shared.contexts import JS, CleanupCtx, nats_ctx
 from shared.web import create_base_app
 
@@ -28,11 +29,13 @@ def edge_middlewares(settings: GatewaySettings, cors: CorsPolicy) -> list[object
     """In order: CORS preflight (no token), per-IP limit (before auth, so bad tokens count), auth,
     per-user limit, idempotent replay (needs the user)."""
     middlewares: list[object] = [cors_middleware(cors)]
+    shared = settings.rate_limit_backend == "nats"
     if settings.rate_limit_enabled:
-        middlewares.append(ip_rate_limit_middleware(settings))
+        middlewares.append(shared_ip_rate_limit_middleware(settings) if shared else ip_rate_limit_middleware(settings))
     middlewares.append(auth_middleware)
     if settings.rate_limit_enabled:
-        middlewares.append(user_rate_limit_middleware(settings))
+        middlewares.append(shared_user_rate_limit_middleware(settings) if shared
+                           else user_rate_limit_middleware(settings))
     middlewares.append(idempotency_middleware(settings.idempotency_max_response_bytes))
     return middlewares
 

@@ -42,6 +42,10 @@ class GatewaySettings(ServiceSettings):
     rate_limit_user_per_s: float = Field(100.0, gt=0)
     rate_limit_user_burst: int = Field(300, ge=1)
     rate_limit_max_keys: int = Field(100_000, ge=100)
+    # "memory": the buckets above, per process; "nats": fixed windows of `rate_limit_window_s` in the
+    # quota KV bucket, shared by every replica (services/gateway/shared_ratelimit.py).
+    rate_limit_backend: Literal["memory", "nats"] = "memory"
+    rate_limit_window_s: int = Field(10, ge=1, le=3600)
     # Behind N trusted proxies, the client address is the N-th entry from the right of
     # X-Forwarded-For; 0 trusts no header and uses the peer address.
     forwarded_hops: int = Field(0, ge=0, le=10)

@@ -1,7 +1,7 @@
 """schemathesis against the live stack's `/v1/openapi.json`, as a signed-in user: no answer is a
 5xx and none has a status the document does not list for its operation.
 
-A bounded run here (`ATELIER_FUZZ_EXAMPLES`, default 6 examples per operation, the explicit
+A bounded run here (`ATELIER_FUZZ_EXAMPLES`, default 3 examples per operation, the explicit
 examples and the fuzzing phase: about a minute on two cores); `make fuzz` runs every phase
 (coverage and stateful too) with many more examples.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 import aiohttp
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
-EXAMPLES = int(os.environ.get("ATELIER_FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("ATELIER_FUZZ_EXAMPLES", "3"))
 PHASES = os.environ.get("ATELIER_FUZZ_PHASES", "examples,fuzzing")
 TIME_LIMIT_S = float(os.environ.get("ATELIER_FUZZ_TIME_LIMIT_S", "200"))
 CHECKS = "not_a_server_error,status_code_conformance"

@@ -169,3 +169,25 @@ async def test_stored_bytes_per_user_refuse_the_upload_that_passes_them(endpoint
     finally:
         service.close()
         await pool.close()
+
+
+async def test_rate_limits_hold_across_replicas_with_the_nats_backend(endpoints, aiohttp_client):  # type: ignore[no-untyped-def]
+    # rate * window + burst = 1 + 2 = 3 requests per hour-long window, per address and per user.
+    limits = {"rate_limit_backend": "nats", "rate_limit_window_s": 3600, "rate_limit_ip_per_s": 0.0003,
+              "rate_limit_ip_burst": 2, "rate_limit_user_per_s": 0.0003, "rate_limit_user_burst": 2,
+              "forwarded_hops": 1}
+    a = await aiohttp_client(await replica(endpoints, **limits))
+    b = await aiohttp_client(await replica(endpoints, **limits))
+    address = {"X-Forwarded-For": f"203.0.113.9, {new_id()}"}  # one hop: the last entry is the client
+    for client in (a, b, a):
+        assert (await client.get("/v1/openapi.json", headers=address)).status == 200
+    refused = await b.get("/v1/openapi.json", headers=address)
+    assert refused.status == 429 and int(refused.headers["Retry-After"]) >= 1
+    problem = await refused.json()
+    assert problem["limit"] == 3 and problem["window_s"] == 3600
+    assert (await a.get("/healthz", headers=address)).status == 200  # probes are never limited
+
+    user = token_for(endpoints, new_id())
+    for i, client in enumerate((a, b, a, b)):
+        resp = await client.get("/v1/openapi.json", headers={**user, "X-Forwarded-For": new_id()})
+        assert resp.status == (200 if i < 3 else 429), (i, await resp.text())
