@@ -20,7 +20,7 @@ import aiohttp
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 EXAMPLES = int(os.environ.get("ATELIER_FUZZ_EXAMPLES", "3"))
 PHASES = os.environ.get("ATELIER_FUZZ_PHASES", "examples,fuzzing")
-TIME_LIMIT_S = float(os.environ.get("ATELIER_FUZZ_TIME_LIMIT_S", "200"))
+TIME_LIMIT_S = float(os.environ.get("ATELIER_FUZZ_TIME_LIMIT_S", "150"))
 CHECKS = "not_a_server_error,status_code_conformance"
 
 
