@@ -39,7 +39,9 @@ def run_schemathesis(gateway_url: str, token: str, report: Path) -> subprocess.C
                "--workers", "1", "--request-timeout", "30",
                "--generation-deterministic", "--report", "junit",
                "--report-junit-path", str(report)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=TIME_LIMIT_S, check=False)
+    # Run in the test's temporary directory: schemathesis leaves its cache (.schemathesis/) where it runs.
+    return subprocess.run(command, capture_output=True, text=True, timeout=TIME_LIMIT_S, check=False,
+                          cwd=report.parent)
 
 
 async def test_schemathesis_finds_no_server_error_and_no_undocumented_status(http, gateway_url, tmp_path):  # type: ignore[no-untyped-def]
