@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS := trainer,inference,stack,dev
 
-.PHONY: run up down test test-unit test-integration bench bench-report lint tools clean schemas
+.PHONY: run up down test test-unit test-integration fuzz bench bench-report lint tools clean schemas
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,14 @@ test-integration: $(STAMP) tools
 	$(PY) -m pytest -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
 # `make bench` fails when a goal is not met; `make bench-report` prints the same table and does not.
+# A long schemathesis run against a fresh local stack (tests/e2e/test_security_fuzz.py with every
+# phase, stateful included, and many examples per operation). FUZZ_EXAMPLES to change the count.
+FUZZ_EXAMPLES ?= 200
+fuzz: $(STAMP) tools
+	ATELIER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ATELIER_FUZZ_PHASES=examples,coverage,fuzzing,stateful \
+	ATELIER_FUZZ_TIME_LIMIT_S=7200 $(PY) -m pytest -p no:cacheprovider -ra --timeout=7500 \
+	tests/e2e/test_security_fuzz.py $(PYTEST_ARGS)
+
 bench: $(STAMP) tools
 	$(PY) -m bench $(BENCH_ARGS)
 

@@ -262,6 +262,7 @@ def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 4.0
     os.environ.setdefault("ATELIER_TRITON_INTRA_OP_THREADS", str(TRITON_THREADS))
     os.environ.setdefault("ATELIER_RATE_LIMIT_ENABLED", "false")  # the load generator is one user
+    os.environ.setdefault("ATELIER_QUOTAS_ENABLED", "false")  # ... and asks for more images a minute
     os.environ.setdefault("ATELIER_LOG_LEVEL", "warning")
     onnx = dcgan_onnx()
     n_rounds = rounds(3)

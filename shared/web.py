@@ -233,7 +233,9 @@ def install_protocol_error_pages() -> None:
     RequestHandler.handle_error = _problem_error_page  # type: ignore[method-assign]
 
 
-def create_base_app(*, client_max_size: int = 1024**2, middlewares: list[Any] | None = None) -> web.Application:
+def create_base_app(*, client_max_size: int = 1024**2, middlewares: list[Any] | None = None,
+                    metrics_route: bool = True) -> web.Application:
+    """`metrics_route=False`: no `/metrics` here (the gateway serves it on an internal site)."""
     install_protocol_error_pages()
     app = web.Application(middlewares=[*standard_middlewares(), *(middlewares or [])],
                           client_max_size=client_max_size)
@@ -241,5 +243,6 @@ def create_base_app(*, client_max_size: int = 1024**2, middlewares: list[Any] | 
     app[READINESS_REPORTS] = {}
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
+    if metrics_route:
+        app.router.add_get("/metrics", metrics)
     return app

@@ -34,6 +34,7 @@ from services.assets.store import (
     insert_asset,
     lock_asset,
     shown_to_others,
+    stored_bytes,
     works_using,
 )
 from shared.contracts import community
@@ -45,6 +46,7 @@ from shared.errors import (
     NotFound,
     PayloadTooLarge,
     ServiceUnavailable,
+    TooManyRequests,
     Unprocessable,
 )
 from shared.ids import is_ulid, new_id
@@ -108,6 +110,7 @@ class AssetService:
                 raise PayloadTooLarge(f"the file is larger than {limit} bytes")
             if size == 0:
                 raise Unprocessable("the file is empty")
+            await self._check_stored_bytes(owner_id, size)
             data = await self.objects.read(staged)
             if data is None:  # removed since it was measured (abort, or the sweeper)
                 raise NotFound("nothing was uploaded for this asset id (or the upload expired)")
@@ -120,6 +123,17 @@ class AssetService:
             raise
         await self.objects.delete(staged)
         return result
+
+    async def _check_stored_bytes(self, owner_id: str, size: int) -> None:
+        limit = self.settings.quota_stored_bytes_per_user
+        used = await stored_bytes(self.pool, owner_id)
+        if used + size > limit:
+            retry = self.settings.quota_stored_retry_after_s
+            raise TooManyRequests(
+                f"this upload of {size} bytes would pass your storage quota of {limit} bytes "
+                f"({used} used); delete assets you no longer need",
+                extra={"quota": "stored_bytes", "limit": limit, "window_s": None, "used": used,
+                       "retry_after_s": retry}, headers={"Retry-After": str(retry)})
 
     async def abort_upload(self, owner_id: str, asset_id: str) -> None:
         if is_ulid(asset_id):

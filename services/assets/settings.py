@@ -14,6 +14,10 @@ Beyond the shared service, database and S3 variables:
 - `ATELIER_S3_PUBLIC_ENDPOINT` (unset): host:port that clients outside the cluster use to reach the
   store; direct-upload URLs are signed for it. Unset: the internal `ATELIER_S3_ENDPOINT`.
 - `ATELIER_STAGING_MAX_AGE_S` (86400): staged uploads never completed are deleted after this long.
+- `ATELIER_QUOTA_STORED_BYTES_PER_USER` (5 GiB): bytes one user may hold (originals of every kind);
+  an upload that would pass it is refused when it completes (429, the staged bytes removed).
+  `ATELIER_QUOTA_STORED_RETRY_AFTER_S` (3600) is that 429's `Retry-After` (space frees up only
+  when the user deletes assets).
 - `ATELIER_PROCESSING_WORKERS` (2): images decoded at once; bounds memory (a 40 MP image decodes to
   ~160 MB).
 """
@@ -36,4 +40,6 @@ class AssetsSettings(ServiceSettings, DatabaseSettings, S3Settings):
     presign_expiry_s: int = Field(900, ge=10, le=7 * 24 * 3600)
     s3_public_endpoint: str | None = None
     staging_max_age_s: float = Field(24 * 3600, ge=60)
+    quota_stored_bytes_per_user: int = Field(5 * 1024**3, ge=1)
+    quota_stored_retry_after_s: int = Field(3600, ge=1)
     processing_workers: int = Field(2, ge=1, le=32)

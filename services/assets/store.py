@@ -71,6 +71,12 @@ async def find_by_sha256_many(conn: asyncpg.Connection | asyncpg.Pool, pairs: li
     return {(r.owner_id, r.sha256): r for r in rows}
 
 
+async def stored_bytes(conn: asyncpg.Connection | asyncpg.Pool, owner_id: str) -> int:
+    """Bytes of every original the owner holds (thumbnails are small and not counted)."""
+    total = await conn.fetchval("SELECT coalesce(sum(size), 0) FROM assets WHERE owner_id = $1", owner_id)
+    return int(total)
+
+
 async def get_asset(conn: asyncpg.Connection | asyncpg.Pool, asset_id: str) -> AssetRow | None:
     record = await conn.fetchrow(f"SELECT {_COLUMNS} FROM assets WHERE id = $1", asset_id)
     return AssetRow.from_record(record) if record else None

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 import orjson
 from aiohttp import web
 
-from services.gateway import routes, webapp
+from services.gateway import internal_site, quotas, routes, webapp
 from services.gateway.auth import VERIFIER, TokenVerifier, auth_middleware, load_public_key
 from services.gateway.cors import CorsPolicy, cors_middleware, install_cors
-from services.gateway.health import report_services, services_status
+from services.gateway.health import report_services
 from services.gateway.idempotency import IDEMPOTENCY_STORE, idempotency_middleware
 from services.gateway.idempotency_store import MemoryIdempotencyStore, NatsIdempotencyStore
 from services.gateway.live import ws as live
@@ -18,6 +18,7 @@ from services.gateway.openapi import document
 from services.gateway.ratelimit import ip_rate_limit_middleware, user_rate_limit_middleware
 from services.gateway.revocations import REVOCATIONS, Revocations, revocations_ctx
 from services.gateway.settings import GatewaySettings
+from services.gateway.shared_ratelimit import shared_ip_rate_limit_middleware, shared_user_rate_limit_middleware
 from shared.contexts import JS, NC, CleanupCtx, nats_ctx
 from shared.web import create_base_app
 
@@ -29,11 +30,13 @@ def edge_middlewares(settings: GatewaySettings, cors: CorsPolicy) -> list[object
     """In order: CORS preflight (no token), per-IP limit (before auth, so bad tokens count), auth,
     per-user limit, idempotent replay (needs the user)."""
     middlewares: list[object] = [cors_middleware(cors)]
+    shared = settings.rate_limit_backend == "nats"
     if settings.rate_limit_enabled:
-        middlewares.append(ip_rate_limit_middleware(settings))
+        middlewares.append(shared_ip_rate_limit_middleware(settings) if shared else ip_rate_limit_middleware(settings))
     middlewares.append(auth_middleware)
     if settings.rate_limit_enabled:
-        middlewares.append(user_rate_limit_middleware(settings))
+        middlewares.append(shared_user_rate_limit_middleware(settings) if shared
+                           else user_rate_limit_middleware(settings))
     middlewares.append(idempotency_middleware(settings.idempotency_max_response_bytes))
     return middlewares
 
@@ -54,7 +57,7 @@ def idempotency_ctx(settings: GatewaySettings) -> CleanupCtx:
 async def create_app(settings: GatewaySettings) -> web.Application:
     cors = CorsPolicy(settings.cors_origins, settings.cors_max_age_s)
     app = create_base_app(client_max_size=settings.request_body_max_bytes,
-                          middlewares=edge_middlewares(settings, cors))
+                          middlewares=edge_middlewares(settings, cors), metrics_route=False)
     install_cors(app, cors)
     app[SETTINGS] = settings
     app[REVOCATIONS] = Revocations()
@@ -62,8 +65,9 @@ async def create_app(settings: GatewaySettings) -> web.Application:
     app.cleanup_ctx.append(nats_ctx(settings))
     app.cleanup_ctx.append(idempotency_ctx(settings))
     app.cleanup_ctx.append(revocations_ctx())
+    quotas.setup(app, settings)
     live.setup(app, settings)
-    app.router.add_get("/v1/status", services_status)
+    internal_site.setup(app, settings)  # /metrics and /v1/status, off the public port
     report_services(app)
     webapp.setup(app)
     for module in routes.MODULES:

@@ -27,12 +27,6 @@ async def reachability(nc: NATS) -> dict[str, dict[str, object]]:
     return dict(zip(BACKEND_SERVICES, results, strict=True))
 
 
-async def services_status(request: web.Request) -> web.Response:
-    """`GET /v1/status`: which backend services answer right now."""
-    nc = request.app[NC]
-    return web.json_response({"nats": nc.is_connected, "services": await reachability(nc)})
-
-
 def report_services(app: web.Application) -> None:
     """`/readyz` reports each service's reachability (informational: the edge stays ready)."""
 

@@ -70,17 +70,6 @@ OPS_PATHS: dict[str, Any] = {
                             "schema": _READINESS}}},
                                       "503": {"description": "not ready", "content": {"application/json": {
                                           "schema": _READINESS}}}}}},
-    "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics", "tags": _OPS,
-                         "responses": {"200": {"description": "metrics in text format",
-                                               "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
-    "/v1/status": {"get": {
-        "summary": "Reachability of each backend service over NATS", "operationId": "status", "tags": _OPS,
-        "responses": {"200": {"description": "per-service status", "content": {"application/json": {"schema": {
-            "type": "object", "properties": {
-                "nats": {"type": "boolean"},
-                "services": {"type": "object", "additionalProperties": {
-                    "type": "object", "properties": {"reachable": {"type": "boolean"},
-                                                     "version": {"type": ["string", "null"]}}}}}}}}}}}},
     "/v1/openapi.json": {"get": {"summary": "This document", "operationId": "openapi", "tags": _OPS,
                                  "responses": {"200": {"description": "OpenAPI 3.1 document",
                                                        "content": {"application/json": {"schema": {
@@ -248,6 +237,9 @@ def with_edge_behaviour(paths: dict[str, Any]) -> dict[str, Any]:
                 continue
             op.setdefault("responses", {}).setdefault("429", {"$ref": "#/components/responses/RateLimited"})
             if method == "post":
+                # The idempotency middleware refuses a malformed key before the route runs.
+                op["responses"].setdefault("400", problem("a malformed `Idempotency-Key` header (1 to 200 "
+                                                          "printable characters) or an unreadable body"))
                 params = op.setdefault("parameters", [])
                 if not any(p.get("name") == "Idempotency-Key" or p.get("$ref") == IDEMPOTENCY_REF
                            for p in params if isinstance(p, dict)):  # applied twice, it adds it once

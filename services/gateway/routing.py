@@ -15,7 +15,7 @@ operations through `forward` too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,8 @@ from shared.contracts.operation import Operation
 from shared.messaging.rpc import call, call_raw
 
 Headers = Callable[[Mapping[str, Any]], Mapping[str, str]]
+# Runs around the forwarded call with the validated payload (a quota spends, refunds on failure).
+Around = Callable[[web.Request, Mapping[str, Any], Callable[[], Awaitable[bytes]]], Awaitable[bytes]]
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Route:
     public: bool | None = None  # None: as the operation's `actor` says (only "required" needs a token)
     problems: tuple[int, ...] = ()  # statuses the edge adds beyond the operation's own
     timeout_s: float | None = None  # defaults to the operation's deadline
+    around: Around | None = None  # e.g. a per-user quota (services/gateway/quotas.py)
 
     @property
     def needs_token(self) -> bool:
@@ -89,7 +92,11 @@ def handler(route: Route) -> Callable[[web.Request], Any]:
             body = await read_body(request, route.body)
             # PATCH forwards only what was sent: leaving a field out is not setting it to its default.
             payload.update(body.model_dump(mode="json", exclude_unset=route.method == "PATCH"))
-        raw = await forward(request, route.op, payload, timeout=route.timeout_s)
+        if route.around is not None:
+            raw = await route.around(request, payload,
+                                     lambda: forward(request, route.op, payload, timeout=route.timeout_s))
+        else:
+            raw = await forward(request, route.op, payload, timeout=route.timeout_s)
         if route.status == 204:
             return web.Response(status=204)
         headers: dict[str, str] = {}

@@ -21,6 +21,12 @@ class GatewaySettings(ServiceSettings):
     http_port: int = Field(8080, ge=0, le=65535,
                            validation_alias=AliasChoices("ATELIER_GATEWAY_PORT", "ATELIER_HTTP_PORT"))
     public_url: str | None = None
+    # The internal site (`/metrics`, `/v1/status`), never on the public port: 0 = a free port.
+    internal_enabled: bool = True
+    internal_host: str = Field("127.0.0.1", validation_alias=AliasChoices("ATELIER_GATEWAY_INTERNAL_HOST",
+                                                                          "ATELIER_INTERNAL_HOST"))
+    internal_port: int = Field(0, ge=0, le=65535, validation_alias=AliasChoices("ATELIER_GATEWAY_INTERNAL_PORT",
+                                                                                "ATELIER_INTERNAL_PORT"))
     jwt_public_key_file: Path | None = None
     request_body_max_bytes: int = 1024**2
     upload_max_bytes: int = 20 * 1024**2
@@ -36,6 +42,10 @@ class GatewaySettings(ServiceSettings):
     rate_limit_user_per_s: float = Field(100.0, gt=0)
     rate_limit_user_burst: int = Field(300, ge=1)
     rate_limit_max_keys: int = Field(100_000, ge=100)
+    # "memory": the buckets above, per process; "nats": fixed windows of `rate_limit_window_s` in the
+    # quota KV bucket, shared by every replica (services/gateway/shared_ratelimit.py).
+    rate_limit_backend: Literal["memory", "nats"] = "memory"
+    rate_limit_window_s: int = Field(10, ge=1, le=3600)
     # Behind N trusted proxies, the client address is the N-th entry from the right of
     # X-Forwarded-For; 0 trusts no header and uses the peer address.
     forwarded_hops: int = Field(0, ge=0, le=10)
@@ -49,6 +59,19 @@ class GatewaySettings(ServiceSettings):
     # gateway crash a retry with the same key is refused (409) for at most this long.
     idempotency_pending_s: float = Field(6.0, ge=1)
     idempotency_max_response_bytes: int = 256 * 1024
+
+    # Per-user quotas (429 with Retry-After), shared by replicas: "nats" (a JetStream KeyValue
+    # bucket) or "memory" (per process: one gateway only). Stored bytes per user are the assets
+    # service's (ATELIER_QUOTA_STORED_BYTES_PER_USER there).
+    quotas_enabled: bool = True
+    quota_backend: Literal["nats", "memory"] = "nats"
+    quota_bucket: str = "quotas"
+    quota_timeout_s: float = Field(2.0, gt=0)
+    quota_uploads_per_hour: int = Field(1000, ge=1)
+    quota_images_per_minute: int = Field(600, ge=1)
+    quota_websockets_per_user: int = Field(32, ge=1)
+    # A WebSocket's slot is renewed every third of this; a replica that dies frees its slots after it.
+    quota_ws_lease_s: float = Field(90.0, ge=3)
 
     # Live events (GET /v1/events).
     ws_heartbeat_s: float = Field(25.0, gt=0)

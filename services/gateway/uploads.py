@@ -22,11 +22,19 @@ from typing import IO
 import aiohttp
 from aiohttp import web
 
+from services.gateway import quotas
 from services.gateway.auth import require_user
 from services.gateway.routing import forward_model
 from services.gateway.store_http import CHUNK, HTTP_CLIENT
 from shared.contracts import assets as a
-from shared.errors import AtelierError, PayloadTooLarge, ServiceUnavailable, Unprocessable, UnsupportedMediaType
+from shared.errors import (
+    AtelierError,
+    BadRequest,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    Unprocessable,
+    UnsupportedMediaType,
+)
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -39,6 +47,7 @@ async def upload(request: web.Request) -> web.Response:
     require_user(request)
     limit = request.app[UPLOAD_LIMIT]
     check_upload_request(request, limit)
+    await quotas.spend(request, quotas.UPLOADS)
     ticket: a.UploadTicket = await forward_model(request, a.UPLOADS_CREATE, a.UploadCreate(direct=False))
     began = time.perf_counter()
     try:
@@ -81,6 +90,11 @@ async def _abort(request: web.Request, asset_id: str) -> None:
 
 class TooLarge(Exception):
     pass
+
+
+# What aiohttp's multipart reader raises on framing it cannot parse (a bad boundary, a header with a
+# control character, an undecodable name).
+_PARSE_ERRORS = (ValueError, AssertionError, LookupError, aiohttp.http_exceptions.HttpProcessingError)
 
 
 def too_large(limit: int) -> PayloadTooLarge:
@@ -138,20 +152,40 @@ async def _spool(chunks: AsyncIterator[bytes], spool: IO[bytes], limit: int) -> 
     return total
 
 
+def _malformed(exc: BaseException) -> BadRequest:
+    return BadRequest(f"the multipart body is malformed ({type(exc).__name__}); send one part named "
+                      f"'{MULTIPART_FIELD}' between well-formed boundaries")
+
+
 async def _multipart_file(request: web.Request) -> AsyncIterator[bytes]:
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
-        if isinstance(part, aiohttp.BodyPartReader) and part.name == MULTIPART_FIELD:
-            return _part_chunks(part)
-        if isinstance(part, aiohttp.BodyPartReader):
-            await part.release()
+    """The chunks of the one `file` part; the body must end with its closing boundary and hold no
+    second `file` part (422). Unparseable framing is a 400, never a 500."""
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if isinstance(part, aiohttp.BodyPartReader) and part.name == MULTIPART_FIELD:
+                return _file_then_rest(reader, part)
+            if isinstance(part, aiohttp.BodyPartReader):
+                await part.release()
+    except _PARSE_ERRORS as exc:
+        raise _malformed(exc) from None
     raise Unprocessable(f"the multipart body has no '{MULTIPART_FIELD}' field",
                         errors=[{"field": MULTIPART_FIELD, "message": "required"}])
 
 
-async def _part_chunks(part: aiohttp.BodyPartReader) -> AsyncIterator[bytes]:
-    while chunk := await part.read_chunk(CHUNK):
-        yield chunk
+async def _file_then_rest(reader: aiohttp.MultipartReader, part: aiohttp.BodyPartReader) -> AsyncIterator[bytes]:
+    try:
+        while chunk := await part.read_chunk(CHUNK):
+            yield chunk
+        while (other := await reader.next()) is not None:
+            if isinstance(other, aiohttp.BodyPartReader) and other.name == MULTIPART_FIELD:
+                raise Unprocessable(f"send one file per upload: the body has more than one '{MULTIPART_FIELD}' part",
+                                    errors=[{"field": MULTIPART_FIELD, "message": "only one file per upload"}])
+            await other.release()
+        if not reader.at_eof():
+            raise BadRequest("the multipart body ends before its closing boundary")
+    except _PARSE_ERRORS as exc:
+        raise _malformed(exc) from None
 
 
 async def _put(session: aiohttp.ClientSession, url: str, data: object, size: int) -> None:

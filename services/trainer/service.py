@@ -25,8 +25,8 @@ from shared.contracts.trainer import (
     StyleModelVersionNumber,
     TrainingProgressView,
 )
-from shared.errors import Conflict, NotFound, TooManyRequests, Unprocessable
-from shared.ids import new_id
+from shared.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unprocessable
+from shared.ids import is_ulid, new_id
 from shared.logging import get_logger
 from shared.messaging.rpc import call
 from shared.outbox import enqueue
@@ -81,7 +81,9 @@ class ModelService:
         if active >= limit:
             raise TooManyRequests(
                 f"you already have {active} training jobs queued or running (at most {limit}); "
-                "wait for one to finish or cancel one", extra={"active_jobs": active, "limit": limit})
+                "wait for one to finish or cancel one",
+                extra={"active_jobs": active, "limit": limit, "quota": "training_jobs",
+                       "retry_after_s": self.settings.trainer_limit_retry_after_s})
 
     def _check_config(self, image_size: int, steps: int) -> None:
         if image_size > self.settings.max_image_size:
@@ -145,6 +147,8 @@ class ModelService:
                           await store.versions(self.pool, model_id), await store.sample_ids(self.pool, model_id))
 
     async def list_mine(self, actor_id: str, query: StyleModelListQuery) -> StyleModelListing:
+        if query.cursor is not None and not is_ulid(query.cursor):
+            raise BadRequest("the cursor is not valid: pass the next_cursor of a previous page")
         rows = await store.list_models(self.pool, actor_id, query.limit, query.cursor)
         return StyleModelListing(items=[summary_view(r) for r in rows],
                                  next_cursor=rows[-1].id if len(rows) == query.limit else None)

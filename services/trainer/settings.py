@@ -5,6 +5,7 @@ Beyond the shared service, database and S3 variables:
 - `ATELIER_TRAINER_GPU` (false): a GPU is available to the training processes; allows 128 px
   models and trains on CUDA.
 - `ATELIER_TRAINER_MAX_ACTIVE_JOBS` (2): queued + running jobs one user may have at once.
+- `ATELIER_TRAINER_LIMIT_RETRY_AFTER_S` (60): the `Retry-After` of the 429 past that limit.
 - `ATELIER_TRAINER_MAX_STEPS` (20000): the most steps one job (train or refine) may ask for.
 - `ATELIER_TRAINER_DEFAULT_WIDTH` (64): model width when the request names none.
 - `ATELIER_TRAINER_PROGRESS_EVERY` (10), `ATELIER_TRAINER_PROGRESS_MIN_INTERVAL_S` (1.0): progress
@@ -33,6 +34,7 @@ class TrainerSettings(ServiceSettings, DatabaseSettings, S3Settings):
 
     trainer_gpu: bool = False
     trainer_max_active_jobs: int = Field(2, ge=1, le=100)
+    trainer_limit_retry_after_s: int = Field(60, ge=1, le=24 * 3600)
     trainer_max_steps: int = Field(20_000, ge=1, le=1_000_000)
     trainer_default_width: int = Field(64, ge=8, le=256)
     trainer_max_dataset_images: int = Field(1000, ge=1)

@@ -193,7 +193,7 @@ UPLOADS_CREATE = operation("assets", "uploads.create", UploadCreate, UploadTicke
                            summary="Start a direct upload: PUT the file to upload_url, then POST "
                                    "/v1/assets/{id}/complete")
 UPLOADS_COMPLETE = operation("assets", "uploads.complete", UploadRef, UploadCompleted,
-                             summary="Validate and store an uploaded file", problems=(404, 413, 415, 422),
+                             summary="Validate and store an uploaded file", problems=(404, 413, 415, 422, 429),
                              timeout_s=COMPLETE_TIMEOUT_S)
 UPLOADS_ABORT: Operation[UploadRef, Any] = operation("assets", "uploads.abort", UploadRef, None,
                           summary="Remove the staged bytes of an upload that will not be completed",

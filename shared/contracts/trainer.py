@@ -74,7 +74,9 @@ class StyleModelListQuery(Strict):
     """`?limit=&cursor=` over the caller's models, newest first (a limit above 100 is a 422)."""
 
     limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = Field(20, description=f"Models per page (at most {MAX_LIMIT})")
-    cursor: ModelId | None = Field(None, description="`next_cursor` of the previous page")
+    # Any text up to 64 characters: one that is not a `next_cursor` (a ULID) is a 400, from the service.
+    cursor: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+        None, description="`next_cursor` of the previous page")
 
 
 # -- responses ------------------------------------------------------------------------------------
@@ -179,7 +181,8 @@ MODELS_GET = operation(
     SERVICE, "models.get", StyleModelRef, StyleModel,
     summary="A style model: status, progress, versions with metrics, sample grids", problems=(404,))
 MODELS_LIST = operation(
-    SERVICE, "models.list", StyleModelListQuery, StyleModelListing, summary="Your style models, newest first")
+    SERVICE, "models.list", StyleModelListQuery, StyleModelListing, summary="Your style models, newest first",
+    problems=(400,))
 MODELS_CANCEL = operation(
     SERVICE, "models.cancel", StyleModelRef, StyleModelAccepted,
     summary="Cancel the queued or running job (a running one stops within seconds)", problems=(404, 409))

@@ -50,6 +50,7 @@ INTERNAL_RPCS = (
 BACKENDS = ("community", "assets", "trainer", "inference")
 LIVE_STREAMS = ("COMMUNITY", "INFERENCE", "TRAINER")  # the gateway's WebSocket tails
 IDEMPOTENCY_BUCKET = "idempotency"  # the gateway's default `ATELIER_IDEMPOTENCY_BUCKET`
+QUOTA_BUCKET = "quotas"  # the gateway's default `ATELIER_QUOTA_BUCKET`
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,11 @@ def _gateway() -> Identity:
         live_pub += [f"{JS_API}.CONSUMER.CREATE.{s}", f"{JS_API}.CONSUMER.CREATE.{s}.>",
                      f"{JS_API}.CONSUMER.INFO.{s}.*", f"{JS_API}.CONSUMER.DELETE.{s}.*",
                      f"{JS_API}.CONSUMER.MSG.NEXT.{s}.*", f"$JS.FC.{s}.>"]
-    kv = f"KV_{IDEMPOTENCY_BUCKET}"
-    kv_pub = [f"$KV.{IDEMPOTENCY_BUCKET}.>", f"{JS_API}.STREAM.INFO.{kv}", f"{JS_API}.STREAM.CREATE.{kv}",
-              f"{JS_API}.DIRECT.GET.{kv}", f"{JS_API}.DIRECT.GET.{kv}.>", f"{JS_API}.STREAM.MSG.GET.{kv}"]
+    kv_pub = []
+    for bucket in (IDEMPOTENCY_BUCKET, QUOTA_BUCKET):
+        kv = f"KV_{bucket}"
+        kv_pub += [f"$KV.{bucket}.>", f"{JS_API}.STREAM.INFO.{kv}", f"{JS_API}.STREAM.CREATE.{kv}",
+                   f"{JS_API}.DIRECT.GET.{kv}", f"{JS_API}.DIRECT.GET.{kv}.>", f"{JS_API}.STREAM.MSG.GET.{kv}"]
     return Identity(
         "gateway", serves=False,
         calls=tuple(f"svc.{s}.>" for s in BACKENDS), denied_calls=INTERNAL_RPCS,

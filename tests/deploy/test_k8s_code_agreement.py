@@ -126,14 +126,18 @@ def test_probes_and_services_use_the_port_the_service_listens_on(
         deployment = named(docs, "Deployment", f"atelier-{service}")
         (spec,) = [s for _, s in pod_specs(deployment)]
         container = next(c for c in spec["containers"] if c["name"] == service)
-        listens = getattr(load_settings(settings_class(service), container_env(docs, container), monkeypatch),
-                          _port_field(service))
+        settings = load_settings(settings_class(service), container_env(docs, container), monkeypatch)
+        listens = getattr(settings, _port_field(service))
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert ports["http"] == listens == DEFAULT_PORTS[service], service
         for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
             assert container[probe]["httpGet"] == {"path": path, "port": "http"}, (service, probe)
         svc = named(docs, "Service", f"atelier-{service}")
-        assert [p["targetPort"] for p in svc["spec"]["ports"]] == ["http"]
+        if service == "gateway":  # /metrics and /v1/status on the internal site, not the public port
+            assert ports["metrics"] == settings.internal_port != listens and settings.internal_host == "0.0.0.0"
+            assert [p["targetPort"] for p in svc["spec"]["ports"]] == ["http", "metrics"]
+        else:
+            assert [p["targetPort"] for p in svc["spec"]["ports"]] == ["http"]
 
 
 @pytest.mark.parametrize("target", ["dev", "prod"])

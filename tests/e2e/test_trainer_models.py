@@ -267,8 +267,12 @@ async def test_cancel_stops_a_running_job_and_a_queued_one_never_starts(
         assert asyncio.get_running_loop().time() < deadline
         await asyncio.sleep(0.2)
     waiting = await ana.call("POST", "/v1/models", 202, json={"name": "waiting", **long})
-    problem = await ana.call("POST", "/v1/models", 429, json={"name": "one too many", **long})
-    assert problem["limit"] == 2 and problem["active_jobs"] == 2
+    async with http.post("/v1/models", json={"name": "one too many", **long}, headers=ana.headers) as resp:
+        assert resp.status == 429 and resp.content_type == "application/problem+json"
+        problem = await resp.json()
+        # The trainer's wait travels in the problem and comes out as the header (ATELIER_TRAINER_LIMIT_RETRY_AFTER_S).
+        assert resp.headers["Retry-After"] == "60" and problem["retry_after_s"] == 60
+    assert problem["limit"] == 2 and problem["active_jobs"] == 2 and problem["quota"] == "training_jobs"
 
     assert (await ana.call("POST", f"/v1/models/{waiting['id']}/cancel", 202))["status"] == "canceled"
     assert (await ana.call("POST", f"/v1/models/{running['id']}/cancel", 202))["status"] == "canceling"

@@ -9,9 +9,14 @@ import asyncpg
 from services.community.store.rows import CollectionRow, Conn, LockedCollection, WorkRow, many, one
 from services.community.store.works import work_select
 
-COLUMNS = "c.id, c.owner_id, u.username AS owner_username, c.title, c.description, c.visibility, c.training_set," \
-          " c.created_at, c.updated_at, (SELECT count(*) FROM collection_works cw WHERE cw.collection_id = c.id)" \
-          " AS work_count"
+
+def columns(viewer_param: str) -> str:
+    """A collection's columns; `work_count` counts only the members the viewer may see (the same rule
+    as `collection_works`), so a private work it hides is not given away by the count."""
+    return ("c.id, c.owner_id, u.username AS owner_username, c.title, c.description, c.visibility, c.training_set,"
+            " c.created_at, c.updated_at, (SELECT count(*) FROM collection_works cw JOIN works w ON w.id = cw.work_id"
+            f" WHERE cw.collection_id = c.id AND (w.visibility <> 'private' OR w.author_id = {viewer_param}))"
+            " AS work_count")
 
 
 async def insert_collection(conn: Conn, collection: dict[str, Any]) -> None:
@@ -43,7 +48,7 @@ async def visible_work_ids(conn: Conn, work_ids: list[str], viewer_id: str) -> s
 
 async def collection_for_viewer(conn: Conn, collection_id: str, viewer_id: str | None) -> CollectionRow | None:
     return one(CollectionRow, await conn.fetchrow(
-        f"SELECT {COLUMNS} FROM collections c JOIN users u ON u.id = c.owner_id"
+        f"SELECT {columns('$2')} FROM collections c JOIN users u ON u.id = c.owner_id"
         " WHERE c.id = $1 AND (c.visibility = 'public' OR c.owner_id = $2)",
         collection_id, viewer_id,
     ))
@@ -72,7 +77,7 @@ async def collections_page(conn: Conn, owner_id: str, include_private: bool, bef
     cursor = "" if before_id is None else " AND c.id < $3"
     params: list[Any] = [owner_id, limit] + ([before_id] if before_id is not None else [])
     return many(CollectionRow, await conn.fetch(
-        f"SELECT {COLUMNS} FROM collections c JOIN users u ON u.id = c.owner_id"
+        f"SELECT {columns('$1' if include_private else 'NULL')} FROM collections c JOIN users u ON u.id = c.owner_id"
         f" WHERE c.owner_id = $1{visibility}{cursor} ORDER BY c.id DESC LIMIT $2",
         *params,
     ))

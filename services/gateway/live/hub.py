@@ -21,6 +21,7 @@ from prometheus_client import Counter, Gauge
 from services.gateway.live.cursor import LIVE_STREAMS
 from services.gateway.live.subscriber import Subscriber
 from services.gateway.live.visibility import EventInfo, describe
+from services.gateway.live.work_states import WorkStates
 from shared.ids import new_id
 from shared.logging import get_logger
 from shared.messaging.streams import EVENT_STREAMS
@@ -40,9 +41,15 @@ class Hub:
         self._timeout_s = timeout_s
         self.subscribers: set[Subscriber] = set()
         self._subs: list[object] = []
+        self._seeding: asyncio.Task[None] | None = None
         self.last_seq: dict[str, int] = {}
+        self.works = WorkStates()  # latest visibility per work: replays re-check what they send
 
     async def start(self) -> None:
+        if "COMMUNITY" in self.streams:
+            self._seeding = asyncio.create_task(self.works.seed(self._js, self._timeout_s))
+        else:
+            self.works.seeded.set()
         for stream in self.streams:
             sub = await self._js.subscribe(
                 EVENT_STREAMS[stream], stream=stream, ordered_consumer=True,
@@ -53,6 +60,10 @@ class Hub:
         log.info("gateway.live.started", streams=list(self.streams))
 
     async def stop(self) -> None:
+        if self._seeding is not None:
+            self._seeding.cancel()
+            with contextlib.suppress(BaseException):
+                await self._seeding
         for sub in self._subs:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()  # type: ignore[attr-defined]
@@ -63,6 +74,8 @@ class Hub:
             seq = msg.metadata.sequence.stream
             self.last_seq[stream] = seq
             WS_EVENTS.labels(stream).inc()
+            if stream == "COMMUNITY":
+                self.works.note(seq, msg.subject, msg.data)
             self.dispatch(describe(stream, seq, msg.data))
 
         return handle
@@ -91,6 +104,9 @@ class Hub:
         """Feed `deliver` every event of `stream` with start_seq <= seq <= end_seq, in order."""
         if start_seq > end_seq:
             return 0
+        if stream == "COMMUNITY":  # what a replay sends is checked against the newest work states
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.works.seeded.wait(), self._timeout_s * 2)
         name = f"ws-replay-{new_id().lower()}"
         config = ConsumerConfig(
             name=name, deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start_seq,
@@ -111,7 +127,7 @@ class Hub:
                     seq = msg.metadata.sequence.stream
                     if seq > end_seq:
                         return count
-                    await deliver(describe(stream, seq, msg.data))
+                    await deliver(self.works.recheck(describe(stream, seq, msg.data)))
                     count += 1
                     if seq >= end_seq or msg.metadata.num_pending == 0:
                         return count

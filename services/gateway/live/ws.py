@@ -14,12 +14,14 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from services.gateway.auth import VERIFIER, current_user, token_from_request
+from services.gateway import quotas
+from services.gateway.auth import VERIFIER, AuthUser, current_user, token_from_request
 from services.gateway.live.connection import EventsConnection
 from services.gateway.live.hub import Hub
 from services.gateway.settings import GatewaySettings
 from shared.contexts import JS, NC
 from shared.errors import ServiceUnavailable, Unauthorized
+from shared.ids import new_id
 
 PROTOCOL = "atelier.v1"
 BEARER_PROTOCOL_PREFIX = "bearer."
@@ -51,6 +53,11 @@ async def events_ws(request: web.Request) -> web.StreamResponse:
     if len(connections) >= settings.ws_max_connections:
         raise ServiceUnavailable("too many live connections on this gateway; retry shortly",
                                  headers={"Retry-After": "5"})
+    async with quotas.websocket_lease(request, user.id, new_id()):
+        return await _serve(request, user, settings)
+
+
+async def _serve(request: web.Request, user: AuthUser, settings: GatewaySettings) -> web.StreamResponse:
     ws = web.WebSocketResponse(protocols=(PROTOCOL,), heartbeat=settings.ws_heartbeat_s, compress=False,
                                max_msg_size=64 * 1024, timeout=settings.ws_close_timeout_s)
     if not ws.can_prepare(request).ok:
@@ -59,6 +66,7 @@ async def events_ws(request: web.Request) -> web.StreamResponse:
     conn = EventsConnection(request, ws, user.id, hub=request.app[HUB], nc=request.app[NC], settings=settings)
     timer = asyncio.get_running_loop().call_later(max(0.0, user.expires_at - time.time()), conn.request_close,
                                                   4001, "token expired: reconnect with a fresh token")
+    connections = request.app[CONNECTIONS]
     connections.add(conn)
     try:
         await conn.run()

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from services.gateway import downloads, uploads
+from services.gateway import downloads, quotas, uploads
 from services.gateway.openapi import BEARER, Schemas, problem, success_doc
 from services.gateway.routing import Route, add_routes
 from services.gateway.settings import GatewaySettings
@@ -28,7 +28,8 @@ def cache_headers(answer: Mapping[str, Any]) -> dict[str, str]:
 
 
 ROUTES = [
-    Route("POST", "/v1/assets/uploads", a.UPLOADS_CREATE, status=201),
+    Route("POST", "/v1/assets/uploads", a.UPLOADS_CREATE, status=201, around=quotas.spend_upload,
+          problems=(503,)),
     Route("GET", "/v1/assets/{id}", a.GET, headers=cache_headers),
     Route("DELETE", "/v1/assets/{id}", a.DELETE, status=204),
 ]

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from services.gateway import quotas
 from services.gateway.auth import require_user
 from services.gateway.openapi import Schemas, problem, success_doc
 from services.gateway.routing import Route, add_routes, forward
@@ -29,7 +30,7 @@ _OUTPUT = r"/v1/generations/{id}/outputs/{index:\d\d?\d?\d?}"
 
 ROUTES = [
     Route("POST", "/v1/generations", c.GENERATIONS_CREATE, body=c.GenerationCreate, status=202,
-          location="/v1/generations/{id}"),
+          location="/v1/generations/{id}", around=quotas.spend_images, problems=(503,)),
     Route("GET", "/v1/generations", c.GENERATIONS_LIST, query=c.GenerationListQuery),
     Route("GET", "/v1/generations/{id}", c.GENERATIONS_GET),
     Route("POST", "/v1/generations/{id}/cancel", c.GENERATIONS_CANCEL),
