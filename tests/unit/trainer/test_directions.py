@@ -1,5 +1,7 @@
 """GANSpace-style steering: stable directions, deterministic edits, monotone along a direction."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -37,10 +39,10 @@ def test_moving_along_a_direction_is_deterministic_and_monotone() -> None:
     for i in range(5):
         d, comp = dirs["vectors"][i], torch.from_numpy(dirs["components"][i])
         proj = [early_activation(g, edit_latent(z, d, t)) @ comp for t in amounts]
-        assert all(torch.all(b > a) for a, b in zip(proj, proj[1:], strict=False))
+        assert all(torch.all(b > a) for a, b in itertools.pairwise(proj))
         base = generate(g, z)
         change = [float((generate(g, edit_latent(z, d, t)) - base).abs().mean()) for t in (0.0, 1.0, 2.0, 4.0)]
-        assert change[0] == 0 and all(b > a for a, b in zip(change, change[1:], strict=False)), change
+        assert change[0] == 0 and all(b > a for a, b in itertools.pairwise(change)), change
     assert torch.equal(generate(g, edit_latent(z, dirs["vectors"][0], 2.0)),
                        generate(g, edit_latent(z, dirs["vectors"][0], 2.0)))
 

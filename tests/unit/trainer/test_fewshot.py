@@ -5,6 +5,7 @@ import torch
 
 from services.trainer.dataset import ImageDataset
 from services.trainer.models import build, generator_for_export, generator_state_bytes, load_generator
+from services.trainer.quality import DESCRIPTOR_DIM
 from services.trainer.training import TrainConfig, TrainingSession, train
 
 
@@ -47,7 +48,7 @@ def test_held_out_split_and_its_metrics_appear_in_the_result(geometric_images) -
                 "memorisation_near_copy_fraction"):
         assert key in m and m[key] == m[key], key
     assert 0 <= m["precision"] <= 1 and 0 <= m["recall"] <= 1
-    assert result.originality is not None and result.originality["descriptors"].shape == (16, 432)
+    assert result.originality is not None and result.originality["descriptors"].shape == (16, DESCRIPTOR_DIM)
     assert result.directions is not None and result.directions["vectors"].shape == (5, 128)
     few = train(tiny(steps=2, eval_samples=32), geometric_images[:8]).metrics
     assert few["heldout_works"] == 0 and "swd_heldout" not in few and few["train_works"] == 8
