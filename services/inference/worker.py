@@ -11,6 +11,7 @@ import base64
 import functools
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 from nats.aio.client import Client as NATS
@@ -24,6 +25,7 @@ from services.inference.provenance import Signer
 from services.inference.rendering import RenderedImage, render
 from services.inference.settings import InferenceSettings
 from services.inference.store import GenerationRow
+from shared import originality
 from shared.contracts import assets
 from shared.contracts.events.catalog import GenerateJob
 from shared.contracts.events.envelope import CloudEvent
@@ -84,7 +86,13 @@ class GenerationWorker:
             await self.catalog.mark_failed(row.model_id, row.version, str(exc))
             raise GenerationFailedPermanently(f"model version {row.version} cannot be served") from exc
         params = row.params
-        batch = latents.latents_for_request(row.mode, count=row.count, seed=row.seed, **params)
+        repository = self.catalog.repository
+        directions = await repository.directions(version.repository_path) if row.mode == "edit" else None
+        try:
+            batch = latents.latents_for_request(row.mode, count=row.count, seed=row.seed, directions=directions,
+                                                **params)
+        except latents.LatentParameterError as exc:  # checked at create; only a changed file lands here
+            raise GenerationFailedPermanently(f"the generation parameters are not valid: {exc}") from exc
         done = {o.index for o in await store.outputs_of(self.pool, [row.id])}
         todo = [i for i in range(row.count) if i not in done]
         if todo:
@@ -92,6 +100,9 @@ class GenerationWorker:
             payload = watermark.short_id(row.id) if row.watermark_id else None
             signed = {**params, "count": row.count, "seed": row.seed}
             loop = asyncio.get_running_loop()
+            reference = await repository.originality(version.repository_path)
+            scores = await loop.run_in_executor(self.executor, originality.score, images, reference) \
+                if reference is not None else [None] * len(todo)
             rendered = await asyncio.gather(*(
                 loop.run_in_executor(self.executor, functools.partial(
                     render, images[k], index=i, seed=batch.seeds[i], model_id=row.model_id,
@@ -99,10 +110,10 @@ class GenerationWorker:
                     watermark_payload=payload, signer=self.signer))
                 for k, i in enumerate(todo)
             ))
-            await asyncio.gather(*(self._store(row, image) for image in rendered))
+            await asyncio.gather(*(self._store(row, image, scores[k]) for k, image in enumerate(rendered)))
         await self._complete(row.id)
 
-    async def _store(self, row: GenerationRow, image: RenderedImage) -> None:
+    async def _store(self, row: GenerationRow, image: RenderedImage, score: dict[str, Any] | None) -> None:
         asset = await call(self.nc, assets.STORE, {
             "owner_id": row.owner_id, "kind": "generated", "content_type": "image/png",
             "data_b64": base64.b64encode(image.png).decode(),
@@ -112,7 +123,7 @@ class GenerationWorker:
         await store.insert_output(self.pool, {
             "generation_id": row.id, "index": image.index, "asset_id": asset.id, "seed": image.seed,
             "image_sha256": image.image_sha256, "signed_sha256": image.signed_sha256,
-            "width": image.width, "height": image.height,
+            "width": image.width, "height": image.height, "originality": score,
         })
 
     async def _complete(self, generation_id: str) -> None:
