@@ -44,7 +44,7 @@ def _resized(x: Array, size: int) -> Array:
     if x.shape[-1] == size and x.shape[-2] == size:
         return x
     rows, cols = _resize_matrix(x.shape[-2], size), _resize_matrix(x.shape[-1], size)
-    return np.einsum("ih,nchw,jw->ncij", rows, x, cols)
+    return np.asarray(np.einsum("ih,nchw,jw->ncij", rows, x, cols))
 
 
 def _blur(x: Array) -> Array:
@@ -62,12 +62,12 @@ def _up(x: Array) -> Array:
     n, c, h, w = x.shape
     out = np.zeros((n, c, 2 * h, 2 * w), x.dtype)
     out[:, :, ::2, ::2] = x
-    return _blur(out) * 4.0
+    return np.asarray(_blur(out) * 4.0)
 
 
 def _pool(x: Array, size: int) -> Array:
     n, c, h, w = x.shape
-    return x.reshape(n, c, size, h // size, size, w // size).mean(axis=(3, 5)).reshape(n, -1)
+    return np.asarray(x.reshape(n, c, size, h // size, size, w // size).mean(axis=(3, 5)).reshape(n, -1))
 
 
 def descriptors(images: Array) -> Array:
