@@ -77,7 +77,7 @@ def descriptors(images: Array) -> Array:
     fine = np.abs(x - _up(small))
     coarse = np.abs(small - _up(_down(small)))
     blocks = [_pool(x, 8) / np.sqrt(192), 4.0 * _pool(fine, 8) / np.sqrt(192), 4.0 * _pool(coarse, 4) / np.sqrt(48)]
-    return np.concatenate(blocks, axis=1).astype(np.float32)
+    return np.asarray(np.concatenate(blocks, axis=1), np.float32)
 
 
 # -- the reference a version ships ------------------------------------------------------------------
