@@ -90,4 +90,5 @@ def test_an_edit_from_inference_moves_the_generators_activation_monotonically_al
 def test_every_side_agrees_on_the_edit_amount_limit() -> None:
     assert (trainer_directions.MAX_AMOUNT == latents.MAX_EDIT_AMOUNT == service.MAX_EDIT_AMOUNT
             == inference_contract.MAX_EDIT_AMOUNT)
-    assert (originality.DESCRIPTOR_DIM, originality.DESCRIPTOR_SIZE) == (quality.DESCRIPTOR_DIM, quality.DESCRIPTOR_SIZE)
+    assert originality.DESCRIPTOR_DIM == quality.DESCRIPTOR_DIM
+    assert originality.DESCRIPTOR_SIZE == quality.DESCRIPTOR_SIZE
