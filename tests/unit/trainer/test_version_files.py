@@ -92,3 +92,36 @@ def test_every_side_agrees_on_the_edit_amount_limit() -> None:
             == inference_contract.MAX_EDIT_AMOUNT)
     assert originality.DESCRIPTOR_DIM == quality.DESCRIPTOR_DIM
     assert originality.DESCRIPTOR_SIZE == quality.DESCRIPTOR_SIZE
+
+
+class _Objects:
+    """An in-memory stand-in for the object store (unit test only)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    async def write(self, key: str, data: bytes, content_type: str = "") -> None:
+        self.files[key] = data
+
+    async def read(self, key: str) -> bytes | None:
+        return self.files.get(key)
+
+
+async def test_a_version_ships_what_its_result_carries_and_nothing_else() -> None:
+    from services.trainer.version_files import read_directions, write_version_files
+
+    objects = _Objects()
+    path = "models/m1/2/"
+    reference = quality.originality_reference(torch.rand(3, 3, 32, 32) * 2 - 1)
+    written = await write_version_files(objects, path, {  # type: ignore[arg-type]
+        "directions": latent_directions(_generator()), "originality": reference,
+        "image_sources": ["w1", "w1", None]})
+    assert written == ["directions.json", "originality.json"]
+    doc = orjson.loads(objects.files["models/m1/2/originality.json"])
+    assert [(w["work_id"], len(w["descriptors"])) for w in doc["works"]] == [("w1", 2)]  # no generation rows
+    listed = await read_directions(objects, path)  # type: ignore[arg-type]
+    assert listed is not None and [d["id"] for d in listed] == [1, 2, 3, 4, 5]
+    # A DDP run reports neither: the version ships no side files and lists no directions.
+    bare = _Objects()
+    assert await write_version_files(bare, "models/m1/3/", {"metrics": {}}) == []  # type: ignore[arg-type]
+    assert await read_directions(bare, "models/m1/3/") is None  # type: ignore[arg-type]
