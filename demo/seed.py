@@ -40,11 +40,11 @@ class DemoConfig:
     works_per_style: int = 12
     upload_px: int = 128
     train_style: str = "geometric"
-    # A small DCGAN at 32 px: about half a minute on 2 cores, and its samples already show the
-    # style's palette and flat shapes (SWD well below the untrained model's).
+    # The few-shot recipe at 64 px with the trainer's defaults (width 16, batch 16): 600 steps are a
+    # few minutes on 2 cores; 3 of the 12 works are held out, so the version's metrics include SWD
+    # on unseen works, precision/recall and memorisation, and it ships directions and originality.
     model: dict[str, Any] = field(default_factory=lambda: {
-        "name": "Geometric", "architecture": "dcgan", "image_size": 32, "steps": 400, "width": 32,
-        "batch_size": 16})
+        "name": "Geometric", "architecture": "dcgan", "image_size": 64, "steps": 600})
     generations: bool = True
     training_wait_s: float = 900.0
     only_if_empty: bool = True

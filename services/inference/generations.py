@@ -38,7 +38,7 @@ from shared.logging import get_logger
 from shared.messaging.rpc import call_raw
 
 log = get_logger(__name__)
-PARAM_FIELDS = ("truncation", "base_seed", "target_seed", "strength")
+PARAM_FIELDS = ("truncation", "base_seed", "target_seed", "strength", "direction", "amount")
 UNFINISHED = ("queued", "running")
 RETRY_AFTER_UNMEASURED_S = 5
 
@@ -55,7 +55,8 @@ def generation_view(row: GenerationRow, outputs: list[OutputRow]) -> dict[str, A
         "mode": row.mode, "count": row.count, "seed": row.seed, "params": row.params,
         "outputs": [{"index": o.index, "asset_id": o.asset_id, "seed": o.seed,
                      "image_sha256": o.image_sha256, "width": o.width, "height": o.height,
-                     "score": o.score, "content_url": f"/v1/assets/{o.asset_id}/content"}
+                     "score": o.score, "content_url": f"/v1/assets/{o.asset_id}/content",
+                     "originality": o.originality}
                     for o in outputs],
         "created_at": row.created_at, "finished_at": row.finished_at,
     }
@@ -82,8 +83,11 @@ class InferenceService:
                 return {"id": earlier.id, "status": earlier.status}
         version = await self.catalog.resolve(actor_id, body.model_id, body.version)
         seed = body.seed if body.seed is not None else secrets.randbelow(latents.SEED_LIMIT)
+        directions = await self.catalog.repository.directions(version.repository_path) \
+            if body.mode == "edit" else None
         try:  # checks every parameter against the mode now, not in the worker
-            latents.latents_for_request(body.mode, count=body.count, seed=seed, **request_params(body))
+            latents.latents_for_request(body.mode, count=body.count, seed=seed, directions=directions,
+                                        **request_params(body))
         except latents.LatentParameterError as exc:
             raise Unprocessable("the generation parameters are not valid",
                                 errors=[{"field": exc.field, "message": exc.message}]) from None
@@ -213,6 +217,12 @@ class InferenceService:
     async def publish(self, actor_id: str, body: OutputPublishRequest, idempotency_key: str | None,
                       ) -> dict[str, Any]:
         row, output = await self._own_output(actor_id, body.id, body.index)
+        if output.originality and output.originality.get("near_copy") and not body.acknowledge_near_copy:
+            raise Unprocessable(
+                "this output is a near copy of a training work; to publish it anyway, say so with "
+                "acknowledge_near_copy: true",
+                errors=[{"field": "acknowledge_near_copy", "message": "must be true for a near copy"}],
+                extra={"originality": output.originality})
         model = await store.get_model(self.pool, row.model_id)
         work = {
             "title": body.title, "description": body.description, "tags": body.tags,

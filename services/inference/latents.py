@@ -5,6 +5,10 @@ seed, 128 standard-normal float32 values. So one seed is one latent on every mac
 release (PCG64 and `standard_normal` are stream-stable), and the model then turns it into the same
 image bytes on the same runtime.
 
+Mode `edit` moves each output's seeded latent by `amount` along one of the version's latent
+directions (unit vectors shipped beside model.onnx, see shared/contracts/triton.py): the same seed,
+direction and amount give the same latent; amount 0 is the plain sample.
+
 Per-output seeds: output `i` of a request with seed `s` uses seed `(s + i) mod 2**63`, so a user can
 regenerate any single output alone with `sample(seed=output.seed, count=1)`.
 """
@@ -20,12 +24,13 @@ LATENT_DIM = 128
 MAX_COUNT = 16
 SEED_LIMIT = 2**63  # seeds are 0 .. 2**63 - 1 (fits a signed BIGINT column and JSON integers safely)
 MAX_TRUNCATION = 2.0
+MAX_EDIT_AMOUNT = 5.0  # in standard deviations of z along the direction (the trainer's MAX_AMOUNT)
 # Components beyond ±truncation are redrawn; after this many rounds the few left are clipped, so
 # even a tiny truncation finishes quickly.
 _TRUNCATION_REDRAW_ROUNDS = 64
 
-Mode = Literal["sample", "variations", "interpolate", "truncation"]
-MODES: tuple[str, ...] = ("sample", "variations", "interpolate", "truncation")
+Mode = Literal["sample", "variations", "interpolate", "truncation", "edit"]
+MODES: tuple[str, ...] = ("sample", "variations", "interpolate", "truncation", "edit")
 # The `truncation` mode is `sample` with the truncation trick always on, this strong by default.
 DEFAULT_TRUNCATION_MODE_VALUE = 0.7
 
@@ -112,6 +117,23 @@ def interpolate(base_seed: int, target_seed: int, count: int, truncation: float 
     return LatentBatch(np.stack([_slerp(a, b, float(t)) for t in ts]).astype(np.float32), [base_seed] * count)
 
 
+def edit(seed: int, count: int, vector: np.ndarray[Any, Any], amount: float,
+         truncation: float | None = None) -> LatentBatch:
+    """`sample(seed, count)` with every latent moved by `amount` along the unit `vector`."""
+    _check_seed("seed", seed)
+    _check_count(count)
+    _check_truncation(truncation)
+    if isinstance(amount, bool) or not isinstance(amount, int | float) or not abs(amount) <= MAX_EDIT_AMOUNT:
+        raise LatentParameterError("amount", f"must be between -{MAX_EDIT_AMOUNT:g} and {MAX_EDIT_AMOUNT:g}")
+    d = np.asarray(vector, np.float64).reshape(-1)
+    norm = float(np.linalg.norm(d))
+    if d.shape != (LATENT_DIM,) or not np.isfinite(norm) or norm < 1e-12:
+        raise LatentParameterError("direction", "this direction's vector is not usable")
+    base = sample(seed, count, truncation)
+    z = base.z.astype(np.float64) + float(amount) * (d / norm)[None, :]
+    return LatentBatch(z.astype(np.float32), base.seeds)
+
+
 def latents_for_request(
     mode: str,
     *,
@@ -121,8 +143,13 @@ def latents_for_request(
     target_seed: int | None = None,
     strength: float | None = None,
     truncation: float | None = None,
+    direction: int | None = None,
+    amount: float | None = None,
+    directions: np.ndarray[Any, Any] | None = None,
 ) -> LatentBatch:
-    """Dispatch on the request's mode (API parameters as given; `seed` already chosen)."""
+    """Dispatch on the request's mode (API parameters as given; `seed` already chosen).
+
+    `directions` [K, LATENT_DIM]: the version's direction vectors, direction id i is row i - 1."""
     if mode == "sample":
         return sample(seed, count, truncation)
     if mode == "truncation":
@@ -139,6 +166,16 @@ def latents_for_request(
         if target_seed is None:
             raise LatentParameterError("target_seed", "is required for mode interpolate")
         return interpolate(seed if base_seed is None else base_seed, target_seed, count, truncation)
+    if mode == "edit":
+        if direction is None or amount is None:
+            raise LatentParameterError("direction", "mode edit needs direction and amount")
+        available = 0 if directions is None else len(directions)
+        if isinstance(direction, bool) or not isinstance(direction, int | np.integer) \
+                or not 1 <= direction <= available:
+            have = f"its directions are 1..{available}" if available else "it has none"
+            raise LatentParameterError("direction", f"this model version has no direction {direction} ({have})")
+        assert directions is not None
+        return edit(seed, count, directions[direction - 1], amount, truncation)
     raise LatentParameterError("mode", f"must be one of {', '.join(MODES)}")
 
 

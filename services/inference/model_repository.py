@@ -8,8 +8,23 @@ prefix). Everything else in the bucket belongs to assets and trainer.
 
 from __future__ import annotations
 
-from shared.contracts.triton import ONNX_FILE, is_repository_path, onnx_key
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+import orjson
+
+from shared.contracts.triton import (
+    DIRECTIONS_FILE,
+    ONNX_FILE,
+    ORIGINALITY_FILE,
+    is_repository_path,
+    onnx_key,
+    version_file_key,
+)
 from shared.objectstore import ObjectStore
+
+_CACHED_VERSIONS = 64  # direction and originality files are a few hundred kB at most
 
 
 class ModelFilesMissing(LookupError):
@@ -21,6 +36,35 @@ class ModelRepository:
 
     def __init__(self, objects: ObjectStore) -> None:
         self.objects = objects
+        self._files: OrderedDict[tuple[str, str], Any] = OrderedDict()
+
+    async def _json_file(self, path: str, name: str) -> Any:
+        """A version's JSON side file (None when the version ships none), cached: versions never change."""
+        key = (path, name)
+        if key in self._files:
+            self._files.move_to_end(key)
+            return self._files[key]
+        if not is_repository_path(path):
+            return None
+        data = await self.objects.read(version_file_key(path, name))
+        value = orjson.loads(data) if data is not None else None
+        self._files[key] = value
+        while len(self._files) > 2 * _CACHED_VERSIONS:
+            self._files.popitem(last=False)
+        return value
+
+    async def directions(self, path: str) -> np.ndarray[Any, Any] | None:
+        """The version's latent direction vectors [K, 128] (direction id i is row i - 1), or None."""
+        doc = await self._json_file(path, DIRECTIONS_FILE)
+        if not doc or not doc.get("directions"):
+            return None
+        ordered = sorted(doc["directions"], key=lambda d: int(d["id"]))
+        return np.asarray([d["vector"] for d in ordered], np.float32)
+
+    async def originality(self, path: str) -> dict[str, Any] | None:
+        """The version's originality reference (shared/originality.py), or None."""
+        doc = await self._json_file(path, ORIGINALITY_FILE)
+        return doc if isinstance(doc, dict) else None
 
     async def fetch(self, path: str) -> dict[str, bytes]:
         """The files a backend needs from `models/<id>/<version>/`: {"model.onnx": bytes}."""

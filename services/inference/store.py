@@ -72,6 +72,7 @@ class OutputRow:
     score: int | None
     rated_at: datetime | None
     created_at: datetime
+    originality: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -311,9 +312,9 @@ async def finish_generation(conn: Conn, generation_id: str, status: str, error: 
 async def insert_output(conn: Conn, row: dict[str, Any]) -> None:
     await conn.execute(
         "INSERT INTO generation_outputs (generation_id, index, asset_id, seed, image_sha256, signed_sha256,"
-        " width, height) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+        " width, height, originality) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb) ON CONFLICT DO NOTHING",
         row["generation_id"], row["index"], row["asset_id"], row["seed"], row["image_sha256"],
-        row["signed_sha256"], row["width"], row["height"],
+        row["signed_sha256"], row["width"], row["height"], row.get("originality"),
     )
 
 
@@ -322,9 +323,9 @@ async def insert_outputs(conn: Conn, rows: list[dict[str, Any]]) -> None:
     if rows:
         await conn.executemany(
             "INSERT INTO generation_outputs (generation_id, index, asset_id, seed, image_sha256, signed_sha256,"
-            " width, height) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            " width, height, originality) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb) ON CONFLICT DO NOTHING",
             [(r["generation_id"], r["index"], r["asset_id"], r["seed"], r["image_sha256"], r["signed_sha256"],
-              r["width"], r["height"]) for r in rows],
+              r["width"], r["height"], r.get("originality")) for r in rows],
         )
 
 

@@ -41,6 +41,7 @@ from services.inference.provenance import Signer
 from services.inference.rendering import RenderedImage, render
 from services.inference.settings import InferenceSettings
 from services.inference.store import GenerationRow
+from shared import originality
 from shared.contracts import assets
 from shared.contracts.events.catalog import GenerateJob
 from shared.contracts.events.envelope import CloudEvent
@@ -68,6 +69,7 @@ class GenerationFailedPermanently(Exception):
 class _Made:
     row: GenerationRow
     image: RenderedImage
+    originality: dict[str, Any] | None = None  # distance to the nearest training work, near-copy mark
 
 
 @dataclass
@@ -149,10 +151,20 @@ class GenerationWorker:
         except Exception as exc:
             errors.update({r.id: exc for r in rows})
             return []
+        version = await store.get_version(self.pool, rows[0].model_id, rows[0].version)
+        assert version is not None  # checked by _ensure_servable
+        repository = self.catalog.repository
+        directions = (await repository.directions(version.repository_path)
+                      if any(r.mode == "edit" for r in rows) else None)
         plan: list[tuple[GenerationRow, int, int]] = []  # (generation, output index, seed)
         latent_rows: list[np.ndarray[Any, Any]] = []
         for row in rows:
-            batch = latents.latents_for_request(row.mode, count=row.count, seed=row.seed, **row.params)
+            try:
+                batch = latents.latents_for_request(row.mode, count=row.count, seed=row.seed,
+                                                    directions=directions, **row.params)
+            except latents.LatentParameterError as exc:  # checked at create; only a changed file lands here
+                errors[row.id] = GenerationFailedPermanently(f"the generation parameters are not valid: {exc}")
+                continue
             todo = [i for i in range(row.count) if (row.id, i) not in done][:OUTPUTS_PER_ROUND]
             plan += [(row, i, batch.seeds[i]) for i in todo]
             if todo:
@@ -165,6 +177,10 @@ class GenerationWorker:
             errors.update({r.id: exc for r in rows})
             return []
         loop = asyncio.get_running_loop()
+        reference = await repository.originality(version.repository_path)
+        scores: list[dict[str, Any] | None] = (
+            await loop.run_in_executor(self.executor, originality.score, images, reference)
+            if reference is not None else [None] * len(plan))
         rendered = await asyncio.gather(*(
             loop.run_in_executor(self.executor, functools.partial(
                 render, images[k], index=i, seed=seed, model_id=row.model_id, version=row.version, mode=row.mode,
@@ -173,11 +189,11 @@ class GenerationWorker:
             for k, (row, i, seed) in enumerate(plan)
         ), return_exceptions=True)
         out: list[_Made] = []
-        for (row, _, _), image in zip(plan, rendered, strict=True):
+        for (row, _, _), image, score in zip(plan, rendered, scores, strict=True):
             if isinstance(image, BaseException):
                 errors.setdefault(row.id, image)
             else:
-                out.append(_Made(row, image))
+                out.append(_Made(row, image, score))
         return out
 
     async def _ensure_servable(self, row: GenerationRow) -> None:
@@ -226,7 +242,7 @@ class GenerationWorker:
             outputs.append({"generation_id": m.row.id, "index": m.image.index, "asset_id": outcome.asset.id,
                             "seed": m.image.seed, "image_sha256": m.image.image_sha256,
                             "signed_sha256": m.image.signed_sha256, "width": m.image.width,
-                            "height": m.image.height})
+                            "height": m.image.height, "originality": m.originality})
         return outputs
 
     async def _commit(self, outputs: list[dict[str, Any]], finished: list[GenerationRow]) -> None:

@@ -29,7 +29,7 @@ def components_ctx(settings: TrainerSettings) -> CleanupCtx:
         objects = ObjectStore(settings)
         await objects.ensure_bucket()
         http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.download_timeout_s))
-        app[SERVICE] = ModelService(settings, app[DB], app[NC])
+        app[SERVICE] = ModelService(settings, app[DB], app[NC], objects)
         app[WORKER] = TrainWorker(settings, app[DB], app[NC], app[JS], objects, http)
         add_readiness_check(app, "s3", objects.reachable)
         try:

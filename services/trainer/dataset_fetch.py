@@ -83,4 +83,9 @@ async def gather_images(nc: NATS, pool: asyncpg.Pool, http: aiohttp.ClientSessio
     images = await asyncio.gather(*(download(a) for a in wanted))
     log.info("trainer.dataset.fetched", images=len(images), works=len(model.work_ids), rated=len(extras),
              bytes=sum(len(i) for i in images))
-    return list(images), {"images": len(images), "works": len(model.work_ids), "rated_generations": len(extras)}
+    work_of = {a: w.id for w in consent.works for a in w.asset_ids}
+    # Which work each image belongs to (None: a rated generation): the originality reference keeps
+    # descriptors per work, so a work can be dropped from it later.
+    sources = [work_of.get(a) for a in wanted]
+    return list(images), {"images": len(images), "works": len(model.work_ids), "rated_generations": len(extras),
+                          "sources": sources}

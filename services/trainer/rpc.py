@@ -1,5 +1,5 @@
 """The trainer's contract operations (`shared.contracts.trainer`), all acting as the calling user:
-`models.create`, `models.get`, `models.list`, `models.cancel`, `models.refine`."""
+`models.create`, `models.get`, `models.directions`, `models.list`, `models.cancel`, `models.refine`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ def register(rpc: RpcServer, service: ModelService) -> None:
     async def get(req: t.StyleModelRef, call: Call) -> t.StyleModel:
         return await service.get(call.actor, req.id)
 
+    async def directions(req: t.StyleModelVersionRef, call: Call) -> t.LatentDirections:
+        return await service.directions(call.actor, req)
+
     async def list_models(req: t.StyleModelListQuery, call: Call) -> t.StyleModelListing:
         return await service.list_mine(call.actor, req)
 
@@ -26,6 +29,7 @@ def register(rpc: RpcServer, service: ModelService) -> None:
 
     rpc.serve(t.MODELS_CREATE, create)
     rpc.serve(t.MODELS_GET, get)
+    rpc.serve(t.MODELS_DIRECTIONS, directions)
     rpc.serve(t.MODELS_LIST, list_models)
     rpc.serve(t.MODELS_CANCEL, cancel)
     rpc.serve(t.MODELS_REFINE, refine)

@@ -173,6 +173,7 @@ def run_job(job: dict[str, Any], report: _Reporter, stop: threading.Event) -> No
             data["config_pbtxt"] = triton_config(job["model_name"], config.image_size, job["triton_backend"])
             data["metrics"] = {**result.metrics,
                                "onnx_max_abs_diff": verify_onnx(generator, onnx_bytes, seed=config.seed + 1)}
+            data["directions"], data["originality"] = result.directions, result.originality
         report.send("result", data)
     except (DatasetError, ExportError, ValueError) as exc:
         report.send("error", {"message": f"{type(exc).__name__}: {exc}", "permanent": True})

@@ -11,8 +11,11 @@ from services.trainer import store
 from services.trainer.events import canceled_event, job_event, queued_event
 from services.trainer.settings import TrainerSettings
 from services.trainer.store import JobRow, ModelRow, VersionRow
+from services.trainer.version_files import read_directions
 from shared.contracts import community
 from shared.contracts.trainer import (
+    LatentDirection,
+    LatentDirections,
     StyleModel,
     StyleModelAccepted,
     StyleModelCreate,
@@ -23,16 +26,19 @@ from shared.contracts.trainer import (
     StyleModelSummary,
     StyleModelVersion,
     StyleModelVersionNumber,
+    StyleModelVersionRef,
     TrainingProgressView,
 )
 from shared.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unprocessable
 from shared.ids import is_ulid, new_id
 from shared.logging import get_logger
 from shared.messaging.rpc import call
+from shared.objectstore import ObjectStore
 from shared.outbox import enqueue
 
 log = get_logger(__name__)
 SCHEMA = "trainer"
+MAX_EDIT_AMOUNT = 5.0  # services/trainer/directions.MAX_AMOUNT (kept torch-free here; a unit test checks)
 REASONS = {"no_consent": "its author has not allowed training on it",
            "not_found": "it does not exist or you may not see it"}
 
@@ -72,8 +78,9 @@ def summary_view(row: store.ModelListRow) -> StyleModelSummary:
 
 
 class ModelService:
-    def __init__(self, settings: TrainerSettings, pool: asyncpg.Pool, nc: NATS) -> None:
-        self.settings, self.pool, self.nc = settings, pool, nc
+    def __init__(self, settings: TrainerSettings, pool: asyncpg.Pool, nc: NATS,
+                 objects: ObjectStore | None = None) -> None:
+        self.settings, self.pool, self.nc, self.objects = settings, pool, nc, objects
 
     async def _check_limit(self, conn: asyncpg.Connection, owner_id: str) -> None:
         active = await store.active_jobs(conn, owner_id)
@@ -145,6 +152,15 @@ class ModelService:
         model = await self._own(self.pool, actor_id, model_id)
         return model_view(model, await store.latest_job(self.pool, model_id),
                           await store.versions(self.pool, model_id), await store.sample_ids(self.pool, model_id))
+
+    async def directions(self, actor_id: str, ref: StyleModelVersionRef) -> LatentDirections:
+        await self._own(self.pool, actor_id, ref.id)
+        row = next((v for v in await store.versions(self.pool, ref.id) if v.version == ref.version), None)
+        if row is None:
+            raise NotFound(f"model {ref.id!r} has no trained version {ref.version}")
+        found = await read_directions(self.objects, row.repository_path) if self.objects is not None else None
+        return LatentDirections(model_id=ref.id, version=ref.version, max_amount=MAX_EDIT_AMOUNT, directions=[
+            LatentDirection(id=d["id"], label=d["label"], variance_share=d["variance_share"]) for d in found or []])
 
     async def list_mine(self, actor_id: str, query: StyleModelListQuery) -> StyleModelListing:
         if query.cursor is not None and not is_ulid(query.cursor):

@@ -7,7 +7,8 @@ Beyond the shared service, database and S3 variables:
 - `ATELIER_TRAINER_MAX_ACTIVE_JOBS` (2): queued + running jobs one user may have at once.
 - `ATELIER_TRAINER_LIMIT_RETRY_AFTER_S` (60): the `Retry-After` of the 429 past that limit.
 - `ATELIER_TRAINER_MAX_STEPS` (20000): the most steps one job (train or refine) may ask for.
-- `ATELIER_TRAINER_DEFAULT_WIDTH` (64): model width when the request names none.
+- `ATELIER_TRAINER_DEFAULT_WIDTH` (16): model width when the request names none (the few-shot recipe
+  is fast at 64 px only at small widths: 16-24).
 - `ATELIER_TRAINER_PROGRESS_EVERY` (10), `ATELIER_TRAINER_PROGRESS_MIN_INTERVAL_S` (1.0): progress
   is reported every N steps (fewer on short runs) and published at most once per interval.
 - `ATELIER_TRAINER_SAMPLE_EVERY` (200), `ATELIER_TRAINER_CHECKPOINT_EVERY` (100): steps between
@@ -36,7 +37,7 @@ class TrainerSettings(ServiceSettings, DatabaseSettings, S3Settings):
     trainer_max_active_jobs: int = Field(2, ge=1, le=100)
     trainer_limit_retry_after_s: int = Field(60, ge=1, le=24 * 3600)
     trainer_max_steps: int = Field(20_000, ge=1, le=1_000_000)
-    trainer_default_width: int = Field(64, ge=8, le=256)
+    trainer_default_width: int = Field(16, ge=8, le=256)
     trainer_max_dataset_images: int = Field(1000, ge=1)
     trainer_max_image_bytes: int = Field(32 * 1024**2, ge=1024)
     trainer_progress_every: int = Field(10, ge=1)

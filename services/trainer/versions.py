@@ -16,6 +16,7 @@ from services.trainer.checkpoints import checkpoint_key
 from services.trainer.events import trained_event
 from services.trainer.settings import TrainerSettings
 from services.trainer.store import JobRow, ModelRow
+from services.trainer.version_files import write_version_files
 from shared.contracts import assets
 from shared.contracts.triton import config_key, onnx_key, repository_path
 from shared.logging import get_logger
@@ -41,7 +42,8 @@ async def store_sample(nc: NATS, pool: asyncpg.Pool, settings: TrainerSettings, 
 
 async def publish_version(pool: asyncpg.Pool, objects: ObjectStore, model: ModelRow, job: JobRow,
                           result: dict[str, Any], sample_asset_id: str | None) -> bool:
-    """`result`: onnx, config_pbtxt, checkpoint, metrics, steps_done, dataset_sha256.
+    """`result`: onnx, config_pbtxt, checkpoint, metrics, steps_done, dataset_sha256; optionally
+    directions, originality and image_sources (the work of each image), shipped beside model.onnx.
     Returns False when the job had already ended (a duplicate delivery published it first)."""
     model_id, version = model.id, job.version
     path = repository_path(model_id, version)
@@ -49,6 +51,7 @@ async def publish_version(pool: asyncpg.Pool, objects: ObjectStore, model: Model
     await objects.write(onnx_key(path), result["onnx"])
     await objects.write(config_key(model_id), result["config_pbtxt"].encode(), "text/plain")
     await objects.write(checkpoint_key(model_id, version, "final"), result["checkpoint"])
+    await write_version_files(objects, path, result)
     metrics = result["metrics"]
     async with pool.acquire() as conn, conn.transaction():
         if not await store.finish(conn, job.id, "succeeded", step=result["steps_done"]):

@@ -101,7 +101,7 @@ class TrainWorker:
     # -- one attempt -------------------------------------------------------------------------------
 
     async def _run(self, model: ModelRow, job: JobRow) -> None:
-        images, _ = await gather_images(self.nc, self.pool, self.http, self.settings, model, job)
+        images, found = await gather_images(self.nc, self.pool, self.http, self.settings, model, job)
         resume = await self.objects.read(checkpoint_key(model.id, job.version))
         init_from = None
         if job.kind == "refine" and resume is None:
@@ -126,6 +126,8 @@ class TrainWorker:
         watcher = asyncio.create_task(self._watch_cancel(job.id, proc))
         try:
             outcome = await self._supervise(model, job, proc)
+            if outcome is not None and outcome[0] == "result":
+                outcome[1]["image_sources"] = found["sources"]
         except BaseException:
             proc.kill()  # an error on this side (or the consumer giving up): no orphan keeps training
             raise

@@ -20,9 +20,11 @@ SERVICE = "inference"
 MAX_COUNT = 16
 SEED_LIMIT = 2**63
 MAX_TRUNCATION = 2.0
+MAX_EDIT_AMOUNT = 5.0
+MAX_DIRECTIONS = 64
 MAX_PAGE = 100
 Seed = Annotated[int, Field(ge=0, lt=SEED_LIMIT, strict=True)]
-Mode = Literal["sample", "variations", "interpolate"]
+Mode = Literal["sample", "variations", "interpolate", "edit"]
 GenerationStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
 Visibility = Literal["public", "unlisted", "private"]
 ImageType = Literal["image/png", "image/jpeg", "image/webp"]
@@ -46,9 +48,21 @@ class GenerationCreate(Strict):
     target_seed: Seed | None = Field(None, description="Mode interpolate: the latent to move towards")
     strength: Annotated[float, Field(ge=0, le=1)] | None = Field(
         None, description="Mode variations: how far variations stray from the base")
+    direction: Annotated[int, Field(ge=1, le=MAX_DIRECTIONS, strict=True)] | None = Field(
+        None, description="Mode edit: the id of a latent direction of the version "
+                          "(GET /v1/models/{id}/versions/{version}/directions)")
+    amount: Annotated[float, Field(ge=-MAX_EDIT_AMOUNT, le=MAX_EDIT_AMOUNT)] | None = Field(
+        None, description=f"Mode edit: how far to move each seed's latent along the direction, in standard "
+                          f"deviations (-{MAX_EDIT_AMOUNT:g}..{MAX_EDIT_AMOUNT:g}; 0 is the seed's own image)")
 
     @model_validator(mode="after")
     def _mode_parameters(self) -> GenerationCreate:
+        if self.mode == "edit" and (self.direction is None or self.amount is None):
+            raise ValueError("mode 'edit' needs direction and amount")
+        if self.mode != "edit" and (self.direction is not None or self.amount is not None):
+            raise ValueError("direction and amount are only used by mode 'edit'")
+        if self.mode == "edit" and self.base_seed is not None:
+            raise ValueError("base_seed is only used by modes 'variations' and 'interpolate'")
         if self.mode == "interpolate" and self.target_seed is None:
             raise ValueError("mode 'interpolate' needs target_seed")
         if self.mode != "interpolate" and self.target_seed is not None:
@@ -88,6 +102,8 @@ class OutputPublishBody(Strict):
     tags: list[Annotated[str, StringConstraints(min_length=1, max_length=40)]] = Field(default_factory=list,
                                                                                        max_length=50)
     visibility: Visibility = "public"
+    acknowledge_near_copy: bool = Field(
+        False, description="Required (true) to publish an output marked a near copy of a training work")
 
 
 class OutputPublishRequest(OutputRef, OutputPublishBody):
@@ -113,6 +129,17 @@ class GenerationAccepted(Reply):
     status: GenerationStatus = Field(description="`queued`; a retried Idempotency-Key answers the current status")
 
 
+class OutputOriginality(Reply):
+    """How far an output is from the nearest work its model was trained on."""
+
+    distance: float = Field(description="descriptor distance to the nearest training work")
+    originality: float = Field(description="that distance over the typical distance between two training works "
+                                           "(about 1 for a new image of the style, near 0 for a copy)")
+    near_copy: bool = Field(description="below the version's near-copy threshold: publishing it needs "
+                                        "acknowledge_near_copy")
+    nearest_work_id: str = Field(description="the training work it is closest to")
+
+
 class GeneratedImage(Reply):
     index: int
     asset_id: str
@@ -123,6 +150,8 @@ class GeneratedImage(Reply):
     height: int
     score: int | None = Field(description="Your rating, 1..5, or null")
     content_url: str = Field(description="Where the signed PNG is downloaded")
+    originality: OutputOriginality | None = Field(
+        None, description="Distance to the nearest training work (null: the version ships no reference)")
 
 
 class Generation(Reply):

@@ -163,6 +163,43 @@ async def test_a_consented_style_trains_to_an_export_that_matches_torch(
     assert trained_event["repository_path"] == f"models/{model['id']}/1/" and trained_event["metrics"] == metrics
 
 
+async def test_the_version_holds_out_works_and_ships_directions_and_originality(
+        trained, http, endpoints, js) -> None:  # type: ignore[no-untyped-def]
+    model, works = trained["model"], trained["works"]
+    metrics = model["versions"][0]["metrics"]
+    # 16 works: every 5th (in sha256 order) is held out of training and measured against.
+    assert (metrics["train_works"], metrics["heldout_works"]) == (12, 4), metrics
+    assert metrics["swd_heldout"] < metrics["swd_heldout_untrained"], metrics
+    assert 0 <= metrics["precision"] <= 1 and 0 <= metrics["recall"] <= 1 and 0 <= metrics["recall_heldout"] <= 1
+    assert metrics["memorisation_originality_median"] > 0 and 0 <= metrics["memorisation_near_copy_fraction"] <= 1
+    trained_event = next(e for e in await trainer_events(js, endpoints, model["id"])
+                         if e["type"] == "atelier.trainer.model.trained")["data"]
+    assert trained_event["metrics"]["swd_heldout"] == metrics["swd_heldout"]
+
+    mira = Artist(http, {}, trained["token"]["Authorization"].split()[1])
+    listed = await mira.call("GET", f"/v1/models/{model['id']}/versions/1/directions", 200)
+    assert [d["id"] for d in listed["directions"]] == [1, 2, 3, 4, 5] and listed["max_amount"] == 5.0
+    assert listed["directions"][0]["label"] == "direction 1" and listed["version"] == 1
+    await mira.call("GET", f"/v1/models/{model['id']}/versions/7/directions", 404)
+    await mira.call("GET", f"/v1/models/{model['id']}/versions/0/directions", 422)
+    stranger = await artist(http, consent=False)
+    await stranger.call("GET", f"/v1/models/{model['id']}/versions/1/directions", 404)
+
+    # Descriptors of the works (not their pixels), one entry per work so one can be dropped.
+    reference = json.loads(await asyncio.to_thread(_read, endpoints, f"models/{model['id']}/1/originality.json"))
+    assert sorted(w["work_id"] for w in reference["works"]) == sorted(works)
+    assert all(len(w["descriptors"]) == 1 and len(w["descriptors"][0]) == 432 for w in reference["works"])
+
+    generation = await _generate(mira, model["id"])
+    figure = generation["outputs"][0]["originality"]
+    assert figure["nearest_work_id"] in works and figure["distance"] > 0 and isinstance(figure["near_copy"], bool)
+    edited = await mira.call("POST", "/v1/generations", 202, json={
+        "model_id": model["id"], "mode": "edit", "direction": 1, "amount": 2.0, "seed": 3, "count": 1})
+    assert edited["status"] == "queued"
+    await mira.call("POST", "/v1/generations", 422, json={
+        "model_id": model["id"], "mode": "edit", "direction": 6, "amount": 2.0})
+
+
 async def test_sample_grids_are_the_owners_assets_and_models_are_private(
         trained, http) -> None:  # type: ignore[no-untyped-def]
     model = trained["model"]

@@ -21,6 +21,7 @@ ROUTES = [
     Route("POST", "/v1/models", t.MODELS_CREATE, body=t.StyleModelCreate, status=202, location="/v1/models/{id}"),
     Route("GET", "/v1/models", t.MODELS_LIST, query=t.StyleModelListQuery),
     Route("GET", "/v1/models/{id}", t.MODELS_GET),
+    Route("GET", r"/v1/models/{id}/versions/{version:\d+}/directions", t.MODELS_DIRECTIONS),
     Route("POST", "/v1/models/{id}/cancel", t.MODELS_CANCEL, status=202),
     Route("POST", "/v1/models/{id}/refine", t.MODELS_REFINE, body=t.StyleModelRefineBody, status=202,
           location="/v1/models/{id}"),

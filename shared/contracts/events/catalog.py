@@ -18,7 +18,7 @@ Origin = Literal["human", "ai", "collab"]
 Visibility = Literal["public", "unlisted", "private"]
 AssetKind = Literal["upload", "generated", "sample"]
 Architecture = Literal["dcgan", "vae"]
-GenerationMode = Literal["sample", "variations", "interpolate"]
+GenerationMode = Literal["sample", "variations", "interpolate", "edit"]
 
 
 # --- community -------------------------------------------------------------------------------
@@ -172,7 +172,10 @@ class ModelTrained(_ModelEvent, subject="trainer.model.trained"):
     architecture: Architecture
     image_size: int
     steps: int
-    metrics: dict[str, Any]
+    metrics: dict[str, Any] = Field(description=(
+        "the version's metrics as GET /v1/models/{id} shows them: swd, swd_untrained; with 12 works or more "
+        "swd_heldout, swd_heldout_untrained, train_works, heldout_works; precision, recall, recall_heldout; "
+        "memorisation_*"))
     repository_path: str
     dataset_sha256: str | None = None
     # Who may generate from it: its owner only, or everyone.
