@@ -20,7 +20,7 @@ from services.inference import latents, store, watermark
 from services.inference.backends import BackendError, GeneratorBackend
 from services.inference.catalog import ModelCatalog, ModelUnservable
 from services.inference.events import enqueue_completed, enqueue_failed
-from services.inference.provenance import Signer
+from services.inference.provenance import Signer, TrainingInfo
 from services.inference.rendering import RenderedImage, render
 from services.inference.settings import InferenceSettings
 from services.inference.store import GenerationRow
@@ -77,7 +77,8 @@ class GenerationWorker:
     async def _generate(self, row: GenerationRow) -> None:
         version = await store.get_version(self.pool, row.model_id, row.version)
         if version is None or version.status != "ready":
-            raise GenerationFailedPermanently(f"model version {row.version} cannot be served")
+            why = f": {version.error}" if version is not None and version.status == "withdrawn" else ""
+            raise GenerationFailedPermanently(f"model version {row.version} cannot be served{why}")
         try:
             await self.catalog.ensure_loaded(row.model_id, row.version, version.repository_path)
         except ModelUnservable as exc:
@@ -91,12 +92,15 @@ class GenerationWorker:
             images = await self.backend.infer(row.model_id, row.version, batch.z[todo])  # one batch
             payload = watermark.short_id(row.id) if row.watermark_id else None
             signed = {**params, "count": row.count, "seed": row.seed}
+            model = await store.get_model(self.pool, row.model_id)
+            training = TrainingInfo(use=model.training_mining if model else "notAllowed",
+                                    dataset_sha256=version.dataset_sha256)
             loop = asyncio.get_running_loop()
             rendered = await asyncio.gather(*(
                 loop.run_in_executor(self.executor, functools.partial(
                     render, images[k], index=i, seed=batch.seeds[i], model_id=row.model_id,
                     version=row.version, mode=row.mode, parameters=signed,
-                    watermark_payload=payload, signer=self.signer))
+                    watermark_payload=payload, signer=self.signer, training=training))
                 for k, i in enumerate(todo)
             ))
             await asyncio.gather(*(self._store(row, image) for image in rendered))

@@ -19,6 +19,10 @@ Visibility = Literal["public", "unlisted", "private"]
 AssetKind = Literal["upload", "generated", "sample"]
 Architecture = Literal["dcgan", "vae"]
 GenerationMode = Literal["sample", "variations", "interpolate"]
+# CAWG training-and-data-mining `use` values.
+TrainingMining = Literal["notAllowed", "allowed", "constrained"]
+# Why a work's consent ended: its author switched training off, deleted it, or deleted the account.
+ConsentReason = Literal["consent_withdrawn", "work_deleted", "account_deleted"]
 
 
 # --- community -------------------------------------------------------------------------------
@@ -46,6 +50,12 @@ class WorkPublished(EventPayload, subject="community.work.published"):
     model_version: int | None = None
     model_owner_id: str | None = None
     published_at: datetime | None = None
+
+
+class UserDeleted(EventPayload, subject="community.user.deleted"):
+    """An account was deleted; models trained on its works lose their consent."""
+
+    user_id: str
 
 
 class WorkUpdated(EventPayload, subject="community.work.updated"):
@@ -161,6 +171,27 @@ class ModelTrained(_ModelEvent, subject="trainer.model.trained"):
     dataset_sha256: str | None = None
     # Who may generate from it: its owner only, or everyone.
     visibility: Literal["public", "private"] = "private"
+    # What the model's generated images say about their own use for AI training (CAWG).
+    training_mining: TrainingMining = "notAllowed"
+
+
+class ModelConsentWithdrawn(_ModelEvent, subject="trainer.model.consent_withdrawn"):
+    """Consent for works this version was trained on was withdrawn: it is no longer served."""
+
+    work_ids: list[str] = Field(description="the withdrawn works this version was trained on")
+    reason: ConsentReason
+    withdrawn_at: datetime
+
+
+class ModelSettingsChanged(EventPayload, subject="trainer.model.updated"):
+    """A model's owner changed who may use it or what its images allow."""
+
+    model_id: str
+    owner_id: str
+    name: str
+    visibility: Literal["public", "private"]
+    training_mining: TrainingMining
+    licence: str
 
 
 class TrainingFailed(_ModelEvent, subject="trainer.training.failed"):
