@@ -8,6 +8,7 @@ from services.community.store.rows import CommentRow, LockedWork, UserRow, WorkR
 from shared.contracts.events.catalog import (
     UserCreated,
     UserFollowed,
+    UserTrainingConsentChanged,
     UserUnfollowed,
     WorkCommented,
     WorkDeleted,
@@ -70,3 +71,7 @@ async def user_followed(conn: asyncpg.Connection, follower_id: str, followee_id:
 
 async def user_unfollowed(conn: asyncpg.Connection, follower_id: str, followee_id: str) -> None:
     await emit(conn, UserUnfollowed(follower_id=follower_id, followee_id=followee_id), followee_id)
+
+
+async def training_consent_changed(conn: asyncpg.Connection, user_id: str, allow_training: bool) -> None:
+    await emit(conn, UserTrainingConsentChanged(user_id=user_id, allow_training=allow_training), user_id)

@@ -19,6 +19,7 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 REASONS = {"consent_withdrawn": "withdrew their consent to training",
+           "account_consent_withdrawn": "withdrew their consent to training for their whole account",
            "work_deleted": "deleted their work", "account_deleted": "deleted their account"}
 
 

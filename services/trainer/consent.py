@@ -1,7 +1,8 @@
 """Consent that binds after training.
 
 Community's events say when a work's training consent ends: `community.work.updated` with
-`allow_training` false, `community.work.deleted`, `community.user.deleted`. The trainer records the
+`allow_training` false, `community.user.training_consent_changed` (the whole account),
+`community.work.deleted`, `community.user.deleted`. The trainer records the
 withdrawal and, in the same transaction, marks every version trained on the work
 `consent_withdrawn` and announces `trainer.model.consent_withdrawn` (outbox) — inference stops
 serving and unloads it. A version published after the withdrawal (a job already running) is marked
@@ -24,6 +25,7 @@ from shared.contracts.events.catalog import (
     GenerationCompleted,
     ModelConsentWithdrawn,
     UserDeleted,
+    UserTrainingConsentChanged,
     WorkDeleted,
     WorkUpdated,
 )
@@ -38,7 +40,8 @@ SCHEMA = "trainer"
 
 CONSENT_SPEC = ConsumerSpec(stream="COMMUNITY", durable="trainer-consent", filter_subject="",
                             filter_subjects=("community.work.updated", "community.work.deleted",
-                                             "community.user.deleted"), max_deliver=20)
+                                             "community.user.deleted", "community.user.training_consent_changed"),
+                            max_deliver=20)
 USAGE_SPEC = ConsumerSpec(stream="INFERENCE", durable="trainer-usage",
                           filter_subject="inference.generation.completed", max_deliver=20)
 
@@ -76,6 +79,12 @@ async def on_community_event(pool: asyncpg.Pool, event: CloudEvent) -> None:
             await withdraw(pool, [(payload.work_id, payload.author_id)], "consent_withdrawn")
     elif isinstance(payload, WorkDeleted):
         await withdraw(pool, [(payload.work_id, payload.author_id)], "work_deleted")
+    elif isinstance(payload, UserTrainingConsentChanged):
+        if payload.allow_training:
+            await consent_store.restore_account_consent(pool, payload.user_id)
+        else:
+            works = await consent_store.works_of_author(pool, payload.user_id)
+            await withdraw(pool, [(w, payload.user_id) for w in works], "account_consent_withdrawn")
     elif isinstance(payload, UserDeleted):
         works = await consent_store.works_of_author(pool, payload.user_id)
         await withdraw(pool, [(w, payload.user_id) for w in works], "account_deleted")

@@ -81,6 +81,11 @@ async def restore_consent(conn: Conn, work_id: str) -> None:
     await conn.execute("DELETE FROM withdrawals WHERE work_id = $1 AND reason = 'consent_withdrawn'", work_id)
 
 
+async def restore_account_consent(conn: Conn, author_id: str) -> None:
+    await conn.execute("DELETE FROM withdrawals WHERE author_id = $1 AND reason = 'account_consent_withdrawn'",
+                       author_id)
+
+
 async def works_of_author(conn: Conn, author_id: str) -> list[str]:
     rows = await conn.fetch("SELECT DISTINCT work_id FROM model_works WHERE author_id = $1", author_id)
     return [str(r["work_id"]) for r in rows]

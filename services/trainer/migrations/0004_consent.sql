@@ -39,7 +39,8 @@ ALTER TABLE versions
 CREATE TABLE withdrawals (
     work_id text PRIMARY KEY,
     author_id text NOT NULL,
-    reason text NOT NULL CHECK (reason IN ('consent_withdrawn', 'work_deleted', 'account_deleted')),
+    reason text NOT NULL
+        CHECK (reason IN ('consent_withdrawn', 'account_consent_withdrawn', 'work_deleted', 'account_deleted')),
     withdrawn_at timestamptz NOT NULL DEFAULT now()
 );
 

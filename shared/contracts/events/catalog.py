@@ -22,7 +22,7 @@ GenerationMode = Literal["sample", "variations", "interpolate"]
 # CAWG training-and-data-mining `use` values.
 TrainingMining = Literal["notAllowed", "allowed", "constrained"]
 # Why a work's consent ended: its author switched training off, deleted it, or deleted the account.
-ConsentReason = Literal["consent_withdrawn", "work_deleted", "account_deleted"]
+ConsentReason = Literal["consent_withdrawn", "account_consent_withdrawn", "work_deleted", "account_deleted"]
 
 
 # --- community -------------------------------------------------------------------------------
@@ -56,6 +56,13 @@ class UserDeleted(EventPayload, subject="community.user.deleted"):
     """An account was deleted; models trained on its works lose their consent."""
 
     user_id: str
+
+
+class UserTrainingConsentChanged(EventPayload, subject="community.user.training_consent_changed"):
+    """A user switched training on their works on or off for the whole account."""
+
+    user_id: str
+    allow_training: bool
 
 
 class WorkUpdated(EventPayload, subject="community.work.updated"):
