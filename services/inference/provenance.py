@@ -216,6 +216,7 @@ class Verifier:
             "validation_errors": [],
             "generation": None,
             "watermark_id": _watermark_id(image),
+            "training": None,
         }
         try:
             reader = c2pa.Reader(content_type, io.BytesIO(image), context=self._context)
