@@ -156,11 +156,12 @@ async def list_shared(conn: Conn, *, owner_id: str | None, public_only: bool, so
     """Models of `owner_id` (or everyone's), public only unless asked, newest or most generated first.
     `after`: (generations, id) of the previous page's last row (generations ignored for `new`)."""
     order = "generations DESC, id DESC" if sort == "popular" else "id DESC"
-    page = ("(generations, id) < ($4, $5)" if sort == "popular" else "id < $5")
+    page = ("(generations, id) < ($4::bigint, $5::text)" if sort == "popular"
+            else "($4::bigint >= 0 AND id < $5::text)")
     rows = await conn.fetch(
         f"SELECT * FROM ({_LIST_SELECT} WHERE ($1::text IS NULL OR m.owner_id = $1)"
-        "  AND (NOT $2 OR m.visibility = 'public')) t"
-        f" WHERE ($3 OR {page}) ORDER BY {order} LIMIT $6",
+        "  AND (NOT $2::boolean OR m.visibility = 'public')) t"
+        f" WHERE ($3::boolean OR {page}) ORDER BY {order} LIMIT $6",
         owner_id, public_only, after is None, after[0] if after else 0, after[1] if after else "", limit)
     return [_typed(SharedListRow, r) for r in rows]
 

@@ -46,7 +46,8 @@ async def _post_generation(person: Artist, model_id: str, **extra: Any) -> tuple
 async def _generate(person: Artist, model_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
     async def accepted() -> dict[str, Any] | None:
         status, body = await _post_generation(person, model_id)
-        assert status in (202, 409), body  # 409 until inference has loaded the version
+        # 409 until inference has loaded the version; 404 until it has heard the model went public
+        assert status in (202, 404, 409), body
         return body if status == 202 else None
 
     gen = await _eventually(accepted, timeout_s)
