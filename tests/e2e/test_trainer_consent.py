@@ -192,7 +192,7 @@ def _signed_ai_png(use: str) -> bytes:
     ca = devca.ensure_dev_ca(tempfile.mkdtemp(prefix="c2pa-upload-"))
     signer = provenance.Signer(ca.chain_pem, ca.key_pem)
     try:
-        pixels = np.random.default_rng(11).integers(0, 255, (24, 24, 3), dtype=np.uint8)
+        pixels = np.random.default_rng(len(use)).integers(0, 255, (24, 24, 3), dtype=np.uint8)  # distinct per use
         info = provenance.GenerationInfo(model_id="elsewhere", version=1, seed=1, mode="sample")
         return signer.sign(png_codec.encode_png(pixels), info, training=provenance.TrainingInfo(use=use))
     finally:
