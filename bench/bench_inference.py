@@ -59,6 +59,9 @@ from tests.support.style_models import announce_trained, export_onnx, upload_mod
 
 IMAGE_SIZE = 64
 THREADS = os.cpu_count() or 2
+# ONNX Runtime threads per Triton model instance (the service's default, 1); compare others with
+# ATELIER_TRITON_INTRA_OP_THREADS=2. The one-process baselines use every core.
+TRITON_THREADS = int(os.environ.get("ATELIER_TRITON_INTRA_OP_THREADS", "1"))
 SERVICES = ["community", "assets", "inference", "gateway"]
 FORWARD = "ONNX Runtime forward alone, batch 32, one process (images/s)"
 PIPELINE = "one process: ORT forward + PNG encode + C2PA sign (images/s)"
@@ -187,7 +190,7 @@ async def run(stack: Any, onnx: bytes, seconds: float, n_rounds: int) -> None:
     ep = stack.endpoints
     local = OneProcess(onnx)
     backend = TritonBackend(ep.triton_grpc_url, ep.triton_admin_token, http_url=ep.triton_http_url,
-                            intra_op_threads=THREADS,
+                            intra_op_threads=TRITON_THREADS,
                             max_queue_delay_us=InferenceSettings.model_fields["triton_max_queue_delay_us"].default)
     triton_model = new_id()
     await backend.load(triton_model, 1, {"model.onnx": onnx})
@@ -257,13 +260,13 @@ async def run(stack: Any, onnx: bytes, seconds: float, n_rounds: int) -> None:
 def main() -> None:
     np.seterr(all="ignore")
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 4.0
-    os.environ.setdefault("ATELIER_TRITON_INTRA_OP_THREADS", str(THREADS))
+    os.environ.setdefault("ATELIER_TRITON_INTRA_OP_THREADS", str(TRITON_THREADS))
     os.environ.setdefault("ATELIER_RATE_LIMIT_ENABLED", "false")  # the load generator is one user
     os.environ.setdefault("ATELIER_LOG_LEVEL", "warning")
     onnx = dcgan_onnx()
     n_rounds = rounds(3)
-    print(f"{n_rounds} rounds, {seconds:g} s per step ({2 * seconds:g} s end to end), {THREADS} threads",
-          flush=True)
+    print(f"{n_rounds} rounds, {seconds:g} s per step ({2 * seconds:g} s end to end), {THREADS} threads "
+          f"one-process, {TRITON_THREADS} per Triton instance", flush=True)
     with started_stack(with_triton=True, services=SERVICES) as stack:
         asyncio.run(run(stack, onnx, seconds, n_rounds))
 

@@ -28,7 +28,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 STREAM = "COMMUNITY"
 SUBJECT = "community.work.published"
-DEFAULT_SCHEMA = Path(__file__).resolve().parents[1] / "shared" / "events" / "schemas" / f"{SUBJECT}.json"
+DEFAULT_SCHEMA = Path(__file__).resolve().parents[1] / "shared" / "contracts" / "events" / "schemas" / f"{SUBJECT}.json"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -42,7 +42,7 @@ class AtelierError(Exception):
             doc["errors"] = self.errors
         if instance:
             doc["instance"] = instance
-        doc.update(self.extra)
+        doc.update({k: v for k, v in self.extra.items() if k not in doc})  # never overrides status or type
         return doc
 
 
@@ -91,7 +91,14 @@ class TooManyRequests(AtelierError):
 
 
 class ServiceUnavailable(AtelierError):
+    """A dependency is down or unreachable right now: worth retrying soon (`Retry-After`)."""
+
     status, code, title = 503, "unavailable", "Service unavailable"
+    RETRY_AFTER_S: ClassVar[int] = 1
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        super().__init__(detail, **kwargs)
+        self.headers.setdefault("Retry-After", str(self.RETRY_AFTER_S))
 
 
 class GatewayTimeout(AtelierError):
@@ -113,7 +120,10 @@ def error_from_problem(doc: dict[str, Any]) -> AtelierError:
     cls = _BY_STATUS.get(status, AtelierError)
     known = {"type", "title", "status", "detail", "errors", "instance"}
     extra = {k: v for k, v in doc.items() if k not in known}
-    return cls(doc.get("detail"), errors=doc.get("errors"), extra=extra)
+    # Headers do not travel in a problem document; a `retry_after_s` member stands for Retry-After.
+    retry_after = extra.get("retry_after_s")
+    headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) and retry_after >= 0 else None
+    return cls(doc.get("detail"), errors=doc.get("errors"), extra=extra, headers=headers)
 
 
 def validation_errors(exc: Any) -> list[dict[str, Any]]:

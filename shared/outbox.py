@@ -59,6 +59,17 @@ async def enqueue(conn: asyncpg.Connection, schema: str, event: CloudEvent) -> N
     await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, schema)
 
 
+async def enqueue_many(conn: asyncpg.Connection, schema: str, events: list[CloudEvent]) -> None:
+    """`enqueue` for several events: one statement and one wake-up for all of them."""
+    if not events:
+        return
+    await conn.executemany(
+        f"INSERT INTO {safe_schema_name(schema)}.outbox (event_id, subject, body) VALUES ($1, $2, $3)",
+        [(e.id, e.nats_subject, e.to_json().decode()) for e in events],
+    )
+    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, schema)
+
+
 class OutboxRelay:
     def __init__(
         self,

@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from shared.errors import PROBLEM_BASE, AtelierError
 from shared.ids import new_id
 from shared.logging import bound_context, get_logger
+from shared.outages import as_unavailable
 
 log = get_logger(__name__)
 
@@ -98,9 +99,39 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         })
     except (asyncio.CancelledError, ConnectionResetError):
         raise
-    except Exception:
+    except Exception as exc:
+        unavailable = as_unavailable(exc)
+        if unavailable is not None:  # NATS, the database or a peer is down: retry soon, not a bug
+            log.warning("http.dependency_unavailable", error=type(exc).__name__, detail=str(exc)[:200],
+                        path=request.path)
+            return error_response(unavailable)
         log.exception("http.unhandled", path=request.path, method=request.method)
         return problem_response(500, "Internal error", "An unexpected error occurred.", code="internal")
+
+
+_QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+@web.middleware
+async def access_log_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """One `http.access` line per request (its id is bound by `request_context_middleware`): method,
+    path, status and milliseconds; probes and scrapes at debug level."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    except asyncio.CancelledError:
+        status = 499  # the client went away before the answer
+        raise
+    finally:
+        ms = round((time.perf_counter() - started) * 1000, 1)
+        emit = log.debug if request.path in _QUIET_PATHS else log.info
+        emit("http.access", method=request.method, path=request.path, status=status, ms=ms)
 
 
 @web.middleware
@@ -121,8 +152,9 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
 
 
 def standard_middlewares() -> list[Any]:
-    # Order matters: ids first (so errors carry them), then metrics, then error rendering.
-    return [request_context_middleware, metrics_middleware, problem_middleware]
+    # Order matters: ids first (so errors and the access line carry them), then the access log and
+    # metrics, then error rendering.
+    return [request_context_middleware, access_log_middleware, metrics_middleware, problem_middleware]
 
 
 def add_readiness_check(app: web.Application, name: str, check: ReadinessCheck) -> None:

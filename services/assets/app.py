@@ -71,6 +71,6 @@ async def create_app(settings: AssetsSettings) -> web.Application:
     app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS))
     app.cleanup_ctx.append(services_ctx(settings))
     app.cleanup_ctx.append(rpc_ctx(settings, rpc.register, SERVICE))
-    app.cleanup_ctx.append(consumers_ctx(build_consumers, stop_timeout_s=min(5.0, settings.shutdown_timeout_s / 4)))
+    app.cleanup_ctx.append(consumers_ctx(build_consumers, stop_timeout_s=settings.shutdown.work_s))
     app.cleanup_ctx.append(sweeper_ctx(settings))
     return app

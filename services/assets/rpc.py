@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from services.assets.generated import THUMBNAIL_IS_ORIGINAL, store_generated
 from services.assets.service import AssetService
 from services.assets.store import AssetRow, get_assets
 from services.assets.thumbnails import THUMBNAIL_TYPE
 from shared.contracts import assets as a
+from shared.errors import AtelierError
 from shared.messaging.rpc import Call, RpcServer
 
 CONTENT_URL_EXPIRY_S = 60  # the gateway fetches at once; a short life limits a leaked URL
@@ -49,7 +51,8 @@ def register(rpc: RpcServer, assets: AssetService) -> None:
 
     async def content_url(req: a.AssetContentRef, call: Call) -> a.AssetContentUrl:
         row, public = await assets.readable(call.actor_id, req.id)
-        thumb = req.variant == "thumbnail"
+        # A generated image no larger than the thumbnail box is its own thumbnail (no second object).
+        thumb = req.variant == "thumbnail" and row.meta.get("thumbnail") != THUMBNAIL_IS_ORIGINAL
         size = row.meta.get("thumbnail_bytes") if thumb else row.size
         return a.AssetContentUrl(
             url=assets.objects.presign_get(row.thumbnail_key if thumb else row.object_key, CONTENT_URL_EXPIRY_S),
@@ -68,6 +71,14 @@ def register(rpc: RpcServer, assets: AssetService) -> None:
         row, created = await assets.store_exact(req.owner_id, req.kind, req.content_type, req.data_b64,
                                                 req.meta or {})
         return a.StoredAsset.model_validate({**_record_fields(row), "created": created})
+
+    async def store_batch(req: a.GeneratedStoreRequest, call: Call) -> a.GeneratedStored:
+        outcomes = await store_generated(assets, req.items)
+        return a.GeneratedStored(items=[
+            a.StoreOutcome(asset=None, status=o.status, detail=o.detail) if isinstance(o, AtelierError)
+            else a.StoreOutcome(asset=a.StoredAsset.model_validate({**_record_fields(o[0]), "created": o[1]}),
+                                status=None, detail=None)
+            for o in outcomes])
 
     async def describe(req: a.AssetDescribeRequest, call: Call) -> a.AssetDescription:
         wanted = list(dict.fromkeys(req.ids))
@@ -91,5 +102,6 @@ def register(rpc: RpcServer, assets: AssetService) -> None:
     rpc.serve(a.CONTENT_URL, content_url)
     rpc.serve(a.DELETE, delete)
     rpc.serve(a.STORE, store)
+    rpc.serve(a.STORE_GENERATED, store_batch)
     rpc.serve(a.DESCRIBE, describe)
     rpc.serve(a.READ_URLS, read_urls)

@@ -182,7 +182,7 @@ class AssetService:
 
     async def _discard(self, row: AssetRow) -> None:
         try:
-            await self.objects.delete(row.object_key, row.thumbnail_key)
+            await self.objects.delete(*dict.fromkeys((row.object_key, row.thumbnail_key)))
         except Exception as exc:
             log.warning("assets.discard_failed", asset_id=row.id, error=str(exc))
 

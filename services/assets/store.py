@@ -46,6 +46,31 @@ async def insert_asset(conn: asyncpg.Connection, row: AssetRow) -> None:
     )
 
 
+async def insert_asset_if_new(conn: asyncpg.Connection, row: AssetRow) -> bool:
+    """Insert unless the owner already has these bytes (then False, nothing written)."""
+    return bool(await conn.fetchval(
+        "INSERT INTO assets (id, owner_id, kind, sha256, content_type, width, height, size, orientation,"
+        " palette, object_key, thumbnail_key, meta, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        " ON CONFLICT (owner_id, sha256) DO NOTHING RETURNING true",
+        row.id, row.owner_id, row.kind, row.sha256, row.content_type, row.width, row.height, row.size,
+        row.orientation, row.palette, row.object_key, row.thumbnail_key, row.meta, row.created_at,
+    ))
+
+
+async def find_by_sha256_many(conn: asyncpg.Connection | asyncpg.Pool, pairs: list[tuple[str, str]],
+                              ) -> dict[tuple[str, str], AssetRow]:
+    """The assets that already hold these (owner_id, sha256) pairs, by pair."""
+    if not pairs:
+        return {}
+    records = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM assets WHERE (owner_id, sha256) IN"
+        " (SELECT * FROM unnest($1::text[], $2::text[]))",
+        [o for o, _ in pairs], [h for _, h in pairs])
+    rows = [AssetRow.from_record(r) for r in records]
+    return {(r.owner_id, r.sha256): r for r in rows}
+
+
 async def get_asset(conn: asyncpg.Connection | asyncpg.Pool, asset_id: str) -> AssetRow | None:
     record = await conn.fetchrow(f"SELECT {_COLUMNS} FROM assets WHERE id = $1", asset_id)
     return AssetRow.from_record(record) if record else None

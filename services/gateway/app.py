@@ -17,7 +17,7 @@ from services.gateway.live import ws as live
 from services.gateway.openapi import document
 from services.gateway.ratelimit import ip_rate_limit_middleware, user_rate_limit_middleware
 from services.gateway.settings import GatewaySettings
-from shared.contexts import JS, CleanupCtx, nats_ctx
+from shared.contexts import JS, NC, CleanupCtx, nats_ctx
 from shared.web import create_base_app
 
 SETTINGS = web.AppKey("settings", GatewaySettings)
@@ -41,7 +41,8 @@ def idempotency_ctx(settings: GatewaySettings) -> CleanupCtx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         if settings.idempotency_backend == "nats":
             app[IDEMPOTENCY_STORE] = await NatsIdempotencyStore.open(
-                app[JS], settings.idempotency_bucket, settings.idempotency_ttl_s, settings.idempotency_pending_s)
+                app[JS], settings.idempotency_bucket, settings.idempotency_ttl_s, settings.idempotency_pending_s,
+                nc=app[NC])
         else:
             app[IDEMPOTENCY_STORE] = MemoryIdempotencyStore(settings.idempotency_ttl_s, settings.idempotency_pending_s)
         yield

@@ -7,13 +7,21 @@ retried with the same key. Anonymous requests are not covered here (their scope 
 told apart); services that create on behalf of nobody keep their own checks. JSON and form bodies
 are fingerprinted by content; streamed uploads (images) by type and length only, because reading
 them here would buffer the whole file.
+
+Crashes cost seconds: a reservation is a lease the gateway renews while the request runs (every
+third of `lease_s`), so a retry after this gateway died is refused (409) for at most one lease
+and then runs once more (the services deduplicate by the key too). When the record store itself
+is unreachable the request runs without replay protection (a logged warning, never a 500), and a
+record that could not be written or released afterwards is only logged: the lease ends it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -22,6 +30,9 @@ from services.gateway.auth import current_user
 from services.gateway.idempotency_store import IdempotencyRecord, IdempotencyStore, StoredResponse
 from shared.contracts.common import IDEMPOTENCY_HEADER, check_idempotency_key
 from shared.errors import Conflict, Unprocessable
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 HEADER = IDEMPOTENCY_HEADER
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -51,6 +62,27 @@ def replay(record: IdempotencyRecord) -> web.Response:
     return web.Response(status=stored.status, body=stored.body, headers=headers)
 
 
+async def _quietly(what: str, step: Awaitable[None]) -> None:
+    """A write after the request ran: failing it must not turn the answer into a 500."""
+    try:
+        await step
+    except Exception as exc:
+        log.warning("idempotency.store_failed", step=what, error=str(exc) or type(exc).__name__)
+
+
+async def _renew_lease(store: IdempotencyStore, key: str) -> None:
+    """Keep the reservation alive while the request runs; a lost lease is logged and let go."""
+    interval = max(store.lease_s / 3, 0.2)
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            if not await store.renew(key):
+                log.warning("idempotency.lease_lost")
+                return
+        except Exception as exc:  # the store is unreachable: try again next beat
+            log.warning("idempotency.renew_failed", error=str(exc) or type(exc).__name__)
+
+
 def idempotency_middleware(max_response_bytes: int) -> Callable[..., object]:
     @web.middleware
     async def idempotency(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -62,7 +94,11 @@ def idempotency_middleware(max_response_bytes: int) -> Callable[..., object]:
         store = request.app[IDEMPOTENCY_STORE]
         scoped = scope_key(user.id, request.method, request.path, key)
         fingerprint = await body_fingerprint(request)
-        existing = await store.reserve(scoped, fingerprint)
+        try:
+            existing = await store.reserve(scoped, fingerprint)
+        except Exception as exc:  # degrade to no replay: the services still deduplicate by key
+            log.warning("idempotency.store_unavailable", error=str(exc) or type(exc).__name__)
+            return await handler(request)
         if existing is not None:
             if existing.fingerprint != fingerprint:
                 raise Unprocessable(f"this {HEADER} was already used with a different request body",
@@ -70,18 +106,24 @@ def idempotency_middleware(max_response_bytes: int) -> Callable[..., object]:
             if existing.state == "done" and existing.response is not None:
                 return replay(existing)
             raise Conflict(f"a request with this {HEADER} is still in progress", headers={"Retry-After": "1"})
+        lease = asyncio.create_task(_renew_lease(store, scoped), name="idempotency-lease")
         try:
             response = await handler(request)
         except BaseException:
-            await store.release(scoped)
+            lease.cancel()
+            await _quietly("release", store.release(scoped))
             raise
+        finally:
+            lease.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lease
         body = response.body if isinstance(response, web.Response) else None
         if 200 <= response.status < 300 and isinstance(body, bytes) and len(body) <= max_response_bytes:
             headers = {h: response.headers[h] for h in _REPLAYED_HEADERS if h in response.headers}
-            await store.complete(scoped, IdempotencyRecord(
-                fingerprint, "done", time.time(), StoredResponse(response.status, body, headers)))
+            await _quietly("complete", store.complete(scoped, IdempotencyRecord(
+                fingerprint, "done", time.time(), StoredResponse(response.status, body, headers))))
         else:
-            await store.release(scoped)
+            await _quietly("release", store.release(scoped))
         return response
 
     return idempotency

@@ -66,7 +66,7 @@ async def forward(request: web.Request, op: Operation[Any, Any], payload: BaseMo
     user = current_user(request) if op.actor != "none" else None
     key = request.headers.get(IDEMPOTENCY_HEADER) if request.method == "POST" else None
     return await call_raw(request.app[NC], op, payload, actor_id=user.id if user else None,
-                          timeout=timeout, headers={IDEMPOTENCY_HEADER: key} if key else None)
+                          timeout=timeout, headers={IDEMPOTENCY_HEADER: key} if key else None, watch_peer=True)
 
 
 async def forward_model(request: web.Request, op: Operation[Any, Any], payload: BaseModel | Mapping[str, Any] | None,
@@ -75,7 +75,7 @@ async def forward_model(request: web.Request, op: Operation[Any, Any], payload: 
     user = current_user(request) if op.actor != "none" else None
     key = request.headers.get(IDEMPOTENCY_HEADER) if request.method == "POST" else None
     return await call(request.app[NC], op, payload, actor_id=user.id if user else None,
-                      timeout=timeout, headers={IDEMPOTENCY_HEADER: key} if key else None)
+                      timeout=timeout, headers={IDEMPOTENCY_HEADER: key} if key else None, watch_peer=True)
 
 
 def handler(route: Route) -> Callable[[web.Request], Any]:

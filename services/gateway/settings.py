@@ -45,8 +45,9 @@ class GatewaySettings(ServiceSettings):
     idempotency_backend: Literal["nats", "memory"] = "nats"
     idempotency_bucket: str = "idempotency"
     idempotency_ttl_s: float = Field(24 * 3600.0, ge=60)
-    # A request still running after this long no longer blocks a retry with the same key.
-    idempotency_pending_s: float = Field(60.0, ge=1)
+    # The lease of a running request's reservation, renewed every third of it while it runs: after a
+    # gateway crash a retry with the same key is refused (409) for at most this long.
+    idempotency_pending_s: float = Field(6.0, ge=1)
     idempotency_max_response_bytes: int = 256 * 1024
 
     # Live events (GET /v1/events).

@@ -20,6 +20,7 @@ from services.inference.generations import InferenceService
 from services.inference.model_repository import ModelRepository
 from services.inference.provenance import Signer, Verifier
 from services.inference.settings import InferenceSettings
+from services.inference.trainer_records import TrainerRecords
 from services.inference.worker import GenerationWorker
 from shared.contexts import DB, JS, NC, CleanupCtx, consumers_ctx, owned_data_ctxs, rpc_ctx
 from shared.messaging.consumer import JetStreamConsumer
@@ -44,6 +45,7 @@ def build_backend(settings: InferenceSettings) -> GeneratorBackend:
         load_timeout_s=settings.triton_load_timeout_s, model_backend=settings.triton_model_backend,
         max_loaded=settings.inference_max_loaded_models, instances=settings.triton_instances,
         intra_op_threads=settings.triton_intra_op_threads, max_queue_delay_us=settings.triton_max_queue_delay_us,
+        instance_kind=settings.triton_instance_kind, execution_provider=settings.triton_execution_provider,
     )
 
 
@@ -57,7 +59,7 @@ def components_ctx(settings: InferenceSettings) -> CleanupCtx:
         repository = ModelRepository(objects)
         # Encoding, watermarking, signing and verifying: CPU work, off the event loop.
         executor = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="render")
-        catalog = ModelCatalog(app[DB], backend, repository)
+        catalog = ModelCatalog(app[DB], backend, repository, TrainerRecords(app[NC], settings.trainer_timeout_s))
         app[CATALOG] = catalog
         app[SERVICE] = InferenceService(settings, app[DB], app[NC], catalog, verifier, executor)
         app[WORKER] = GenerationWorker(settings, app[DB], app[NC], catalog, backend, signer, executor)
@@ -79,11 +81,13 @@ def components_ctx(settings: InferenceSettings) -> CleanupCtx:
 async def create_app(settings: InferenceSettings) -> web.Application:
     def consumers(app: web.Application) -> list[JetStreamConsumer]:
         return build_consumers(app[NC], app[JS], app[CATALOG], app[WORKER], settings.inference_workers,
-                               settings.generate_max_deliver)
+                               settings.generate_max_deliver, batch=settings.generate_batch_jobs,
+                               linger_s=settings.generate_batch_linger_ms / 1000,
+                               batch_images=settings.inference_max_batch_images)
 
     app = create_base_app()
     app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS))
     app.cleanup_ctx.append(components_ctx(settings))
     app.cleanup_ctx.append(rpc_ctx(settings, rpc.register, SERVICE))
-    app.cleanup_ctx.append(consumers_ctx(consumers, stop_timeout_s=min(10.0, settings.shutdown_timeout_s / 2)))
+    app.cleanup_ctx.append(consumers_ctx(consumers, stop_timeout_s=settings.shutdown.work_s))
     return app

@@ -2,7 +2,10 @@
 
 Model records come from trainer events only (`trainer.model.queued` / `trainer.model.trained`), so
 the service answers "unknown" (404), "not yours" (404) and "not trained yet" (409) without asking
-the trainer. Loading into the runtime happens when a version is announced and again, on demand,
+the trainer — except in the window after the trainer recorded a version as trained and before its
+event reached this service: a request for a version not known to be ready here asks the trainer's
+record (`trainer_records.py`), and a version it says is trained is accepted and loaded on first use.
+Loading into the runtime happens when a version is announced and again, on demand,
 when a generation needs a version that the LRU unloaded meanwhile.
 """
 
@@ -19,6 +22,7 @@ from services.inference.availability import check_servable
 from services.inference.backends import GeneratorBackend, InvalidModel
 from services.inference.model_repository import ModelFilesMissing, ModelRepository
 from services.inference.store import VersionRow
+from services.inference.trainer_records import TrainerRecords
 from shared.contracts.events.catalog import ModelQueued, ModelTrained, TrainingCanceled, TrainingFailed
 from shared.contracts.triton import ONNX_FILE, repository_path
 from shared.errors import Conflict, NotFound
@@ -43,14 +47,49 @@ def visibility_from_event(data: dict[str, Any]) -> str | None:
 
 
 class ModelCatalog:
-    def __init__(self, pool: asyncpg.Pool, backend: GeneratorBackend, repository: ModelRepository) -> None:
+    def __init__(self, pool: asyncpg.Pool, backend: GeneratorBackend, repository: ModelRepository,
+                 trainer: TrainerRecords | None = None) -> None:
         self.pool = pool
         self.backend = backend
         self.repository = repository
+        self.trainer = trainer
         self._loading: dict[tuple[str, int], asyncio.Lock] = {}
 
     async def resolve(self, actor_id: str, model_id: str, version: int | None) -> VersionRow:
         """The version row a request of `actor_id` will use; 404 unknown or not visible, 409 not ready."""
+        try:
+            return await self._resolve_known(actor_id, model_id, version)
+        except (NotFound, Conflict) as refused:
+            caught = await self._trained_meanwhile(actor_id, model_id, version)
+            if caught is None:
+                raise refused from None
+            return caught
+
+    async def _trained_meanwhile(self, actor_id: str, model_id: str, version: int | None) -> VersionRow | None:
+        """The version, if the trainer's record says it is trained while its event is still on the way."""
+        if self.trainer is None:
+            return None
+        if version is not None:
+            known = await store.get_version(self.pool, model_id, version)
+            if known is not None and known.status == "failed":
+                return None  # found unservable here: the trainer's record cannot help
+        trained = await self.trainer.trained(actor_id, model_id, version)
+        if trained is None or trained.owner_id != actor_id:
+            return None
+        async with self.pool.acquire() as conn, conn.transaction():
+            await store.upsert_model(conn, model_id, trained.owner_id, None)
+            recorded = await store.record_trained_version(conn, {
+                "model_id": model_id, "version": trained.version, "architecture": trained.architecture,
+                "image_size": trained.image_size, "repository_path": trained.repository_path,
+                "metrics": trained.metrics})
+        row = await store.get_version(self.pool, model_id, trained.version)
+        if row is None or row.status != "ready":
+            return None
+        if recorded:
+            log.info("inference.model.trained_before_event", model_id=model_id, version=trained.version)
+        return row
+
+    async def _resolve_known(self, actor_id: str, model_id: str, version: int | None) -> VersionRow:
         model = await store.get_model(self.pool, model_id)
         if model is None or (model.owner_id != actor_id and model.visibility != "public"):
             raise NotFound(f"no model {model_id!r}")

@@ -1,7 +1,8 @@
 """Everything the inference service publishes and consumes.
 
 Publishes (through its outbox, in the transaction that changes the generation): the `jobs.generate`
-job of every accepted generation, and `inference.generation.completed` / `.failed` when it ends.
+job of every accepted generation, `inference.generation.progress` as each output is stored, and
+`inference.generation.completed` / `.failed` / `.canceled` when it ends.
 Consumes: trainer model events (stream TRAINER) to keep its model catalog, and the generate jobs
 (stream JOBS), which `worker.GenerationWorker` handles.
 """
@@ -13,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import asyncpg
+import orjson
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -23,9 +25,11 @@ from services.inference.catalog import ModelCatalog
 from services.inference.store import GenerationRow, OutputRow
 from shared.contracts.events.catalog import (
     GenerateJob,
+    GenerationCanceled,
     GenerationCompleted,
     GenerationFailed,
     GenerationOutput,
+    GenerationProgress,
     ModelConsentWithdrawn,
     ModelQueued,
     ModelSettingsChanged,
@@ -35,6 +39,7 @@ from shared.contracts.events.catalog import (
 )
 from shared.contracts.events.envelope import CloudEvent
 from shared.logging import get_logger
+from shared.messaging.batch_consumer import BatchJetStreamConsumer
 from shared.messaging.consumer import ConsumerSpec, JetStreamConsumer, Retry
 from shared.messaging.publisher import event_in_context
 from shared.outbox import enqueue
@@ -46,23 +51,40 @@ Handler = Callable[[CloudEvent, Msg], Awaitable[None]]
 # --- published -----------------------------------------------------------------------------------
 
 
-async def enqueue_generate_job(conn: asyncpg.Connection, generation_id: str, owner_id: str) -> None:
+async def enqueue_generate_job(conn: asyncpg.Connection, generation_id: str, owner_id: str, count: int) -> None:
     """The job of a generation just accepted (inside the transaction that inserts it)."""
-    job = GenerateJob(generation_id=generation_id, owner_id=owner_id)
+    job = GenerateJob(generation_id=generation_id, owner_id=owner_id, count=count)
     await enqueue(conn, SCHEMA, event_in_context(job, service=SCHEMA, subject_id=generation_id))
 
 
-async def enqueue_completed(conn: asyncpg.Connection, row: GenerationRow, outputs: list[OutputRow]) -> None:
+def completed_event(row: GenerationRow, outputs: list[OutputRow]) -> CloudEvent:
     payload = GenerationCompleted(
         generation_id=row.id, owner_id=row.owner_id, model_id=row.model_id, version=row.version, mode=row.mode,
         outputs=[GenerationOutput(index=o.index, asset_id=o.asset_id, seed=o.seed) for o in outputs],
     )
-    await enqueue(conn, SCHEMA, event_in_context(payload, service=SCHEMA, subject_id=row.id))
+    return event_in_context(payload, service=SCHEMA, subject_id=row.id)
+
+
+async def enqueue_completed(conn: asyncpg.Connection, row: GenerationRow, outputs: list[OutputRow]) -> None:
+    await enqueue(conn, SCHEMA, completed_event(row, outputs))
 
 
 async def enqueue_failed(conn: asyncpg.Connection, row: GenerationRow, error: str) -> None:
     payload = GenerationFailed(generation_id=row.id, owner_id=row.owner_id, model_id=row.model_id,
                                version=row.version, error=error)
+    await enqueue(conn, SCHEMA, event_in_context(payload, service=SCHEMA, subject_id=row.id))
+
+
+def progress_event(row: GenerationRow, index: int, asset_id: str, seed: int) -> CloudEvent:
+    """One output landed (enqueued inside the transaction that records it)."""
+    payload = GenerationProgress(generation_id=row.id, owner_id=row.owner_id, model_id=row.model_id,
+                                 version=row.version, index=index, asset_id=asset_id, seed=seed, count=row.count)
+    return event_in_context(payload, service=SCHEMA, subject_id=row.id)
+
+
+async def enqueue_canceled(conn: asyncpg.Connection, row: GenerationRow, outputs_made: int) -> None:
+    payload = GenerationCanceled(generation_id=row.id, owner_id=row.owner_id, model_id=row.model_id,
+                                 version=row.version, outputs_made=outputs_made)
     await enqueue(conn, SCHEMA, event_in_context(payload, service=SCHEMA, subject_id=row.id))
 
 
@@ -82,16 +104,19 @@ ENDED_SPEC = ConsumerSpec(stream="TRAINER", durable="inference-training-ended", 
                           max_deliver=20)
 
 
-def generate_spec(max_deliver: int) -> ConsumerSpec:
+def generate_spec(max_deliver: int, batch: int = 1) -> ConsumerSpec:
     # Heartbeats keep a long job's ack deadline alive; max_ack_pending bounds work held per replica.
     return ConsumerSpec(stream="JOBS", durable="inference-generate", filter_subject="jobs.generate",
-                        ack_wait_s=30.0, max_deliver=max_deliver, max_ack_pending=64, backoff_base_s=1.0)
+                        ack_wait_s=30.0, max_deliver=max_deliver, max_ack_pending=64, backoff_base_s=1.0,
+                        batch=batch)
 
 
 class JobHandler(Protocol):
     """The generate-job consumer (`worker.GenerationWorker`)."""
 
     async def handle(self, event: CloudEvent, msg: Msg) -> None: ...
+
+    async def handle_batch(self, items: list[tuple[CloudEvent, Msg]]) -> list[BaseException | None]: ...
 
     async def on_dead_letter(self, event: CloudEvent) -> None: ...
 
@@ -132,13 +157,27 @@ async def _model_dead_letter(catalog: ModelCatalog, event: CloudEvent) -> None:
         await catalog.mark_failed(payload.model_id, payload.version, "the runtime could not load this version")
 
 
+def job_images(data: bytes) -> int:
+    """How many images a `jobs.generate` message asks for (1 when it does not say: older jobs)."""
+    try:
+        count = orjson.loads(data)["data"].get("count", 1)
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+        return 1
+    return count if isinstance(count, int) and count > 0 else 1
+
+
 def build_consumers(nc: NATS, js: JetStreamContext, catalog: ModelCatalog, jobs: JobHandler,
-                    workers: int, max_deliver: int) -> list[JetStreamConsumer]:
+                    workers: int, max_deliver: int, batch: int = 1, linger_s: float = 0.0,
+                    batch_images: int | None = None) -> list[JetStreamConsumer]:
     consumers = [JetStreamConsumer(nc, js, MODELS_SPEC, model_events_handler(catalog),
                                    on_dead_letter=lambda e: _model_dead_letter(catalog, e)),
                  JetStreamConsumer(nc, js, ENDED_SPEC, training_ended_handler(catalog))]
-    # Several pull loops on one durable: jobs overlap, so Triton batches across them while others sign.
-    spec = generate_spec(max_deliver)
-    consumers += [JetStreamConsumer(nc, js, spec, jobs.handle, on_dead_letter=jobs.on_dead_letter)
+    # Several pull loops on one durable, each taking a batch of jobs: one batch is in the runtime
+    # while another renders and stores.
+    spec = generate_spec(max_deliver, batch)
+    # A batch holds at most `batch` jobs and about `batch_images` images: jobs beyond it stay queued
+    # (their queue position and ETA stay true) instead of waiting inside a worker marked running.
+    consumers += [BatchJetStreamConsumer(nc, js, spec, jobs.handle_batch, on_dead_letter=jobs.on_dead_letter,
+                                         linger_s=linger_s, weight=job_images, max_weight=batch_images)
                   for _ in range(workers)]
     return consumers

@@ -6,9 +6,11 @@ import asyncio
 import base64
 import binascii
 import hashlib
+import math
 import secrets
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -17,7 +19,7 @@ from nats.aio.client import Client as NATS
 
 from services.inference import latents, store, watermark
 from services.inference.catalog import ModelCatalog
-from services.inference.events import enqueue_generate_job
+from services.inference.events import enqueue_canceled, enqueue_generate_job
 from services.inference.provenance import ProvenanceError, Verifier
 from services.inference.settings import InferenceSettings
 from services.inference.store import GenerationRow, OutputRow
@@ -30,13 +32,15 @@ from shared.contracts.inference import (
     ProvenanceVerifyRequest,
     RatingsTopRequest,
 )
-from shared.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable
+from shared.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, TooManyRequests, Unprocessable
 from shared.ids import is_ulid, new_id
 from shared.logging import get_logger
 from shared.messaging.rpc import call_raw
 
 log = get_logger(__name__)
 PARAM_FIELDS = ("truncation", "base_seed", "target_seed", "strength")
+UNFINISHED = ("queued", "running")
+RETRY_AFTER_UNMEASURED_S = 5
 
 
 def request_params(body: GenerationCreate) -> dict[str, Any]:
@@ -93,8 +97,10 @@ class InferenceService:
         }
         try:
             async with self.pool.acquire() as conn, conn.transaction():
+                await store.lock_owner(conn, actor_id)  # concurrent requests of one user count one by one
+                await self._within_limit(conn, actor_id)
                 await store.insert_generation(conn, row)
-                await enqueue_generate_job(conn, generation_id, actor_id)
+                await enqueue_generate_job(conn, generation_id, actor_id, body.count)
         except asyncpg.UniqueViolationError:  # the same Idempotency-Key raced in twice
             assert idempotency_key is not None
             earlier = await store.generation_by_idempotency_key(self.pool, actor_id, idempotency_key)
@@ -105,9 +111,63 @@ class InferenceService:
                  version=version.version, count=body.count, mode=body.mode)
         return {"id": generation_id, "status": "queued"}
 
+    async def _within_limit(self, conn: asyncpg.Connection, actor_id: str) -> None:
+        limit = self.settings.generations_max_queued_per_user
+        unfinished = await store.unfinished_of(conn, actor_id)
+        if unfinished < limit:
+            return
+        per_image = await store.seconds_per_image(conn)
+        # About when a few images of the user's will have been made; 5 s before anything was timed.
+        retry_after = (RETRY_AFTER_UNMEASURED_S if per_image is None
+                       else min(60, max(1, math.ceil(per_image * 4))))
+        raise TooManyRequests(
+            f"you have {unfinished} generations queued or running, the most at once is {limit}; "
+            f"retry in {retry_after} s or cancel one", headers={"Retry-After": str(retry_after)},
+            extra={"limit": limit, "queued": unfinished, "retry_after_s": retry_after})
+
     async def get(self, actor_id: str, generation_id: str) -> dict[str, Any]:
         row = await self._own(actor_id, generation_id)
-        return generation_view(row, await store.outputs_of(self.pool, [generation_id]))
+        outputs = await store.outputs_of(self.pool, [generation_id])
+        view = generation_view(row, outputs)
+        if row.status in UNFINISHED:
+            view.update(await self._queue_view(row, len(outputs)))
+        return view
+
+    async def _queue_view(self, row: GenerationRow, made: int) -> dict[str, Any]:
+        """Queue position (while queued) and ETA (queued or running); see `Generation.eta_s`.
+
+        ETA = seconds per image (wall time of the last 50 generations that succeeded in the past hour,
+        over their images) * (the images still to make ahead of it, divided among the jobs that run
+        at once, plus its own missing ones), less the time it has already been running.
+        """
+        per_image = await store.seconds_per_image(self.pool)
+        view: dict[str, Any] = {}
+        ahead_images = 0
+        if row.status == "queued":
+            ahead = await store.queue_ahead(self.pool, row.id)
+            view["queue_position"] = ahead.generations + 1
+            ahead_images = ahead.images
+        if per_image is not None:
+            parallel = max(1, self.settings.inference_workers)
+            eta = per_image * (ahead_images / parallel + (row.count - made))
+            if row.status == "running" and row.started_at is not None:
+                running_for = (datetime.now(UTC) - row.started_at).total_seconds()
+                eta = max(eta - running_for, per_image * min(1, row.count - made))
+            view["eta_s"] = round(eta, 2)
+        return view
+
+    async def cancel(self, actor_id: str, generation_id: str) -> dict[str, Any]:
+        """Queued: canceled at once (its job is acked unworked). Running: the worker makes no more outputs."""
+        await self._own(actor_id, generation_id)
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await store.lock_generation(conn, generation_id)  # waits for an output being recorded
+            assert row is not None
+            if row.status not in UNFINISHED or not await store.cancel_generation(conn, generation_id):
+                raise Conflict(f"this generation has already {row.status}", extra={"generation_status": row.status})
+            made = len(await store.outputs_of(conn, [generation_id]))
+            await enqueue_canceled(conn, row, made)
+        log.info("inference.generation.canceled", generation_id=generation_id, was=row.status, outputs_made=made)
+        return {"id": generation_id, "status": "canceled", "outputs_made": made}
 
     async def list_mine(self, actor_id: str, query: GenerationListQuery) -> dict[str, Any]:
         if query.cursor is not None and not is_ulid(query.cursor):

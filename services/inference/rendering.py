@@ -1,4 +1,4 @@
-"""One generator output → the signed PNG that gets stored: pixels, watermark, encode, sign.
+"""One generator output → the signed PNG that gets stored: pixels, watermark, encode, sign, palette.
 
 Pure and CPU-bound (the service runs it in an executor, one call per image). Each step is
 deterministic except the C2PA salts (see provenance.py), so `image_sha256` — the hash of the
@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from services.inference import png_codec, watermark
+from services.inference.palette import dominant_colours
 from services.inference.provenance import GenerationInfo, Signer, TrainingInfo
 
 
@@ -27,6 +28,7 @@ class RenderedImage:
     signed_sha256: str
     width: int
     height: int
+    palette: list[str]  # five dominant colours, "#rrggbb" (assets stores them as measured here)
 
 
 def render(
@@ -54,4 +56,5 @@ def render(
                           parameters=parameters, watermark_id=mark)
     signed = signer.sign(png, info, training=training)
     return RenderedImage(index=index, seed=seed, png=signed, image_sha256=hashlib.sha256(png).hexdigest(),
-                         signed_sha256=hashlib.sha256(signed).hexdigest(), width=width, height=height)
+                         signed_sha256=hashlib.sha256(signed).hexdigest(), width=width, height=height,
+                         palette=dominant_colours(pixels))

@@ -1,6 +1,6 @@
 """Handlers of the inference service's contract operations (`shared.contracts.inference`).
 
-Gateway-facing (as the calling user): generations.create/get/list, outputs.rate/publish, and
+Gateway-facing (as the calling user): generations.create/get/cancel/list, outputs.rate/publish, and
 provenance.verify (anyone). Internal: ratings.top (the trainer's refine).
 """
 
@@ -20,6 +20,9 @@ def register(rpc: RpcServer, service: InferenceService) -> None:
     async def get(req: c.GenerationRef, call: Call) -> dict[str, Any]:
         return await service.get(call.actor, req.id)
 
+    async def cancel(req: c.GenerationRef, call: Call) -> dict[str, Any]:
+        return await service.cancel(call.actor, req.id)
+
     async def list_generations(req: c.GenerationListQuery, call: Call) -> dict[str, Any]:
         return await service.list_mine(call.actor, req)
 
@@ -37,6 +40,7 @@ def register(rpc: RpcServer, service: InferenceService) -> None:
 
     rpc.serve(c.GENERATIONS_CREATE, create)
     rpc.serve(c.GENERATIONS_GET, get)
+    rpc.serve(c.GENERATIONS_CANCEL, cancel)
     rpc.serve(c.GENERATIONS_LIST, list_generations)
     rpc.serve(c.OUTPUTS_RATE, rate)
     rpc.serve(c.OUTPUTS_PUBLISH, publish)

@@ -51,7 +51,7 @@ class GenerationRow:
     count: int
     seed: int
     params: dict[str, Any]
-    status: str  # "queued" | "running" | "succeeded" | "failed"
+    status: str  # "queued" | "running" | "succeeded" | "failed" | "canceled"
     error: str | None
     watermark_id: str | None
     idempotency_key: str | None
@@ -142,6 +142,23 @@ async def insert_training_version(conn: Conn, row: dict[str, Any]) -> None:
     )
 
 
+async def record_trained_version(conn: Conn, row: dict[str, Any]) -> bool:
+    """A version the trainer's record says is trained (its event is still in flight): servable.
+
+    Only a version unknown here or still `training` becomes `ready`; one found unservable stays failed.
+    """
+    done = await conn.execute(
+        "INSERT INTO model_versions (model_id, version, architecture, image_size, repository_path, metrics,"
+        " status) VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'ready') ON CONFLICT (model_id, version) DO UPDATE"
+        " SET architecture = EXCLUDED.architecture, image_size = EXCLUDED.image_size,"
+        " repository_path = EXCLUDED.repository_path, metrics = EXCLUDED.metrics, status = 'ready', error = NULL"
+        " WHERE model_versions.status = 'training'",
+        row["model_id"], row["version"], row["architecture"], row["image_size"], row["repository_path"],
+        row.get("metrics") or {},
+    )
+    return bool(done.endswith(" 1"))
+
+
 async def get_model(conn: Conn, model_id: str) -> ModelRow | None:
     return _one(ModelRow, await conn.fetchrow(f"SELECT {MODEL_COLUMNS} FROM models WHERE model_id = $1", model_id))
 
@@ -208,6 +225,12 @@ async def get_generation(conn: Conn, generation_id: str) -> GenerationRow | None
         f"SELECT {GENERATION_COLUMNS} FROM generations WHERE id = $1", generation_id))
 
 
+async def get_generations(conn: Conn, generation_ids: list[str]) -> dict[str, GenerationRow]:
+    rows = _all(GenerationRow, await conn.fetch(
+        f"SELECT {GENERATION_COLUMNS} FROM generations WHERE id = ANY($1::text[])", generation_ids))
+    return {r.id: r for r in rows}
+
+
 async def lock_generation(conn: asyncpg.Connection, generation_id: str) -> GenerationRow | None:
     return _one(GenerationRow, await conn.fetchrow(
         f"SELECT {GENERATION_COLUMNS} FROM generations WHERE id = $1 FOR UPDATE", generation_id))
@@ -234,6 +257,72 @@ async def mark_running(conn: Conn, generation_id: str) -> None:
     )
 
 
+async def lock_owner(conn: asyncpg.Connection, owner_id: str) -> None:
+    """Serialise one user's generation requests until the transaction ends (the per-user limit)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('inference.generations:' || $1))", owner_id)
+
+
+async def unfinished_of(conn: Conn, owner_id: str) -> int:
+    """The user's generations that are queued or running."""
+    return int(await conn.fetchval(
+        "SELECT count(*) FROM generations WHERE owner_id = $1 AND status IN ('queued', 'running')", owner_id))
+
+
+@dataclass(frozen=True)
+class QueueAhead:
+    generations: int  # queued generations ahead
+    images: int  # images still to make ahead: those of queued ones ahead plus running ones' missing outputs
+
+
+async def queue_ahead(conn: Conn, generation_id: str) -> QueueAhead:
+    record = await conn.fetchrow(
+        "SELECT (SELECT count(*) FROM generations WHERE status = 'queued' AND id < $1) AS generations,"
+        " (SELECT coalesce(sum(count), 0) FROM generations WHERE status = 'queued' AND id < $1)"
+        " + (SELECT coalesce(sum(g.count - (SELECT count(*) FROM generation_outputs o"
+        "    WHERE o.generation_id = g.id)), 0) FROM generations g WHERE g.status = 'running') AS images",
+        generation_id)
+    return QueueAhead(int(record["generations"]), int(record["images"]))
+
+
+async def seconds_per_image(conn: Conn, recent: int = 50) -> float | None:
+    """Wall seconds per image of the last `recent` generations that succeeded in the past hour."""
+    value = await conn.fetchval(
+        "SELECT sum(extract(epoch FROM finished_at - started_at)) / nullif(sum(count), 0) FROM"
+        " (SELECT finished_at, started_at, count FROM generations WHERE status = 'succeeded'"
+        "  AND started_at IS NOT NULL AND finished_at > now() - interval '1 hour'"
+        "  ORDER BY finished_at DESC LIMIT $1) recent", recent)
+    return None if value is None else float(value)
+
+
+async def cancel_generation(conn: Conn, generation_id: str) -> bool:
+    """Queued or running → canceled; False if it had already finished."""
+    done = await conn.execute(
+        "UPDATE generations SET status = 'canceled', finished_at = now()"
+        " WHERE id = $1 AND status IN ('queued', 'running')", generation_id)
+    return bool(done.endswith(" 1"))
+
+
+async def is_canceled(conn: Conn, generation_id: str) -> bool:
+    return bool(await conn.fetchval("SELECT status = 'canceled' FROM generations WHERE id = $1", generation_id))
+
+
+async def mark_running_many(conn: Conn, generation_ids: list[str]) -> None:
+    await conn.execute(
+        "UPDATE generations SET status = 'running', attempts = attempts + 1,"
+        " started_at = coalesce(started_at, now()) WHERE id = ANY($1::text[]) AND status IN ('queued', 'running')",
+        generation_ids,
+    )
+
+
+async def succeed_generations(conn: Conn, generation_ids: list[str]) -> list[GenerationRow]:
+    """Move the unfinished ones among `generation_ids` to succeeded; the rows that moved."""
+    return _all(GenerationRow, await conn.fetch(
+        "UPDATE generations SET status = 'succeeded', error = NULL, finished_at = now()"
+        f" WHERE id = ANY($1::text[]) AND status IN ('queued', 'running') RETURNING {GENERATION_COLUMNS}",
+        generation_ids,
+    ))
+
+
 async def finish_generation(conn: Conn, generation_id: str, status: str, error: str | None = None) -> bool:
     """Move a generation that is not finished yet to `status`; False if it already was finished."""
     done = await conn.execute(
@@ -254,6 +343,17 @@ async def insert_output(conn: Conn, row: dict[str, Any]) -> None:
         row["generation_id"], row["index"], row["asset_id"], row["seed"], row["image_sha256"],
         row["signed_sha256"], row["width"], row["height"],
     )
+
+
+async def insert_outputs(conn: Conn, rows: list[dict[str, Any]]) -> None:
+    """Several outputs in one statement (an output stored by an earlier attempt is kept)."""
+    if rows:
+        await conn.executemany(
+            "INSERT INTO generation_outputs (generation_id, index, asset_id, seed, image_sha256, signed_sha256,"
+            " width, height) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            [(r["generation_id"], r["index"], r["asset_id"], r["seed"], r["image_sha256"], r["signed_sha256"],
+              r["width"], r["height"]) for r in rows],
+        )
 
 
 async def outputs_of(conn: Conn, generation_ids: list[str]) -> list[OutputRow]:

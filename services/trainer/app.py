@@ -56,6 +56,6 @@ async def create_app(settings: TrainerSettings) -> web.Application:
     app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS))
     app.cleanup_ctx.append(components_ctx(settings))
     app.cleanup_ctx.append(rpc_ctx(settings, rpc.register, SERVICE))
-    app.cleanup_ctx.append(consumers_ctx(consumers, stop_timeout_s=settings.shutdown_timeout_s * 0.6))
+    app.cleanup_ctx.append(consumers_ctx(consumers, stop_timeout_s=settings.shutdown.work_s))
     app.on_shutdown.append(stop_training)
     return app

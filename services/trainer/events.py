@@ -94,7 +94,8 @@ def canceled_event(job: JobRow, step: int | None) -> CloudEvent:
 
 
 def train_spec(settings: TrainerSettings) -> ConsumerSpec:
-    """`jobs.train`, one job per delivery; a worker that dies loses the message after ack_wait."""
+    """`jobs.train`, one job per delivery; a worker that dies loses the message after ack_wait (a few
+    seconds: the heartbeats keep a running job's delivery alive)."""
     return ConsumerSpec(stream="JOBS", durable="trainer-train", filter_subject="jobs.train",
                         ack_wait_s=settings.train_ack_wait_s, max_deliver=settings.train_max_deliver,
                         backoff_base_s=1.0)

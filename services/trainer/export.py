@@ -78,7 +78,7 @@ def verify_onnx(generator: nn.Module, onnx_bytes: bytes, *, seed: int = 0,
 
 
 def triton_config(model_name: str, image_size: int, backend: Literal["onnxruntime", "python"],
-                  max_batch_size: int = 64) -> str:
+                  max_batch_size: int = 64, max_queue_delay_us: int = 10_000, intra_op_threads: int = 1) -> str:
     """`config.pbtxt` for a generator in a Triton model repository, dynamic batching on.
 
     With max_batch_size > 0 Triton adds the batch dimension itself, so dims exclude it.
@@ -97,12 +97,20 @@ def triton_config(model_name: str, image_size: int, backend: Literal["onnxruntim
         "output [",
         f'  {{ name: "{OUTPUT_NAME}" data_type: TYPE_FP32 dims: [ 3, {image_size}, {image_size} ] }}',
         "]",
-        "dynamic_batching { max_queue_delay_microseconds: 2000 }",
+        f"dynamic_batching {{ max_queue_delay_microseconds: {max_queue_delay_us}"
+        f" preferred_batch_size: [ {', '.join(str(n) for n in _preferred(max_batch_size))} ] }}",
         'instance_group [ { count: 1 kind: KIND_AUTO } ]',
     ]
+    thread_key = "intra_op_thread_count" if backend == "onnxruntime" else "intra_op_threads"
+    lines.append(f'parameters {{ key: "{thread_key}" value: {{ string_value: "{intra_op_threads}" }} }}')
     if backend == "onnxruntime":
         lines.append(f'default_model_filename: "{ONNX_FILE}"')
     return "\n".join(lines) + "\n"
+
+
+def _preferred(max_batch_size: int) -> list[int]:
+    """Batch sizes Triton runs at once, without waiting out the queue delay (as the inference side)."""
+    return [*(n for n in (8, 16, 32, 64, 128, 256) if n < max_batch_size), max_batch_size]
 
 
 def repository_files(model_name: str, version: int, onnx_bytes: bytes, image_size: int,

@@ -46,7 +46,9 @@ class TrainerSettings(ServiceSettings, DatabaseSettings, S3Settings):
     trainer_triton_backend: Literal["onnxruntime", "python"] = "onnxruntime"
     trainer_refine_min_score: int = Field(4, ge=1, le=5)
 
-    train_ack_wait_s: float = Field(60.0, gt=1)
+    # Kept alive by the consumer's in_progress heartbeats (every third of it) while a job runs, so it
+    # only bounds how soon a killed worker's job is redelivered to another one.
+    train_ack_wait_s: float = Field(6.0, gt=1)
     train_max_deliver: int = Field(5, ge=1)
 
     assets_timeout_s: float = Field(30.0, gt=0)

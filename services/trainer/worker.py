@@ -151,8 +151,10 @@ class TrainWorker:
         progress: dict[str, Any] = {"step": job.step, "total_steps": job.steps, "losses": {}, "eta_s": None}
         async for kind, data in proc.messages():
             if kind == "progress":
-                progress = data
-                await store.set_progress(self.pool, job.id, data["step"], data["losses"], data["eta_s"])
+                # A resumed run replays the steps after its checkpoint: what users see never goes back
+                # (the job says `resumed_from_step`), it holds the furthest step until the run passes it.
+                progress = {**data, "step": max(data["step"], progress["step"])}
+                await store.set_progress(self.pool, job.id, progress["step"], data["losses"], data["eta_s"])
                 now = time.monotonic()
                 if now - last_published >= self.settings.trainer_progress_min_interval_s \
                         or data["step"] == data["total_steps"]:

@@ -2,15 +2,15 @@
 
 Gateway-facing (they act as the calling user): `uploads.create`, `uploads.complete`,
 `uploads.abort`, `get`, `content_url`, `delete`. Internal (trainer, inference, community):
-`store`, `describe`, `read_urls`.
+`store`, `store_generated`, `describe`, `read_urls`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from shared.contracts.common import Id, Reply, Strict
 from shared.contracts.events.catalog import AssetKind
@@ -18,8 +18,11 @@ from shared.contracts.operation import Operation, operation
 
 ImageType = Literal["image/png", "image/jpeg", "image/webp"]
 Colour = str  # "#rrggbb"
-COMPLETE_TIMEOUT_S = 120.0  # decoding and thumbnailing a 40 MP image, plus store round trips
+COMPLETE_TIMEOUT_S = 45.0  # decoding and thumbnailing a 40 MP image (seconds here), plus store round trips
 ABORT_TIMEOUT_S = 5.0  # best effort: the sweeper removes what an abort could not
+PALETTE_SIZE = 5
+GENERATED_BATCH_MAX = 256  # images per store_generated call (callers also keep under the NATS payload)
+STORE_GENERATED_TIMEOUT_S = 60.0  # a full batch of large images, object writes included
 
 # -- requests -------------------------------------------------------------------------------------
 
@@ -49,6 +52,24 @@ class AssetStoreRequest(Strict):
     meta: dict[str, Any] | None = Field(None, description="Kept with the asset (generation, model, seed...)")
 
 
+class GeneratedImage(Strict):
+    """One image the platform made itself, with what its maker already measured."""
+
+    owner_id: Id = Field(description="Whose asset it becomes")
+    data_b64: str = Field(min_length=1, description="The signed PNG, base64; stored byte for byte")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the bytes, hex (checked, cheap)")
+    width: int = Field(ge=1, le=65535, description="Pixels (checked against the PNG header, not decoded)")
+    height: int = Field(ge=1, le=65535, description="Pixels (checked against the PNG header, not decoded)")
+    palette: list[Annotated[str, StringConstraints(pattern=r"^#[0-9a-f]{6}$")]] = Field(
+        min_length=PALETTE_SIZE, max_length=PALETTE_SIZE, description="Five dominant colours, most common first")
+    meta: dict[str, Any] | None = Field(None, description="Kept with the asset (generation, model, seed...)")
+
+
+class GeneratedStoreRequest(Strict):
+    items: list[GeneratedImage] = Field(min_length=1, max_length=GENERATED_BATCH_MAX,
+                                        description="The images, each stored (or refused) on its own")
+
+
 class AssetDescribeRequest(Strict):
     ids: list[str] = Field(max_length=500, description="Asset ids (duplicates are answered once)")
     owner_id: str | None = Field(None, description="Only assets of this owner; the others count as missing")
@@ -73,7 +94,8 @@ class UploadTicket(Reply):
 
 class AssetUrls(Reply):
     content: str = Field(description="The stored image (GET, Range, conditional GET)")
-    thumbnail: str = Field(description="A WebP thumbnail")
+    thumbnail: str = Field(description="A WebP thumbnail (a generated image no larger than the "
+                                       "thumbnail: the original itself)")
 
 
 class AssetView(Reply):
@@ -145,6 +167,18 @@ class StoredAsset(AssetRecord):
     created: bool = Field(description="False: the owner had these bytes already (that asset is answered)")
 
 
+class StoreOutcome(Reply):
+    """One item of a batched store: its asset, or why it was refused (the others are unaffected)."""
+
+    asset: StoredAsset | None = Field(None, description="The stored (or already stored) asset")
+    status: int | None = Field(None, description="When refused: the HTTP status the problem maps to")
+    detail: str | None = Field(None, description="When refused: why")
+
+
+class GeneratedStored(Reply):
+    items: list[StoreOutcome] = Field(description="One per requested item, in the same order")
+
+
 class AssetDescription(Reply):
     items: list[AssetRecord]
     missing: list[str] = Field(description="Requested ids that do not exist (or are not the owner's)")
@@ -177,6 +211,11 @@ DELETE: Operation[AssetRef, Any] = operation("assets", "delete", AssetRef, None,
 STORE = operation("assets", "store", AssetStoreRequest, StoredAsset,
                   summary="Store a generated image or a training sample exactly as given",
                   actor="none", problems=(413, 415, 422))
+STORE_GENERATED = operation(
+    "assets", "store_generated", GeneratedStoreRequest, GeneratedStored,
+    summary="Store a batch of images the platform generated: no decode, the maker's size, hash and "
+            "palette kept; a thumbnail only where it would be smaller than the original",
+    actor="none", problems=(422,), timeout_s=STORE_GENERATED_TIMEOUT_S)
 DESCRIBE = operation("assets", "describe", AssetDescribeRequest, AssetDescription,
                      summary="Assets in bulk, with their owners and palettes", actor="none")
 READ_URLS = operation("assets", "read_urls", AssetReadUrlsRequest, AssetReadUrls,

@@ -23,7 +23,7 @@ MAX_TRUNCATION = 2.0
 MAX_PAGE = 100
 Seed = Annotated[int, Field(ge=0, lt=SEED_LIMIT, strict=True)]
 Mode = Literal["sample", "variations", "interpolate"]
-GenerationStatus = Literal["queued", "running", "succeeded", "failed"]
+GenerationStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
 Visibility = Literal["public", "unlisted", "private"]
 ImageType = Literal["image/png", "image/jpeg", "image/webp"]
 IMAGE_TYPES: tuple[ImageType, ...] = ("image/png", "image/jpeg", "image/webp")
@@ -136,8 +136,20 @@ class Generation(Reply):
     params: dict[str, Any] = Field(description="The mode's parameters as given (and signed)")
     outputs: list[GeneratedImage]
     error: str | None = Field(None, description="Why it failed (only on failed generations)")
+    queue_position: int | None = Field(
+        None, description="While queued: 1 when it starts next, N when N-1 queued generations are ahead of it")
+    eta_s: float | None = Field(
+        None, description="While queued or running: estimated seconds until it finishes, from the images still "
+                          "to make ahead of it and its own, times the recent measured seconds per image (null "
+                          "until some generation has been timed)")
     created_at: datetime
     finished_at: datetime | None
+
+
+class GenerationCanceled(Reply):
+    id: str
+    status: Literal["canceled"]
+    outputs_made: int = Field(description="Outputs stored before the cancel (they are kept); the rest are not made")
 
 
 class GenerationPage(Listing[Generation]):
@@ -222,9 +234,13 @@ GENERATIONS_CREATE = operation(
     SERVICE, "generations.create", GenerationCreate, GenerationAccepted,
     summary="Generate images from a style model (queued; poll the generation or watch /v1/events); "
             "a version whose training consent was withdrawn is a 410",
-    problems=(404, 409, 410))
+    problems=(404, 409, 410, 429))
 GENERATIONS_GET = operation(SERVICE, "generations.get", GenerationRef, Generation,
                             summary="A generation with its outputs", problems=(404,))
+GENERATIONS_CANCEL = operation(
+    SERVICE, "generations.cancel", GenerationRef, GenerationCanceled,
+    summary="Cancel a generation: a queued one at once, a running one makes no further outputs",
+    problems=(404, 409))
 GENERATIONS_LIST = operation(SERVICE, "generations.list", GenerationListQuery, GenerationPage,
                              summary="Your generations, newest first", problems=(400,))
 # No answer body (204): the response type is only a placeholder for the checker.

@@ -20,6 +20,10 @@ Req = TypeVar("Req", bound=BaseModel)
 Res = TypeVar("Res", bound=BaseModel)
 
 Actor = Literal["required", "optional", "none"]
+# Most operations are a few queries. A dead peer no longer costs the whole deadline at the gateway
+# (no responders answer at once; the gateway's calls watch the peer and answer 503 within ~2 s), so
+# the deadline only has to cover a slow but living service on a busy machine. Slow work (decoding
+# uploads, generating, asking other services first) declares its own.
 DEFAULT_TIMEOUT_S = 10.0
 
 _OPERATIONS: dict[str, Operation[Any, Any]] = {}

@@ -6,7 +6,9 @@ The handler gets the parsed envelope. Outcomes:
 - raises `Poison`        → `term()`: never redelivered (the message can never succeed);
 - raises anything else   → `nak()` with backoff, until `max_deliver`; then the server emits a
   MAX_DELIVERIES advisory and `on_dead_letter` is called with the event (mark the job failed).
-While the handler runs, `in_progress()` heartbeats keep the ack deadline from expiring.
+While the handler runs, `in_progress()` heartbeats (every third of `ack_wait_s`) keep the ack
+deadline from expiring, so `ack_wait_s` can be short: a worker that dies has its message
+redelivered to another one within seconds, not after a long fixed wait.
 Consumers are idempotent by event id: the handler must tolerate seeing an event twice.
 """
 
@@ -52,7 +54,7 @@ class ConsumerSpec:
     stream: str
     durable: str
     filter_subject: str
-    ack_wait_s: float = 30.0
+    ack_wait_s: float = 10.0  # short on purpose: heartbeats keep a running handler's delivery alive
     max_deliver: int = 5
     batch: int = 1
     max_ack_pending: int = 100
@@ -139,7 +141,7 @@ class JetStreamConsumer:
             return
         with bound_context(event_id=event.id, correlation_id=event.correlationid or event.id,
                            causation_id=event.id):
-            heartbeat = _Heartbeat(msg, max(self.spec.ack_wait_s / 3, 0.5))
+            heartbeat = _Heartbeat(msg, heartbeat_interval(self.spec.ack_wait_s))
             try:
                 await self._handler(event, msg)
             except Retry as exc:
@@ -168,6 +170,12 @@ class JetStreamConsumer:
             await self._js.delete_msg(self.spec.stream, seq)
         except Exception:
             log.exception("consumer.dead_letter_failed", durable=self.spec.durable)
+
+
+def heartbeat_interval(ack_wait_s: float) -> float:
+    """How often a running handler tells JetStream it is alive: three beats per ack wait, so one
+    lost beat does not cost the delivery."""
+    return max(ack_wait_s / 3, 0.5)
 
 
 class _Heartbeat:

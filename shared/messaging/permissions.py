@@ -42,6 +42,7 @@ INTERNAL_RPCS = (
     "svc.community.works.training_set",
     "svc.community.works.using_asset",
     "svc.assets.store",
+    "svc.assets.store_generated",
     "svc.assets.describe",
     "svc.assets.read_urls",
     "svc.inference.ratings.top",
@@ -100,7 +101,7 @@ IDENTITIES: tuple[Identity, ...] = (
              consumers=(Consumer(JOBS_STREAM, "trainer-train", dead_letter=True),
                         Consumer("COMMUNITY", "trainer-consent"), Consumer("INFERENCE", "trainer-usage"))),
     Identity("inference", publishes=("inference.>", "jobs.generate"),
-             calls=("svc.community.works.create", "svc.assets.store"),
+             calls=("svc.community.works.create", "svc.assets.store_generated", "svc.trainer.models.get"),
              consumers=(Consumer("TRAINER", "inference-models"), Consumer("TRAINER", "inference-training-ended"),
                         Consumer(JOBS_STREAM, "inference-generate", dead_letter=True))),
 )

@@ -17,6 +17,8 @@ typed error again.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -46,6 +48,7 @@ from shared.errors import (
 )
 from shared.logging import bound_context, get_logger
 from shared.messaging import context
+from shared.outages import as_unavailable
 
 log = get_logger(__name__)
 Req = TypeVar("Req", bound=BaseModel)
@@ -161,6 +164,13 @@ class RpcServer:
         if deadline and deadline.isdigit() and int(deadline) < time.time() * 1000:
             log.info("rpc.deadline.expired")
             return  # the caller has given up: do no work nobody waits for
+        started = time.perf_counter()
+        status = await self._answer(msg, headers, op, handler)
+        # The access line: every request's id (bound above) with what it got and how long it took.
+        log.info("rpc.served", status=status, ms=round((time.perf_counter() - started) * 1000, 1))
+
+    async def _answer(self, msg: Request, headers: dict[str, str], op: Operation[Any, Any], handler: Handler) -> int:
+        """Run the handler and respond; returns the status answered."""
         try:
             call = Call(headers, headers.get(context.ACTOR) if op.actor != "none" else None)
             if op.actor == "required" and not call.actor_id:
@@ -177,17 +187,29 @@ class RpcServer:
             if self._check_responses:
                 self._check(op, result)
             await msg.respond(_encode(result))
+            return 200
         except AtelierError as exc:
-            if exc.status >= 500:
-                log.warning("rpc.error", status=exc.status, detail=exc.detail)
-            await msg.respond_error(str(exc.status), exc.title, json.dumps(exc.to_problem()).encode())
+            return await self._respond_error(msg, exc)
         except ValidationError as exc:
-            err = Unprocessable("the request is not valid", errors=validation_errors(exc))
-            await msg.respond_error("422", err.title, json.dumps(err.to_problem()).encode())
-        except Exception:
+            invalid = Unprocessable("the request is not valid", errors=validation_errors(exc))
+            return await self._respond_error(msg, invalid)
+        except Exception as exc:
+            unavailable = as_unavailable(exc)
+            if unavailable is not None:  # the database or the bus is down: retry soon, not a bug
+                log.warning("rpc.dependency_unavailable", error=type(exc).__name__, detail=str(exc)[:200])
+                return await self._respond_error(msg, unavailable)
             log.exception("rpc.unhandled")
-            internal = AtelierError("an unexpected error occurred")
-            await msg.respond_error("500", internal.title, json.dumps(internal.to_problem()).encode())
+            return await self._respond_error(msg, AtelierError("an unexpected error occurred"))
+
+    @staticmethod
+    async def _respond_error(msg: Request, exc: AtelierError) -> int:
+        if exc.status >= 500:
+            log.warning("rpc.error", status=exc.status, detail=exc.detail)
+        try:
+            await msg.respond_error(str(exc.status), exc.title, json.dumps(exc.to_problem()).encode())
+        except Exception as send_exc:  # the bus went away meanwhile: the caller sees its own timeout
+            log.warning("rpc.respond_failed", error=type(send_exc).__name__)
+        return exc.status
 
     @staticmethod
     def _check(op: Operation[Any, Any], result: Any) -> None:
@@ -200,6 +222,46 @@ class RpcServer:
             raise AtelierError(f"{op.subject} answered outside its contract") from None
 
 
+WATCH_AFTER_S = 1.0  # a call still waiting after this long starts checking that its service is alive
+WATCH_EVERY_S = 1.0
+PING_TIMEOUT_S = 0.5
+
+
+async def _service_gone(nc: NATS, service: str) -> None:
+    """Return once no instance of `service` answers its micro PING (every instance died); a busy
+    instance that is slow to answer counts as alive."""
+    await asyncio.sleep(WATCH_AFTER_S)
+    while True:
+        try:
+            await nc.request(f"$SRV.PING.{service}", b"", timeout=PING_TIMEOUT_S)
+        except NoRespondersError:
+            return
+        except Exception:  # slow or unreachable: the deadline still bounds the call
+            pass
+        await asyncio.sleep(WATCH_EVERY_S)
+
+
+async def _request(nc: NATS, op: Operation[Any, Any], data: bytes, timeout: float, headers: dict[str, str],
+                   watch_peer: bool) -> Any:
+    if not watch_peer or timeout <= WATCH_AFTER_S + WATCH_EVERY_S:
+        return await nc.request(op.subject, data, timeout=timeout, headers=headers)
+    reply = asyncio.ensure_future(nc.request(op.subject, data, timeout=timeout, headers=headers))
+    gone = asyncio.ensure_future(_service_gone(nc, op.service))
+    try:
+        await asyncio.wait((reply, gone), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await gone
+    if not reply.done():  # the instance handling it died with it: no answer will ever come
+        reply.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reply
+        log.warning("rpc.peer_gone", subject=op.subject)
+        raise ServiceUnavailable(f"the {op.service} service stopped while handling the request; retry shortly")
+    return reply.result()
+
+
 async def call_raw(
     nc: NATS,
     op: Operation[Any, Any],
@@ -208,10 +270,14 @@ async def call_raw(
     actor_id: str | None = None,
     timeout: float | None = None,
     headers: Mapping[str, str] | None = None,
+    watch_peer: bool = False,
 ) -> bytes:
     """Call `op`; returns the reply's JSON bytes or raises its typed error.
 
     For callers that only pass the answer on (the gateway): no decode and re-encode on the hot path.
+    `watch_peer` (callers allowed to PING the service, such as the gateway): a call still waiting
+    after a second checks every second that some instance of the service is alive, and answers 503
+    at once when none is (it died with the request) instead of waiting out its deadline.
     """
     timeout = timeout or op.timeout_s
     extra = {context.DEADLINE: str(int((time.time() + timeout) * 1000))}
@@ -219,13 +285,21 @@ async def call_raw(
         extra[context.ACTOR] = actor_id
     if headers:
         extra.update(headers)
+    if not nc.is_connected:  # a request now would only sit in the reconnect buffer until its deadline
+        raise ServiceUnavailable("the message bus is not reachable right now; retry shortly")
     try:
-        reply = await nc.request(op.subject, _encode(payload), timeout=timeout,
-                                 headers=context.outgoing_headers(extra))
-    except NoRespondersError:
+        reply = await _request(nc, op, _encode(payload), timeout, context.outgoing_headers(extra), watch_peer)
+    except NoRespondersError:  # nobody listens on the subject: the server says so at once
         raise ServiceUnavailable(f"the {op.service} service is not reachable") from None
     except NatsTimeoutError:
+        if not nc.is_connected:
+            raise ServiceUnavailable("the message bus connection was lost; retry shortly") from None
         raise GatewayTimeout(f"the {op.service} service did not answer in time") from None
+    except Exception as exc:
+        unavailable = as_unavailable(exc)
+        if unavailable is None:
+            raise
+        raise unavailable from None
     if reply.headers and reply.headers.get(ERROR_CODE_HEADER):
         try:
             problem = json.loads(reply.data)
@@ -243,9 +317,11 @@ async def call(
     actor_id: str | None = None,
     timeout: float | None = None,
     headers: Mapping[str, str] | None = None,
+    watch_peer: bool = False,
 ) -> Res:
     """Call `op`; returns its response model, or raises the typed error it answered with."""
-    raw = await call_raw(nc, op, payload, actor_id=actor_id, timeout=timeout, headers=headers)
+    raw = await call_raw(nc, op, payload, actor_id=actor_id, timeout=timeout, headers=headers,
+                         watch_peer=watch_peer)
     if op.response is None:
         return None  # type: ignore[return-value]  # an operation without a response body answers null
     return op.response.model_validate(_decode(raw))

@@ -152,6 +152,9 @@ def test_grace_period_covers_shutdown_budget_and_prestop(
         assert grace >= settings.shutdown_timeout_s + pre_stop_s + 5, (
             f"{service}: grace {grace}s < shutdown {settings.shutdown_timeout_s}s + preStop {pre_stop_s}s + 5s"
         )
+        # The named stages (shared/shutdown.py) are what the process really spends: they fit too.
+        stages = settings.shutdown.stages()
+        assert sum(stages.values()) + pre_stop_s < grace, (service, stages, grace)
 
 
 @pytest.mark.parametrize("target", ["dev", "prod"])

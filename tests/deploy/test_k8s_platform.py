@@ -49,7 +49,9 @@ def test_prod_replicates_its_infrastructure() -> None:
     assert named(docs, "StatefulSet", "atelier-nats")["spec"]["replicas"] == 3
     assert named(docs, "StatefulSet", "atelier-minio")["spec"]["replicas"] >= 4
     assert named(docs, "Cluster", "atelier-postgres")["spec"]["instances"] == 3
-    assert named(docs, "Deployment", "atelier-triton")["spec"]["replicas"] >= 2
+    # Triton's replicas belong to its ScaledObject, never below two.
+    assert "replicas" not in named(docs, "Deployment", "atelier-triton")["spec"]
+    assert named(docs, "ScaledObject", "atelier-triton")["spec"]["minReplicaCount"] >= 2
     nats_conf = next(c for c in by_kind(docs, "ConfigMap") if c["metadata"]["name"].startswith("atelier-nats-config"))
     assert nats_conf["data"]["nats.conf"].count("nats://atelier-nats-") == 3
     for name in ("atelier-nats", "atelier-minio"):
@@ -190,3 +192,14 @@ def test_every_service_reaches_nats(target: str) -> None:
     nats = _pod(docs, "nats")
     assert all(allows(docs, pod, nats, nats.ports["client"]) for pod in _service_pods(docs).values())
     assert not allows(docs, _pod(docs, "triton"), nats, nats.ports["client"])
+
+
+def test_prod_serves_generations_on_the_gpu_with_onnx_runtime() -> None:
+    docs = render("prod")
+    env = {e["name"]: e.get("value") for c in named(docs, "Deployment", "atelier-inference")["spec"]["template"]
+           ["spec"]["containers"] if c["name"] == "inference" for e in c.get("env", [])}
+    assert env["ATELIER_TRITON_INSTANCE_KIND"] == "KIND_GPU"
+    assert env["ATELIER_TRITON_MODEL_BACKEND"] == "onnxruntime"
+    assert env["ATELIER_TRITON_EXECUTION_PROVIDER"] in ("cuda", "tensorrt")
+    triton = named(docs, "Deployment", "atelier-triton")["spec"]["template"]["spec"]
+    assert triton["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"

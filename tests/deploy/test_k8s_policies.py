@@ -274,7 +274,8 @@ def test_scale_targets_and_other_object_references_resolve(target: str) -> None:
 def test_every_autoscaled_deployment_leaves_replicas_to_its_autoscaler() -> None:
     docs = render("prod")
     targets = {ref["name"] for d in docs for ref in _scale_targets(d)}
-    assert targets == {"atelier-gateway", "atelier-community", "atelier-inference", "atelier-trainer"}
+    assert targets == {"atelier-gateway", "atelier-community", "atelier-inference", "atelier-trainer",
+                       "atelier-triton"}
     for doc in by_kind(docs, "Deployment"):
         if doc["metadata"]["name"] in targets:
             assert "replicas" not in doc["spec"], doc["metadata"]["name"]

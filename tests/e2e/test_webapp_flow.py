@@ -184,7 +184,8 @@ async def run_flow(artist: Page, fan: Page, gateway_url: str, artist_name: str, 
     await expect(artist.locator("#no-samples")).to_be_hidden()
     await image_loaded(artist.locator("#samples img.sample").first)
     await expect(artist.locator("#versions")).to_contain_text("v1")
-    await expect(artist.locator("#versions")).to_contain_text("SWD")
+    await expect(artist.locator("#versions .quality-figure")).to_contain_text("than before training")
+    assert "SWD" in (await artist.locator("#versions .quality-figure").first.get_attribute("title") or "")
     await shots.step(f"trained-in-{trained_s:.0f}s", artist)
     live_samples = await artist.locator("#samples img.sample").count()
     await artist.reload()
@@ -201,13 +202,13 @@ async def run_flow(artist: Page, fan: Page, gateway_url: str, artist_name: str, 
     await expect(artist.locator("#generation[data-id]")).to_be_visible(timeout=60_000)
     sampled = await artist.locator("#generation").get_attribute("data-id")
     await expect(artist.locator("#generation-status")).to_have_text("succeeded", timeout=60_000)
-    cards = artist.locator(".output-card")
+    cards = artist.locator("#generation .output-card")
     await expect(cards).to_have_count(4)
     for i in range(4):
         await image_loaded(cards.nth(i).locator("img.output"))
     await expect(cards.first).to_contain_text("seed 42")
 
-    # Another mode: a morph strip between two seeds replaces the grid, then back to the samples.
+    # Another mode: a morph strip between two seeds is added above the samples, then back to them.
     await artist.get_by_label("Mode", exact=True).select_option("interpolate")
     await expect(artist.get_by_label("Seed", exact=True)).to_be_hidden()
     await artist.get_by_label("Base seed").fill("42")
@@ -217,10 +218,12 @@ async def run_flow(artist: Page, fan: Page, gateway_url: str, artist_name: str, 
     await expect(artist.locator("#generation-status")).to_have_text("succeeded", timeout=60_000)
     await expect(cards).to_have_count(4)
     await image_loaded(cards.last.locator("img.output"))
-    await expect(artist.locator("ul.recent")).to_contain_text("seeds 42 → 7")
+    await expect(artist.locator("#runs > .run")).to_have_count(2)
+    await expect(artist.locator("#recent")).to_contain_text("seeds 42 → 7")
     await shots.step("interpolated", artist)
-    await artist.locator("ul.recent a", has_text="sample").click()
+    await artist.locator("#recent .gen-tile", has_text="sample").click()
     await expect(artist.locator("#generation-status")).to_have_text("succeeded")
+    await expect(artist.locator("#generation-settings")).to_contain_text("seed 42")
     await expect(cards.first).to_contain_text("seed 42")
 
     # Rate the first output, then publish it.

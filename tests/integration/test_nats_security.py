@@ -10,12 +10,14 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import nats
 import pytest
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from nats.errors import NoRespondersError
 from nats.js.api import StreamConfig
 
 from deploy.local import nats_auth, procs
@@ -177,13 +179,24 @@ async def test_a_peer_cannot_call_an_rpc_it_does_not_use(peers: dict[str, Peer],
     assert peers[who].violations()
 
 
+async def _request_when_served(nc: Any, subject: str) -> Msg:
+    """The allowed call, retried briefly on "no responders": seen once in a full-suite run on a machine
+    loaded far beyond its cores, although the responder had subscribed and flushed (cause not found)."""
+    for _ in range(20):
+        try:
+            return await nc.request(subject, b"{}", timeout=2)
+        except NoRespondersError:
+            await asyncio.sleep(0.25)
+    return await nc.request(subject, b"{}", timeout=2)
+
+
 async def test_services_call_what_they_use_and_consume_their_own_durables(peers: dict[str, Peer]) -> None:
     async def answer(msg: Msg) -> None:
         await msg.respond(b"{}")
 
     await peers["community"].nc.subscribe("svc.community.works.using_asset", cb=answer)
     await peers["community"].nc.flush()
-    assert (await peers["assets"].nc.request("svc.community.works.using_asset", b"{}", timeout=2)).data == b"{}"
+    assert (await _request_when_served(peers["assets"].nc, "svc.community.works.using_asset")).data == b"{}"
     js = peers["assets"].nc.jetstream(timeout=5.0)
     await peers["community"].nc.jetstream(timeout=5.0).publish("community.work.updated", b"{}")
     sub = await js.pull_subscribe("community.work.>", durable="assets-work-visibility", stream="COMMUNITY")

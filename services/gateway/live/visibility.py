@@ -2,7 +2,8 @@
 
 Channels a client subscribes to:
 - `me`: the caller's own things — their style models' training (trainer.*), their generations
-  (inference.*), their own published works, and notifications about them: likes and comments on
+  (inference.*: `inference.generation.progress` as each image lands, then `.completed`, `.failed`
+  or `.canceled`), their own published works, and notifications about them: likes and comments on
   their works, new followers.
 - `feed`: public works published by artists the caller follows.
 - `public`: every public work published.

@@ -115,6 +115,7 @@ def streamed_docs(schemas: Schemas) -> dict[tuple[str, str], dict[str, Any]]:
         },
         ("get", "/v1/assets/{id}/content"): _bytes("The stored image, streamed (ETag, Range, conditional GET)",
                                                   "getAssetContent"),
-        ("get", "/v1/assets/{id}/thumbnail"): _bytes("A WebP thumbnail (256 px box), streamed",
+        ("get", "/v1/assets/{id}/thumbnail"): _bytes("A WebP thumbnail (256 px box), streamed; a generated "
+                                                    "image no larger than the box is its own thumbnail",
                                                     "getAssetThumbnail"),
     }

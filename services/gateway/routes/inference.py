@@ -32,6 +32,7 @@ ROUTES = [
           location="/v1/generations/{id}"),
     Route("GET", "/v1/generations", c.GENERATIONS_LIST, query=c.GenerationListQuery),
     Route("GET", "/v1/generations/{id}", c.GENERATIONS_GET),
+    Route("POST", "/v1/generations/{id}/cancel", c.GENERATIONS_CANCEL),
     Route("PUT", _OUTPUT + "/rating", c.OUTPUTS_RATE, body=c.OutputRatingBody, status=204),
     Route("POST", _OUTPUT + "/publish", c.OUTPUTS_PUBLISH, body=c.OutputPublishBody, status=201,
           location="/v1/works/{id}"),

@@ -246,6 +246,29 @@ class GenerationFailed(EventPayload, subject="inference.generation.failed"):
     error: str
 
 
+class GenerationProgress(EventPayload, subject="inference.generation.progress"):
+    """One output of a generation is stored and signed (sent once per output, as they land)."""
+
+    generation_id: str
+    owner_id: str
+    model_id: str
+    version: int
+    index: int = Field(ge=0)
+    asset_id: str
+    seed: int
+    count: int = Field(description="Outputs the generation makes in all")
+
+
+class GenerationCanceled(EventPayload, subject="inference.generation.canceled"):
+    """Its owner canceled a generation; outputs stored before the cancel are kept, no more are made."""
+
+    generation_id: str
+    owner_id: str
+    model_id: str
+    version: int
+    outputs_made: int = Field(ge=0)
+
+
 # --- jobs (work queue stream JOBS) -----------------------------------------------------------
 
 
@@ -263,3 +286,5 @@ class GenerateJob(EventPayload, subject="jobs.generate"):
 
     generation_id: str
     owner_id: str
+    # Images it asks for: workers fill a batch up to a number of images, not of jobs.
+    count: int = Field(1, ge=1)

@@ -97,3 +97,12 @@ def test_triton_config_keeps_tensor_names_and_lists_the_loaded_versions() -> Non
     production = model_config("m", [1], (3, 64, 64), backend="onnxruntime")
     assert production["backend"] == "onnxruntime"
     assert production["input"] == local["input"] and production["output"] == local["output"]
+
+
+def test_the_served_config_prefers_the_batch_sizes_the_worker_sends() -> None:
+    from services.inference.backends.triton import model_config
+
+    config = model_config("m", [1], (3, 64, 64), max_batch_size=64, max_queue_delay_us=5000)
+    assert config["dynamic_batching"] == {"max_queue_delay_microseconds": 5000,
+                                          "preferred_batch_size": [8, 16, 32, 64]}
+    assert model_config("m", [1], (3, 64, 64), max_batch_size=12)["dynamic_batching"]["preferred_batch_size"] == [8, 12]

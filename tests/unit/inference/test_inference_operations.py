@@ -39,7 +39,8 @@ def test_every_declared_operation_is_served() -> None:
     rpc.register(server, MagicMock())
     assert server.missing() == []
     assert server.operations == sorted(op.name for op in (
-        c.GENERATIONS_CREATE, c.GENERATIONS_GET, c.GENERATIONS_LIST, c.OUTPUTS_RATE, c.OUTPUTS_PUBLISH,
+        c.GENERATIONS_CREATE, c.GENERATIONS_GET, c.GENERATIONS_CANCEL, c.GENERATIONS_LIST, c.OUTPUTS_RATE,
+        c.OUTPUTS_PUBLISH,
         c.PROVENANCE_VERIFY, c.RATINGS_TOP))
 
 

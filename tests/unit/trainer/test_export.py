@@ -58,3 +58,9 @@ def test_repository_layout_puts_the_model_in_its_version_folder() -> None:
     files = repository_files("m1", 3, b"onnx", 32, "python")
     assert files["m1/3/model.onnx"] == b"onnx"
     assert b'name: "m1"' in files["m1/config.pbtxt"]
+
+
+def test_triton_config_fills_batches_with_one_intra_op_thread() -> None:
+    text = triton_config("model_01", 64, "onnxruntime", max_batch_size=64, max_queue_delay_us=7000)
+    assert "max_queue_delay_microseconds: 7000 preferred_batch_size: [ 8, 16, 32, 64 ]" in text
+    assert 'key: "intra_op_thread_count" value: { string_value: "1" }' in text

@@ -1,12 +1,16 @@
-// Generate from a style model with a seed and a mode; images arrive live; rate and publish them.
+// Generate from a style model with a seed and a mode. Each run is added above the previous ones
+// (they accumulate, newest first); images arrive live; from one output you can vary it, morph it
+// into another, reuse its seed or download it. A generation's page shows its model, mode and
+// settings and can put them back into the form ("reuse settings").
 
 import { api, ApiError, isMissing } from "../api.js";
-import { assetImage, el, showError, toast, unavailable } from "../ui.js";
-import { onEvent, subject } from "../live.js";
+import { clearFieldErrors, el, showError, showFieldErrors, unavailable } from "../ui.js";
+import { loadGallery } from "./gallery.js";
+import { describeSettings, reuseQuery } from "./generation-settings.js";
+import { showGeneration } from "./outputs.js";
 
-const DONE = ["succeeded", "failed"];
-const POLL_MS = 2000;
-const LOADING_WAIT_MS = 30_000;  // a fallback: completion normally arrives on the WebSocket
+const LOADING_WAIT_MS = 30_000;
+const MAX_RUNS = 6;  // runs kept on the page; older ones are in the gallery
 // Which inputs each mode uses (the API refuses the others).
 const MODE_FIELDS = {
   sample: ["seed", "truncation"],
@@ -18,18 +22,19 @@ const HELP = {
   variations: "Images close to the one the base seed gives; the seed picks the directions, strength how far they wander.",
   interpolate: "A morph strip: a path from the base seed's image to the target seed's.",
 };
+const FIELDS = ["seed", "base_seed", "target_seed", "strength", "truncation"];
 
 const numberField = (label, name, attrs = {}) =>
   el("label", { "data-field": name }, label, el("input", { name, type: "number", ...attrs }));
 
-export async function render(view, modelId) {
-  const error = el("div");
+export async function render(view, modelId, params = new URLSearchParams()) {
+  const error = el("div", { class: "form-error", role: "alert" });
   const models = el("select", { name: "model_id", required: true, "aria-label": "Style model" });
   const versions = el("select", { name: "version", "aria-label": "Version" });
   const mode = el("select", { name: "mode", "aria-label": "Mode" }, Object.keys(MODE_FIELDS).map((m) => el("option", { value: m }, m)));
   const help = el("p", { class: "muted" });
   const submit = el("button", { type: "submit" }, "Generate");
-  const form = el("form", { class: "card stack", id: "generate-form" },
+  const form = el("form", { class: "card stack", id: "generate-form", novalidate: true },
     el("div", { class: "row" }, el("label", {}, "Style model", models), el("label", {}, "Version", versions),
       el("label", {}, "Mode", mode), numberField("Count", "count", { min: 1, max: 16, value: 8 })),
     el("div", { class: "row" },
@@ -39,33 +44,32 @@ export async function render(view, modelId) {
       numberField("Strength", "strength", { min: 0, max: 1, step: 0.05, value: 0.3 }),
       numberField("Truncation", "truncation", { min: 0.1, max: 2, step: 0.1, placeholder: "off" })),
     help, error, el("div", { class: "row" }, submit));
-  const results = el("div", { id: "generation" });
-  const recent = el("ul", { class: "recent" });
-  view.replaceChildren(el("h1", {}, "Generate"), form, results, el("h2", {}, "Recent generations"), recent);
+  const runs = el("div", { id: "runs", "aria-live": "polite" });
+  const recent = el("div", { class: "recent", id: "recent" });
+  view.replaceChildren(el("h1", {}, "Generate"), form, runs,
+    el("h2", {}, "Recent generations ", el("a", { href: "#/generations", class: "small-link" }, "see all")), recent);
 
   const showMode = () => {
     const used = MODE_FIELDS[mode.value];
-    for (const name of ["seed", "base_seed", "target_seed", "strength", "truncation"]) {
-      form.querySelector(`[data-field=${name}]`).hidden = !used.includes(name);
-    }
+    for (const name of FIELDS) form.querySelector(`[data-field=${name}]`).hidden = !used.includes(name);
     help.textContent = HELP[mode.value];
   };
   mode.addEventListener("change", showMode);
-  showMode();
 
   let ready = [];
-  const showVersions = () => {
+  const showVersions = (chosen) => {
     const model = ready.find((m) => m.id === models.value);
     const numbers = (model?.versions || []).map((v) => v.version).reverse();
-    versions.replaceChildren(el("option", { value: "" }, "latest"), ...numbers.map((n) => el("option", { value: n }, `v${n}`)));
+    versions.replaceChildren(el("option", { value: "" }, "latest"),
+      ...numbers.map((n) => el("option", { value: n, selected: String(n) === chosen }, `v${n}`)));
   };
-  models.addEventListener("change", showVersions);
+  models.addEventListener("change", () => showVersions());
   try {
     const page = await api.get("/v1/models?limit=100");
     ready = page.items.filter((m) => (m.versions || []).length);
     models.replaceChildren(...ready.map((m) => el("option", { value: m.id, selected: m.id === modelId },
       `${m.name || m.id} (${m.architecture}, ${m.image_size} px)`)));
-    showVersions();
+    showVersions(params.get("version"));
     if (!ready.length) {
       submit.disabled = true;
       error.replaceChildren(el("p", { class: "muted" }, "No trained style model yet: ", el("a", { href: "#/models/new" }, "train one"), "."));
@@ -74,11 +78,51 @@ export async function render(view, modelId) {
     if (modelId) models.replaceChildren(el("option", { value: modelId }, modelId));
     else view.append(isMissing(err) ? unavailable("Style models") : el("p", { class: "error" }, err.message));
   }
-  loadRecent(recent);
 
-  let stopShowing = null;
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
+  // Settings handed over in the URL (reuse settings, or an action on a generation's page).
+  const fill = (values) => {
+    if (values.mode) mode.value = values.mode;
+    for (const name of ["count", ...FIELDS]) {
+      if (values[name] !== undefined && values[name] !== null && values[name] !== "") form.elements[name].value = values[name];
+    }
+    if (values.version !== undefined) versions.value = String(values.version);
+    showMode();
+  };
+  fill(Object.fromEntries(params));
+  loadGallery(recent, 8);
+
+  const stops = [];
+  const start = async (body) => {
+    submit.disabled = true;
+    error.replaceChildren();
+    clearFieldErrors(form);
+    const box = el("section", { class: "run", "aria-label": "generation run" }, el("p", { class: "muted" }, "Starting…"));
+    runs.prepend(box);
+    try {
+      const gen = await createGeneration(body, error);
+      error.replaceChildren();
+      // Only the newest run carries the ids the page (and its tests) look for.
+      runs.querySelectorAll("#generation").forEach((node) => node.removeAttribute("id"));
+      runs.querySelectorAll("#generation-status").forEach((node) => node.removeAttribute("id"));
+      box.id = "generation";
+      stops.push(showGeneration(box, gen.id, { onDone: () => loadGallery(recent, 8), act }));
+      while (runs.children.length > MAX_RUNS) runs.lastElementChild.remove();
+      loadGallery(recent, 8);
+    } catch (err) {
+      box.remove();
+      if (isMissing(err)) error.replaceChildren(unavailable("Generation"));
+      else showFieldErrors(form, err, error);
+    } finally { submit.disabled = false; }
+  };
+  // From one output: fill the form with its settings; start at once unless only filling was asked.
+  function act(body, { fillOnly = false } = {}) {
+    if (body.model_id && [...models.options].some((o) => o.value === body.model_id)) { models.value = body.model_id; showVersions(); }
+    fill({ ...body, version: body.version ?? "" });
+    if (fillOnly) { form.scrollIntoView({ block: "start" }); form.elements.seed.focus(); return; }
+    start(requestBody());
+    window.scrollTo({ top: runs.offsetTop - 80 });
+  }
+  const requestBody = () => {
     const v = new FormData(form);
     const body = { model_id: v.get("model_id"), mode: v.get("mode"), count: Number(v.get("count")) };
     if (v.get("version")) body.version = Number(v.get("version"));
@@ -88,22 +132,11 @@ export async function render(view, modelId) {
     const randomSeed = () => Math.floor(Math.random() * 2 ** 31);
     if (body.mode !== "interpolate" && body.seed === undefined) body.seed = randomSeed();
     if (body.mode !== "sample" && body.base_seed === undefined) body.base_seed = randomSeed();
-    submit.disabled = true;
-    error.replaceChildren();
-    if (stopShowing) { stopShowing(); stopShowing = null; }
-    results.replaceChildren(el("p", { class: "muted" }, "Starting…"));
-    try {
-      const gen = await createGeneration(body, error);
-      error.replaceChildren();
-      loadRecent(recent);
-      stopShowing = showGeneration(results, gen.id, () => loadRecent(recent));
-    } catch (err) {
-      results.replaceChildren();
-      if (isMissing(err)) error.replaceChildren(unavailable("Generation"));
-      else showError(err, error);
-    } finally { submit.disabled = false; }
-  });
-  return () => { if (stopShowing) stopShowing(); };
+    return body;
+  };
+  form.addEventListener("submit", (event) => { event.preventDefault(); start(requestBody()); });
+  if (params.get("run") === "1" && ready.length) start(requestBody());
+  return () => stops.forEach((stop) => stop());
 }
 
 // A model that just finished training reaches the inference service a moment later (it learns of
@@ -121,101 +154,30 @@ async function createGeneration(body, notice) {
   }
 }
 
-function describeSeeds(gen) {
-  const p = gen.params || {};
-  if (gen.mode === "interpolate") return `seeds ${p.base_seed ?? gen.seed} → ${p.target_seed}`;
-  if (gen.mode === "variations") return `around seed ${p.base_seed ?? gen.seed}, strength ${p.strength ?? "default"}`;
-  return `seed ${gen.seed}`;
-}
-
-async function loadRecent(list) {
-  try {
-    const page = await api.get("/v1/generations?limit=10");
-    list.replaceChildren(...page.items.map((g) => el("li", {}, el("a", { href: `#/generations/${g.id}` },
-      `${g.mode} · ${g.count} images · ${describeSeeds(g)}`), el("span", { class: "muted" }, ` · ${g.status} · ${new Date(g.created_at).toLocaleString()}`))));
-    if (!page.items.length) list.replaceChildren(el("li", { class: "muted" }, "None yet."));
-  } catch { list.replaceChildren(); }
-}
-
-function stars(base, output) {
-  const box = el("div", { class: "stars", role: "group", "aria-label": `rate output ${output.index}` });
-  const paint = (score) => box.querySelectorAll("button").forEach((b, i) => {
-    b.classList.toggle("on", i < score);
-    b.setAttribute("aria-pressed", String(i + 1 === score));
-  });
-  box.append(...[1, 2, 3, 4, 5].map((score) => el("button", { type: "button", title: `${score} star${score > 1 ? "s" : ""}`,
-    "aria-label": `${score} star${score > 1 ? "s" : ""}`, onclick: async () => {
-      try { await api.put(`${base}/rating`, { score }); paint(score); box.dataset.score = score; toast(`Rated ${score}/5`); } catch (err) { showError(err); }
-    } }, "★")));
-  if (output.score) { paint(output.score); box.dataset.score = output.score; }
-  return box;
-}
-
-function publishForm(base, suggestedTitle) {
-  const title = el("input", { name: "title", required: true, maxlength: 200, value: suggestedTitle, "aria-label": "title" });
-  const form = el("form", { class: "publish row" }, title, el("button", { type: "submit", class: "secondary" }, "Publish"));
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    try {
-      const work = await api.post(`${base}/publish`, { title: title.value, visibility: "public", tags: ["ai"] });
-      form.replaceChildren(el("a", { href: `#/works/${work.id}`, class: "published" }, "Published ✓ view the work"));
-    } catch (err) { showError(err); }
-  });
-  return form;
-}
-
-// What tells the outputs apart: their seeds when sampled, their place along the path otherwise.
-function outputLabel(gen, output) {
-  if (gen.mode === "interpolate") return `step ${output.index + 1} of ${gen.count}`;
-  if (gen.mode === "variations") return `variation ${output.index + 1} of seed ${gen.params?.base_seed ?? gen.seed}`;
-  return `seed ${output.seed}`;
-}
-
-function outputCard(gen, output) {
-  const base = `/v1/generations/${gen.id}/outputs/${output.index}`;
-  const label = outputLabel(gen, output);
-  const img = assetImage(output.asset_id, "content", label);
-  img.classList.add("output");
-  return el("div", { class: "tile output-card", "data-index": output.index }, img,
-    el("div", { class: "meta stack" }, el("b", {}, `#${output.index} · ${label}`), stars(base, output),
-      publishForm(base, label[0].toUpperCase() + label.slice(1))));
-}
-
-// Shows one generation in `box` and keeps it current until it is done; returns a stop function.
-export function showGeneration(box, id, onDone = () => {}) {
-  const status = el("span", { class: "badge", id: "generation-status" }, "queued");
-  const outputs = el("div", { class: "grid outputs" });
-  box.dataset.id = id;
-  box.replaceChildren(el("h2", {}, "Generation ", el("a", { href: `#/generations/${id}` }, id.slice(-6)), " ", status), outputs);
-  let finished = false;
-  let shown = 0;
-  async function refresh() {
-    let gen;
-    try { gen = await api.get(`/v1/generations/${id}`); } catch (err) {
-      box.replaceChildren(isMissing(err) ? unavailable("Generation") : el("p", { class: "error" }, err.message));
-      finished = true;
-      return;
-    }
-    status.textContent = gen.status;
-    status.className = `badge status-${gen.status}`;
-    if (gen.status === "failed") outputs.replaceChildren(el("p", { class: "error" }, gen.error || "the generation failed"));
-    else if ((gen.outputs || []).length !== shown) {
-      shown = gen.outputs.length;
-      outputs.replaceChildren(...gen.outputs.map((o) => outputCard(gen, o)));
-    } else if (!shown) outputs.replaceChildren(el("p", { class: "muted" }, `Generating ${gen.count} images…`));
-    if (!finished && DONE.includes(gen.status)) onDone(gen);
-    finished = DONE.includes(gen.status);
-  }
-  refresh();
-  const timer = setInterval(() => { if (finished) clearInterval(timer); else refresh(); }, POLL_MS);
-  const stop = onEvent((event) => {
-    if (event.data?.generation_id === id && subject(event).startsWith("inference.generation.")) refresh();
-  });
-  return () => { clearInterval(timer); stop(); };
-}
-
+// A generation's own page: what made it (model, version, mode, settings), its outputs, and
+// "reuse settings" to make it again or change one thing.
 export async function detail(view, id) {
-  const box = el("div");
-  view.replaceChildren(el("h1", {}, "Generation"), el("p", {}, el("a", { href: "#/generate" }, "← Generate more")), box);
-  return showGeneration(box, id);
+  let gen;
+  try { gen = await api.get(`/v1/generations/${id}`); } catch (err) { showError(err, view); return; }
+  const modelName = el("span", {}, gen.model_id);
+  api.get(`/v1/models/${gen.model_id}`).then((m) => {
+    modelName.replaceChildren(el("a", { href: `#/models/${m.id}` }, m.name || m.id), ` (${m.architecture}, ${m.image_size} px)`);
+  }).catch(() => {});
+  const reuse = `#/generate/${gen.model_id}?${reuseQuery(gen)}`;
+  const p = gen.params || {};
+  const rows = [["Style model", modelName], ["Version", `v${gen.version}`], ["Mode", gen.mode], ["Images", String(gen.count)],
+    ["Settings", describeSettings(gen)], ...(p.strength != null ? [["Strength", String(p.strength)]] : []),
+    ["Made", new Date(gen.created_at).toLocaleString()]];
+  const box = el("div", { id: "generation" });
+  // An action on one output opens the generate page with that request filled in (and run).
+  const act = (body, { fillOnly = false } = {}) => {
+    const q = new URLSearchParams(Object.entries(body).filter(([k, v]) => k !== "model_id" && v != null).map(([k, v]) => [k, String(v)]));
+    if (!fillOnly) q.set("run", "1");
+    location.hash = `#/generate/${body.model_id}?${q}`;
+  };
+  view.replaceChildren(el("h1", {}, "Generation"),
+    el("dl", { class: "settings", id: "generation-settings" }, rows.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])),
+    el("div", { class: "row" }, el("a", { href: reuse, class: "button", id: "reuse-settings" }, "Reuse settings"),
+      el("a", { href: "#/generations" }, "All generations")), box);
+  return showGeneration(box, id, { act });
 }

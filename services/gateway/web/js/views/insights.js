@@ -28,16 +28,17 @@ function lineChart(series, width = 640, height = 180) {
     ]));
 }
 
-function barChart(rows, label, value, width = 640) {
+function barChart(rows, label, value, title, width = 640) {
   const bar = 22;
   const height = Math.max(40, rows.length * (bar + 6) + 10);
   const max = Math.max(1, ...rows.map(value));
-  return svg("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img" },
+  const summary = `${title}: ${rows.map((row) => `${label(row)} ${value(row)}`).join(", ")}`;
+  return svg("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": summary },
     rows.map((row, i) => {
       const w = ((width - 200) * value(row)) / max;
       return [svg("text", { x: 8, y: 8 + i * (bar + 6) + 16, "font-size": 13 }, label(row)),
         svg("rect", { x: 140, y: 8 + i * (bar + 6), width: Math.max(1, w), height: bar, rx: 4, fill: "#2f5d9e" }),
-        svg("text", { x: 146 + w, y: 8 + i * (bar + 6) + 16, "font-size": 12, fill: "#555" }, String(value(row)))];
+        svg("text", { x: 146 + w, y: 8 + i * (bar + 6) + 16, "font-size": 12, fill: "#4f4a44" }, String(value(row)))];
     }));
 }
 
@@ -54,9 +55,9 @@ export async function render(view) {
     el("h2", {}, "Likes and comments per day"),
     lineChart([{ name: "likes", color: "#a8322d", points: data.likes_over_time || [] },
       { name: "comments", color: "#2f5d9e", points: data.comments_over_time || [] }]),
-    el("h2", {}, "Likes by tag"), (data.by_tag || []).length ? barChart(data.by_tag, (r) => `#${r.tag}`, (r) => r.likes)
+    el("h2", {}, "Likes by tag"), (data.by_tag || []).length ? barChart(data.by_tag, (r) => `#${r.tag}`, (r) => r.likes, "Likes by tag")
       : el("p", { class: "muted" }, "Tag your works to see which themes resonate."),
-    el("h2", {}, "Likes by origin"), (data.by_origin || []).length ? barChart(data.by_origin, (r) => r.origin, (r) => r.likes)
+    el("h2", {}, "Likes by origin"), (data.by_origin || []).length ? barChart(data.by_origin, (r) => r.origin, (r) => r.likes, "Likes by origin")
       : el("p", { class: "muted" }, "Publish a work to see how human, AI and collaborative works compare."),
     el("h2", {}, "Palettes of your most liked works"),
     (data.top_works || []).length ? null : el("p", { class: "muted" }, "No liked works yet."),

@@ -1,6 +1,6 @@
 // Style models: pick consented works, start training, watch progress and sample grids arrive live.
 
-import { api, isMissing, session } from "../api.js";
+import { api, ApiError, isMissing, session } from "../api.js";
 import { assetImage, el, grid, showError, toast, unavailable, workTile } from "../ui.js";
 import { onEvent, subject } from "../live.js";
 
@@ -8,15 +8,15 @@ const ACTIVE = ["queued", "running"];
 const POLL_MS = 3000;  // a fallback: progress normally arrives on the WebSocket
 
 export async function list(view) {
-  view.replaceChildren(el("h1", {}, "Style models"), el("p", {}, el("a", { href: "#/models/new" }, "+ Train a new style model")));
+  view.replaceChildren(el("h1", {}, "Style models"), el("p", {}, el("a", { href: "#/models/new", class: "button" }, "+ Train a new style model")));
   try {
     const page = await api.get("/v1/models?limit=50");
-    view.append(page.items.length ? el("ul", { class: "models" }, page.items.map((m) => el("li", {},
-      el("a", { href: `#/models/${m.id}` }, m.name || m.id),
-      el("span", { class: "muted" }, ` · ${m.architecture} · ${m.image_size} px · `),
-      el("span", { class: `badge status-${m.status}` }, m.status),
-      m.latest_version ? el("span", { class: "muted" }, ` · v${m.latest_version} · `) : null,
-      m.latest_version ? el("a", { href: `#/generate/${m.id}` }, "generate") : null)))
+    view.append(page.items.length ? el("div", { class: "grid models" }, page.items.map((m) => el("a", {
+      class: "tile model-tile", href: `#/models/${m.id}`, "data-model-id": m.id },
+    m.samples?.[0] ? assetImage(m.samples[0], "thumbnail", `latest sample of ${m.name}`) : el("div", { class: "thumb" }),
+    el("div", { class: "meta" }, el("b", {}, m.name || m.id),
+      el("span", { class: "muted" }, `${m.architecture} · ${m.image_size} px${m.latest_version ? ` · v${m.latest_version}` : ""} `),
+      el("span", { class: `badge status-${m.status}` }, m.status)))))
       : el("p", { class: "muted" }, "No style models yet."));
   } catch (err) {
     view.append(isMissing(err) ? unavailable("Training style models") : el("p", { class: "error" }, err.message));
@@ -106,7 +106,7 @@ export async function create(view) {
   });
 }
 
-function metricsText(metrics) {
+function rawMetrics(metrics) {
   const m = metrics || {};
   const parts = [];
   if (m.swd != null) parts.push(`SWD ${Number(m.swd).toFixed(1)}${m.swd_untrained != null ? ` (untrained ${Number(m.swd_untrained).toFixed(1)})` : ""}`);
@@ -114,10 +114,50 @@ function metricsText(metrics) {
   return parts.join(" · ") || "no metrics";
 }
 
+// The sliced Wasserstein distance to your works, before and after training, as a person reads it.
+export function qualityText(metrics) {
+  const m = metrics || {};
+  if (m.swd == null || !m.swd_untrained) return "quality not measured";
+  const closer = Math.round(100 * (1 - Number(m.swd) / Number(m.swd_untrained)));
+  if (closer <= 0) return "not yet closer to your works than before training";
+  return `${closer}% closer to your works than before training`;
+}
+
+function quality(metrics) {
+  const raw = rawMetrics(metrics);
+  return el("span", { class: "quality" }, el("span", { class: "quality-figure", title: raw }, qualityText(metrics)), " ",
+    el("details", { class: "raw-metrics" }, el("summary", {}, "raw metrics"),
+      el("span", { class: "muted" }, `${raw} — sliced Wasserstein distance on image patches, lower is closer`)));
+}
+
+// Sample grids carry their step: the live event says it; the API's list does not (only ids), so
+// the step of each grid seen live is remembered in this browser, and a version's final grid is known.
+const STEPS_KEY = "atelier.sample-steps";
+function rememberStep(assetId, label) {
+  try {
+    const known = JSON.parse(localStorage.getItem(STEPS_KEY) || "{}");
+    known[assetId] = label;
+    const keys = Object.keys(known);
+    for (const key of keys.slice(0, Math.max(0, keys.length - 500))) delete known[key];
+    localStorage.setItem(STEPS_KEY, JSON.stringify(known));
+  } catch { /* storage full or off: the label is only lost after a reload */ }
+}
+function knownStep(assetId) {
+  try { return JSON.parse(localStorage.getItem(STEPS_KEY) || "{}")[assetId] || null; } catch { return null; }
+}
+
+function notYours(view) {
+  view.replaceChildren(el("h1", {}, "This style model is private"),
+    el("div", { class: "notice" }, el("p", {}, "Style models are private to the artist who trained them, so this page only opens for its owner. ",
+      "AI works made with it credit the model and its artist on their own pages."),
+    el("p", {}, el("a", { href: "#/feed/trending" }, "Browse trending works"), " · ", el("a", { href: "#/models" }, "Your style models"))));
+}
+
 export async function detail(view, id) {
   let model;
   try { model = await api.get(`/v1/models/${id}`); } catch (err) {
-    view.replaceChildren(isMissing(err) ? unavailable("Training style models") : el("p", { class: "error" }, err.message));
+    if (err instanceof ApiError && err.status === 404 && !/not reachable|unavailable/i.test(err.message)) notYours(view);
+    else view.replaceChildren(isMissing(err) ? unavailable("Training style models") : el("p", { class: "error" }, err.message));
     return;
   }
   const status = el("span", { id: "model-status", class: "badge" });
@@ -125,6 +165,7 @@ export async function detail(view, id) {
   const progress = el("div", { class: "progress", role: "progressbar", id: "train-progress", "aria-valuemin": 0,
     "aria-valuemax": 100, "aria-valuenow": 0, "aria-label": "training progress" }, bar);
   const info = el("p", { class: "muted", id: "train-info" });
+  const trainError = el("p", { class: "error", id: "train-error", role: "alert" });
   const samples = el("div", { class: "grid samples", id: "samples" });
   const noSamples = el("p", { class: "muted", id: "no-samples" }, "Sample grids appear here while the model trains.");
   const versions = el("ul", { id: "versions" });
@@ -145,15 +186,28 @@ export async function detail(view, id) {
     bar.style.width = `${pct}%`;
     progress.setAttribute("aria-valuenow", String(pct));
     const losses = Object.entries(p.losses || {}).map(([k, v]) => `${k} ${Number(v).toFixed(3)}`).join(", ");
-    info.textContent = `step ${p.step}/${p.total_steps} · ${pct}%${p.eta_s != null && pct < 100 ? ` · ~${Math.round(p.eta_s)} s left` : ""}${losses ? ` · ${losses}` : ""}`;
+    // Time left only while the job runs: a canceled or failed one has none.
+    const eta = ACTIVE.includes(model.status) && p.eta_s != null && pct < 100 ? ` · ~${Math.round(p.eta_s)} s left` : "";
+    const ended = ["canceled", "failed"].includes(model.status) ? `${model.status} at ` : "";
+    info.textContent = `${ended}step ${p.step}/${p.total_steps} · ${pct}%${eta}${losses ? ` · ${losses}` : ""}`;
   };
-  const addSample = (assetId, newest = true) => {
-    if (!assetId || shown.has(assetId)) return;
+  const finalSteps = () => new Map((model.versions || []).filter((v) => v.sample_asset_id)
+    .map((v) => [v.sample_asset_id, `v${v.version} · final, step ${v.steps}`]));
+  const addSample = (assetId, newest = true, label = null) => {
+    if (!assetId) return;
+    const caption = label || finalSteps().get(assetId) || knownStep(assetId) || "earlier sample";
+    if (label) rememberStep(assetId, label);
+    if (shown.has(assetId)) {
+      const existing = samples.querySelector(`figure[data-asset-id="${assetId}"] figcaption`);
+      if (existing && caption !== "earlier sample") existing.textContent = caption;
+      return;
+    }
     shown.add(assetId);
     noSamples.hidden = true;
-    const img = assetImage(assetId, "content", "sample grid");
+    const img = assetImage(assetId, "content", `sample grid, ${caption}`);
     img.classList.add("sample");
-    if (newest) samples.prepend(img); else samples.append(img);
+    const figure = el("figure", { class: "sample-figure", "data-asset-id": assetId }, img, el("figcaption", {}, caption));
+    if (newest) samples.prepend(figure); else samples.append(figure);
   };
   const render = () => {
     status.textContent = model.status;
@@ -163,11 +217,16 @@ export async function detail(view, id) {
     generate.hidden = !model.versions?.length;
     refine.hidden = !model.versions?.length || ACTIVE.includes(model.status);
     (model.samples || []).forEach((a) => addSample(a, false));
-    versions.replaceChildren(...(model.versions || []).map((v) => el("li", {},
-      el("b", {}, `v${v.version}`), ` · ${v.steps ?? ""} steps · ${new Date(v.created_at).toLocaleString()} · ${metricsText(v.metrics)} `,
-      el("a", { href: `#/generate/${id}` }, "generate"))));
+    // The API lists grids newest first: keep that order whichever way each one arrived.
+    for (const assetId of [...(model.samples || [])].reverse()) {
+      const figure = samples.querySelector(`figure[data-asset-id="${assetId}"]`);
+      if (figure) samples.prepend(figure);
+    }
+    versions.replaceChildren(...[...(model.versions || [])].reverse().map((v) => el("li", { "data-version": v.version },
+      el("b", {}, `v${v.version}`), ` · ${v.steps ?? ""} steps · ${new Date(v.created_at).toLocaleString()} · `, quality(v.metrics), " ",
+      el("a", { href: `#/generate/${id}?version=${v.version}`, class: "button small" }, `Generate with v${v.version}`))));
     if (!model.versions?.length) versions.replaceChildren(el("li", { class: "muted" }, "No version yet."));
-    if (model.error) info.textContent = `error: ${model.error}`;
+    trainError.textContent = model.error && model.status === "failed" ? `Training failed: ${model.error}` : "";
   };
   showProgress(model.progress);
   render();
@@ -183,7 +242,7 @@ export async function detail(view, id) {
   });
   view.replaceChildren(el("h1", {}, model.name || "Style model"),
     el("p", {}, status, el("span", { class: "muted" }, ` ${model.architecture} · ${model.image_size} px · ${model.work_ids.length} works`)),
-    progress, info, el("div", { class: "row" }, cancel, generate), refine,
+    progress, info, trainError, el("div", { class: "row" }, cancel, generate), refine,
     el("h2", {}, "Samples"), noSamples, samples, el("h2", {}, "Versions"), versions);
 
   async function refresh() {
@@ -200,7 +259,9 @@ export async function detail(view, id) {
       status.textContent = "running";
       status.className = "badge status-running";
       showProgress(event.data);
-      addSample(event.data.sample_asset_id);
+      if (event.data.sample_asset_id) {
+        addSample(event.data.sample_asset_id, true, `${event.data.version != null ? `v${event.data.version} · ` : ""}step ${event.data.step} of ${event.data.total_steps}`);
+      }
     } else if (kind.startsWith("trainer.")) {
       await refresh();
     }

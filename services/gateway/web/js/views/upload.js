@@ -2,7 +2,7 @@
 // (or one work per image).
 
 import { api, newKey, request, session } from "../api.js";
-import { assetImage, el, showError, toast } from "../ui.js";
+import { assetImage, clearFieldErrors, el, showError, showFieldErrors, toast } from "../ui.js";
 
 const TYPES = ["image/png", "image/jpeg", "image/webp"];
 
@@ -10,11 +10,13 @@ export function render(view) {
   const assets = [];
   const previews = el("div", { class: "grid" });
   const input = el("input", { type: "file", accept: TYPES.join(","), multiple: true, hidden: true, id: "file-input" });
-  const drop = el("div", { class: "drop", tabindex: "0" }, "Drop images here, or ",
-    el("a", { href: "#/upload", onclick: (e) => { e.preventDefault(); input.click(); } }, "choose files"),
-    el("div", { class: "muted" }, "PNG, JPEG or WebP"), input);
+  // The zone takes dropped files; its button (keyboard: Tab, then Enter or Space) opens the file picker.
+  const choose = el("button", { type: "button", class: "secondary", id: "choose-files", onclick: () => input.click() }, "Choose files");
+  const drop = el("div", { class: "drop", id: "drop-zone", role: "group", "aria-label": "Add images" },
+    el("p", {}, "Drop images here, or "), choose,
+    el("p", { class: "muted" }, "PNG, JPEG or WebP"), input);
 
-  const status = el("p", { class: "muted", id: "upload-status" });
+  const status = el("p", { class: "muted", id: "upload-status", role: "status", "aria-live": "polite" });
   let inflight = Promise.resolve();
   let done = 0;
   // Uploads run one after another; a submit waits for those still in flight.
@@ -43,11 +45,12 @@ export function render(view) {
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
   drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); send([...e.dataTransfer.files]); });
 
-  const error = el("div");
-  const form = el("form", { class: "card stack" },
+  const error = el("div", { class: "form-error", role: "alert" });
+  const form = el("form", { class: "card stack", id: "upload-form", novalidate: true },
     el("label", {}, "Title", el("input", { name: "title", required: true, maxlength: 200 })),
     el("label", {}, "Description", el("textarea", { name: "description", rows: 3 })),
-    el("label", {}, "Tags (comma separated)", el("input", { name: "tags", placeholder: "ink, botanical" })),
+    el("label", {}, "Tags (comma separated)", el("input", { name: "tags", placeholder: "ink, botanical", "aria-describedby": "tags-hint", "data-hint": "tags-hint" })),
+    el("span", { class: "muted hint", id: "tags-hint" }, "Tags help people find your work: each one links to its search."),
     el("div", { class: "row" },
       el("label", {}, "Visibility", el("select", { name: "visibility" }, ["public", "unlisted", "private"].map((v) => el("option", {}, v)))),
       el("label", {}, "Origin", el("select", { name: "origin" }, ["human", "collab", "ai"].map((v) => el("option", {}, v))))),
@@ -72,6 +75,7 @@ export function render(view) {
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     error.replaceChildren();
+    clearFieldErrors(form);
     const created = [];
     try {
       for (const [i, ids] of groups.entries()) {
@@ -82,7 +86,7 @@ export function render(view) {
       toast(`Published ${created.length} works`);
       location.hash = `#/users/${session.user.username}`;
     } catch (err) {
-      showError(err, error);
+      showFieldErrors(form, err, error);
       if (created.length) error.prepend(el("p", {}, `${created.length} of ${groups.length} works were published.`));
     } finally { button.disabled = false; }
   });
