@@ -70,6 +70,10 @@ class Conflict(AtelierError):
     status, code, title = 409, "conflict", "Conflict"
 
 
+class Gone(AtelierError):
+    status, code, title = 410, "gone", "Gone"
+
+
 class PayloadTooLarge(AtelierError):
     status, code, title = 413, "payload-too-large", "Payload too large"
 
@@ -104,7 +108,7 @@ class GatewayTimeout(AtelierError):
 _BY_STATUS: dict[int, type[AtelierError]] = {
     cls.status: cls
     for cls in (
-        BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, Conflict, PayloadTooLarge,
+        BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, Conflict, Gone, PayloadTooLarge,
         UnsupportedMediaType, Unprocessable, TooManyRequests, ServiceUnavailable, GatewayTimeout,
     )
 }

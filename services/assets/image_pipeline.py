@@ -5,9 +5,12 @@ Pure functions on bytes, run in the service's processing thread pool.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
+from services.assets.c2pa_intake import read_declaration
 from services.assets.metadata import ORIENTATION_TAG, strip_metadata
 from services.assets.palette import dominant_colours
 from services.assets.thumbnails import encode_thumbnail, make_thumbnail
@@ -33,6 +36,7 @@ class Processed:
     thumbnail: bytes
     palette: list[str]
     removed_metadata: list[str]
+    declared: dict[str, Any] | None = None  # what the upload's C2PA manifest said (c2pa_intake)
 
     @property
     def size(self) -> int:
@@ -41,9 +45,11 @@ class Processed:
 
 def process_upload(data: bytes, limits: Limits) -> Processed:
     """A user's upload: metadata stripped (pixels untouched), then the stripped bytes must decode."""
+    declared = read_declaration(data)  # before stripping removes the manifest
     stripped = strip_metadata(data)
-    return _finish(stripped.data, stripped.data is not data and stripped.data != data, stripped.orientation,
-                   stripped.removed, limits)
+    processed = _finish(stripped.data, stripped.data is not data and stripped.data != data, stripped.orientation,
+                        stripped.removed, limits)
+    return dataclasses.replace(processed, declared=declared)
 
 
 def process_exact(data: bytes, limits: Limits) -> Processed:

@@ -24,7 +24,8 @@ def asset_view(row: AssetRow) -> a.AssetView:
 
 def asset_record(row: AssetRow) -> a.AssetRecord:
     """What other services see of an asset (with its owner)."""
-    return a.AssetRecord.model_validate(_record_fields(row))
+    declared = (row.meta or {}).get("c2pa")
+    return a.AssetRecord.model_validate({**_record_fields(row), "declared": declared})
 
 
 def _record_fields(row: AssetRow) -> dict[str, object]:

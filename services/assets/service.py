@@ -165,7 +165,8 @@ class AssetService:
             size=processed.size, orientation=processed.orientation, palette=processed.palette,
             object_key=keys.original_key(owner_id, asset_id), thumbnail_key=keys.thumbnail_key(owner_id, asset_id),
             meta={**meta, "frames": processed.frames, "removed_metadata": processed.removed_metadata,
-                  "thumbnail_bytes": len(processed.thumbnail)},
+                  "thumbnail_bytes": len(processed.thumbnail),
+                  **({"c2pa": processed.declared} if processed.declared is not None else {})},
             created_at=datetime.now(UTC),
         )
         written = False

@@ -55,8 +55,11 @@ async def me(deps: Deps, actor_id: str) -> dict[str, Any]:
 
 async def update_me(deps: Deps, actor_id: str, patch: ProfilePatch) -> dict[str, Any]:
     fields = patch_fields(patch)
-    if await store.update_profile(deps.pool, actor_id, fields) is None:
-        raise Unauthorized("this account no longer exists")
+    async with deps.pool.acquire() as conn, conn.transaction():
+        if await store.update_profile(conn, actor_id, fields) is None:
+            raise Unauthorized("this account no longer exists")
+        if "allow_training" in fields:  # models trained on the account's works follow it (trainer)
+            await events.training_consent_changed(conn, actor_id, bool(fields["allow_training"]))
     return await me(deps, actor_id)
 
 

@@ -38,8 +38,8 @@ class AssetsClient:
             raise ServiceUnavailable("the assets service gave an unexpected answer")
         return reply
 
-    async def require_owned(self, ids: list[str], owner_id: str) -> None:
-        """422 naming every asset that does not exist or belongs to someone else."""
+    async def require_owned(self, ids: list[str], owner_id: str) -> dict[str, Any]:
+        """422 naming every asset that does not exist or belongs to someone else; else the description."""
         reply = await self.describe(ids, owner_id=owner_id)
         owned = {item.get("id") for item in reply["items"] if item.get("owner_id") == owner_id}
         refused = [asset_id for asset_id in ids if asset_id not in owned]
@@ -50,6 +50,7 @@ class AssetsClient:
                         for asset_id in refused],
                 extra={"asset_ids": refused},
             )
+        return reply
 
     async def palettes(self, ids: list[str]) -> dict[str, list[str]] | None:
         """Palette of each asset, or None when assets cannot answer (insights degrade, not fail)."""

@@ -12,6 +12,7 @@ from shared.contracts.events.catalog import (
     UserCredentialsChanged,
     UserDeleted,
     UserFollowed,
+    UserTrainingConsentChanged,
     UserUnfollowed,
     WorkCommented,
     WorkDeleted,
@@ -82,3 +83,7 @@ async def user_followed(conn: asyncpg.Connection, follower_id: str, followee_id:
 
 async def user_unfollowed(conn: asyncpg.Connection, follower_id: str, followee_id: str) -> None:
     await emit(conn, UserUnfollowed(follower_id=follower_id, followee_id=followee_id), followee_id)
+
+
+async def training_consent_changed(conn: asyncpg.Connection, user_id: str, allow_training: bool) -> None:
+    await emit(conn, UserTrainingConsentChanged(user_id=user_id, allow_training=allow_training), user_id)

@@ -6,7 +6,7 @@ from typing import Any
 
 import asyncpg
 
-from services.community import events, views
+from services.community import events, provenance_rules, views
 from services.community.deps import Deps
 from services.community.idempotency import run_once
 from services.community.store import works as store
@@ -40,7 +40,10 @@ async def create(deps: Deps, actor_id: str, body: AiWorkCreate, key: str | None)
     if body.origin != "ai" and any(getattr(body, f) is not None for f in MODEL_FIELDS):
         raise Unprocessable("only AI works credit a model",
                             errors=[{"field": "origin", "message": "model fields need origin 'ai'"}])
-    await deps.assets.require_owned(body.asset_ids, actor_id)
+    described = await deps.assets.require_owned(body.asset_ids, actor_id)
+    provenance_rules.check_origin(body.origin, described)
+    if body.allow_training and provenance_rules.training_pinned(described):
+        body = body.model_copy(update={"allow_training": False})
 
     async def insert(conn: asyncpg.Connection) -> dict[str, Any]:
         work_id = new_id()
@@ -68,9 +71,15 @@ async def _own_locked(conn: asyncpg.Connection, actor_id: str, work_id: str) -> 
 
 async def update(deps: Deps, actor_id: str, work_id: str, patch: WorkPatch) -> dict[str, Any]:
     fields = patch_fields(patch)
-    if "asset_ids" in fields:
-        await visible_work(deps.pool, work_id, actor_id)  # 404 before asking assets about it
-        await deps.assets.require_owned(fields["asset_ids"], actor_id)
+    if {"asset_ids", "origin", "allow_training"} & fields.keys():
+        current = await visible_work(deps.pool, work_id, actor_id)  # 404 before asking assets about it
+        described = await deps.assets.require_owned(fields.get("asset_ids") or list(current.asset_ids), actor_id)
+        provenance_rules.check_origin(fields.get("origin", current.origin), described)
+        pinned = provenance_rules.training_pinned(described)
+        if pinned and fields.get("allow_training"):
+            provenance_rules.refuse_training(pinned)
+        if pinned and current.allow_training:
+            fields["allow_training"] = False
     async with deps.pool.acquire() as conn, conn.transaction():
         before = await _own_locked(conn, actor_id, work_id)
         visibility = fields.get("visibility", before.visibility)

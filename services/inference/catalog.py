@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 
 from services.inference import store
+from services.inference.availability import check_servable
 from services.inference.backends import GeneratorBackend, InvalidModel
 from services.inference.model_repository import ModelFilesMissing, ModelRepository
 from services.inference.store import VersionRow
@@ -96,6 +97,8 @@ class ModelCatalog:
             row = await store.latest_ready_version(self.pool, model_id)
             if row is None:
                 latest = await store.latest_version(self.pool, model_id)
+                if latest is not None:
+                    check_servable(latest)
                 if latest is not None and latest.status == "failed":
                     raise Conflict(f"this model has no servable version: {latest.error or 'training failed'}",
                                    extra={"model_id": model_id})
@@ -104,6 +107,7 @@ class ModelCatalog:
         row = await store.get_version(self.pool, model_id, version)
         if row is None:
             raise NotFound(f"model {model_id!r} has no version {version}")
+        check_servable(row)
         if row.status != "ready":
             detail = "is not ready yet (training or loading)" if row.status == "training" else "cannot be served"
             raise Conflict(f"version {version} of this model {detail}", extra={"model_id": model_id})
@@ -146,6 +150,12 @@ class ModelCatalog:
         async with self.pool.acquire() as conn, conn.transaction():
             await store.upsert_model(conn, event.model_id, event.owner_id, visibility_from_event(data))
             await store.insert_training_version(conn, row)
+            await store.set_version_dataset(conn, event.model_id, event.version, event.dataset_sha256)
+            if "training_mining" in data:
+                await store.set_model_settings(conn, event.model_id, event.owner_id,
+                                               visibility_from_event(data) or "private", event.training_mining)
+        if (known := await store.get_version(self.pool, event.model_id, event.version)) and known.status == "withdrawn":
+            return  # consent was withdrawn: never load it
         try:
             if preload:
                 await self.ensure_loaded(event.model_id, event.version, event.repository_path)

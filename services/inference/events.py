@@ -19,6 +19,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
+from services.inference import availability
 from services.inference.backends import BackendError
 from services.inference.catalog import ModelCatalog
 from services.inference.store import GenerationRow, OutputRow
@@ -29,7 +30,9 @@ from shared.contracts.events.catalog import (
     GenerationFailed,
     GenerationOutput,
     GenerationProgress,
+    ModelConsentWithdrawn,
     ModelQueued,
+    ModelSettingsChanged,
     ModelTrained,
     TrainingCanceled,
     TrainingFailed,
@@ -87,7 +90,8 @@ async def enqueue_canceled(conn: asyncpg.Connection, row: GenerationRow, outputs
 
 # --- consumed ------------------------------------------------------------------------------------
 
-# `trainer.model.*` = queued and trained; progress events (many) live under `trainer.training.*`.
+# `trainer.model.*` = queued, trained, updated (settings) and consent_withdrawn; progress events
+# (many) live under `trainer.training.*`.
 # A trained event older than this is history being replayed: its version loads on first use instead.
 PRELOAD_MAX_AGE = timedelta(minutes=10)
 MODELS_SPEC = ConsumerSpec(stream="TRAINER", durable="inference-models", filter_subject="trainer.model.*",
@@ -120,7 +124,11 @@ class JobHandler(Protocol):
 def model_events_handler(catalog: ModelCatalog) -> Handler:
     async def handle(event: CloudEvent, _msg: Msg) -> None:
         payload = event.payload()
-        if isinstance(payload, ModelQueued):
+        if isinstance(payload, ModelConsentWithdrawn):
+            await availability.on_consent_withdrawn(catalog.pool, catalog.backend, payload)
+        elif isinstance(payload, ModelSettingsChanged):
+            await availability.on_settings(catalog.pool, payload)
+        elif isinstance(payload, ModelQueued):
             await catalog.on_queued(payload)
         elif isinstance(payload, ModelTrained):
             try:

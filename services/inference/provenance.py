@@ -1,7 +1,10 @@
 """C2PA provenance for generated images: sign at creation, verify on request.
 
 Signing embeds a manifest whose `c2pa.created` action has digitalSourceType trainedAlgorithmicMedia,
-plus our `org.atelier.generation` assertion (model, version, seed, mode, parameters, output index).
+plus our `org.atelier.generation` assertion (model, version, seed, mode, parameters, output index), a
+CAWG `cawg.training-mining` assertion (whether the image itself may train AI: the model owner's
+choice, `notAllowed` by default) and the model version with its dataset hash (`org.atelier.model`
+and an `inputTo` ingredient).
 Verification reports `valid` (signature good, chain trusted), `untrusted` (intact, but the signer
 is not under our trust anchors), `tampered` (manifest present but the image or claim fails
 validation) or `absent` (no manifest), and looks for the invisible watermark so that an image
@@ -39,6 +42,10 @@ from services.inference import png_codec, watermark
 
 DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 GENERATION_ASSERTION = "org.atelier.generation"
+TRAINING_ASSERTION = "cawg.training-mining"
+# The uses a CAWG training-and-data-mining assertion rules on.
+TRAINING_KINDS = ("cawg.ai_generative_training", "cawg.ai_inference", "cawg.ai_training", "cawg.data_mining")
+MODEL_ASSERTION = "org.atelier.model"
 SUPPORTED_TYPES = ("image/png", "image/jpeg", "image/webp")
 CLAIM_GENERATOR = {"name": "atelier-inference", "version": "0.1.0"}
 
@@ -66,6 +73,34 @@ class GenerationInfo:
     watermark_id: str | None = None  # the short id embedded in the pixels, when there is one
 
 
+@dataclass(frozen=True)
+class TrainingInfo:
+    """What a generated image says about training: the CAWG `use` of itself for AI training and data
+    mining (the model owner's choice, `notAllowed` by default), and the model version it came from
+    with the hash of that version's training set (an ingredient of the image)."""
+
+    use: str = "notAllowed"  # "notAllowed" | "allowed" | "constrained"
+    dataset_sha256: str | None = None
+
+
+def training_assertion(use: str) -> dict[str, Any]:
+    """A CAWG training-and-data-mining assertion with the same `use` for every kind of use."""
+    return {"label": TRAINING_ASSERTION,
+            "data": {"entries": {kind: {"use": use} for kind in TRAINING_KINDS}}}
+
+
+def model_ingredient(info: GenerationInfo, training: TrainingInfo) -> dict[str, Any]:
+    """The model version as an `inputTo` ingredient: its id, version and dataset hash."""
+    return {
+        "title": f"style model {info.model_id} v{info.version}",
+        "format": "application/onnx",
+        "relationship": "inputTo",
+        "instance_id": f"atelier:model:{info.model_id}:v{info.version}",
+        "metadata": {"dataType": "model", "model_id": info.model_id, "version": info.version,
+                     "dataset_sha256": training.dataset_sha256},
+    }
+
+
 def offline_settings(trust_anchors_pem: bytes | str | None) -> dict[str, Any]:
     """c2pa settings for signing and reading without any network access."""
     settings: dict[str, Any] = {
@@ -90,8 +125,10 @@ def manifest_uuid(info: GenerationInfo, image: bytes) -> uuid.UUID:
     return uuid.UUID(bytes=bytes(digest))
 
 
-def manifest_definition(info: GenerationInfo, content_type: str = "image/png", image: bytes = b"") -> dict[str, Any]:
+def manifest_definition(info: GenerationInfo, content_type: str = "image/png", image: bytes = b"",
+                        training: TrainingInfo | None = None) -> dict[str, Any]:
     ident = manifest_uuid(info, image)
+    training = training or TrainingInfo()
     return {
         "claim_generator_info": [CLAIM_GENERATOR],
         "title": f"{info.model_id}-v{info.version}-{info.seed}-{info.index}.{content_type.split('/')[-1]}",
@@ -113,7 +150,11 @@ def manifest_definition(info: GenerationInfo, content_type: str = "image/png", i
                 },
             },
             {"label": GENERATION_ASSERTION, "data": asdict(info)},
+            training_assertion(training.use),
+            {"label": MODEL_ASSERTION, "data": {"model_id": info.model_id, "version": info.version,
+                                                "dataset_sha256": training.dataset_sha256}},
         ],
+        "ingredients": [model_ingredient(info, training)],
     }
 
 
@@ -128,9 +169,10 @@ class Signer:
         )
         self._context = c2pa.Context.from_dict(offline_settings(None))
 
-    def sign(self, image: bytes, info: GenerationInfo, content_type: str = "image/png") -> bytes:
-        """The image with an embedded, signed C2PA manifest describing `info`."""
-        builder = c2pa.Builder(manifest_definition(info, content_type, image), context=self._context)
+    def sign(self, image: bytes, info: GenerationInfo, content_type: str = "image/png",
+             training: TrainingInfo | None = None) -> bytes:
+        """The image with an embedded, signed C2PA manifest describing `info` (and `training`)."""
+        builder = c2pa.Builder(manifest_definition(info, content_type, image, training), context=self._context)
         dest = io.BytesIO()
         try:
             builder.sign(self._signer, content_type, io.BytesIO(image), dest)
@@ -174,6 +216,7 @@ class Verifier:
             "validation_errors": [],
             "generation": None,
             "watermark_id": _watermark_id(image),
+            "training": None,
         }
         try:
             reader = c2pa.Reader(content_type, io.BytesIO(image), context=self._context)
@@ -190,6 +233,7 @@ class Verifier:
         result["validation_errors"] = [{"code": f.get("code"), "explanation": f.get("explanation")} for f in failures]
         result["state"] = _state(state, failures)
         result["generation"] = _generation_assertion(manifest)
+        result["training"] = training_summary(manifest)
         return result
 
     def close(self) -> None:
@@ -205,12 +249,46 @@ def _state(c2pa_state: str | None, failures: list[dict[str, Any]]) -> State:
     return "tampered"
 
 
-def _generation_assertion(manifest: dict[str, Any] | None) -> dict[str, Any] | None:
+def _assertion(manifest: dict[str, Any] | None, *labels: str) -> dict[str, Any] | None:
     for assertion in (manifest or {}).get("assertions", []):
-        if assertion.get("label") == GENERATION_ASSERTION:
+        if assertion.get("label") in labels:
             data = assertion.get("data")
-            return data if isinstance(data, dict) else json.loads(data)
+            parsed = data if isinstance(data, dict) else json.loads(data) if isinstance(data, str) else None
+            return parsed if isinstance(parsed, dict) else None
     return None
+
+
+def _generation_assertion(manifest: dict[str, Any] | None) -> dict[str, Any] | None:
+    return _assertion(manifest, GENERATION_ASSERTION)
+
+
+def source_types(manifest: dict[str, Any] | None) -> list[str]:
+    """The digitalSourceType names (the IPTC term after the last `/`) of the manifest's actions."""
+    found: list[str] = []
+    for label in ("c2pa.actions", "c2pa.actions.v2"):
+        for action in (_assertion(manifest, label) or {}).get("actions", []) or []:
+            value = action.get("digitalSourceType") if isinstance(action, dict) else None
+            if isinstance(value, str) and value:
+                found.append(value.rsplit("/", 1)[-1])
+    return list(dict.fromkeys(found))
+
+
+def training_summary(manifest: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What a manifest says about training AI on the image and about what made it; None without one."""
+    if manifest is None:
+        return None
+    data = _assertion(manifest, TRAINING_ASSERTION, "c2pa.training-mining") or {}
+    raw = data.get("entries")
+    entries: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    uses = {k: v.get("use") for k, v in entries.items() if isinstance(v, dict) and isinstance(v.get("use"), str)}
+    model = _assertion(manifest, MODEL_ASSERTION)
+    return {
+        "declared": bool(uses),
+        "allowed": (all(u == "allowed" for u in uses.values()) if uses else None),
+        "uses": uses,
+        "source_types": source_types(manifest),
+        "model": model,
+    }
 
 
 # Generated images are at most a few hundred pixels; a much larger copy was resized, which removes

@@ -16,7 +16,7 @@ import numpy as np
 
 from services.inference import png_codec, watermark
 from services.inference.palette import dominant_colours
-from services.inference.provenance import GenerationInfo, Signer
+from services.inference.provenance import GenerationInfo, Signer, TrainingInfo
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ def render(
     parameters: dict[str, Any],
     watermark_payload: int | None,
     signer: Signer,
+    training: TrainingInfo | None = None,
 ) -> RenderedImage:
     """Generator output [3,H,W] in [-1, 1] → a signed PNG, watermarked when large enough."""
     pixels = png_codec.to_uint8(image)[0]
@@ -53,7 +54,7 @@ def render(
     png = png_codec.encode_png(pixels)
     info = GenerationInfo(model_id=model_id, version=version, seed=seed, mode=mode, index=index,
                           parameters=parameters, watermark_id=mark)
-    signed = signer.sign(png, info)
+    signed = signer.sign(png, info, training=training)
     return RenderedImage(index=index, seed=seed, png=signed, image_sha256=hashlib.sha256(png).hexdigest(),
                          signed_sha256=hashlib.sha256(signed).hexdigest(), width=width, height=height,
                          palette=dominant_colours(pixels))

@@ -24,6 +24,7 @@ class ModelRow:
     owner_id: str
     visibility: str  # "private" | "public"
     updated_at: datetime
+    training_mining: str = "notAllowed"  # the CAWG `use` its images' manifests declare
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,10 @@ class VersionRow:
     image_size: int
     repository_path: str
     metrics: dict[str, Any]
-    status: str  # "training" | "ready" | "failed"
+    status: str  # "training" | "ready" | "failed" | "withdrawn" (training consent withdrawn: 410)
     error: str | None
     created_at: datetime
+    dataset_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,10 @@ async def upsert_version(conn: Conn, row: dict[str, Any]) -> None:
         " status, error) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)"
         " ON CONFLICT (model_id, version) DO UPDATE SET architecture = EXCLUDED.architecture,"
         " image_size = EXCLUDED.image_size, repository_path = EXCLUDED.repository_path,"
-        " metrics = EXCLUDED.metrics, status = EXCLUDED.status, error = EXCLUDED.error",
+        " metrics = EXCLUDED.metrics,"
+        # A withdrawn version stays withdrawn, whatever event is replayed after the withdrawal.
+        " status = CASE WHEN model_versions.status = 'withdrawn' THEN 'withdrawn' ELSE EXCLUDED.status END,"
+        " error = CASE WHEN model_versions.status = 'withdrawn' THEN model_versions.error ELSE EXCLUDED.error END",
         row["model_id"], row["version"], row["architecture"], row["image_size"], row["repository_path"],
         metrics, row["status"], row.get("error"),
     )
@@ -174,6 +179,29 @@ async def latest_version(conn: Conn, model_id: str) -> VersionRow | None:
     return _one(VersionRow, await conn.fetchrow(
         f"SELECT {VERSION_COLUMNS} FROM model_versions WHERE model_id = $1 ORDER BY version DESC LIMIT 1",
         model_id))
+
+
+async def set_model_settings(conn: Conn, model_id: str, owner_id: str, visibility: str, training_mining: str) -> None:
+    await conn.execute(
+        "INSERT INTO models (model_id, owner_id, visibility, training_mining) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (model_id) DO UPDATE SET visibility = $3, training_mining = $4, updated_at = now()",
+        model_id, owner_id, visibility, training_mining)
+
+
+async def set_version_dataset(conn: Conn, model_id: str, version: int, dataset_sha256: str | None) -> None:
+    await conn.execute("UPDATE model_versions SET dataset_sha256 = $3 WHERE model_id = $1 AND version = $2",
+                       model_id, version, dataset_sha256)
+
+
+async def withdraw_version(conn: Conn, model_id: str, version: int, owner_id: str, reason: str) -> None:
+    """The version is never served again (known or not yet: a later trained event cannot revive it)."""
+    await conn.execute(
+        "INSERT INTO models (model_id, owner_id) VALUES ($1, $2) ON CONFLICT (model_id) DO NOTHING",
+        model_id, owner_id)
+    await conn.execute(
+        "INSERT INTO model_versions (model_id, version, architecture, image_size, repository_path, status, error)"
+        " VALUES ($1, $2, 'unknown', 1, '', 'withdrawn', $3) ON CONFLICT (model_id, version)"
+        " DO UPDATE SET status = 'withdrawn', error = $3", model_id, version, reason)
 
 
 # --- generations -----------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from services.inference import latents, store, watermark
 from services.inference.backends import BackendError, GeneratorBackend
 from services.inference.catalog import ModelCatalog, ModelUnservable
 from services.inference.events import SCHEMA, completed_event, enqueue_failed, progress_event
-from services.inference.provenance import Signer
+from services.inference.provenance import Signer, TrainingInfo
 from services.inference.rendering import RenderedImage, render
 from services.inference.settings import InferenceSettings
 from services.inference.store import GenerationRow
@@ -147,7 +147,7 @@ class GenerationWorker:
         """Rendered images of the next missing outputs of `rows` (all of one model version), at most
         OUTPUTS_PER_ROUND of each."""
         try:
-            await self._ensure_servable(rows[0])
+            training = await self._ensure_servable(rows[0])
         except Exception as exc:
             errors.update({r.id: exc for r in rows})
             return []
@@ -185,7 +185,8 @@ class GenerationWorker:
             loop.run_in_executor(self.executor, functools.partial(
                 render, images[k], index=i, seed=seed, model_id=row.model_id, version=row.version, mode=row.mode,
                 parameters={**row.params, "count": row.count, "seed": row.seed},
-                watermark_payload=watermark.short_id(row.id) if row.watermark_id else None, signer=self.signer))
+                watermark_payload=watermark.short_id(row.id) if row.watermark_id else None, signer=self.signer,
+                training=training))
             for k, (row, i, seed) in enumerate(plan)
         ), return_exceptions=True)
         out: list[_Made] = []
@@ -196,15 +197,19 @@ class GenerationWorker:
                 out.append(_Made(row, image, score))
         return out
 
-    async def _ensure_servable(self, row: GenerationRow) -> None:
+    async def _ensure_servable(self, row: GenerationRow) -> TrainingInfo:
+        """Load the version unless it cannot be served; what its images' manifests say about training."""
         version = await store.get_version(self.pool, row.model_id, row.version)
         if version is None or version.status != "ready":
-            raise GenerationFailedPermanently(f"model version {row.version} cannot be served")
+            why = f": {version.error}" if version is not None and version.status == "withdrawn" else ""
+            raise GenerationFailedPermanently(f"model version {row.version} cannot be served{why}")
         try:
             await self.catalog.ensure_loaded(row.model_id, row.version, version.repository_path)
         except ModelUnservable as exc:
             await self.catalog.mark_failed(row.model_id, row.version, str(exc))
             raise GenerationFailedPermanently(f"model version {row.version} cannot be served") from exc
+        model = await store.get_model(self.pool, row.model_id)
+        return TrainingInfo(use=model.training_mining if model else "notAllowed", dataset_sha256=version.dataset_sha256)
 
     async def _infer(self, model_id: str, version: int, z: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """All latents of a version, in runtime calls of at most `inference_max_batch_images`, at once."""

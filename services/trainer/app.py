@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from services.trainer import rpc
+from services.trainer import consent, rpc
 from services.trainer.events import train_jobs_consumer
 from services.trainer.service import ModelService
 from services.trainer.settings import TrainerSettings
@@ -44,7 +44,8 @@ def components_ctx(settings: TrainerSettings) -> CleanupCtx:
 async def create_app(settings: TrainerSettings) -> web.Application:
     def consumers(app: web.Application) -> list[JetStreamConsumer]:
         worker = app[WORKER]
-        return [train_jobs_consumer(settings, app[NC], app[JS], worker.handle, worker.on_dead_letter)]
+        return [train_jobs_consumer(settings, app[NC], app[JS], worker.handle, worker.on_dead_letter),
+                *consent.build_consumers(app[NC], app[JS], app[DB])]
 
     async def stop_training(app: web.Application) -> None:
         # on_shutdown runs before the cleanup contexts: the job in flight checkpoints and is

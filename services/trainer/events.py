@@ -2,8 +2,10 @@
 
 Publishes (stream TRAINER, through the outbox except progress): `trainer.model.queued`,
 `trainer.training.progress`, `trainer.model.trained`, `trainer.training.failed`,
-`trainer.training.canceled`; and the work queue's `jobs.train` (stream JOBS).
-Consumes: `jobs.train`, as the durable `trainer-train` (the worker in `worker.py` handles it).
+`trainer.training.canceled`, `trainer.model.updated` (settings), `trainer.model.consent_withdrawn`
+(consent.py); and the work queue's `jobs.train` (stream JOBS).
+Consumes: `jobs.train`, as the durable `trainer-train` (the worker in `worker.py` handles it), and
+community's consent events and inference's completed generations (consent.py).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from services.trainer.settings import TrainerSettings
 from services.trainer.store import JobRow, ModelRow
 from shared.contracts.events.catalog import (
     ModelQueued,
+    ModelSettingsChanged,
     ModelTrained,
     TrainingCanceled,
     TrainingFailed,
+    TrainingMining,
     TrainingProgress,
     TrainJob,
 )
@@ -57,6 +61,20 @@ def trained_event(model: ModelRow, job: JobRow, result: dict[str, Any], path: st
         model_id=model.id, owner_id=model.owner_id, version=job.version,
         architecture=model.architecture, image_size=model.image_size, steps=result["steps_done"],
         metrics=result["metrics"], repository_path=path, dataset_sha256=result["dataset_sha256"],
+        visibility="public" if model.visibility == "public" else "private",
+        training_mining=_mining(model.training_mining),
+    ), service=SERVICE, subject_id=model.id)
+
+
+def _mining(value: str) -> TrainingMining:
+    return "allowed" if value == "allowed" else "constrained" if value == "constrained" else "notAllowed"
+
+
+def settings_event(model: ModelRow) -> CloudEvent:
+    return event_in_context(ModelSettingsChanged(
+        model_id=model.id, owner_id=model.owner_id, name=model.name,
+        visibility="public" if model.visibility == "public" else "private",
+        training_mining=_mining(model.training_mining), licence=model.licence,
     ), service=SERVICE, subject_id=model.id)
 
 

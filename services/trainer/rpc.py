@@ -1,8 +1,10 @@
 """The trainer's contract operations (`shared.contracts.trainer`), all acting as the calling user:
-`models.create`, `models.get`, `models.directions`, `models.list`, `models.cancel`, `models.refine`."""
+`models.create`, `models.get` (anyone's public model too), `models.directions`, `models.list`, `models.cancel`,
+`models.refine`, `models.update`, `models.retrain`, `training.uses`."""
 
 from __future__ import annotations
 
+from services.trainer import sharing
 from services.trainer.service import ModelService
 from shared.contracts import trainer as t
 from shared.messaging.rpc import Call, RpcServer
@@ -13,13 +15,22 @@ def register(rpc: RpcServer, service: ModelService) -> None:
         return await service.create(call.actor, req, call.idempotency_key)
 
     async def get(req: t.StyleModelRef, call: Call) -> t.StyleModel:
-        return await service.get(call.actor, req.id)
+        return await sharing.page(service.pool, call.actor_id, req.id)
 
     async def directions(req: t.StyleModelVersionRef, call: Call) -> t.LatentDirections:
         return await service.directions(call.actor, req)
 
     async def list_models(req: t.StyleModelListQuery, call: Call) -> t.StyleModelListing:
-        return await service.list_mine(call.actor, req)
+        return await sharing.list_models(service.pool, call.actor, req)
+
+    async def update(req: t.StyleModelUpdate, call: Call) -> t.StyleModel:
+        return await sharing.update(service.pool, call.actor, req)
+
+    async def retrain(req: t.StyleModelRetrain, call: Call) -> t.StyleModelAccepted:
+        return await sharing.retrain(service.pool, service.settings, call.actor, req)
+
+    async def uses(req: t.TrainingUsesQuery, call: Call) -> t.TrainingUses:
+        return await sharing.training_uses(service.pool, call.actor, req)
 
     async def cancel(req: t.StyleModelRef, call: Call) -> t.StyleModelAccepted:
         return await service.cancel(call.actor, req.id)
@@ -33,3 +44,6 @@ def register(rpc: RpcServer, service: ModelService) -> None:
     rpc.serve(t.MODELS_LIST, list_models)
     rpc.serve(t.MODELS_CANCEL, cancel)
     rpc.serve(t.MODELS_REFINE, refine)
+    rpc.serve(t.MODELS_UPDATE, update)
+    rpc.serve(t.MODELS_RETRAIN, retrain)
+    rpc.serve(t.TRAINING_USES, uses)

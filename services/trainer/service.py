@@ -7,7 +7,7 @@ from typing import Any, Literal
 import asyncpg
 from nats.aio.client import Client as NATS
 
-from services.trainer import store
+from services.trainer import consent_store, store
 from services.trainer.events import canceled_event, job_event, queued_event
 from services.trainer.settings import TrainerSettings
 from services.trainer.store import JobRow, ModelRow, VersionRow
@@ -136,6 +136,8 @@ class ModelService:
             else:
                 await self._check_limit(conn, actor_id)
                 created = await store.insert_model(conn, model)
+                await consent_store.insert_model_works(conn, created.id, [(w.id, w.author_id, w.asset_ids)
+                                                                          for w in works])
                 queued = await store.insert_job(conn, job)
                 await enqueue(conn, SCHEMA, queued_event(created, queued))
                 await enqueue(conn, SCHEMA, job_event(queued))

@@ -36,6 +36,9 @@ class ModelRow:
     asset_ids: list[str]
     idempotency_key: str | None
     created_at: datetime
+    visibility: str = "private"
+    training_mining: str = "notAllowed"
+    licence: str = "all-rights-reserved"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,6 +82,18 @@ class VersionRow:
     repository_path: str
     sample_asset_id: str | None
     created_at: datetime
+    status: str = "active"
+    withdrawn_work_ids: list[str] = dataclasses.field(default_factory=list)
+    withdrawn_at: datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingWorkRow:
+    """A work a model was created on."""
+
+    work_id: str
+    author_id: str
+    asset_ids: list[str]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,6 +160,11 @@ async def get_model(conn: Conn, model_id: str) -> ModelRow | None:
 async def latest_job(conn: Conn, model_id: str) -> JobRow | None:
     return _typed_or_none(JobRow, await conn.fetchrow(
         "SELECT * FROM jobs WHERE model_id = $1 ORDER BY version DESC LIMIT 1", model_id))
+
+
+async def first_train_job(conn: Conn, model_id: str) -> JobRow | None:
+    return _typed_or_none(JobRow, await conn.fetchrow(
+        "SELECT * FROM jobs WHERE model_id = $1 AND kind = 'train' ORDER BY version LIMIT 1", model_id))
 
 
 async def next_version(conn: Conn, model_id: str) -> int:

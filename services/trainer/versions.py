@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 from nats.aio.client import Client as NATS
 
-from services.trainer import store
+from services.trainer import consent, store
 from services.trainer.checkpoints import checkpoint_key
 from services.trainer.events import trained_event
 from services.trainer.settings import TrainerSettings
@@ -61,6 +61,7 @@ async def publish_version(pool: asyncpg.Pool, objects: ObjectStore, model: Model
             "metrics": metrics, "dataset_sha256": result["dataset_sha256"], "repository_path": path,
             "sample_asset_id": sample_asset_id})
         await enqueue(conn, SCHEMA, trained_event(model, job, result, path))
+        await consent.after_publish(conn, model, job, len(model.asset_ids) + len(job.extra_asset_ids or []))
     with contextlib.suppress(Exception):
         await objects.delete(checkpoint_key(model_id, version))
     log.info("trainer.model.trained", model_id=model_id, version=version, steps=result["steps_done"],

@@ -140,6 +140,16 @@ class AssetContentUrl(Reply):
     filename: str
 
 
+class DeclaredProvenance(Reply):
+    """An upload's C2PA manifest, as far as publishing cares."""
+
+    source_types: list[str] = Field(description="digitalSourceType of its actions, e.g. trainedAlgorithmicMedia")
+    ai_generated: bool = Field(description="an AI source type is declared: it cannot be published as human work")
+    training_allowed: bool | None = Field(description="false: its training-and-data-mining assertion says "
+                                                      "notAllowed (or constrained); null: not declared")
+    uses: dict[str, str] = Field(default_factory=dict, description="use per kind of the assertion")
+
+
 class AssetRecord(Reply):
     """An asset as other services see it (with its owner)."""
 
@@ -154,6 +164,8 @@ class AssetRecord(Reply):
     orientation: int = Field(description="EXIF orientation, 1-8")
     palette: list[Colour]
     created_at: datetime
+    declared: DeclaredProvenance | None = Field(
+        None, description="what the uploaded file's C2PA manifest declared, read before stripping (null: none)")
 
 
 class StoredAsset(AssetRecord):

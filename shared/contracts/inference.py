@@ -220,6 +220,17 @@ class TracedGeneration(Reply):
     index: int | None = Field(description="The output, when found by its signed bytes")
 
 
+class ManifestTraining(Reply):
+    """A manifest's word on AI training: its training-and-data-mining assertion and source types."""
+
+    declared: bool = Field(description="the manifest has a training-and-data-mining assertion")
+    allowed: bool | None = Field(description="every use is `allowed` (null when nothing is declared)")
+    uses: dict[str, str] = Field(description="use per kind, e.g. cawg.ai_training: notAllowed")
+    source_types: list[str] = Field(description="digitalSourceType of its actions, e.g. trainedAlgorithmicMedia")
+    model: dict[str, Any] | None = Field(description="the style model version and its dataset hash, for images "
+                                                     "generated here")
+
+
 class ProvenanceVerdict(Reply):
     state: Literal["valid", "untrusted", "tampered", "absent"]
     manifest: dict[str, Any] | None = Field(description="The active C2PA manifest")
@@ -228,6 +239,9 @@ class ProvenanceVerdict(Reply):
     generation: TracedGeneration | None = Field(
         description="The generation the image came from, found by its signed bytes or, once metadata was "
                     "stripped, by its watermark (128 px and larger)")
+    training: ManifestTraining | None = Field(
+        None, description="What the manifest says about training AI on the image and what made it (null "
+                          "without a manifest)")
 
 
 class TopRatedOutput(Reply):
@@ -247,8 +261,9 @@ class TopRatedOutputs(RootModel[list[TopRatedOutput]]):
 
 GENERATIONS_CREATE = operation(
     SERVICE, "generations.create", GenerationCreate, GenerationAccepted,
-    summary="Generate images from a style model (queued; poll the generation or watch /v1/events)",
-    problems=(404, 409, 429))
+    summary="Generate images from a style model (queued; poll the generation or watch /v1/events); "
+            "a version whose training consent was withdrawn is a 410",
+    problems=(404, 409, 410, 429))
 GENERATIONS_GET = operation(SERVICE, "generations.get", GenerationRef, Generation,
                             summary="A generation with its outputs", problems=(404,))
 GENERATIONS_CANCEL = operation(

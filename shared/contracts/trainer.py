@@ -23,6 +23,12 @@ ModelId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=
 Architecture = Literal["dcgan", "vae"]
 ModelStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
 JobKind = Literal["train", "refine"]
+Visibility = Literal["private", "public"]
+# CAWG training-and-data-mining `use` of the images generated from a model.
+TrainingMining = Literal["notAllowed", "allowed", "constrained"]
+Licence = Literal["all-rights-reserved", "cc-by-4.0", "cc-by-nc-4.0", "cc0-1.0"]
+VersionStatus = Literal["active", "consent_withdrawn"]
+ListSort = Literal["new", "popular"]
 
 
 # -- requests -------------------------------------------------------------------------------------
@@ -79,12 +85,49 @@ class StyleModelVersionRef(StyleModelRef):
 
 
 class StyleModelListQuery(Strict):
-    """`?limit=&cursor=` over the caller's models, newest first (a limit above 100 is a 422)."""
+    """`?owner=&sort=&limit=&cursor=`: your models (no `owner`), one user's public models (`owner`=
+    their id; all of yours when it is you) or every public model (`owner=all`); a limit above 100 is a 422."""
 
+    owner: ModelId | None = Field(None, description="a user id, or `all` for every public model; "
+                                  "absent: your own models")
+    sort: ListSort = Field("new", description="new: newest first; popular: most generations first")
     limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = Field(20, description=f"Models per page (at most {MAX_LIMIT})")
-    # Any text up to 64 characters: one that is not a `next_cursor` (a ULID) is a 400, from the service.
-    cursor: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+    # Any text up to 128 characters: one that is not a `next_cursor` is a 400, from the service.
+    cursor: Annotated[str, StringConstraints(max_length=128)] | None = Field(
         None, description="`next_cursor` of the previous page")
+
+
+class StyleModelSettings(Strict):
+    """What an owner may change about a model (each field optional)."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
+    visibility: Visibility | None = Field(None, description="private: you only; public: a page anyone can read "
+                                          "and anyone signed in can generate from it")
+    training_mining: TrainingMining | None = Field(
+        None, description="what generated images' C2PA manifests say about training AI on them (CAWG)")
+    licence: Licence | None = Field(None, description="the licence of the images generated from it")
+
+
+class StyleModelUpdate(StyleModelSettings, StyleModelRef):
+    """Change the settings of the model `id`."""
+
+
+class StyleModelRetrainBody(Strict):
+    """Retrain without the works whose consent was withdrawn (a new version, trained from scratch)."""
+
+    steps: Annotated[int, Field(ge=1, le=MAX_STEPS)] | None = Field(
+        None, description="default: the steps of the model's first training")
+
+
+class StyleModelRetrain(StyleModelRetrainBody, StyleModelRef):
+    """Retrain the model `id`."""
+
+
+class TrainingUsesQuery(Strict):
+    """`?limit=&cursor=` over your works that trained models."""
+
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = Field(20, description=f"Works per page (at most {MAX_LIMIT})")
+    cursor: ModelId | None = Field(None, description="`next_cursor` of the previous page")
 
 
 # -- responses ------------------------------------------------------------------------------------
@@ -103,6 +146,15 @@ class TrainingProgressView(Reply):
     checkpoint_step: int | None = Field(None, description="the step of the latest checkpoint written")
     attempts: int = Field(description="how many times a worker started the job")
     cancel_requested: bool
+
+
+class TrainingShare(Reply):
+    """One work of a version's training set."""
+
+    work_id: str
+    author_id: str
+    images: int = Field(description="images of this work in the training set")
+    share: float = Field(description="fraction of the training set's images")
 
 
 class StyleModelVersion(Reply):
@@ -125,6 +177,13 @@ class StyleModelVersion(Reply):
     steps: int = Field(description="the steps this version was trained for")
     repository_path: str = Field(description="the version's folder in the Triton model repository")
     sample_asset_id: str | None = Field(None, description="the asset id of the final sample grid")
+    status: VersionStatus = Field(default="active", description="consent_withdrawn: works it was trained on lost their "
+                                  "consent; it is no longer served (retrain without them)")
+    withdrawn_work_ids: list[str] = Field(default_factory=list, description="the works whose consent was withdrawn")
+    withdrawn_at: datetime | None = None
+    training_works: list[TrainingShare] = Field(default_factory=list,
+                                                description="the training record: which works, of which artists")
+    generations: int = Field(default=0, description="generations made from this version")
 
 
 class StyleModel(Reply):
@@ -145,6 +204,12 @@ class StyleModel(Reply):
     versions: list[StyleModelVersion]
     latest_version: int | None
     samples: list[str] = Field(description="sample-grid asset ids, newest first")
+    visibility: Visibility = "private"
+    training_mining: TrainingMining = "notAllowed"
+    licence: Licence = "all-rights-reserved"
+    generations: int = Field(default=0, description="generations made from this model")
+    consent_withdrawn: bool = Field(default=False, description="true when a version lost consent for works it was "
+                                    "trained on (see versions[].withdrawn_work_ids)")
 
 
 class StyleModelStep(Reply):
@@ -170,6 +235,9 @@ class StyleModelSummary(Reply):
     progress: StyleModelStep
     versions: list[StyleModelVersionNumber]
     latest_version: int | None
+    owner_id: str = ""
+    visibility: Visibility = "private"
+    generations: int = 0
 
 
 class StyleModelListing(Listing[StyleModelSummary]):
@@ -213,13 +281,14 @@ MODELS_CREATE = operation(
     problems=(404, 422, 429), timeout_s=30.0)  # asks community for consent before queueing
 MODELS_GET = operation(
     SERVICE, "models.get", StyleModelRef, StyleModel,
-    summary="A style model: status, progress, versions with metrics, sample grids", problems=(404,))
+    summary="A style model: status, progress, versions with metrics, sample grids (someone else's private "
+            "model is a 404)", problems=(404,), actor="optional")
 MODELS_DIRECTIONS = operation(
     SERVICE, "models.directions", StyleModelVersionRef, LatentDirections,
     summary="A version's latent directions, for generations in mode edit", problems=(404,))
 MODELS_LIST = operation(
-    SERVICE, "models.list", StyleModelListQuery, StyleModelListing, summary="Your style models, newest first",
-    problems=(400,))
+    SERVICE, "models.list", StyleModelListQuery, StyleModelListing,
+    summary="Your style models, or public ones (`owner`), newest or most used first", problems=(400,))
 MODELS_CANCEL = operation(
     SERVICE, "models.cancel", StyleModelRef, StyleModelAccepted,
     summary="Cancel the queued or running job (a running one stops within seconds)", problems=(404, 409))
@@ -227,3 +296,43 @@ MODELS_REFINE = operation(
     SERVICE, "models.refine", StyleModelRefine, StyleModelAccepted,
     summary="Fine-tune the latest version on the original works plus your top-rated generations",
     problems=(404, 409, 422, 429))
+
+
+class TrainingUseVersion(Reply):
+    version: int
+    share: float = Field(description="the work's fraction of this version's training images")
+    status: VersionStatus
+    withdrawn_at: datetime | None = None
+    generations: int = Field(description="generations made from this version")
+
+
+class TrainingUseModel(Reply):
+    model_id: str
+    name: str
+    owner_id: str
+    visibility: Visibility
+    versions: list[TrainingUseVersion]
+
+
+class TrainingUse(Reply):
+    """One of your works and the models trained on it."""
+
+    work_id: str
+    withdrawn: bool = Field(description="its consent was withdrawn (or it was deleted)")
+    models: list[TrainingUseModel]
+
+
+class TrainingUses(Listing[TrainingUse]):
+    """Your works that trained style models, newest work first."""
+
+
+MODELS_UPDATE = operation(
+    SERVICE, "models.update", StyleModelUpdate, StyleModel,
+    summary="Change a model's name, visibility, licence or what its images allow for AI training", problems=(404,))
+MODELS_RETRAIN = operation(
+    SERVICE, "models.retrain", StyleModelRetrain, StyleModelAccepted,
+    summary="Retrain without the works whose consent was withdrawn (a new version)",
+    problems=(404, 409, 422, 429))
+TRAINING_USES = operation(
+    SERVICE, "training.uses", TrainingUsesQuery, TrainingUses,
+    summary="Where your works were used: per work, the models and versions trained on it")

@@ -25,6 +25,10 @@ ROUTES = [
     Route("POST", "/v1/models/{id}/cancel", t.MODELS_CANCEL, status=202),
     Route("POST", "/v1/models/{id}/refine", t.MODELS_REFINE, body=t.StyleModelRefineBody, status=202,
           location="/v1/models/{id}"),
+    Route("PATCH", "/v1/models/{id}", t.MODELS_UPDATE, body=t.StyleModelSettings),
+    Route("POST", "/v1/models/{id}/retrain", t.MODELS_RETRAIN, body=t.StyleModelRetrainBody, status=202,
+          location="/v1/models/{id}"),
+    Route("GET", "/v1/me/training-uses", t.TRAINING_USES, query=t.TrainingUsesQuery),
 ]
 
 

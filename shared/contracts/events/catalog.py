@@ -19,6 +19,10 @@ Visibility = Literal["public", "unlisted", "private"]
 AssetKind = Literal["upload", "generated", "sample"]
 Architecture = Literal["dcgan", "vae"]
 GenerationMode = Literal["sample", "variations", "interpolate", "edit"]
+# CAWG training-and-data-mining `use` values.
+TrainingMining = Literal["notAllowed", "allowed", "constrained"]
+# Why a work's consent ended: its author switched training off, deleted it, or deleted the account.
+ConsentReason = Literal["consent_withdrawn", "account_consent_withdrawn", "work_deleted", "account_deleted"]
 
 
 # --- community -------------------------------------------------------------------------------
@@ -33,7 +37,8 @@ class UserCreated(EventPayload, subject="community.user.created"):
 
 class UserDeleted(EventPayload, subject="community.user.deleted"):
     """An account was deleted with its works, likes, comments and collections: delete what else
-    belongs to the user (assets, models, consent to training), refuse the user's tokens."""
+    belongs to the user (assets, models, consent to training: models trained on its works lose their
+    consent), refuse the user's tokens."""
 
     user_id: str
     username: str
@@ -62,6 +67,13 @@ class WorkPublished(EventPayload, subject="community.work.published"):
     model_version: int | None = None
     model_owner_id: str | None = None
     published_at: datetime | None = None
+
+
+class UserTrainingConsentChanged(EventPayload, subject="community.user.training_consent_changed"):
+    """A user switched training on their works on or off for the whole account."""
+
+    user_id: str
+    allow_training: bool
 
 
 class WorkUpdated(EventPayload, subject="community.work.updated"):
@@ -180,6 +192,27 @@ class ModelTrained(_ModelEvent, subject="trainer.model.trained"):
     dataset_sha256: str | None = None
     # Who may generate from it: its owner only, or everyone.
     visibility: Literal["public", "private"] = "private"
+    # What the model's generated images say about their own use for AI training (CAWG).
+    training_mining: TrainingMining = "notAllowed"
+
+
+class ModelConsentWithdrawn(_ModelEvent, subject="trainer.model.consent_withdrawn"):
+    """Consent for works this version was trained on was withdrawn: it is no longer served."""
+
+    work_ids: list[str] = Field(description="the withdrawn works this version was trained on")
+    reason: ConsentReason
+    withdrawn_at: datetime
+
+
+class ModelSettingsChanged(EventPayload, subject="trainer.model.updated"):
+    """A model's owner changed who may use it or what its images allow."""
+
+    model_id: str
+    owner_id: str
+    name: str
+    visibility: Literal["public", "private"]
+    training_mining: TrainingMining
+    licence: str
 
 
 class TrainingFailed(_ModelEvent, subject="trainer.training.failed"):
