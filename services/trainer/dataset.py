@@ -16,7 +16,8 @@ import numpy.typing as npt
 import torch
 from PIL import Image, UnidentifiedImageError
 
-# Below this many images a model memorises quickly; flips, shifts and jitter stretch the data.
+# Below this many images a model memorises quickly: augmentation switches on (for the fewshot GAN
+# recipe that means DiffAugment inside the discriminator step instead of `augment_batch`).
 AUTO_AUGMENT_BELOW = 64
 MAX_DECODED_PIXELS = 40_000_000  # a decompression bomb is refused, not decoded
 
@@ -66,6 +67,7 @@ class ImageDataset:
         self.image_size = image_size
         self.augment = len(images) < AUTO_AUGMENT_BELOW if augment is None else augment
         self.sha256 = dataset_sha256(images)
+        self.image_hashes = [hashlib.sha256(b).hexdigest() for b in images]  # for the held-out split
 
     def __len__(self) -> int:
         return self.tensors.shape[0]

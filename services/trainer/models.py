@@ -1,5 +1,9 @@
 """Small generative models for style training: DCGAN and a convolutional VAE.
 
+Two GAN recipes share the generator (so every exported model loads the same way): "dcgan", the
+original (BatchNorm discriminator), and "fewshot", whose discriminator uses spectral normalisation
+(Miyato et al. 2018) instead of BatchNorm, for hinge-loss training with DiffAugment (training.py).
+
 Every generator maps z [N, LATENT_DIM] to an image [N, 3, S, S] in [-1, 1] (tanh), for S in
 IMAGE_SIZES. Depth follows the size: one up/down block per doubling between 4 px and S.
 """
@@ -16,6 +20,7 @@ from torch import nn
 LATENT_DIM = 128
 IMAGE_SIZES = (32, 64, 128)
 ARCHITECTURES = ("dcgan", "vae")
+RECIPES = ("fewshot", "dcgan")  # GAN training recipes; the first is the default
 DEFAULT_WIDTH = 64  # channels of the last (largest) feature map; deeper layers double it
 
 
@@ -85,6 +90,31 @@ class DCGANDiscriminator(nn.Module):
         return logits
 
 
+class SNDiscriminator(nn.Module):
+    """Image -> spectrally normalised strided convs (no BatchNorm) -> one logit per image.
+
+    Without BatchNorm a logit depends on its own image only, which hinge loss and DiffAugment's
+    per-image transforms assume; spectral norm keeps the discriminator Lipschitz-bounded instead.
+    """
+
+    def __init__(self, image_size: int = 32, width: int = DEFAULT_WIDTH):
+        super().__init__()
+        def sn(conv: nn.Conv2d) -> nn.Module:  # initialise the raw weight, then parametrise it
+            _init_weights(conv)
+            return nn.utils.parametrizations.spectral_norm(conv)
+
+        ch = list(reversed(_channels(image_size, width)))
+        layers: list[nn.Module] = [sn(nn.Conv2d(3, ch[0], 4, 2, 1)), nn.LeakyReLU(0.2, inplace=True)]
+        for c_in, c_out in itertools.pairwise(ch):
+            layers += [sn(nn.Conv2d(c_in, c_out, 4, 2, 1)), nn.LeakyReLU(0.2, inplace=True)]
+        layers += [sn(nn.Conv2d(ch[-1], 1, 4, 1, 0)), nn.Flatten()]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits: torch.Tensor = self.body(x).squeeze(1)
+        return logits
+
+
 class ConvEncoder(nn.Module):
     def __init__(self, image_size: int, width: int, latent_dim: int):
         super().__init__()
@@ -135,22 +165,38 @@ class ModelBundle:
     image_size: int
     width: int
     generator: nn.Module  # DCGANGenerator, or the VAE's decoder
-    discriminator: DCGANDiscriminator | None = None
+    discriminator: nn.Module | None = None  # DCGANDiscriminator or SNDiscriminator
     vae: ConvVAE | None = None
+    ema: nn.Module | None = None  # moving average of `generator` (fewshot): what samples and exports use
+    recipe: str = "dcgan"
 
     def trained_modules(self) -> dict[str, nn.Module]:
+        """Every module whose state a checkpoint must hold (the EMA included, to resume exactly)."""
         if self.vae is not None:
             return {"vae": self.vae}
         assert self.discriminator is not None
-        return {"generator": self.generator, "discriminator": self.discriminator}
+        modules = {"generator": self.generator, "discriminator": self.discriminator}
+        if self.ema is not None:
+            modules["ema"] = self.ema
+        return modules
 
 
-def build(architecture: str, image_size: int, width: int = DEFAULT_WIDTH) -> ModelBundle:
+def build(architecture: str, image_size: int, width: int = DEFAULT_WIDTH, recipe: str = "dcgan") -> ModelBundle:
     """Fresh, initialised models; seed torch beforehand for reproducible weights."""
     if architecture == "dcgan":
-        g, d = DCGANGenerator(image_size, width), DCGANDiscriminator(image_size, width)
+        if recipe not in RECIPES:
+            raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
+        g = DCGANGenerator(image_size, width)
+        d: nn.Module = (SNDiscriminator(image_size, width) if recipe == "fewshot"
+                        else DCGANDiscriminator(image_size, width))
         g.apply(_init_weights)
-        d.apply(_init_weights)
+        if recipe != "fewshot":
+            d.apply(_init_weights)  # SNDiscriminator initialised its weights before parametrising
+        if recipe == "fewshot":
+            from services.trainer.ema import make_ema
+
+            return ModelBundle("dcgan", image_size, width, generator=g, discriminator=d, ema=make_ema(g),
+                               recipe=recipe)
         return ModelBundle("dcgan", image_size, width, generator=g, discriminator=d)
     if architecture == "vae":
         vae = ConvVAE(image_size, width)
@@ -160,8 +206,9 @@ def build(architecture: str, image_size: int, width: int = DEFAULT_WIDTH) -> Mod
 
 
 def generator_for_export(bundle: ModelBundle) -> nn.Module:
-    """The module mapping z [N, 128] -> image [N, 3, S, S]: DCGAN generator or VAE decoder."""
-    return bundle.generator
+    """The module mapping z [N, 128] -> image [N, 3, S, S]: the EMA generator when the recipe keeps
+    one, else the DCGAN generator or the VAE decoder."""
+    return bundle.ema if bundle.ema is not None else bundle.generator
 
 
 def generator_state_bytes(bundle: ModelBundle) -> bytes:

@@ -22,8 +22,19 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
+from services.trainer import quality
 from services.trainer.dataset import ImageDataset
-from services.trainer.models import DEFAULT_WIDTH, LATENT_DIM, ModelBundle, build, generator_state_bytes
+from services.trainer.diffaugment import diff_augment
+from services.trainer.directions import latent_directions
+from services.trainer.ema import update_ema
+from services.trainer.models import (
+    DEFAULT_WIDTH,
+    LATENT_DIM,
+    ModelBundle,
+    build,
+    generator_for_export,
+    generator_state_bytes,
+)
 from services.trainer.swd import swd
 
 CHECKPOINT_FORMAT = 1
@@ -44,6 +55,10 @@ class TrainConfig(BaseModel):
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     threads: int | None = Field(default=None, ge=1)  # None: this process's cores minus one
     eval_samples: int = Field(default=128, ge=16, le=8192)  # generated images for the final SWD
+    # GAN recipe: "fewshot" = spectral-norm discriminator, hinge loss, DiffAugment on real and
+    # generated images (when `augment` is on), EMA generator; "dcgan" = the original recipe.
+    recipe: Literal["fewshot", "dcgan"] = "fewshot"
+    holdout: bool | None = None  # None: hold out every 5th work when there are >= 12
 
     @property
     def learning_rate(self) -> float:
@@ -68,6 +83,11 @@ class TrainResult:
     checkpoint: bytes  # full state, to resume or to fine-tune (refine) from
     metrics: dict[str, Any] = field(default_factory=dict)  # empty when canceled
     sample_png: bytes | None = None
+    # Computed with the metrics (None when canceled or compute_metrics=False), to store with the
+    # version: latent directions (directions.latent_directions) and the originality reference
+    # (quality.originality_reference: descriptors of every work, no pixels).
+    directions: dict[str, Any] | None = None
+    originality: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +131,16 @@ class TrainingSession:
     def __init__(self, config: TrainConfig, dataset: ImageDataset, device: torch.device,
                  wrap: Callable[[nn.Module], nn.Module] = lambda m: m, rank: int = 0):
         self.config, self.dataset, self.device = config, dataset, device
+        self.all_images = dataset.tensors  # every work: the originality reference covers them all
+        self.heldout: torch.Tensor | None = None
+        if config.holdout is not False:  # True asks for it, but fewer than 12 works hold none out
+            train_idx, held = quality.holdout_split(dataset.image_hashes)
+            if held:
+                dataset.tensors, self.heldout = self.all_images[train_idx], self.all_images[held]
+        # fewshot: augmentation moves from enlarging the real set to DiffAugment in the D step.
+        self.diffaugment = False
+        if config.architecture == "dcgan" and config.recipe == "fewshot":
+            self.diffaugment, dataset.augment = dataset.augment, False
         self.bundle = seeded_bundle(config, device)
         self.step = 0
         lr = config.learning_rate
@@ -130,12 +160,18 @@ class TrainingSession:
         np.random.seed((config.seed * 1000 + 1 + rank) % 2**32)
         random.seed(config.seed * 1000 + 1 + rank)
         self.data_rng = torch.Generator().manual_seed(config.seed * 1000 + 2 + rank)
+        self.aug_rng = torch.Generator().manual_seed(config.seed * 1000 + 5 + rank)
         fixed = torch.Generator().manual_seed(config.seed * 1000 + 3)
         self.sample_z = torch.randn(SAMPLE_GRID, LATENT_DIM, generator=fixed).to(device)
 
     def train_step(self) -> dict[str, torch.Tensor]:
         real = self.dataset.batch(self.config.batch_size, self.data_rng).to(self.device, non_blocking=True)
-        losses = self._vae_step(real) if self.bundle.vae is not None else self._gan_step(real)
+        if self.bundle.vae is not None:
+            losses = self._vae_step(real)
+        elif self.bundle.recipe == "fewshot":
+            losses = self._fewshot_step(real)
+        else:
+            losses = self._gan_step(real)
         self.step += 1
         return losses
 
@@ -153,6 +189,26 @@ class TrainingSession:
         opt_g.step()
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
 
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        return diff_augment(x, self.aug_rng) if self.diffaugment else x
+
+    def _fewshot_step(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Hinge loss (Lim & Ye 2017) on DiffAugment-ed real and generated images; EMA update."""
+        opt_g, opt_d = self.optimisers["generator"], self.optimisers["discriminator"]
+        fake = self.g(torch.randn(real.shape[0], LATENT_DIM, device=self.device))
+        d_loss = F.relu(1.0 - self.d(self._augment(real))).mean() \
+            + F.relu(1.0 + self.d(self._augment(fake.detach()))).mean()
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        g_loss = -self.d(self._augment(fake)).mean()
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        assert self.bundle.ema is not None
+        update_ema(self.bundle.ema, self.bundle.generator, self.step)
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
+
     def _vae_step(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
         recon_x, mu, logvar = self.vae(real)
         # Per-image sums (Gaussian likelihood up to a constant), averaged over the batch.
@@ -167,12 +223,12 @@ class TrainingSession:
 
     def checkpoint_bytes(self) -> bytes:
         rng = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
-               "data": self.data_rng.get_state()}
+               "data": self.data_rng.get_state(), "aug": self.aug_rng.get_state()}
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
         blob = {
             "format": CHECKPOINT_FORMAT, "step": self.step, "architecture": self.config.architecture,
-            "image_size": self.config.image_size, "width": self.config.width,
+            "image_size": self.config.image_size, "width": self.config.width, "recipe": self.bundle.recipe,
             "dataset_sha256": self.dataset.sha256, "rng": rng,
             "models": {k: m.state_dict() for k, m in self.bundle.trained_modules().items()},
             "optimisers": {k: o.state_dict() for k, o in self.optimisers.items()},
@@ -186,8 +242,18 @@ class TrainingSession:
         if (ckpt.architecture, ckpt.image_size, ckpt.state["width"]) != (
                 self.config.architecture, self.config.image_size, self.config.width):
             raise ValueError("checkpoint was made for a different architecture, image size or width")
+        models = ckpt.state["models"]
+        if ckpt.state.get("recipe", "dcgan") != self.bundle.recipe:
+            if not weights_only:
+                raise ValueError("checkpoint was made with a different training recipe")
+            # Refining a version trained with another recipe: keep its generator, start the rest.
+            if "generator" in models:
+                self.bundle.generator.load_state_dict(models["generator"])
+                if self.bundle.ema is not None:
+                    self.bundle.ema.load_state_dict(models["generator"])
+            return
         for name, module in self.bundle.trained_modules().items():
-            module.load_state_dict(ckpt.state["models"][name])
+            module.load_state_dict(models[name])
         if weights_only:
             return
         if ckpt.dataset_sha256 != self.dataset.sha256:
@@ -199,13 +265,15 @@ class TrainingSession:
         np.random.set_state(rng["numpy"])
         random.setstate(rng["python"])
         self.data_rng.set_state(rng["data"])
+        if "aug" in rng:
+            self.aug_rng.set_state(rng["aug"])
         if "cuda" in rng and self.device.type == "cuda":
             torch.cuda.set_rng_state(rng["cuda"], self.device)
         self.step = ckpt.step
 
     @torch.no_grad()
     def sample_grid_png(self) -> bytes:
-        images = generate(self.bundle.generator, self.sample_z)
+        images = generate(generator_for_export(self.bundle), self.sample_z)
         return grid_png(images, nrow=4)
 
 
@@ -213,7 +281,7 @@ def seeded_bundle(config: TrainConfig, device: torch.device) -> ModelBundle:
     """Initial weights depend only on the seed: the untrained baseline rebuilds them."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        bundle = build(config.architecture, config.image_size, config.width)
+        bundle = build(config.architecture, config.image_size, config.width, config.recipe)
     for m in bundle.trained_modules().values():
         m.to(device)
     return bundle
@@ -246,22 +314,49 @@ def grid_png(images: torch.Tensor, nrow: int, pad: int = 2) -> bytes:
 
 @torch.no_grad()
 def evaluate(session: TrainingSession) -> dict[str, Any]:
-    """SWD (and VAE reconstruction error) of the trained model next to its untrained initial state."""
+    """Quality of the exported generator next to its untrained initial state.
+
+    SWD against the training works (and the held-out works when there are any), k-NN precision
+    and recall (quality.py), memorisation (distance of each sample to its nearest training work),
+    and for the VAE the reconstruction error.
+    """
     config, real = session.config, session.dataset.tensors
     z = torch.randn(config.eval_samples, LATENT_DIM,
                     generator=torch.Generator().manual_seed(config.seed * 1000 + 4)).to(session.device)
     untrained = seeded_bundle(config, session.device)
-    trained_swd = swd(real, generate(session.bundle.generator, z), seed=config.seed)
-    untrained_swd = swd(real, generate(untrained.generator, z), seed=config.seed)
+    fake = generate(generator_for_export(session.bundle), z)
+    fake0 = generate(generator_for_export(untrained), z)
+    trained_swd = swd(real, fake, seed=config.seed)
+    untrained_swd = swd(real, fake0, seed=config.seed)
     metrics: dict[str, Any] = {
         "swd": trained_swd["avg"], "swd_per_level": trained_swd["per_level"],
         "swd_untrained": untrained_swd["avg"], "swd_untrained_per_level": untrained_swd["per_level"],
         "swd_resolutions": trained_swd["resolutions"], "eval_samples": config.eval_samples,
+        "recipe": session.bundle.recipe if session.bundle.vae is None else "vae",
+        "train_works": len(real), "heldout_works": 0,
     }
+    metrics.update(sample_quality(real, session.heldout, fake, fake0, seed=config.seed))
     if session.bundle.vae is not None and untrained.vae is not None:
         metrics["recon_error"] = reconstruction_error(session.bundle.vae, real, session.device)
         metrics["recon_error_untrained"] = reconstruction_error(untrained.vae, real, session.device)
     return metrics
+
+
+def sample_quality(train_images: torch.Tensor, heldout: torch.Tensor | None, fake: torch.Tensor,
+                   fake_untrained: torch.Tensor, seed: int = 0) -> dict[str, Any]:
+    """Held-out SWD (trained and untrained), precision/recall and memorisation of generated samples."""
+    out: dict[str, Any] = {}
+    if heldout is not None and len(heldout):
+        out["heldout_works"] = len(heldout)
+        out["swd_heldout"] = swd(heldout, fake, seed=seed)["avg"]
+        out["swd_heldout_untrained"] = swd(heldout, fake_untrained, seed=seed)["avg"]
+    real_f, fake_f = quality.features(train_images), quality.features(fake)
+    out.update(quality.precision_recall(real_f, fake_f))
+    if heldout is not None and len(heldout):
+        out["recall_heldout"] = quality.coverage_of(quality.features(heldout), fake_f)
+    reference = quality.originality_reference(train_images)
+    out.update({f"memorisation_{k}": v for k, v in quality.memorisation(fake, reference).items()})
+    return out
 
 
 @torch.no_grad()
@@ -328,6 +423,10 @@ def train(
             on_sample(session.sample_grid_png())
         if on_checkpoint is not None and checkpoint_every and step % checkpoint_every == 0 and step < config.steps:
             on_checkpoint(session.checkpoint_bytes())
-    return TrainResult("succeeded", session.step, session.dataset.sha256, generator_state_bytes(session.bundle),
-                       session.checkpoint_bytes(), evaluate(session) if compute_metrics else {},
-                       session.sample_grid_png())
+    result = TrainResult("succeeded", session.step, session.dataset.sha256, generator_state_bytes(session.bundle),
+                         session.checkpoint_bytes(), sample_png=session.sample_grid_png())
+    if compute_metrics:
+        result.metrics = evaluate(session)
+        result.directions = latent_directions(generator_for_export(session.bundle))
+        result.originality = quality.originality_reference(session.all_images)
+    return result

@@ -88,4 +88,5 @@ def test_gan_progress_reports_both_losses(geometric_images) -> None:
     train(tiny(steps=4), geometric_images, on_progress=progress.append, progress_every=2,
           compute_metrics=False)
     assert set(progress[0].losses) == {"d_loss", "g_loss"}
-    assert all(v == v and v > 0 for p in progress for v in p.losses.values())  # finite, positive
+    assert all(abs(v) < 1e6 for p in progress for v in p.losses.values())  # finite
+    assert all(p.losses["d_loss"] > 0 for p in progress)  # hinge and BCE discriminator losses are positive

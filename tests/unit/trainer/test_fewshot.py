@@ -1,0 +1,62 @@
+"""The fewshot recipe: DiffAugment replaces real-set augmentation, the EMA generator is exported,
+and a held-out split is reported when the dataset allows it."""
+
+import torch
+
+from services.trainer.dataset import ImageDataset
+from services.trainer.models import build, generator_for_export, generator_state_bytes, load_generator
+from services.trainer.quality import DESCRIPTOR_DIM
+from services.trainer.training import TrainConfig, TrainingSession, train
+
+
+def tiny(steps: int = 6, **kw) -> TrainConfig:
+    return TrainConfig(architecture="dcgan", image_size=32, steps=steps, batch_size=8, width=8, seed=3, **kw)
+
+
+def test_fewshot_is_the_default_and_augments_inside_the_discriminator_step(geometric_images) -> None:
+    session = TrainingSession(tiny(), ImageDataset(geometric_images, 32, None), torch.device("cpu"))
+    assert session.config.recipe == "fewshot" and session.bundle.ema is not None
+    assert session.diffaugment and not session.dataset.augment  # real batches are no longer enlarged
+    big = TrainingSession(tiny(augment=False), ImageDataset(geometric_images, 32, False), torch.device("cpu"))
+    assert not big.diffaugment
+
+
+def test_exported_weights_are_the_ema_generator_not_the_live_one(geometric_images) -> None:
+    result = train(tiny(steps=8), geometric_images, compute_metrics=False)
+    from services.trainer.training import Checkpoint
+
+    models = Checkpoint.from_bytes(result.checkpoint).state["models"]
+    exported = load_generator(result.generator_state).state_dict()
+    assert all(torch.equal(exported[k], models["ema"][k]) for k in exported)
+    assert any(not torch.equal(exported[k], models["generator"][k]) for k in exported)
+
+
+def test_old_recipe_still_available_and_exports_its_generator() -> None:
+    torch.manual_seed(0)
+    bundle = build("dcgan", 32, width=8, recipe="dcgan")
+    assert bundle.ema is None and generator_for_export(bundle) is bundle.generator
+    z = torch.randn(2, 128)
+    assert torch.equal(load_generator(generator_state_bytes(bundle))(z), bundle.generator.eval()(z))
+
+
+def test_held_out_split_and_its_metrics_appear_in_the_result(geometric_images) -> None:
+    result = train(tiny(steps=4, eval_samples=32), geometric_images)  # 16 works: 4 held out
+    m = result.metrics
+    assert m["train_works"] == 12 and m["heldout_works"] == 4
+    for key in ("swd_heldout", "swd_heldout_untrained", "precision", "recall", "recall_heldout",
+                "memorisation_nn_distance_mean", "memorisation_originality_median",
+                "memorisation_near_copy_fraction"):
+        assert key in m and m[key] == m[key], key
+    assert 0 <= m["precision"] <= 1 and 0 <= m["recall"] <= 1
+    assert result.originality is not None and result.originality["descriptors"].shape == (16, DESCRIPTOR_DIM)
+    assert result.directions is not None and result.directions["vectors"].shape == (5, 128)
+    few = train(tiny(steps=2, eval_samples=32), geometric_images[:8]).metrics
+    assert few["heldout_works"] == 0 and "swd_heldout" not in few and few["train_works"] == 8
+
+
+def test_held_out_split_does_not_depend_on_input_order(geometric_images) -> None:
+    a = TrainingSession(tiny(), ImageDataset(geometric_images, 32, None), torch.device("cpu"))
+    b = TrainingSession(tiny(), ImageDataset(list(reversed(geometric_images)), 32, None), torch.device("cpu"))
+    assert a.heldout is not None and b.heldout is not None
+    key = lambda t: sorted(map(tuple, t.flatten(1)[:, :64].tolist()))  # noqa: E731
+    assert key(a.heldout) == key(b.heldout)
