@@ -142,8 +142,12 @@ def quality_race(label: str, style: str, budgets_s: list[float], threads: int, c
     spent = dict.fromkeys(sessions, 0.0)
     done = dict.fromkeys(sessions, 0)
     z = torch.randn(128, LATENT_DIM, generator=torch.Generator().manual_seed(11))
-    untrained = {name: generate(generator_for_export(seeded_bundle(s.config, torch.device("cpu"))), z)
-                 for name, s in sessions.items()}
+    untrained = {}
+    for name, s in sessions.items():  # the same decoding (palette snap when the recipe has one)
+        bundle = seeded_bundle(s.config, torch.device("cpu"))
+        bundle.palette = s.bundle.palette
+        untrained[name] = generate(generator_for_export(bundle), z)
+        report(f"{label}_{name}_palette_colours", str(0 if s.bundle.palette is None else len(s.bundle.palette)))
     grids: dict[str, torch.Tensor] = {}
     wall_started = time.perf_counter()
     while any(done[n] < len(budgets_s) for n in sessions):
