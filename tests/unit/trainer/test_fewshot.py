@@ -5,6 +5,7 @@ import torch
 
 from services.trainer.dataset import ImageDataset
 from services.trainer.models import build, generator_for_export, generator_state_bytes, load_generator
+from services.trainer.palette import PaletteDecoder
 from services.trainer.quality import DESCRIPTOR_DIM
 from services.trainer.training import TrainConfig, TrainingSession, train
 
@@ -26,7 +27,9 @@ def test_exported_weights_are_the_ema_generator_not_the_live_one(geometric_image
     from services.trainer.training import Checkpoint
 
     models = Checkpoint.from_bytes(result.checkpoint).state["models"]
-    exported = load_generator(result.generator_state).state_dict()
+    loaded = load_generator(result.generator_state)
+    assert isinstance(loaded, PaletteDecoder)  # a flat style: the EMA generator, then the palette snap
+    exported = loaded.generator.state_dict()
     assert all(torch.equal(exported[k], models["ema"][k]) for k in exported)
     assert any(not torch.equal(exported[k], models["generator"][k]) for k in exported)
 
