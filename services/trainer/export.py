@@ -72,7 +72,7 @@ def verify_onnx(generator: nn.Module, onnx_bytes: bytes, *, seed: int = 0,
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(seed)
-    palette = generator.palette.detach().cpu().numpy() if isinstance(generator, PaletteDecoder) else None
+    palette = generator.colours().detach().cpu().numpy() if isinstance(generator, PaletteDecoder) else None
     worst, flips, pixels = 0.0, 0, 0
     generator = generator.cpu().eval()
     for n in batch_sizes:

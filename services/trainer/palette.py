@@ -86,6 +86,10 @@ class PaletteDecoder(nn.Module):
         self.generator = generator
         self.register_buffer("palette", palette.detach().float().clone())
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def colours(self) -> torch.Tensor:
+        """The palette [K, 3] in [-1, 1]."""
         palette: torch.Tensor = self.palette  # type: ignore[assignment]
-        return snap(self.generator(z), palette)
+        return palette
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return snap(self.generator(z), self.colours())
