@@ -7,7 +7,8 @@
 - quality against wall-clock time: on two procedural styles (flat shapes: "geometric"; textured:
   "dots"), WORKS works each at 64 px, the previous recipe (DCGAN, BatchNorm discriminator, real-set
   augmentation, width 64, batch 32) and the new default (fewshot: spectral norm, hinge loss,
-  DiffAugment, EMA generator; NEW_WIDTH, NEW_BATCH) train side by side, alternating SLICE_S slices
+  DiffAugment, EMA generator, outputs snapped to the style's palette when the works are flat colour,
+  the untrained baseline decoded the same way; NEW_WIDTH, NEW_BATCH) train side by side, alternating SLICE_S slices
   of training time so both see the same machine load. At each budget (default 1, 2 and 5 minutes of
   each model's own training time) the exported generator is evaluated: SWD against the held-out works
   as a ratio to the same model untrained (target <= 0.35 at the last budget), precision, recall and
@@ -142,8 +143,12 @@ def quality_race(label: str, style: str, budgets_s: list[float], threads: int, c
     spent = dict.fromkeys(sessions, 0.0)
     done = dict.fromkeys(sessions, 0)
     z = torch.randn(128, LATENT_DIM, generator=torch.Generator().manual_seed(11))
-    untrained = {name: generate(generator_for_export(seeded_bundle(s.config, torch.device("cpu"))), z)
-                 for name, s in sessions.items()}
+    untrained = {}
+    for name, s in sessions.items():  # the same decoding (palette snap when the recipe has one)
+        bundle = seeded_bundle(s.config, torch.device("cpu"))
+        bundle.palette = s.bundle.palette
+        untrained[name] = generate(generator_for_export(bundle), z)
+        report(f"{label}_{name}_palette_colours", str(0 if s.bundle.palette is None else len(s.bundle.palette)))
     grids: dict[str, torch.Tensor] = {}
     wall_started = time.perf_counter()
     while any(done[n] < len(budgets_s) for n in sessions):

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from services.trainer.palette import PaletteDecoder
+
 LATENT_DIM = 128
 IMAGE_SIZES = (32, 64, 128)
 ARCHITECTURES = ("dcgan", "vae")
@@ -169,6 +171,7 @@ class ModelBundle:
     vae: ConvVAE | None = None
     ema: nn.Module | None = None  # moving average of `generator` (fewshot): what samples and exports use
     recipe: str = "dcgan"
+    palette: torch.Tensor | None = None  # [K, 3] of a flat-colour style: outputs snap to it (palette.py)
 
     def trained_modules(self) -> dict[str, nn.Module]:
         """Every module whose state a checkpoint must hold (the EMA included, to resume exactly)."""
@@ -205,24 +208,34 @@ def build(architecture: str, image_size: int, width: int = DEFAULT_WIDTH, recipe
     raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
 
 
-def generator_for_export(bundle: ModelBundle) -> nn.Module:
-    """The module mapping z [N, 128] -> image [N, 3, S, S]: the EMA generator when the recipe keeps
-    one, else the DCGAN generator or the VAE decoder."""
+def base_generator(bundle: ModelBundle) -> nn.Module:
+    """The network mapping z [N, 128] -> image before any decoding step: the EMA generator when
+    the recipe keeps one, else the DCGAN generator or the VAE decoder."""
     return bundle.ema if bundle.ema is not None else bundle.generator
 
 
+def generator_for_export(bundle: ModelBundle) -> nn.Module:
+    """What users get, z [N, 128] -> image [N, 3, S, S]: `base_generator`, followed by the snap to
+    the style's palette when the bundle has one."""
+    base = base_generator(bundle)
+    return base if bundle.palette is None else PaletteDecoder(base, bundle.palette)
+
+
 def generator_state_bytes(bundle: ModelBundle) -> bytes:
-    """Self-describing generator weights: enough to rebuild it without the training config."""
+    """Self-describing generator weights (and palette): enough to rebuild it without the training config."""
     buf = io.BytesIO()
-    state = {k: v.detach().cpu() for k, v in generator_for_export(bundle).state_dict().items()}
+    state = {k: v.detach().cpu() for k, v in base_generator(bundle).state_dict().items()}
+    palette = None if bundle.palette is None else bundle.palette.detach().cpu().float()
     torch.save({"architecture": bundle.architecture, "image_size": bundle.image_size,
-                "width": bundle.width, "latent_dim": LATENT_DIM, "state_dict": state}, buf)
+                "width": bundle.width, "latent_dim": LATENT_DIM, "state_dict": state, "palette": palette}, buf)
     return buf.getvalue()
 
 
-def load_generator(data: bytes) -> DCGANGenerator:
-    """Rebuild an exported generator (eval mode) from `generator_state_bytes` output."""
+def load_generator(data: bytes) -> nn.Module:
+    """Rebuild an exported generator (eval mode) from `generator_state_bytes` output: a
+    DCGANGenerator, wrapped in its PaletteDecoder when the version has a palette."""
     blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     g = DCGANGenerator(blob["image_size"], blob["width"], blob["latent_dim"])
     g.load_state_dict(blob["state_dict"])
-    return g.eval()
+    palette = blob.get("palette")
+    return (g if palette is None else PaletteDecoder(g, palette)).eval()

@@ -3,10 +3,11 @@ Growing of GANs", section 5 and appendix D), written from the paper's descriptio
 
 Each image set is decomposed into a Laplacian pyramid down to 16 px. From every level, 7x7
 neighbourhoods (147-d descriptors with 3 colour channels) are sampled, each channel normalised to
-zero mean and unit std over the set, and the distance between the two descriptor sets is the sliced
-Wasserstein distance: project on random unit directions, sort, mean absolute difference of the
-sorted projections. Small distances at fine levels mean similar textures and edges, at the coarse
-level similar large-scale structure and colour. Like the paper, values are reported x 1e3.
+zero mean and unit std over the real set (the same affine map for both sets), and the distance
+between the two descriptor sets is the sliced Wasserstein distance: project on random unit
+directions, sort, mean absolute difference of the sorted projections. Small distances at fine
+levels mean similar textures and edges, at the coarse level similar large-scale structure and
+colour. Like the paper, values are reported x 1e3.
 It needs no pretrained network, so it works offline.
 """
 
@@ -59,16 +60,17 @@ def _positions(count: int, level_size: int, generator: torch.Generator) -> tuple
     return frac, y, x
 
 
-def _descriptors(level: torch.Tensor, frac: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """7x7x3 neighbourhoods of a pyramid level at the given positions, channel-normalised, [M, 147]."""
+def _patches(level: torch.Tensor, frac: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """7x7x3 neighbourhoods of a pyramid level at the given positions, [M, 3, 7, 7]."""
     n, c = level.shape[:2]
     img = (frac * n).long().clamp_max(n - 1)
     ar = torch.arange(PATCH)
-    patches = level[img[:, None, None, None], torch.arange(c)[None, :, None, None],
-                    (y[:, None] + ar)[:, None, :, None], (x[:, None] + ar)[:, None, None, :]]
-    mean = patches.mean(dim=(0, 2, 3), keepdim=True)
-    std = patches.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-8)
-    return ((patches - mean) / std).reshape(len(img), -1)
+    return level[img[:, None, None, None], torch.arange(c)[None, :, None, None],
+                 (y[:, None] + ar)[:, None, :, None], (x[:, None] + ar)[:, None, None, :]]
+
+
+def _normalised(patches: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    return ((patches - mean) / std).reshape(len(patches), -1)
 
 
 def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, generator: torch.Generator,
@@ -104,7 +106,13 @@ def swd(real: torch.Tensor, fake: torch.Tensor, seed: int = 0, *, descriptors_pe
     per_level = []
     for lr, lf in zip(real_levels, fake_levels, strict=True):
         where = _positions(descriptors_per_level, lr.shape[-1], generator)
-        da, db = _descriptors(lr, *where), _descriptors(lf, *where)
+        pa, pb = _patches(lr, *where), _patches(lf, *where)
+        # Both sets are normalised with the REAL set's per-channel statistics: with per-set
+        # statistics a nearly constant generated set (an untrained model whose outputs snap to one
+        # palette colour) is divided by a near-zero std and its distance explodes.
+        mean = pa.mean(dim=(0, 2, 3), keepdim=True)
+        std = pa.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-8)
+        da, db = _normalised(pa, mean, std), _normalised(pb, mean, std)
         per_level.append(1e3 * sliced_wasserstein(da, db, generator, projections, repeats))
     return {
         "per_level": per_level,

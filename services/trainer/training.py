@@ -31,14 +31,18 @@ from services.trainer.models import (
     DEFAULT_WIDTH,
     LATENT_DIM,
     ModelBundle,
+    base_generator,
     build,
     generator_for_export,
     generator_state_bytes,
 )
+from services.trainer.palette import learn_palette
 from services.trainer.swd import swd
 
 CHECKPOINT_FORMAT = 1
 SAMPLE_GRID = 16  # images in a progress sample grid (4 x 4)
+FEWSHOT_BETAS = (0.5, 0.999)  # Adam betas of the fewshot recipe
+FEWSHOT_POLICY: tuple[str, ...] = ("color", "translation", "cutout")  # its DiffAugment transforms
 
 
 class TrainConfig(BaseModel):
@@ -55,10 +59,15 @@ class TrainConfig(BaseModel):
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     threads: int | None = Field(default=None, ge=1)  # None: this process's cores minus one
     eval_samples: int = Field(default=128, ge=16, le=8192)  # generated images for the final SWD
+    eval_descriptors: int = Field(default=8192, ge=256, le=65536)  # SWD patches per pyramid level
     # GAN recipe: "fewshot" = spectral-norm discriminator, hinge loss, DiffAugment on real and
     # generated images (when `augment` is on), EMA generator; "dcgan" = the original recipe.
     recipe: Literal["fewshot", "dcgan"] = "fewshot"
     holdout: bool | None = None  # None: hold out every 5th work when there are >= 12
+    # Style-aware decoding (palette.py): None = on for the fewshot recipe when the training works are
+    # flat colour (outputs snap to their palette), off otherwise; False never; True whenever a palette
+    # is found (any GAN recipe).
+    palette: bool | None = None
 
     @property
     def learning_rate(self) -> float:
@@ -142,6 +151,7 @@ class TrainingSession:
         if config.architecture == "dcgan" and config.recipe == "fewshot":
             self.diffaugment, dataset.augment = dataset.augment, False
         self.bundle = seeded_bundle(config, device)
+        self.bundle.palette = style_palette(config, dataset.tensors)
         self.step = 0
         lr = config.learning_rate
         if self.bundle.vae is not None:
@@ -150,10 +160,10 @@ class TrainingSession:
         else:
             assert self.bundle.discriminator is not None
             self.g, self.d = wrap(self.bundle.generator), wrap(self.bundle.discriminator)
+            betas = FEWSHOT_BETAS if self.bundle.recipe == "fewshot" else (0.5, 0.999)
             self.optimisers = {
-                "generator": torch.optim.Adam(self.bundle.generator.parameters(), lr, betas=(0.5, 0.999)),
-                "discriminator": torch.optim.Adam(self.bundle.discriminator.parameters(), lr,
-                                                  betas=(0.5, 0.999)),
+                "generator": torch.optim.Adam(self.bundle.generator.parameters(), lr, betas=betas),
+                "discriminator": torch.optim.Adam(self.bundle.discriminator.parameters(), lr, betas=betas),
             }
         # Ranks differ in data and noise but share the initial weights (seeded_bundle above).
         torch.manual_seed(config.seed * 1000 + 1 + rank)
@@ -190,7 +200,7 @@ class TrainingSession:
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
-        return diff_augment(x, self.aug_rng) if self.diffaugment else x
+        return diff_augment(x, self.aug_rng, FEWSHOT_POLICY) if self.diffaugment else x
 
     def _fewshot_step(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
         """Hinge loss (Lim & Ye 2017) on DiffAugment-ed real and generated images; EMA update."""
@@ -277,6 +287,14 @@ class TrainingSession:
         return grid_png(images, nrow=4)
 
 
+def style_palette(config: TrainConfig, train_images: torch.Tensor) -> torch.Tensor | None:
+    """The palette outputs snap to (see TrainConfig.palette), learnt from the training works only."""
+    wanted = config.palette if config.palette is not None else config.recipe == "fewshot"
+    if not wanted or config.architecture != "dcgan":
+        return None
+    return learn_palette(train_images)
+
+
 def seeded_bundle(config: TrainConfig, device: torch.device) -> ModelBundle:
     """Initial weights depend only on the seed: the untrained baseline rebuilds them."""
     with torch.random.fork_rng(devices=[]):
@@ -324,18 +342,21 @@ def evaluate(session: TrainingSession) -> dict[str, Any]:
     z = torch.randn(config.eval_samples, LATENT_DIM,
                     generator=torch.Generator().manual_seed(config.seed * 1000 + 4)).to(session.device)
     untrained = seeded_bundle(config, session.device)
+    untrained.palette = session.bundle.palette  # the same decoding: only the weights differ
     fake = generate(generator_for_export(session.bundle), z)
     fake0 = generate(generator_for_export(untrained), z)
-    trained_swd = swd(real, fake, seed=config.seed)
-    untrained_swd = swd(real, fake0, seed=config.seed)
+    trained_swd = swd(real, fake, seed=config.seed, descriptors_per_level=config.eval_descriptors)
+    untrained_swd = swd(real, fake0, seed=config.seed, descriptors_per_level=config.eval_descriptors)
     metrics: dict[str, Any] = {
         "swd": trained_swd["avg"], "swd_per_level": trained_swd["per_level"],
         "swd_untrained": untrained_swd["avg"], "swd_untrained_per_level": untrained_swd["per_level"],
         "swd_resolutions": trained_swd["resolutions"], "eval_samples": config.eval_samples,
         "recipe": session.bundle.recipe if session.bundle.vae is None else "vae",
+        "palette_colours": 0 if session.bundle.palette is None else len(session.bundle.palette),
         "train_works": len(real), "heldout_works": 0,
     }
-    metrics.update(sample_quality(real, session.heldout, fake, fake0, seed=config.seed))
+    metrics.update(sample_quality(real, session.heldout, fake, fake0, seed=config.seed,
+                                  descriptors_per_level=config.eval_descriptors))
     if session.bundle.vae is not None and untrained.vae is not None:
         metrics["recon_error"] = reconstruction_error(session.bundle.vae, real, session.device)
         metrics["recon_error_untrained"] = reconstruction_error(untrained.vae, real, session.device)
@@ -343,13 +364,15 @@ def evaluate(session: TrainingSession) -> dict[str, Any]:
 
 
 def sample_quality(train_images: torch.Tensor, heldout: torch.Tensor | None, fake: torch.Tensor,
-                   fake_untrained: torch.Tensor, seed: int = 0) -> dict[str, Any]:
+                   fake_untrained: torch.Tensor, seed: int = 0,
+                   descriptors_per_level: int = 8192) -> dict[str, Any]:
     """Held-out SWD (trained and untrained), precision/recall and memorisation of generated samples."""
     out: dict[str, Any] = {}
     if heldout is not None and len(heldout):
         out["heldout_works"] = len(heldout)
-        out["swd_heldout"] = swd(heldout, fake, seed=seed)["avg"]
-        out["swd_heldout_untrained"] = swd(heldout, fake_untrained, seed=seed)["avg"]
+        out["swd_heldout"] = swd(heldout, fake, seed=seed, descriptors_per_level=descriptors_per_level)["avg"]
+        out["swd_heldout_untrained"] = swd(heldout, fake_untrained, seed=seed,
+                                           descriptors_per_level=descriptors_per_level)["avg"]
     real_f, fake_f = quality.features(train_images), quality.features(fake)
     out.update(quality.precision_recall(real_f, fake_f))
     if heldout is not None and len(heldout):
@@ -427,6 +450,6 @@ def train(
                          session.checkpoint_bytes(), sample_png=session.sample_grid_png())
     if compute_metrics:
         result.metrics = evaluate(session)
-        result.directions = latent_directions(generator_for_export(session.bundle))
+        result.directions = latent_directions(base_generator(session.bundle))
         result.originality = quality.originality_reference(session.all_images)
     return result
