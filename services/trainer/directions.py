@@ -10,7 +10,7 @@ z by t along direction i moves the activation's projection on component i by t *
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -22,9 +22,11 @@ MAX_AMOUNT = 5.0  # in standard deviations of z along the direction; larger leav
 
 def _first_layer(generator: nn.Module) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """W [F, D] of the first Linear, and the eval-mode BatchNorm scale and shift per feature."""
-    linear, bn = generator.project[0], generator.project[2]
+    project = cast(nn.Sequential, generator.project)
+    linear, bn = cast(nn.Linear, project[0]), cast(nn.BatchNorm2d, project[2])
     w = linear.weight.detach().float().cpu()
     per_channel = w.shape[0] // bn.num_features
+    assert bn.running_var is not None and bn.running_mean is not None  # tracked: the generator's BatchNorm
     scale = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach().float().cpu()
     shift = (bn.bias - bn.running_mean * scale).detach().float().cpu() if bn.bias is not None else 0 * scale
     return w, scale.repeat_interleave(per_channel), shift.repeat_interleave(per_channel)
@@ -55,11 +57,13 @@ def latent_directions(generator: nn.Module, count: int = DIRECTIONS) -> dict[str
             "singular_values": s.float().numpy(), "variance_share": (s**2 / total).float().numpy()}
 
 
-def edit_latent(z: torch.Tensor | np.ndarray, direction: torch.Tensor | np.ndarray, amount: float) -> torch.Tensor:
+def edit_latent(z: torch.Tensor | np.ndarray[Any, Any], direction: torch.Tensor | np.ndarray[Any, Any],
+                amount: float) -> torch.Tensor:
     """z moved by `amount` along a unit `direction` (z [N, D] or [D]); raises on |amount| > MAX_AMOUNT."""
     if not np.isfinite(amount) or abs(amount) > MAX_AMOUNT:
         raise ValueError(f"amount must be within [-{MAX_AMOUNT}, {MAX_AMOUNT}], got {amount}")
     z_t = torch.as_tensor(z, dtype=torch.float32)
     d = torch.as_tensor(direction, dtype=torch.float32)
     d = d / d.norm().clamp_min(1e-12)
-    return z_t + float(amount) * d
+    moved: torch.Tensor = z_t + float(amount) * d
+    return moved

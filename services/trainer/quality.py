@@ -27,6 +27,8 @@ import torch.nn.functional as F
 
 from services.trainer.swd import _downsample, _upsample
 
+Array = np.ndarray[Any, Any]
+
 DESCRIPTOR_SIZE, DESCRIPTOR_DIM = 32, 432
 SHARPNESS_SIZE = 64
 HOLDOUT_MIN_WORKS = 12  # from this many works on, every HOLDOUT_EVERY-th is held out
@@ -69,7 +71,7 @@ def _bands(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 
 
 @torch.no_grad()
-def descriptors(images: torch.Tensor) -> np.ndarray:
+def descriptors(images: torch.Tensor) -> Array:
     """[N, 3, S, S] in [-1, 1] -> float32 [N, DESCRIPTOR_DIM] at 32 px: colour layout and where the
     edges are. Robust to noise and JPEG re-encoding, so near copies stay near (originality)."""
     x = _resized(images, DESCRIPTOR_SIZE)
@@ -83,7 +85,7 @@ def descriptors(images: torch.Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def features(images: torch.Tensor) -> np.ndarray:
+def features(images: torch.Tensor) -> Array:
     """Descriptors plus whole-image sharpness at 64 px (mean and 90th percentile of each band's
     magnitude, per channel): a blurred average of the works sits close to every work in the
     descriptor space, not in this one. [N, FEATURE_DIM], for precision and recall."""
@@ -91,16 +93,16 @@ def features(images: torch.Tensor) -> np.ndarray:
     bands = (fine, coarse)
     sharp = torch.cat([b.flatten(2).mean(2) for b in bands] + [b.flatten(2).quantile(0.9, dim=2) for b in bands],
                       dim=1)  # 12
-    return np.concatenate([descriptors(images), SHARPNESS_WEIGHT * sharp.numpy() / np.sqrt(12)],
-                          axis=1).astype(np.float32)
+    return np.asarray(np.concatenate([descriptors(images), SHARPNESS_WEIGHT * sharp.numpy() / np.sqrt(12)],
+                                     axis=1), dtype=np.float32)
 
 
-def _pairwise(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _pairwise(a: Array, b: Array) -> Array:
     d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
-    return np.sqrt(np.maximum(d2, 0.0))
+    return np.asarray(np.sqrt(np.maximum(d2, 0.0)))
 
 
-def _knn_radii(x: np.ndarray, k: int) -> np.ndarray:
+def _knn_radii(x: Array, k: int) -> Array:
     d = _pairwise(x, x)
     k = min(k, len(x) - 1)
     if k <= 0:
@@ -108,7 +110,7 @@ def _knn_radii(x: np.ndarray, k: int) -> np.ndarray:
     return np.sort(d, axis=1)[:, k]  # column 0 is the point itself
 
 
-def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = PR_K) -> dict[str, float]:
+def precision_recall(real: Array, fake: Array, k: int = PR_K) -> dict[str, float]:
     """k-NN manifold precision and recall of generated descriptors against real ones."""
     d = _pairwise(real, fake)  # [R, F]
     real_r, fake_r = _knn_radii(real, k), _knn_radii(fake, k)
@@ -117,7 +119,7 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = PR_K) -> dict[
     return {"precision": precision, "recall": recall}
 
 
-def coverage_of(reference: np.ndarray, fake: np.ndarray, k: int = PR_K) -> float:
+def coverage_of(reference: Array, fake: Array, k: int = PR_K) -> float:
     """Fraction of `reference` points inside the generated manifold (recall on other works)."""
     return float((_pairwise(reference, fake) <= _knn_radii(fake, k)[None, :]).any(axis=1).mean())
 

@@ -191,11 +191,11 @@ class TrainingSession:
         # Non-saturating GAN loss; softplus(-x) == BCE-with-logits against "real".
         d_loss = F.softplus(-self.d(real)).mean() + F.softplus(self.d(fake.detach())).mean()
         opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
+        torch.autograd.backward(d_loss)
         opt_d.step()
         g_loss = F.softplus(-self.d(fake)).mean()
         opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
+        torch.autograd.backward(g_loss)
         opt_g.step()
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
 
@@ -209,11 +209,11 @@ class TrainingSession:
         d_loss = F.relu(1.0 - self.d(self._augment(real))).mean() \
             + F.relu(1.0 + self.d(self._augment(fake.detach()))).mean()
         opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
+        torch.autograd.backward(d_loss)
         opt_d.step()
         g_loss = -self.d(self._augment(fake)).mean()
         opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
+        torch.autograd.backward(g_loss)
         opt_g.step()
         assert self.bundle.ema is not None
         update_ema(self.bundle.ema, self.bundle.generator, self.step)
@@ -227,7 +227,7 @@ class TrainingSession:
         loss = recon + kl
         opt = self.optimisers["vae"]
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        torch.autograd.backward(loss)
         opt.step()
         return {"loss": loss.detach(), "recon": recon.detach(), "kl": kl.detach()}
 
