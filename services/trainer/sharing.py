@@ -27,7 +27,7 @@ from shared.contracts.trainer import (
     TrainingUseVersion,
 )
 from shared.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unprocessable
-from shared.ids import new_id
+from shared.ids import is_ulid, new_id
 from shared.logging import get_logger
 from shared.outbox import enqueue
 
@@ -73,11 +73,11 @@ def _cursor(query: StyleModelListQuery) -> tuple[int, str] | None:
     if query.cursor is None:
         return None
     count, dot, model_id = query.cursor.rpartition(".")
-    if query.sort == "new" and not dot:
+    if query.sort == "new" and not dot and is_ulid(query.cursor):
         return 0, query.cursor
-    if query.sort == "popular" and count.isdigit() and model_id:
+    if query.sort == "popular" and count.isdigit() and is_ulid(model_id):
         return int(count), model_id
-    raise BadRequest("the cursor is not valid for this sort")
+    raise BadRequest("the cursor is not valid for this sort: pass the next_cursor of a previous page")
 
 
 async def list_models(pool: asyncpg.Pool, actor_id: str, query: StyleModelListQuery) -> StyleModelListing:

@@ -212,19 +212,6 @@ async def _flow(contexts: list[BrowserContext], pages: dict[str, Page], errors: 
 
     model_url = page.url
 
-    # Edit one of the works, delete another (asked once more, inline).
-    await page.goto(f"{gateway_url}/#/users/{username}")
-    await page.locator(".tile", has_text="Blob study 1").first.click()
-    await page.locator("#edit-work").click()
-    await page.get_by_label("Title").fill("Blob study, first")
-    await page.get_by_role("button", name="Save changes").click()
-    await expect(page.get_by_role("heading", name="Blob study, first")).to_be_visible()
-    await page.goto(f"{gateway_url}/#/users/{username}")
-    await page.locator(".tile", has_text="Blob study 2").first.click()
-    await page.locator("#delete-work").click()
-    await page.locator("#delete-work-confirm").click()
-    await expect(page.get_by_role("heading", name=username)).to_be_visible()
-    await expect(page.locator(".grid .tile")).to_have_count(IMAGES - 1)
     await page.goto(model_url)
 
     # Generate four samples, then "vary this" on the first: a second run is added above the first.
@@ -340,6 +327,23 @@ async def _flow(contexts: list[BrowserContext], pages: dict[str, Page], errors: 
     work_id = work_url.rsplit("/", 1)[-1]
     async with http.get(f"/v1/works/{work_id}") as resp:
         assert resp.status == 200 and not (await resp.json())["hidden"]
+
+    # Edit one of the works, delete another (asked once more, inline). The deleted work trained the
+    # model, so this comes after generating from it: deleting it withdraws its consent (issue 14).
+    await page.goto(f"{gateway_url}/#/users/{username}")
+    await page.locator(".tile", has_text="Blob study 1").first.click()
+    await page.locator("#edit-work").click()
+    await page.get_by_label("Title").fill("Blob study, first")
+    await page.get_by_role("button", name="Save changes").click()
+    await expect(page.get_by_role("heading", name="Blob study, first")).to_be_visible()
+    await page.goto(f"{gateway_url}/#/users/{username}")
+    await expect(page.locator(".tile", has_text="Blob study 2").first).to_be_visible()
+    tiles_before = await page.locator(".grid .tile").count()
+    await page.locator(".tile", has_text="Blob study 2").first.click()
+    await page.locator("#delete-work").click()
+    await page.locator("#delete-work-confirm").click()
+    await expect(page.get_by_role("heading", name=username)).to_be_visible()
+    await expect(page.locator(".grid .tile")).to_have_count(tiles_before - 1)
 
     # A long training, canceled: it says where it stopped and promises no time left.
     await page.goto(f"{gateway_url}/#/models/new")
