@@ -32,7 +32,7 @@ from tests.support.members import PASSWORD
 
 NAMES = ["community", "assets", "gateway"]
 STARTED = ["community", "assets", "trainer", "gateway"]
-STEPS = 80  # checkpoints every 20 steps
+STEPS = 400  # checkpoints every 20 steps; enough left after the first that the kill lands mid-training
 TINY_MODEL = {"architecture": "vae", "image_size": 32, "width": 16, "batch_size": 16}
 WORKS_PER_CLIENT = 5
 CLIENTS = 2
