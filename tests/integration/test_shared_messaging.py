@@ -170,3 +170,40 @@ async def test_rpc_errors_reach_the_caller_typed(nc) -> None:
             await call(nc, Operation("nobody-home", "anything", Nothing, None, "nobody serves this"), {}, timeout=1)
     finally:
         await rpc.stop()
+
+
+async def test_a_watched_call_answers_503_soon_when_its_handler_dies_and_a_replacement_is_already_up(
+        nc, endpoints) -> None:
+    """SIGKILL of the instance holding a request, restarted by a supervisor within a second: the
+    replacement answers PING but never got the request, so the caller is told at once (503) rather
+    than after the operation's whole deadline."""
+    from shared.messaging.connection import connect
+
+    service = f"test{uuid.uuid4().hex[:8]}"
+    hang_op = Operation(service, "hang", Nothing, None, "never answers", actor="none", timeout_s=30)
+    received = asyncio.Event()
+
+    async def hang(body: Nothing, call_: Call) -> None:
+        received.set()
+        await asyncio.sleep(3600)
+
+    first_nc = await connect(endpoints.nats_url, name="doomed")
+    doomed = RpcServer(first_nc, service)
+    doomed.serve(hang_op, hang)
+    await doomed.start()
+    replacement_nc = await connect(endpoints.nats_url, name="replacement")
+    replacement = RpcServer(replacement_nc, service)
+    replacement.serve(hang_op, hang)
+    try:
+        began = asyncio.get_running_loop().time()
+        pending = asyncio.ensure_future(call(nc, hang_op, {}, watch_peer=True))
+        await asyncio.wait_for(received.wait(), 5)
+        await first_nc.close()  # its subscriptions go with its connection, as with a killed process
+        await asyncio.sleep(0.1)
+        await replacement.start()  # up before the caller's first check
+        with pytest.raises(ServiceUnavailable, match="stopped while handling"):
+            await pending
+        assert asyncio.get_running_loop().time() - began < 8, "waited out (most of) the 30 s deadline"
+    finally:
+        await replacement.stop()
+        await replacement_nc.close()
