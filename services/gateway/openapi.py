@@ -106,8 +106,10 @@ frame (the connection stays open).
 **Resuming**: reconnect with `since` = the last `sequence` you received (or the one of the
 `subscribed` frame) and the same channels: you get every event you missed, once, in order.
 
-**Close codes**: 1001 server shutting down, 4001 token expired, 4008 client too slow (its send
-queue overflowed; reconnect with `since`), 1011 event streams unavailable."""
+**Close codes**: 1001 server shutting down, 4001 token expired, 4401 token revoked (the account
+was deleted or its password changed, by you or elsewhere: sign in again; reconnecting with the same
+token is refused), 4008 client too slow (its send queue overflowed; reconnect with `since`), 1011
+event streams unavailable."""
 
 LIVE_PATHS: dict[str, Any] = {
     "/v1/events": {"get": {

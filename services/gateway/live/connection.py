@@ -8,8 +8,9 @@ Server → client:
     {"subscribed": [...], "sequence": "<cursor>"} once the replay from `since` is done and live
     events follow; {"notice": {"code", "message"}}; {"error": {"code", "message"}} for a bad frame
     (the connection stays open).
-Close codes: 1001 server shutting down; 4001 token expired; 4008 client too slow (bounded queue
-overflowed: reconnect with `since`); 1011 the event streams could not be read.
+Close codes: 1001 server shutting down; 4001 token expired; 4401 token revoked (the account was
+deleted or its password changed: sign in again, do not retry with this token); 4008 client too slow
+(bounded queue overflowed: reconnect with `since`); 1011 the event streams could not be read.
 """
 
 from __future__ import annotations
@@ -52,8 +53,9 @@ def followee_ids(reply: Any) -> set[str]:
 
 class EventsConnection:
     def __init__(self, request: web.Request, ws: web.WebSocketResponse, user_id: str, *, hub: Hub,
-                 nc: NATS, settings: GatewaySettings) -> None:
+                 nc: NATS, settings: GatewaySettings, issued_ms: int = 0) -> None:
         self._request = request
+        self.issued_ms = issued_ms  # of the token it was opened with (revocations compare it)
         self._ws = ws
         self._hub = hub
         self._nc = nc
