@@ -28,8 +28,9 @@ from services.gateway.live.hub import Hub
 from services.gateway.live.subscriber import Subscriber
 from services.gateway.live.visibility import CHANNELS
 from services.gateway.settings import GatewaySettings
+from shared import safejson
 from shared.contracts.community import USERS_FOLLOWEES
-from shared.errors import AtelierError
+from shared.errors import AtelierError, BadRequest
 from shared.logging import get_logger
 from shared.messaging.rpc import call_raw
 
@@ -123,9 +124,9 @@ class EventsConnection:
 
     def _handle(self, text: str) -> None:
         try:
-            doc = json.loads(text)
-        except ValueError:
-            return self._error("bad-json", "frames must be JSON objects")
+            doc = safejson.loads(text)  # depth-checked first: a deeply nested frame is refused, not recursed
+        except BadRequest as exc:
+            return self._error("bad-json", f"frames must be JSON objects: {exc.detail}")
         if not isinstance(doc, dict):
             return self._error("bad-frame", "frames must be JSON objects")
         if "ping" in doc:
