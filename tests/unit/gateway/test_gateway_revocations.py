@@ -121,7 +121,7 @@ def test_a_revocation_closes_only_the_sockets_whose_token_it_refuses() -> None:
 
 
 def test_a_failing_listener_does_not_stop_revocations() -> None:
-    verifier, revocations = _verifier()
+    _, revocations = _verifier()
     seen: list[str] = []
 
     def broken(user_id: str) -> None:
