@@ -5,15 +5,16 @@ the count (a fixed window, as the shared rate limiter counts: shared_ratelimit.p
 Without an email service nothing proves an address belongs to whoever signs up, so the sign-up
 conflict cannot be silent; community answers one generic problem for a taken username or email
 instead ("that username or email cannot be used"), and this limit bounds how many addresses one
-client can probe with it. Every attempt that passes validation counts, whatever it answers: a 409
-(the probe) and a 201 (a throwaway account made to test an address) alike. Past the limit the answer
-is a 429 with `Retry-After` and `{"limit", "window_s", "retry_after_s"}` in the problem; no hashing
-and no write happen. If the bucket does not answer, the sign-up goes through (a guard, like the
-rate limits; the failure is logged).
+client can probe with it (an IPv6 client is counted by its /64). Every attempt that passes
+validation counts, whatever it answers: a 409 (the probe) and a 201 (a throwaway account made to
+test an address) alike. Past the limit the answer is a 429 with `Retry-After` and `{"limit",
+"window_s", "retry_after_s"}` in the problem; no hashing and no write happen. If the bucket does
+not answer, the sign-up goes through (a guard, like the rate limits; the failure is logged).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -28,8 +29,15 @@ log = get_logger(__name__)
 KIND = "signup"
 
 
-def _key(text: str) -> str:
-    """A KV-safe key for an address (IPv6 colons, anything odd)."""
+def client_key(address: str) -> str:
+    """The KV key counting an address: an IPv4 address as it is, an IPv6 one by its /64 (one host
+    usually holds a whole /64 and could otherwise take a fresh address per sign-up)."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        text = address
+    else:
+        text = str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)[:128] or "unknown"
 
 
@@ -41,7 +49,7 @@ async def limit_signups(request: web.Request, payload: Mapping[str, Any],
         limit, window = settings.signup_per_client, settings.signup_window_s
         client = client_address(request, settings.forwarded_hops)
         try:
-            verdict = await request.app[QUOTA_STORE].hit(KIND, _key(client), 1, limit, window)
+            verdict = await request.app[QUOTA_STORE].hit(KIND, client_key(client), 1, limit, window)
         except Exception as exc:
             log.warning("gateway.signup_limit.store_failed", error=type(exc).__name__)
         else:
