@@ -21,6 +21,9 @@ MODERATOR = "e2e_moderator"
 os.environ["ATELIER_MODERATORS"] = f"mira,{MODERATOR}"
 # Every RPC answer is checked against its contract's response model while the suite runs.
 os.environ["ATELIER_RPC_CHECK_RESPONSES"] = "1"
+# The suite signs up hundreds of users from one address; the sign-up limit per client is tested
+# with its own gateway and a low limit (tests/e2e/test_signup_limit.py).
+os.environ.setdefault("ATELIER_SIGNUP_PER_CLIENT", "100000")
 
 
 @pytest.fixture(scope="session")
