@@ -59,9 +59,10 @@ export function withdrawalNotice(model, onRetrained, { busy = false } = {}) {
   const latest = (model.versions || []).at(-1);
   const ids = [...new Set(lost.flatMap((v) => v.withdrawn_work_ids || []))];
   const status = el("div", { class: "form-error", role: "status", "aria-live": "polite" });
-  const steps = el("input", { type: "number", name: "steps", min: 1, max: 20000, placeholder: "as the first training" });
+  const steps = el("input", { type: "number", name: "steps", min: 1, max: 20000, placeholder: "as before", "aria-describedby": "retrain-hint" });
   const button = el("button", { type: "submit", id: "retrain" }, "Retrain without these works");
-  const form = el("form", { class: "row", id: "retrain-form", novalidate: true }, el("label", {}, "Steps", steps), button);
+  const form = el("form", { class: "row", id: "retrain-form", novalidate: true }, el("label", {}, "Steps", steps), button,
+    el("span", { class: "muted hint", id: "retrain-hint" }, "A new version, trained from scratch on the remaining works."));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearFieldErrors(form);

@@ -221,7 +221,7 @@ export async function detail(view, id) {
     if (model.status === "succeeded") { bar.style.width = "100%"; progress.setAttribute("aria-valuenow", "100"); }
     cancel.hidden = !ACTIVE.includes(model.status);
     generate.hidden = !(model.versions || []).some((v) => v.status !== "consent_withdrawn");
-    refine.hidden = !model.versions?.length || ACTIVE.includes(model.status);
+    refine.hidden = !model.versions?.length || ACTIVE.includes(model.status) || model.versions.at(-1).status === "consent_withdrawn";
     (model.samples || []).forEach((a) => addSample(a, false));
     // The API lists grids newest first: keep that order whichever way each one arrived.
     for (const assetId of [...(model.samples || [])].reverse()) {
