@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.test_webapp_consent_screens import axe_clean
+from tests.e2e.test_webapp_consent_screens import axe_clean, snap
 from tests.support.members import PASSWORD, Member, sign_up
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -93,6 +93,7 @@ async def test_change_password_export_and_delete_the_account_from_settings(
         await delete.get_by_role("button", name="Delete my account").click()
         await expect(page.locator("#delete-account-confirm")).to_be_focused()
         await axe_clean(page, "settings with the delete confirmation open")
+        await snap(page, "settings-account")
         await page.locator("#delete-account-keep").click()
         await expect(page.locator("#delete-account-confirm")).to_have_count(0)
         await delete.get_by_role("button", name="Delete my account").click()

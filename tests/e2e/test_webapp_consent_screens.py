@@ -14,6 +14,7 @@ through the web app against the session platform:
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 from pathlib import Path
@@ -72,6 +73,22 @@ async def shots(pages: dict[str, Page], tmp_path: Path) -> str:
         except Exception as exc:  # a screenshot must not hide the real failure
             names.append(f"{name}: no screenshot ({exc})")
     return ", ".join(names)
+
+
+async def snap(page: Page, name: str) -> None:
+    """With ATELIER_SCREENSHOTS=DIR, keep the page as it is now at desktop width and at 390 px
+    (DIR/app-NAME-desktop.png, -phone.png): how docs/images/ is made."""
+    folder = os.environ.get("ATELIER_SCREENSHOTS")
+    if not folder:
+        return
+    size = page.viewport_size or {"width": 1280, "height": 860}
+    await page.set_viewport_size({"width": 1280, "height": 860})
+    await page.wait_for_timeout(300)
+    await page.screenshot(path=str(Path(folder) / f"app-{name}-desktop.png"), full_page=True)
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.wait_for_timeout(300)
+    await page.screenshot(path=str(Path(folder) / f"app-{name}-phone.png"), full_page=True)
+    await page.set_viewport_size(size)
 
 
 async def axe_clean(page: Page, where: str) -> None:
@@ -136,6 +153,7 @@ async def _record_and_sharing(page: Page, gateway_url: str, model_id: str, fan: 
     await form.get_by_role("button", name="Save sharing").click()
     await expect(page.locator("#sharing-status")).to_contain_text("the model is public")
     await axe_clean(page, "the owner's model page with its record open")
+    await snap(page, "model-record")
     shared = await fan.call("GET", f"/v1/models/{model_id}", 200)
     assert shared["visibility"] == "public" and shared["licence"] == "cc-by-4.0", shared
 
@@ -167,6 +185,7 @@ async def _edit_mode(page: Page, gateway_url: str, model_id: str) -> None:
     await expect(card).to_have_count(1)
     await expect(card.first).to_contain_text(f"seed 9 moved +2.5 along direction {chosen}")
     await axe_clean(page, "generate in mode edit")
+    await snap(page, "generate-edit")
     # Its page describes the edit, and "reuse settings" puts the edit back.
     await page.locator("#generation h2 a").click()
     await expect(page.locator("#generation-settings")).to_contain_text(f"seed 9, direction {chosen}, amount +2.5")
@@ -181,12 +200,15 @@ async def _fan_generates_from_the_public_model(page: Page, gateway_url: str) -> 
     await page.locator("#public-models-link").click()
     await expect(page.get_by_role("heading", name="Public style models")).to_be_visible()
     tile = page.locator("#public-models .tile", has_text="Lending").first
+    await expect(tile).to_be_visible()
+    await snap(page, "public-models")
     await tile.click()
     await expect(page.get_by_role("heading", name="Lending")).to_be_visible()
     await expect(page.locator("#model-licence")).to_contain_text("CC BY 4.0")
     await expect(page.locator(".owner a")).to_have_text(re.compile(r"^@lender_\w+$"))
     await page.locator('#versions li[data-version="1"] .training-record summary').click()
     await expect(page.locator('#versions li[data-version="1"] .training-record li')).to_have_count(3)
+    await snap(page, "public-model")
     await page.locator("#generate-link").click()
     await expect(page.get_by_label("Style model")).to_contain_text("shared by its artist")
     await page.get_by_label("Mode", exact=True).select_option("sample")
@@ -225,6 +247,7 @@ async def _withdraw_and_retrain(page: Page, gateway_url: str, http: aiohttp.Clie
     await expect(page.locator('#versions > li[data-version="1"] > .badge.warn')).to_have_text("consent withdrawn")
     await expect(page.locator("#generate-link")).to_be_hidden()
     await axe_clean(page, "a model page with consent withdrawn")
+    await snap(page, "model-withdrawn")
     await notice.get_by_label("Steps").fill("20")
     await notice.get_by_role("button", name="Retrain without these works").click()
     await expect(page.locator("#retrained")).to_contain_text("v2 was trained without them", timeout=TRAIN_TIMEOUT_MS)
@@ -242,6 +265,7 @@ async def _withdraw_and_retrain(page: Page, gateway_url: str, http: aiohttp.Clie
     await expect(use.locator('li[data-version="1"] .badge')).to_contain_text("withdrawn")
     await expect(use.get_by_label(f"Allow training on “{lent['title']}”")).not_to_be_checked()
     await axe_clean(page, "training uses after a withdrawal")
+    await snap(page, "training-uses")
 
 
 async def legacy_public_model(endpoints: Any, js: Any, owner: Member, image_size: int = 128) -> str:
@@ -312,6 +336,8 @@ async def test_a_queued_generation_shows_its_place_and_cancels_and_an_old_versio
         waiting = re.compile(r"^Queued: (next|\d+(st|nd|rd|th)) in line · about \d+ (s|min) left$")
         await expect(info).to_have_text(waiting)
         place = re.search(r"(\d+)(?:st|nd|rd|th) in line", await info.inner_text())
+        if folder := os.environ.get("ATELIER_SCREENSHOTS"):  # the place is gone in a moment: one shot
+            await page.screenshot(path=str(Path(folder) / "app-generation-queued-desktop.png"))
         await page.locator("#cancel-generation").click()
         assert place and int(place.group(1)) > 1, "it waited behind the others"
         await expect(page.locator("#generation-status")).to_have_text("canceled")
