@@ -82,6 +82,8 @@ async def snap(page: Page, name: str) -> None:
     if not folder:
         return
     size = page.viewport_size or {"width": 1280, "height": 860}
+    # A sticky header would be painted mid-way down a full-page shot.
+    unstick = await page.add_style_tag(content="header.top { position: static !important; }")
     await page.set_viewport_size({"width": 1280, "height": 860})
     await page.wait_for_timeout(300)
     await page.screenshot(path=str(Path(folder) / f"app-{name}-desktop.png"), full_page=True)
@@ -89,6 +91,7 @@ async def snap(page: Page, name: str) -> None:
     await page.wait_for_timeout(300)
     await page.screenshot(path=str(Path(folder) / f"app-{name}-phone.png"), full_page=True)
     await page.set_viewport_size(size)
+    await unstick.evaluate("(tag) => tag.remove()")
 
 
 async def axe_clean(page: Page, where: str) -> None:
@@ -208,6 +211,8 @@ async def _fan_generates_from_the_public_model(page: Page, gateway_url: str) -> 
     await expect(page.locator(".owner a")).to_have_text(re.compile(r"^@lender_\w+$"))
     await page.locator('#versions li[data-version="1"] .training-record summary').click()
     await expect(page.locator('#versions li[data-version="1"] .training-record li')).to_have_count(3)
+    await page.wait_for_timeout(500)  # the sample grids had a moment to load (or to be left out)
+    await expect(page.locator("img[alt='image unavailable']")).to_have_count(0)  # none shown broken
     await snap(page, "public-model")
     await page.locator("#generate-link").click()
     await expect(page.get_by_label("Style model")).to_contain_text("shared by its artist")

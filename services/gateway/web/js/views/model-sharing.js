@@ -2,8 +2,8 @@
 // record, a notice when consent for some of those works was withdrawn (with "retrain without them"),
 // the owner's visibility and licence settings, the public models list and a public model's page.
 
-import { api } from "../api.js";
-import { assetImage, el, plural, showError, showFieldErrors, clearFieldErrors, toast } from "../ui.js";
+import { api, request } from "../api.js";
+import { el, plural, showError, showFieldErrors, clearFieldErrors, toast } from "../ui.js";
 
 export const LICENCES = [["all-rights-reserved", "All rights reserved"], ["cc-by-4.0", "CC BY 4.0 (credit the artist)"],
   ["cc-by-nc-4.0", "CC BY-NC 4.0 (credit, non-commercial)"], ["cc0-1.0", "CC0 1.0 (no conditions)"]];
@@ -126,7 +126,7 @@ function modelTile(m) {
     el("div", { class: "thumb" }),
     el("div", { class: "meta" }, el("b", {}, m.name || m.id),
       el("span", { class: "muted" }, `${m.architecture} · ${m.image_size} px${m.latest_version ? ` · v${m.latest_version}` : ""}`),
-      el("span", { class: "muted uses" }, ` · ${plural(m.generations, "generation")}`)));
+      el("span", { class: "muted uses" }, plural(m.generations, "generation"))));
 }
 
 // Every public model, most used or newest first, a page at a time.
@@ -160,11 +160,18 @@ export async function publicList(view, params = new URLSearchParams()) {
 // Someone else's public model: what it is, what it learned from, its licence, and a way to generate.
 export function publicPage(view, model) {
   const latest = (model.versions || []).filter((v) => v.status !== "consent_withdrawn").at(-1);
-  const samples = el("div", { class: "grid samples" }, (model.samples || []).slice(0, 4).map((a) => {
-    const img = assetImage(a, "content", `sample grid of ${model.name}`);
-    img.classList.add("sample");
-    return el("figure", { class: "sample-figure" }, img);
-  }));
+  // Sample grids the viewer may not read (the artist kept them private) are left out, not shown broken.
+  const samples = el("div", { class: "grid samples", id: "public-samples" });
+  const samplesTitle = el("h2", {}, "Samples");
+  const gone = () => { if (!samples.children.length) { samples.hidden = true; samplesTitle.hidden = true; } };
+  for (const assetId of (model.samples || []).slice(0, 4)) {
+    const figure = el("figure", { class: "sample-figure" });
+    samples.append(figure);
+    request("GET", `/v1/assets/${assetId}/content`, { raw: true }).then((resp) => resp.blob()).then((blob) => {
+      figure.append(el("img", { class: "sample", alt: `sample grid of ${model.name}`, src: URL.createObjectURL(blob) }));
+    }).catch(() => { figure.remove(); gone(); });
+  }
+  gone();
   view.replaceChildren(el("h1", {}, model.name || "Style model"),
     el("p", {}, el("span", { class: "badge" }, "public"), " ", el("span", { class: "muted" },
       `${model.architecture} · ${model.image_size} px · by `), ownerName(model),
@@ -175,7 +182,7 @@ export function publicPage(view, model) {
     latest ? el("a", { href: `#/generate/${model.id}?version=${latest.version}`, class: "button", id: "generate-link" }, "Generate with this model →")
       : el("p", { class: "notice" }, "No version of this model can generate at the moment."),
     el("p", { class: "muted" }, "Works you publish from it credit the model and its artist."),
-    model.samples?.length ? el("h2", {}, "Samples") : null, model.samples?.length ? samples : null,
+    samplesTitle, samples,
     el("h2", {}, "Versions"),
     el("ul", { id: "versions" }, [...(model.versions || [])].reverse().map((v) => el("li", { "data-version": v.version },
       el("b", {}, `v${v.version}`), ` · ${v.steps} steps · ${new Date(v.created_at).toLocaleDateString()}`,
