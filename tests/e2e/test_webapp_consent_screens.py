@@ -204,6 +204,8 @@ async def _fan_generates_from_the_public_model(page: Page, gateway_url: str) -> 
     await expect(page.get_by_role("heading", name="Public style models")).to_be_visible()
     tile = page.locator("#public-models .tile", has_text="Lending").first
     await expect(tile).to_be_visible()
+    await page.wait_for_timeout(500)  # the Style models page's own list, had it landed here, would show now
+    await expect(page.locator("#view")).not_to_contain_text("No style models yet")
     await snap(page, "public-models")
     await tile.click()
     await expect(page.get_by_role("heading", name="Lending")).to_be_visible()

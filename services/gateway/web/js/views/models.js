@@ -9,12 +9,14 @@ const ACTIVE = ["queued", "running"];
 const POLL_MS = 3000;  // a fallback: progress normally arrives on the WebSocket
 
 export async function list(view) {
+  // Filled when the list arrives: a page left meanwhile keeps it off the next page.
+  const box = el("div", { id: "own-models" });
   view.replaceChildren(el("h1", {}, "Style models"), el("p", { class: "row" }, el("a", { href: "#/models/new", class: "button" }, "+ Train a new style model"),
     el("a", { href: "#/models/public", id: "public-models-link" }, "Public models"),
-    el("a", { href: "#/training-uses", id: "training-uses-link" }, "Where my works were used")));
+    el("a", { href: "#/training-uses", id: "training-uses-link" }, "Where my works were used")), box);
   try {
     const page = await api.get("/v1/models?limit=50");
-    view.append(page.items.length ? el("div", { class: "grid models" }, page.items.map((m) => el("a", {
+    box.append(page.items.length ? el("div", { class: "grid models" }, page.items.map((m) => el("a", {
       class: "tile model-tile", href: `#/models/${m.id}`, "data-model-id": m.id },
     m.samples?.[0] ? assetImage(m.samples[0], "thumbnail", `latest sample of ${m.name}`) : el("div", { class: "thumb" }),
     el("div", { class: "meta" }, el("b", {}, m.name || m.id),
@@ -22,7 +24,7 @@ export async function list(view) {
       el("span", { class: `badge status-${m.status}` }, m.status)))))
       : el("p", { class: "muted" }, "No style models yet."));
   } catch (err) {
-    view.append(isMissing(err) ? unavailable("Training style models") : el("p", { class: "error" }, err.message));
+    box.append(isMissing(err) ? unavailable("Training style models") : el("p", { class: "error" }, err.message));
   }
 }
 
