@@ -264,6 +264,7 @@ async def _withdraw_and_retrain(page: Page, gateway_url: str, http: aiohttp.Clie
     retrained = await artist.call("GET", f"/v1/models/{model_id}", 200)
     v2 = retrained["versions"][-1]
     assert v2["status"] == "active" and lent["id"] not in {w["work_id"] for w in v2["training_works"]}
+    assert [v["training_record"] for v in retrained["versions"]] == ["recorded", "recorded"]
 
     # The training-uses page now shows the withdrawal.
     await page.goto(f"{gateway_url}/#/training-uses")
