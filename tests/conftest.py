@@ -15,12 +15,15 @@ from pathlib import Path
 
 import pytest
 
-SERVICE_ORDER = ["community", "assets", "trainer", "inference", "gateway"]
+SERVICE_ORDER = ["community", "assets", "trainer", "inference", "webhooks", "gateway"]
 # The account the moderation tests sign in as (the services read this when the platform starts).
 MODERATOR = "e2e_moderator"
 os.environ["ATELIER_MODERATORS"] = f"mira,{MODERATOR}"
 # Every RPC answer is checked against its contract's response model while the suite runs.
 os.environ["ATELIER_RPC_CHECK_RESPONSES"] = "1"
+# Webhooks: a short retry schedule and attempt timeout, so retries and disabling happen in seconds.
+os.environ.setdefault("ATELIER_WEBHOOKS_RETRY_SCHEDULE_S", "0.5,0.5,0.5,0.5")
+os.environ.setdefault("ATELIER_WEBHOOKS_DELIVERY_TIMEOUT_S", "2")
 
 
 @pytest.fixture(scope="session")
