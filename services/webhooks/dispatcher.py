@@ -158,6 +158,8 @@ class Dispatcher:
         wait = None if due.manual else retry_wait(self._settings, due.attempts + 1)
         async with self._pool.acquire() as conn, conn.transaction():
             await store.record_failure(conn, due.id, status, error, latency_ms, wait)
+            if wait is not None and wait < self._settings.webhooks_poll_interval_s:
+                asyncio.get_running_loop().call_later(wait, self.wake)  # sooner than the next poll
             if wait is None and not due.manual:
                 reason = f"{due.attempts + 1} attempts of delivery {due.id} failed; the last one: {error}"
                 row = await store.disable_endpoint(conn, due.endpoint_id, reason[:ERROR_MAX])
