@@ -249,3 +249,16 @@ async def test_a_dead_endpoint_does_not_delay_a_healthy_one_and_is_disabled_with
     assert enabled["status"] == "enabled" and enabled["disabled_reason"] is None
     await artist.call("DELETE", f"/v1/webhooks/{dead['id']}", 204)
     await artist.call("DELETE", f"/v1/webhooks/{healthy['id']}", 204)
+
+
+async def test_the_gateway_serves_the_asyncapi_document_and_its_page(http: aiohttp.ClientSession) -> None:
+    async with http.get("/v1/asyncapi.json") as resp:
+        assert resp.status == 200 and resp.content_type == "application/json"
+        doc = await resp.json()
+    assert doc["asyncapi"] == "3.0.0"
+    assert {c["address"] for c in doc["channels"].values()} >= {LIKED, COMPLETED, "/v1/events", "{endpointUrl}"}
+    async with http.get("/docs/events") as resp:
+        assert resp.status == 200 and resp.content_type == "text/html"
+        assert f"<code>{COMPLETED}</code>" in await resp.text()
+    async with http.get("/docs") as resp:
+        assert 'href="/docs/events"' in await resp.text()
