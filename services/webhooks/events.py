@@ -20,7 +20,7 @@ from shared.contracts.events.catalog import WebhookEndpointDisabled, WebhookEndp
 from shared.contracts.events.envelope import CloudEvent, make_event
 from shared.ids import new_id
 from shared.logging import get_logger
-from shared.messaging.consumer import ConsumerSpec, JetStreamConsumer
+from shared.messaging.consumer import ConsumerSpec, EventHandler, JetStreamConsumer
 from shared.messaging.publisher import event_in_context
 from shared.messaging.streams import EVENT_STREAMS
 from shared.outbox import enqueue
@@ -77,7 +77,7 @@ class Fanout:
 
 def build_consumers(settings: WebhooksSettings, nc: NATS, js: JetStreamContext, fanout: Fanout,
                     ) -> list[JetStreamConsumer]:
-    def handler(stream: str):  # type: ignore[no-untyped-def]
+    def handler(stream: str) -> EventHandler:
         async def handle(event: CloudEvent, msg: Msg) -> None:
             await fanout.handle(stream, event, msg)
         return handle
