@@ -107,6 +107,18 @@ class Endpoints:
         items = [w.Delivery(**dict(r)) for r in rows]
         return w.DeliveryListing(items=items, next_cursor=items[-1].id if len(items) == req.limit else None)
 
+    async def replay(self, owner_id: str, req: w.EndpointReplay) -> w.Replayed:
+        async with self.pool.acquire() as conn, conn.transaction():
+            endpoint = await store.get_endpoint(conn, owner_id, req.id)
+            if endpoint is None:
+                raise _missing(req.id)
+            if endpoint["status"] != "enabled":
+                raise Conflict("the endpoint is disabled: enable it first (PATCH {\"enabled\": true})")
+            count = await store.replay(conn, req.id, req.since, w.MAX_REPLAY)
+        if count:
+            self._wake()
+        return w.Replayed(id=req.id, since=req.since, replayed=count)
+
     async def retry(self, owner_id: str, req: w.DeliveryRef) -> w.Delivery:
         async with self.pool.acquire() as conn, conn.transaction():
             endpoint = await store.get_endpoint(conn, owner_id, req.id)

@@ -29,6 +29,9 @@ def register(rpc: RpcServer, endpoints: Endpoints) -> None:
     async def test(req: w.EndpointRef, call: Call) -> w.Delivery:
         return await endpoints.test(call.actor, req.id)
 
+    async def replay(req: w.EndpointReplay, call: Call) -> w.Replayed:
+        return await endpoints.replay(call.actor, req)
+
     async def deliveries(req: w.DeliveryListQuery, call: Call) -> w.DeliveryListing:
         return await endpoints.deliveries(call.actor, req)
 
@@ -42,5 +45,6 @@ def register(rpc: RpcServer, endpoints: Endpoints) -> None:
     rpc.serve(w.ENDPOINTS_DELETE, delete)
     rpc.serve(w.ENDPOINTS_ROTATE, rotate)
     rpc.serve(w.ENDPOINTS_TEST, test)
+    rpc.serve(w.ENDPOINTS_REPLAY, replay)
     rpc.serve(w.DELIVERIES_LIST, deliveries)
     rpc.serve(w.DELIVERIES_RETRY, retry)

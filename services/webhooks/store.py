@@ -184,3 +184,12 @@ async def disable_endpoint(conn: asyncpg.Connection, endpoint_id: str, reason: s
     return await conn.fetchrow(
         "UPDATE endpoints SET status = 'disabled', disabled_reason = $2, updated_at = now() "
         f"WHERE id = $1 AND status = 'enabled' RETURNING {ENDPOINT_COLUMNS}", endpoint_id, reason)
+
+
+async def replay(conn: asyncpg.Connection, endpoint_id: str, since: datetime, limit: int) -> int:
+    """Make the endpoint's settled deliveries created since `since` due now, one attempt each."""
+    rows = await conn.fetch(
+        "UPDATE deliveries SET status = 'pending', manual = true, next_attempt_at = now(), locked_until = NULL "
+        "WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = $1 AND created_at >= $2 AND status <> 'pending' "
+        "ORDER BY id LIMIT $3) RETURNING id", endpoint_id, since, limit)
+    return len(rows)

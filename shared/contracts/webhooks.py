@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import AwareDatetime, Field, StringConstraints, field_validator
 
 from shared.contracts.common import Listing, Reply, Strict
 from shared.contracts.events import registered_subjects
@@ -23,6 +23,7 @@ SERVICE = "webhooks"
 MAX_LIMIT = 100
 MAX_URL_LENGTH = 2048
 MAX_EVENT_TYPES = 50
+MAX_REPLAY = 10_000
 TEST_EVENT = "webhooks.endpoint.test"
 
 WebhookId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")]
@@ -142,6 +143,17 @@ class DeliveryListQuery(DeliveryListBody, EndpointRef):
     """The deliveries of endpoint `id`."""
 
 
+class ReplayBody(Strict):
+    """Send again every delivery recorded for the endpoint since a time."""
+
+    since: AwareDatetime = Field(description="RFC 3339 time with offset: deliveries created at or after it are "
+                                 "attempted again (once each, same `webhook-id`); pending ones keep their schedule")
+
+
+class EndpointReplay(ReplayBody, EndpointRef):
+    """Replay the deliveries of endpoint `id`."""
+
+
 class DeliveryRef(EndpointRef):
     """One delivery of one of the caller's endpoints."""
 
@@ -196,6 +208,13 @@ class DeliveryListing(Listing[Delivery]):
     pass
 
 
+class Replayed(Reply):
+    id: str
+    since: datetime
+    replayed: int = Field(description=f"deliveries due again now (at most {MAX_REPLAY} per call: call again "
+                          "with a later `since` for more)")
+
+
 class Deleted(Reply):
     id: str
     deleted: bool = True
@@ -219,6 +238,9 @@ ENDPOINTS_ROTATE = operation(SERVICE, "endpoints.rotate_secret", EndpointRef, Se
                              problems=(404,))
 ENDPOINTS_TEST = operation(SERVICE, "endpoints.test", EndpointRef, Delivery,
                            summary="Send a test event (`webhooks.endpoint.test`) to the endpoint", problems=(404,))
+ENDPOINTS_REPLAY = operation(SERVICE, "endpoints.replay", EndpointReplay, Replayed,
+                             summary="Send again every delivery recorded since a time (the endpoint must be enabled)",
+                             problems=(404, 409))
 DELIVERIES_LIST = operation(SERVICE, "deliveries.list", DeliveryListQuery, DeliveryListing,
                             summary="An endpoint's deliveries: status, attempts, response code, latency",
                             problems=(404,))

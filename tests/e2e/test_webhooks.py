@@ -12,7 +12,7 @@ import itertools
 import json
 import statistics
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -262,3 +262,32 @@ async def test_the_gateway_serves_the_asyncapi_document_and_its_page(http: aioht
         assert f"<code>{COMPLETED}</code>" in await resp.text()
     async with http.get("/docs") as resp:
         assert 'href="/docs/events"' in await resp.text()
+
+
+async def test_a_replay_sends_every_delivery_since_a_time_again(http: aiohttp.ClientSession,
+                                                               receiver: Receiver) -> None:
+    owner, other = await sign_up(http, "wh_"), await sign_up(http, "wh_")
+    hook = await register(owner, receiver.url("replayed"), [LIKED])
+    first = await owner.call("POST", f"/v1/webhooks/{hook['id']}/test", 202)
+    await receiver.wait_for("replayed", lambda rs: len(rs) >= 1)
+    since = datetime.now(UTC).isoformat()
+    await asyncio.sleep(0.05)
+    second = await owner.call("POST", f"/v1/webhooks/{hook['id']}/test", 202)
+    await receiver.wait_for("replayed", lambda rs: len(rs) >= 2)
+    for _ in range(50):  # both settled (a pending delivery keeps its own schedule)
+        listing = await owner.call("GET", f"/v1/webhooks/{hook['id']}/deliveries?status=succeeded", 200)
+        if len(listing["items"]) == 2:
+            break
+        await asyncio.sleep(0.1)
+    replayed = await owner.call("POST", f"/v1/webhooks/{hook['id']}/replay", 202, json={"since": since})
+    assert replayed["replayed"] == 1
+    requests = await receiver.wait_for("replayed", lambda rs: len(rs) >= 3)
+    assert [r.headers["webhook-id"] for r in requests] == [first["id"], second["id"], second["id"]]
+    everything = await owner.call("POST", f"/v1/webhooks/{hook['id']}/replay", 202,
+                                  json={"since": "2020-01-01T00:00:00Z"})
+    assert everything["replayed"] in (1, 2)  # the one replayed just now may still be in flight
+    for body in ({"since": "yesterday"}, {"since": "2026-01-01T00:00:00"}, {}):  # not a time with an offset
+        async with http.post(f"/v1/webhooks/{hook['id']}/replay", json=body, headers=owner.headers) as resp:
+            assert resp.status == 422, body
+    async with http.post(f"/v1/webhooks/{hook['id']}/replay", json={"since": since}, headers=other.headers) as r:
+        assert r.status == 404

@@ -22,6 +22,7 @@ ROUTES = [
     Route("DELETE", "/v1/webhooks/{id}", w.ENDPOINTS_DELETE, status=204),
     Route("POST", "/v1/webhooks/{id}/rotate-secret", w.ENDPOINTS_ROTATE),
     Route("POST", "/v1/webhooks/{id}/test", w.ENDPOINTS_TEST, status=202),
+    Route("POST", "/v1/webhooks/{id}/replay", w.ENDPOINTS_REPLAY, body=w.ReplayBody, status=202),
     Route("GET", "/v1/webhooks/{id}/deliveries", w.DELIVERIES_LIST, query=w.DeliveryListBody),
     Route("POST", "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", w.DELIVERIES_RETRY, status=202),
 ]
