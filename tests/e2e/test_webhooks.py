@@ -8,6 +8,7 @@ attempt timeout (tests/conftest.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import statistics
@@ -17,10 +18,15 @@ from typing import Any
 
 import aiohttp
 import pytest
+from nats.js.errors import NotFoundError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from shared.contracts.events import make_event
+from shared.contracts.events.catalog import WorkLiked
+from shared.ids import new_id
+from shared.messaging.publisher import publish_event
 from tests.e2e.test_inference_generations import generate, trained_model
-from tests.support.members import Member, sign_up
+from tests.support.members import PASSWORD, Member, sign_up
 from tests.support.webhook_receiver import Behaviour, Received, Receiver
 
 LIKED = "community.work.liked"
@@ -291,3 +297,27 @@ async def test_a_replay_sends_every_delivery_since_a_time_again(http: aiohttp.Cl
             assert resp.status == 422, body
     async with http.post(f"/v1/webhooks/{hook['id']}/replay", json={"since": since}, headers=other.headers) as r:
         assert r.status == 404
+
+
+async def test_a_deleted_account_has_no_endpoints_left(http: aiohttp.ClientSession, receiver: Receiver,
+                                                       js: Any) -> None:
+    leaving, staying = await sign_up(http, "wh_"), await sign_up(http, "wh_")
+    await register(leaving, receiver.url("leaving"), [LIKED])
+    await register(staying, receiver.url("staying"), [LIKED])
+    await leaving.call("DELETE", "/v1/me", 204, json={"password": PASSWORD})
+    for _ in range(100):  # community's outbox relay publishes community.user.deleted just after the 204
+        with contextlib.suppress(NotFoundError):  # none published yet in this session
+            last = await js.get_last_msg("COMMUNITY", "community.user.deleted")
+            if json.loads(last.data)["data"]["user_id"] == leaving.id:
+                break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("community.user.deleted was never published")
+    # In stream order after community.user.deleted: a like for each (published as community would).
+    for author in (leaving.id, staying.id):
+        event = make_event(WorkLiked(work_id=new_id(), user_id=new_id(), author_id=author), service="community",
+                           subject_id=new_id())
+        await publish_event(js, event, timeout=5)
+    await receiver.wait_for("staying", lambda rs: len(rs) >= 1)
+    await asyncio.sleep(0.5)
+    assert receiver.received["leaving"] == []
