@@ -87,6 +87,16 @@ OPS_PATHS: dict[str, Any] = {
     "/docs": {"get": {"summary": "API reference rendered from this document", "operationId": "docs",
                       "tags": _OPS, "responses": {"200": {"description": "HTML page",
                                                           "content": {"text/html": {}}}}}},
+    "/v1/asyncapi.json": {"get": {"summary": "AsyncAPI 3.0 document of every event: NATS subjects and streams, "
+                                             "the WebSocket channel, webhook deliveries", "operationId": "asyncapi",
+                                  "tags": _OPS, "responses": {"200": {"description": "AsyncAPI 3.0 document",
+                                                                      "content": {"application/json": {"schema": {
+                                                                          "type": "object", "properties": {
+                                                                              "asyncapi": {"type": "string"},
+                                                                              "channels": {"type": "object"}}}}}}}}},
+    "/docs/events": {"get": {"summary": "The events reference rendered from the AsyncAPI document",
+                             "operationId": "eventDocs", "tags": _OPS,
+                             "responses": {"200": {"description": "HTML page", "content": {"text/html": {}}}}}},
     "/": {"get": {"summary": "The web app", "operationId": "webApp", "tags": _OPS,
                   "responses": {"200": {"description": "HTML page", "content": {"text/html": {}}}}}},
 }
