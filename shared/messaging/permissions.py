@@ -107,7 +107,8 @@ IDENTITIES: tuple[Identity, ...] = (
     Identity("inference", publishes=("inference.>", "jobs.generate"),
              calls=("svc.community.works.create", "svc.assets.store_generated", "svc.trainer.models.get"),
              consumers=(Consumer("TRAINER", "inference-models"), Consumer("TRAINER", "inference-training-ended"),
-                        Consumer(JOBS_STREAM, "inference-generate", dead_letter=True))),
+                        Consumer(JOBS_STREAM, "inference-generate", dead_letter=True),
+                        Consumer("COMMUNITY", "inference-likes"))),
     # One durable per event stream (services/webhooks/events.py), shared by every replica.
     Identity("webhooks", publishes=("webhooks.>",),
              consumers=tuple(Consumer(s, f"webhooks-{s.lower()}") for s in EVENT_STREAMS)),

@@ -102,6 +102,14 @@ class WorkLiked(EventPayload, subject="community.work.liked"):
     author_id: str
 
 
+class WorkUnliked(EventPayload, subject="community.work.unliked"):
+    """A user took back a like."""
+
+    work_id: str
+    user_id: str
+    author_id: str
+
+
 class WorkCommented(EventPayload, subject="community.work.commented"):
     """A user commented on a work."""
 
