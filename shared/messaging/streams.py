@@ -15,6 +15,7 @@ EVENT_STREAMS: dict[str, str] = {
     "ASSETS": "assets.>",
     "TRAINER": "trainer.>",
     "INFERENCE": "inference.>",
+    "MARKET": "market.>",
 }
 JOBS_STREAM = "JOBS"
 
