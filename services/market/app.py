@@ -12,6 +12,7 @@ from services.market import certificates, events, rpc
 from services.market.licences import Licences
 from services.market.payments import Payments
 from services.market.settings import MarketSettings
+from services.market.sweeper import Sweeper
 from shared.contexts import DB, JS, NC, CleanupCtx, consumers_ctx, owned_data_ctxs, rpc_ctx
 from shared.messaging.consumer import JetStreamConsumer
 from shared.web import create_base_app
@@ -27,7 +28,12 @@ def components_ctx(settings: MarketSettings) -> CleanupCtx:
         signer = certificates.Signer(key)
         app[MARKET] = rpc.Market(Payments(settings, app[DB], app[NC]),
                                  Licences(settings, app[DB], app[NC], signer))
-        yield
+        sweeper = Sweeper(app[MARKET].payments)
+        sweeper.start()
+        try:
+            yield
+        finally:
+            await sweeper.stop()
 
     return ctx
 

@@ -6,6 +6,8 @@ Beyond the shared service and database variables:
 - `ATELIER_MARKET_LICENCE_KEY` (unset): the platform's Ed25519 licence-signing key, PEM (production:
   from a secret). Unset: a key generated once under `<state_dir>/market/licence-ed25519.pem`.
 - `ATELIER_MARKET_TRAINER_TIMEOUT_S`, `ATELIER_MARKET_COMMUNITY_TIMEOUT_S` (10): calls to them.
+- `ATELIER_MARKET_SWEEP_INTERVAL_S` (30), `ATELIER_MARKET_SWEEP_AFTER_S` (120): how often, and after
+  how long held, a reservation is looked up at inference and decided (sweeper.py).
 - `ATELIER_MARKET_GENERATIONS_MAX_DELIVER` (50): redeliveries of a generation's outcome event
   before it is given up (each settles or releases at most once whatever the count).
 """
@@ -28,6 +30,9 @@ class MarketSettings(ServiceSettings, DatabaseSettings):
     market_trainer_timeout_s: float = Field(10.0, gt=0)
     market_community_timeout_s: float = Field(10.0, gt=0)
     market_generations_max_deliver: int = Field(50, ge=1)
+    market_inference_timeout_s: float = Field(10.0, gt=0)
+    market_sweep_interval_s: float = Field(30.0, gt=0)
+    market_sweep_after_s: float = Field(120.0, gt=0)
 
     @property
     def licence_key_file(self) -> Path:

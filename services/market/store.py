@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -50,12 +49,12 @@ async def version_artists(conn: asyncpg.Connection | asyncpg.Pool, model_id: str
                           version: int) -> dict[str, int] | None:
     raw = await conn.fetchval("SELECT artists FROM version_records WHERE model_id = $1 AND version = $2",
                               model_id, version)
-    return {str(k): int(v) for k, v in json.loads(raw).items()} if raw is not None else None
+    return {str(k): int(v) for k, v in raw.items()} if raw is not None else None
 
 
 async def record_version_artists(pool: asyncpg.Pool, model_id: str, version: int, artists: dict[str, int]) -> None:
-    await pool.execute("INSERT INTO version_records (model_id, version, artists) VALUES ($1, $2, $3::jsonb)"
-                       " ON CONFLICT DO NOTHING", model_id, version, json.dumps(artists))
+    await pool.execute("INSERT INTO version_records (model_id, version, artists) VALUES ($1, $2, $3)"
+                       " ON CONFLICT DO NOTHING", model_id, version, artists)
 
 
 _RESERVATION = ("generation_id, payer_id, owner_id, model_id, version, count, price_per_image, contributors_share,"

@@ -111,7 +111,8 @@ IDENTITIES: tuple[Identity, ...] = (
                     "svc.market.reservations.create", "svc.market.reservations.release"),
              consumers=(Consumer("TRAINER", "inference-models"), Consumer("TRAINER", "inference-training-ended"),
                         Consumer(JOBS_STREAM, "inference-generate", dead_letter=True))),
-    Identity("market", publishes=("market.>",), calls=("svc.trainer.models.get", "svc.community.works.get"),
+    Identity("market", publishes=("market.>",), calls=("svc.trainer.models.get", "svc.community.works.get",
+                                                      "svc.inference.generations.get"),
              consumers=(Consumer("INFERENCE", "market-generations"),)),
 )
 NAMES = tuple(i.name for i in IDENTITIES)

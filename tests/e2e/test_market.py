@@ -238,7 +238,7 @@ async def test_a_licence_trade_moves_credits_and_yields_a_certificate(market, ht
 
     (held,) = (await buyer.call("GET", "/v1/me/licences", 200))["items"]
     assert held["id"] == accepted["licence_id"] and held["work_id"] == work_id and held["price"] == 30
-    assert [x["id"] for x in (await ana.call("GET", "/v1/me/licences", 200))["items"]][0] == held["id"]
+    assert (await ana.call("GET", "/v1/me/licences", 200))["items"][0]["id"] == held["id"]
     cert = await buyer.call("GET", f"/v1/licences/{held['id']}/certificate", 200)
     await stranger.call("GET", f"/v1/licences/{held['id']}/certificate", 404)
     async with http.post("/v1/licences/verify", json={"jws": cert["jws"]}) as resp:  # anyone may check
