@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 from nats.aio.client import Client as NATS
@@ -135,7 +135,7 @@ class Licences:
             if r["status"] != "pending":
                 raise Conflict(f"this request was already {r['status']}", extra={"request_status": r["status"]})
             offer, buyer = int(r["offer_credits"]), r["buyer_id"]
-            status = "accepted" if accept else "declined"
+            status: Literal["accepted", "declined"] = "accepted" if accept else "declined"
             if accept:
                 await ledger.open_account(conn, actor_id, self.settings.market_starting_grant)
                 await ledger.post(conn, f"pay:{request_id}", "pay", request_id,

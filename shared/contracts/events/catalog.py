@@ -67,6 +67,7 @@ class WorkPublished(EventPayload, subject="community.work.published"):
     model_version: int | None = None
     model_owner_id: str | None = None
     published_at: datetime | None = None
+    licence: str = Field("LicenseRef-All-Rights-Reserved", description="SPDX identifier or LicenseRef-*")
 
 
 class UserTrainingConsentChanged(EventPayload, subject="community.user.training_consent_changed"):
@@ -84,6 +85,7 @@ class WorkUpdated(EventPayload, subject="community.work.updated"):
     visibility: Visibility
     asset_ids: list[str]
     allow_training: bool = False
+    licence: str = Field("LicenseRef-All-Rights-Reserved", description="SPDX identifier or LicenseRef-*")
 
 
 class WorkDeleted(EventPayload, subject="community.work.deleted"):
@@ -213,6 +215,7 @@ class ModelSettingsChanged(EventPayload, subject="trainer.model.updated"):
     visibility: Literal["public", "private"]
     training_mining: TrainingMining
     licence: str
+    commercial_use: bool = False
 
 
 class TrainingFailed(_ModelEvent, subject="trainer.training.failed"):
