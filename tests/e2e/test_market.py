@@ -287,3 +287,42 @@ async def test_a_licence_request_on_your_own_or_a_missing_work(market, http) -> 
     await ana.call("POST", "/v1/works/01HZZZZZZZZZZZZZZZZZZZZZZZ/licence-requests", 404, json=body)
     async with http.post(f"/v1/works/{market['lent'][0]}/licence-requests", json=body) as resp:
         assert resp.status == 401
+
+
+async def test_works_and_models_carry_spdx_licences(market, http) -> None:  # type: ignore[no-untyped-def]
+    ana, mira = _person(http, market["ana"]), _person(http, market["mira"])
+    work = await ana.call("GET", f"/v1/works/{market['lent'][0]}", 200)
+    assert work["licence"] == "LicenseRef-All-Rights-Reserved" and work["licence_terms"] == ""
+    changed = await ana.call("PATCH", f"/v1/works/{work['id']}", 200, json={"licence": "CC-BY-SA-4.0"})
+    assert changed["licence"] == "CC-BY-SA-4.0"
+    assert (await ana.call("GET", f"/v1/works/{work['id']}", 200))["licence"] == "CC-BY-SA-4.0"
+    custom = await ana.call("PATCH", f"/v1/works/{work['id']}", 200,
+                            json={"licence": "LicenseRef-Custom", "licence_terms": "ask me first"})
+    assert custom["licence"] == "LicenseRef-Custom" and custom["licence_terms"] == "ask me first"
+    for bad in ({"licence": "GPL-9.0"}, {"licence": "cc-by-sa-4.0x"}, {"licence": "LicenseRef-Custom"},
+                {"licence": 4}):
+        problem = await ana.call("PATCH", f"/v1/works/{work['id']}", 422, json=bad)
+        assert problem["status"] == 422
+    asset = await ana.call("POST", "/v1/assets", 201, data=_png(), headers={"Content-Type": "image/png"})
+    created = await ana.call("POST", "/v1/works", 201, json={"title": "mit", "asset_ids": [asset["id"]],
+                                                             "licence": "MIT"})
+    assert created["licence"] == "MIT"
+    await ana.call("POST", "/v1/works", 422, json={"title": "x", "asset_ids": [asset["id"]], "licence": "WTFPL"})
+
+    model_id = market["model"]["id"]
+    await mira.call("PATCH", f"/v1/models/{model_id}", 422, json={"licence": "CC-BY-5.0"})
+    shared = await mira.call("PATCH", f"/v1/models/{model_id}", 200,
+                             json={"licence": "CC-BY-NC-4.0", "commercial_use": False})
+    assert shared["licence"] == "CC-BY-NC-4.0" and shared["commercial_use"] is False
+    legacy = await mira.call("PATCH", f"/v1/models/{model_id}", 200,
+                             json={"licence": "cc0-1.0", "commercial_use": True})
+    assert legacy["licence"] == "CC0-1.0" and legacy["commercial_use"] is True
+    async with http.get(f"/v1/models/{model_id}") as resp:  # shown to anyone on the public page
+        page = await resp.json()
+    assert page["licence"] == "CC0-1.0" and page["commercial_use"] is True
+
+
+def _png() -> bytes:
+    from demo.art import png_bytes, render
+
+    return png_bytes(render(STYLE, 99, 64))
