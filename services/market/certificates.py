@@ -72,7 +72,7 @@ class Signer:
         try:
             claims = jwt.decode(token, self.public, algorithms=["EdDSA"], issuer=ISSUER,
                                 options={"require": list(REQUIRED_CLAIMS), "verify_iat": False})
-        except jwt.InvalidTokenError as exc:
+        except (jwt.InvalidTokenError, ValueError, TypeError) as exc:  # whatever fails to check is not valid
             return None, f"the signature or claims do not check: {exc}"
         return dict(claims), None
 

@@ -30,7 +30,7 @@ from shared.errors import AtelierError, Conflict, NotFound
 from shared.ids import new_id
 from shared.messaging.publisher import publish_event
 from shared.messaging.rpc import call_raw
-from tests.support.streams import stored_events
+from tests.support.streams import stored_events, wait_outbox_relayed
 from tests.support.style_models import announce_trained, tiny_generator_onnx, upload_model
 
 STARTED = ["assets", "inference", "market"]
@@ -197,6 +197,18 @@ async def test_redelivered_and_contradicting_outcomes_move_credits_once(own, end
     assert short.value.status == 402 and short.value.extra["needed"] == 100 * PRICE
     assert short.value.extra["balance"] == GRANT - 2 * PRICE
     await _assert_balanced(db)
+
+    # Each ledger transaction was announced once on MARKET, with its balanced entries.
+    await wait_outbox_relayed(endpoints.database_url, "market")
+    recorded = {}
+    for e in await stored_events(js, "market.transaction.recorded"):
+        if e["data"]["reference"] in (gen["id"], ghost):
+            assert e["data"]["key"] not in recorded, f"{e['data']['key']} announced twice"
+            recorded[e["data"]["key"]] = e["data"]
+    assert sorted(recorded) == sorted(await _keys(db, gen["id"]) + await _keys(db, ghost))
+    settle = recorded[f"settle:{gen['id']}"]
+    assert sum(x["amount"] for x in settle["entries"]) == 0
+    assert {x["account_id"]: x["amount"] for x in settle["entries"]}[f"hold:{payer}"] == -2 * PRICE
 
 
 async def test_sigkill_between_reserve_and_settle_loses_and_doubles_nothing(own, endpoints, nc, js, db) -> None:  # type: ignore[no-untyped-def]

@@ -57,3 +57,10 @@ def test_development_key_is_generated_once_and_private(tmp_path: Path) -> None:
     first = load_key(settings)
     assert (settings.licence_key_file.stat().st_mode & 0o777) == 0o600
     assert Signer(load_key(settings)).jwk == Signer(first).jwk
+
+
+@pytest.mark.parametrize("token", ["", "a.b", "a.b.c", "..", "eyJhbGciOiJub25lIn0.eyJ4IjoxfQ.", "e30.W10.c2ln",
+                                   "eyJhbGciOiJFZERTQSJ9.bm90IGpzb24.AAAA"])
+def test_garbage_is_not_valid_and_raises_nothing(token: str) -> None:
+    claims, reason = Signer(Ed25519PrivateKey.generate()).verify(token)
+    assert claims is None and reason
