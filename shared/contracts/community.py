@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from shared.contracts.common import Clean, Id, Listing, Page, Reply, Strict
+from shared.contracts.licences import ALL_RIGHTS_RESERVED, CUSTOM, LicenceTerms, SpdxLicence
 from shared.contracts.operation import Operation, operation
 
 SERVICE = "community"
@@ -124,8 +125,17 @@ class WorkCreate(Strict):
     visibility: Visibility = "public"
     origin: Origin = "human"
     allow_training: bool = False
+    licence: SpdxLicence = Field(ALL_RIGHTS_RESERVED, description="an SPDX identifier from the allow-list, "
+                                 f"{ALL_RIGHTS_RESERVED} (default) or {CUSTOM} with licence_terms")
+    licence_terms: LicenceTerms = Field("", description=f"your own terms (required with {CUSTOM})")
 
     _check_tags = field_validator("tags")(_tags)
+
+    @model_validator(mode="after")
+    def _custom_has_terms(self) -> WorkCreate:
+        if self.licence == CUSTOM and not self.licence_terms.strip():
+            raise ValueError(f"licence {CUSTOM} needs licence_terms")
+        return self
 
     @field_validator("asset_ids")
     @classmethod
@@ -151,8 +161,17 @@ class WorkPatch(Strict):
     asset_ids: list[Id] | None = Field(None, min_length=1, max_length=20)
     visibility: Visibility | None = None
     allow_training: bool | None = None
+    licence: SpdxLicence | None = Field(None, description=f"an SPDX identifier from the allow-list, "
+                                        f"{ALL_RIGHTS_RESERVED} or {CUSTOM} (with licence_terms)")
+    licence_terms: LicenceTerms | None = None
 
     _check_tags = field_validator("tags")(lambda v: None if v is None else _tags(v))
+
+    @model_validator(mode="after")
+    def _custom_has_terms(self) -> WorkPatch:
+        if self.licence == CUSTOM and not (self.licence_terms or "").strip():
+            raise ValueError(f"licence {CUSTOM} needs licence_terms")
+        return self
 
 
 class WorkRef(Strict):
@@ -318,6 +337,8 @@ class Work(Reply):
     origin: Origin
     allow_training: bool
     model: WorkModel | None = Field(description="The style model an AI work was made with")
+    licence: str = Field(ALL_RIGHTS_RESERVED, description="SPDX identifier (or LicenseRef-*) of the work's licence")
+    licence_terms: str = Field("", description="the author's own terms, if any")
     generation_id: str | None
     like_count: int
     comment_count: int

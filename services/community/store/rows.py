@@ -96,6 +96,8 @@ class WorkRow:
     updated_at: datetime
     published_at: datetime | None
     liked_by_me: bool
+    licence: str = "LicenseRef-All-Rights-Reserved"
+    licence_terms: str = ""
     rank: float | None = None  # for-you feed
     report_count: int | None = None  # moderation queue
 
