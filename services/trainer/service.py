@@ -77,20 +77,26 @@ def summary_view(row: store.ModelListRow) -> StyleModelSummary:
         latest_version=row.version_numbers[-1] if row.version_numbers else None)
 
 
+
+async def check_training_limit(conn: asyncpg.Connection, settings: TrainerSettings, owner_id: str) -> None:
+    """At most `trainer_max_active_jobs` jobs per user queued or running (call under `lock_owner`):
+    a 429 with Retry-After and the limit."""
+    active = await store.active_jobs(conn, owner_id)
+    limit = settings.trainer_max_active_jobs
+    if active >= limit:
+        raise TooManyRequests(
+            f"you already have {active} training jobs queued or running (at most {limit}); "
+            "wait for one to finish or cancel one",
+            extra={"active_jobs": active, "limit": limit, "quota": "training_jobs",
+                   "retry_after_s": settings.trainer_limit_retry_after_s})
+
 class ModelService:
     def __init__(self, settings: TrainerSettings, pool: asyncpg.Pool, nc: NATS,
                  objects: ObjectStore | None = None) -> None:
         self.settings, self.pool, self.nc, self.objects = settings, pool, nc, objects
 
     async def _check_limit(self, conn: asyncpg.Connection, owner_id: str) -> None:
-        active = await store.active_jobs(conn, owner_id)
-        limit = self.settings.trainer_max_active_jobs
-        if active >= limit:
-            raise TooManyRequests(
-                f"you already have {active} training jobs queued or running (at most {limit}); "
-                "wait for one to finish or cancel one",
-                extra={"active_jobs": active, "limit": limit, "quota": "training_jobs",
-                       "retry_after_s": self.settings.trainer_limit_retry_after_s})
+        await check_training_limit(conn, self.settings, owner_id)
 
     def _check_config(self, image_size: int, steps: int) -> None:
         if image_size > self.settings.max_image_size:

@@ -8,7 +8,7 @@ import asyncpg
 
 from services.trainer import consent_store, store
 from services.trainer.events import job_event, queued_event, settings_event
-from services.trainer.service import SCHEMA, model_view, summary_view
+from services.trainer.service import SCHEMA, check_training_limit, model_view, summary_view
 from services.trainer.settings import TrainerSettings
 from services.trainer.store import ModelRow
 from shared.contracts.common import patch_fields
@@ -26,7 +26,7 @@ from shared.contracts.trainer import (
     TrainingUsesQuery,
     TrainingUseVersion,
 )
-from shared.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unprocessable
+from shared.errors import BadRequest, Conflict, NotFound, Unprocessable
 from shared.ids import is_ulid, new_id
 from shared.logging import get_logger
 from shared.outbox import enqueue
@@ -139,9 +139,7 @@ async def retrain(pool: asyncpg.Pool, settings: TrainerSettings, actor_id: str,
                 if w.work_id in model.work_ids and w.work_id not in withdrawn]
         if not kept:
             raise Conflict("every work of this model has withdrawn its consent: nothing is left to train on")
-        active = await store.active_jobs(conn, actor_id)
-        if active >= settings.trainer_max_active_jobs:
-            raise TooManyRequests(f"you already have {active} training jobs queued or running")
+        await check_training_limit(conn, settings, actor_id)
         first = await store.first_train_job(conn, model.id)
         work_ids = [w.work_id for w in kept]
         asset_ids = list(dict.fromkeys(a for w in kept for a in w.asset_ids))
