@@ -15,7 +15,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.e2e.test_trainer_models import STYLE, TINY, Artist, artist
+from tests.support.artists import STYLE, TINY, Artist, artist
+from tests.support.waiting import eventually
 
 WAIT_S = 180.0
 GRANT = 100  # ATELIER_MARKET_STARTING_GRANT's default
@@ -23,14 +24,6 @@ PRICE = 5
 SHARE = 50
 
 
-async def _eventually(check: Any, timeout_s: float = 60.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        result = await check()
-        if result:
-            return result
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.3)
 
 
 def _person(http: aiohttp.ClientSession, headers: dict[str, str]) -> Artist:
@@ -55,7 +48,7 @@ async def _accepted(person: Artist, model_id: str, count: int) -> dict[str, Any]
         assert status in (202, 404, 409), body
         return body if status == 202 else None
 
-    return await _eventually(accepted)  # type: ignore[no-any-return]
+    return await eventually(accepted, 60.0)  # type: ignore[no-any-return]
 
 
 async def _finished(person: Artist, generation_id: str) -> dict[str, Any]:
@@ -63,7 +56,7 @@ async def _finished(person: Artist, generation_id: str) -> dict[str, Any]:
         g = await person.call("GET", f"/v1/generations/{generation_id}", 200)
         return g if g["status"] in ("succeeded", "failed", "canceled") else None
 
-    return await _eventually(done)  # type: ignore[no-any-return]
+    return await eventually(done, 60.0)  # type: ignore[no-any-return]
 
 
 async def _settled(person: Artist) -> dict[str, int]:
@@ -71,7 +64,7 @@ async def _settled(person: Artist) -> dict[str, int]:
         c = await _credits(person)
         return c if c["reserved"] == 0 else None
 
-    return await _eventually(no_reservation)  # type: ignore[no-any-return]
+    return await eventually(no_reservation, 60.0)  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +113,7 @@ async def test_a_priced_generation_pays_the_owner_and_the_artists_to_the_credit(
     async def paid_out() -> bool:
         return (await _credits(ana))["balance"] == before["ana"]["balance"] + ana_part
 
-    await _eventually(paid_out)
+    await eventually(paid_out, 60.0)
     assert after_buyer == {"balance": GRANT - paid, "reserved": 0}
     assert (await _credits(mira))["balance"] == before["mira"]["balance"] + mira_part
     assert (await _credits(ana))["balance"] == before["ana"]["balance"] + ana_part == before["ana"]["balance"] + 2

@@ -10,7 +10,6 @@ carrying an AI or do-not-train C2PA manifest keep their word after metadata is s
 
 from __future__ import annotations
 
-import asyncio
 import io
 import tempfile
 from typing import Any
@@ -24,18 +23,11 @@ from demo.art import png_bytes, render
 from services.inference import devca, png_codec, provenance
 from tests.e2e.test_trainer_models import trainer_events
 from tests.support.artists import STYLE, TINY, Artist, artist
+from tests.support.waiting import eventually
 
 WAIT_S = 180.0
 
 
-async def _eventually(check: Any, timeout_s: float = 30.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        result = await check()
-        if result:
-            return result
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.3)
 
 
 async def _post_generation(person: Artist, model_id: str, **extra: Any) -> tuple[int, dict[str, Any]]:
@@ -51,13 +43,13 @@ async def _generate(person: Artist, model_id: str, timeout_s: float = 60.0) -> d
         assert status in (202, 404, 409), body
         return body if status == 202 else None
 
-    gen = await _eventually(accepted, timeout_s)
+    gen = await eventually(accepted, timeout_s)
 
     async def done() -> dict[str, Any] | None:
         g = await person.call("GET", f"/v1/generations/{gen['id']}", 200)
         return g if g["status"] in ("succeeded", "failed") else None
 
-    result = await _eventually(done, timeout_s)
+    result = await eventually(done, timeout_s)
     assert result["status"] == "succeeded", result
     return result  # type: ignore[no-any-return]
 
@@ -154,14 +146,14 @@ async def test_training_uses_public_models_provenance_then_withdrawal_and_retrai
         m = await mira.call("GET", f"/v1/models/{model['id']}", 200)
         return m if m["versions"][0]["status"] == "consent_withdrawn" else None
 
-    after = await _eventually(withdrawn, 15.0)
+    after = await eventually(withdrawn, 15.0)
     assert after["consent_withdrawn"] is True and after["versions"][0]["withdrawn_work_ids"] == [lent[0]]
 
     async def gone() -> tuple[int, dict[str, Any]] | None:
         status, body = await _post_generation(stranger, model["id"])
         return (status, body) if status == 410 else None
 
-    status, problem = await _eventually(gone, 15.0)
+    status, problem = await eventually(gone, 15.0)
     assert problem["status"] == 410 and lent[0] in problem["detail"] and "consent" in problem["detail"]
     events = await trainer_events(js, endpoints, model["id"])
     notice = [e["data"] for e in events if e["type"] == "atelier.trainer.model.consent_withdrawn"]

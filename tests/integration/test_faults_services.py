@@ -12,13 +12,10 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
 import secrets
-import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -26,8 +23,8 @@ import pytest
 from PIL import Image
 
 from demo.art import png_bytes, render
-from deploy.local import procs, services
 from deploy.local.stack import EmbeddedStack
+from tests.support.killable import KillableServices
 from tests.support.members import PASSWORD
 
 NAMES = ["community", "assets", "gateway"]
@@ -44,47 +41,11 @@ LOCKOUT_LIMIT_S = 10.0
 RETRYABLE = {0, 409, 502, 503, 504}
 
 
-class FaultPlatform:
-    """community, assets, the trainer and the gateway as this module's own processes (killable by pid)."""
-
-    def __init__(self, stack: EmbeddedStack, logs: Path) -> None:
-        self.stack, self.logs = stack, logs
-        self.records: dict[str, procs.ProcRecord] = {}
-        self.all_records: list[procs.ProcRecord] = []
-        self.gateway_url = ""
-
-    def start(self, names: list[str], gateway_port: int = 0) -> None:
-        started = services.start_services(names, self.stack.service_env(), self.logs, gateway_port,
-                                          self.all_records.append, env_for=self._env)
-        for name, proc in started.items():
-            self.records[name] = proc.record
-            if name == "gateway":
-                self.gateway_url = proc.url
-
-    def _env(self, name: str) -> dict[str, str]:
-        env = self.stack.service_env(name)
-        if name == "trainer":
-            env["ATELIER_TRAINER_CHECKPOINT_EVERY"] = str(CHECKPOINT_EVERY)
-        return env
-
-    def kill(self, name: str) -> None:
-        record = self.records[name]
-        os.kill(record.pid, signal.SIGKILL)
-        deadline = time.monotonic() + 5
-        while procs.is_running(record) and time.monotonic() < deadline:
-            time.sleep(0.02)
-
-    def restart(self, name: str) -> None:
-        port = int(self.gateway_url.rsplit(":", 1)[1]) if name == "gateway" else 0
-        self.start([name], gateway_port=port)
-
-    def stop(self) -> None:
-        assert not procs.stop_all(self.all_records, grace_s=15)
-
-
 @pytest.fixture(scope="module")
-def fault_platform(stack: EmbeddedStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultPlatform]:
-    platform = FaultPlatform(stack, tmp_path_factory.mktemp("fault-logs"))
+def fault_platform(stack: EmbeddedStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KillableServices]:
+    # The trainer checkpoints every 20 steps here (see CHECKPOINT_EVERY).
+    platform = KillableServices(stack, tmp_path_factory.mktemp("fault-logs"),
+                                {"trainer": {"ATELIER_TRAINER_CHECKPOINT_EVERY": str(CHECKPOINT_EVERY)}})
     try:
         platform.start(STARTED)
         yield platform
@@ -173,7 +134,7 @@ async def listed_works(http: aiohttp.ClientSession, username: str) -> list[str]:
 
 
 @pytest.mark.parametrize("name", NAMES)
-async def test_sigkill_during_a_workload_costs_seconds(fault_platform: FaultPlatform, name: str) -> None:
+async def test_sigkill_during_a_workload_costs_seconds(fault_platform: KillableServices, name: str) -> None:
     figures = Figures()
     progress: asyncio.Queue[int] = asyncio.Queue()
     timeout = aiohttp.ClientTimeout(total=15)
@@ -212,7 +173,7 @@ async def call(http: aiohttp.ClientSession, method: str, path: str, status: int,
         return json.loads(body) if body else None
 
 
-async def test_sigkill_of_the_trainer_resumes_the_job_in_seconds(fault_platform: FaultPlatform) -> None:
+async def test_sigkill_of_the_trainer_resumes_the_job_in_seconds(fault_platform: KillableServices) -> None:
     """The killed trainer's job is redelivered after the short ack wait, resumes from its checkpoint,
     and the step users see never goes back."""
     figures = Figures()

@@ -9,18 +9,13 @@ what the settled generations say.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import orjson
 import pytest
 
-from deploy.local import procs, services
 from deploy.local.stack import EmbeddedStack
 from shared.contracts import inference as c
 from shared.contracts import market as m
@@ -30,6 +25,7 @@ from shared.errors import AtelierError, Conflict, NotFound
 from shared.ids import new_id
 from shared.messaging.publisher import publish_event
 from shared.messaging.rpc import call_raw
+from tests.support.killable import KillableServices
 from tests.support.streams import stored_events, wait_outbox_relayed
 from tests.support.style_models import announce_trained, tiny_generator_onnx, upload_model
 
@@ -40,39 +36,12 @@ SHARE = 40
 ARTISTS = {"artist_a": 3, "artist_b": 1}  # the version's training record: images per artist
 
 
-class OwnServices:
-    def __init__(self, stack: EmbeddedStack, logs: Path) -> None:
-        self.stack, self.logs = stack, logs
-        self.records: dict[str, procs.ProcRecord] = {}
-        self.all_records: list[procs.ProcRecord] = []
-
-    def start(self, names: list[str]) -> None:
-        started = services.start_services(names, self.stack.service_env(), self.logs, 0,
-                                          self.all_records.append, env_for=self._env)
-        for name, proc in started.items():
-            self.records[name] = proc.record
-
-    def _env(self, name: str) -> dict[str, str]:
-        env = self.stack.service_env(name)
-        if name == "market":  # orphaned reservations are looked up within seconds, not minutes
-            env.update(ATELIER_MARKET_SWEEP_INTERVAL_S="1", ATELIER_MARKET_SWEEP_AFTER_S="4",
-                       ATELIER_MARKET_STARTING_GRANT=str(GRANT))
-        return env
-
-    def kill(self, name: str) -> None:
-        record = self.records[name]
-        os.kill(record.pid, signal.SIGKILL)
-        deadline = time.monotonic() + 5
-        while procs.is_running(record) and time.monotonic() < deadline:
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        assert not procs.stop_all(self.all_records, grace_s=15)
-
-
 @pytest.fixture(scope="module")
-def own(stack: EmbeddedStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnServices]:
-    running = OwnServices(stack, tmp_path_factory.mktemp("market-logs"))
+def own(stack: EmbeddedStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KillableServices]:
+    # Orphaned reservations are looked up within seconds, not minutes.
+    running = KillableServices(stack, tmp_path_factory.mktemp("market-logs"), {"market": {
+        "ATELIER_MARKET_SWEEP_INTERVAL_S": "1", "ATELIER_MARKET_SWEEP_AFTER_S": "4",
+        "ATELIER_MARKET_STARTING_GRANT": str(GRANT)}})
     try:
         running.start(STARTED)
         yield running
