@@ -4,7 +4,8 @@ Runs inside the transaction that stores the upload, so the asset, its hashes, it
 records and their `assets.asset.near_duplicate` events commit together (or not at all). Only
 uploads are compared (generated images carry their own provenance), only against assets of other
 owners that a public or unlisted work shows (assets keeps that from community's work events), and
-an owner's own re-upload never matches their own works.
+an owner's own re-upload never matches their own works (nor others' recorded copies of them:
+recorded near duplicates are never taken as originals).
 """
 
 from __future__ import annotations

@@ -46,6 +46,10 @@ async def find_near(conn: Conn, uploader_id: str, ph: PerceptualHash, *, max_dis
                     max_dhash_distance: int, limit: int) -> list[Match]:
     """The nearest assets of other owners that a public or unlisted work shows, closest first.
 
+    Assets that are themselves recorded near duplicates are copies, not originals: they are skipped
+    (the original they resemble is matched directly), so an author re-uploading their own picture is
+    never flagged against someone's acknowledged copy of it.
+
     Up to `INDEXED_MAX_DISTANCE` the chunk index narrows the candidates (exactly: no match is
     missed); a larger threshold compares against every shown upload.
     """
@@ -57,6 +61,7 @@ async def find_near(conn: Conn, uploader_id: str, ph: PerceptualHash, *, max_dis
         "   AND wa.visibility IN ('public', 'unlisted')"
         "   ORDER BY wa.visibility = 'public' DESC, wa.work_id LIMIT 1) w"
         f" WHERE a.phash_chunks IS NOT NULL AND {narrow}a.owner_id <> $4"
+        "  AND NOT EXISTS (SELECT 1 FROM near_duplicates n WHERE n.asset_id = a.id)"
         "  AND bit_count((a.phash # $1)::bit(64)) <= $5 AND bit_count((a.dhash # $2)::bit(64)) <= $6"
         " ORDER BY distance, dhash_distance, a.id LIMIT $7",
         ph.phash, ph.dhash, ph.chunk_keys, uploader_id, max_distance, max_dhash_distance, limit)
