@@ -53,18 +53,21 @@ async def find_near(conn: Conn, uploader_id: str, ph: PerceptualHash, *, max_dis
     Up to `INDEXED_MAX_DISTANCE` the chunk index narrows the candidates (exactly: no match is
     missed); a larger threshold compares against every shown upload.
     """
-    narrow = "a.phash_chunks && $3::integer[] AND " if max_distance <= INDEXED_MAX_DISTANCE else ""
+    indexed = max_distance <= INDEXED_MAX_DISTANCE
+    args: list[object] = [ph.phash, ph.dhash, uploader_id, max_distance, max_dhash_distance, limit]
+    if indexed:
+        args.append(ph.chunk_keys)
     records = await conn.fetch(
         "SELECT a.id, a.owner_id, w.work_id, bit_count((a.phash # $1)::bit(64)) AS distance,"
         "  bit_count((a.dhash # $2)::bit(64)) AS dhash_distance"
         " FROM assets a CROSS JOIN LATERAL (SELECT wa.work_id FROM work_assets wa WHERE wa.asset_id = a.id"
         "   AND wa.visibility IN ('public', 'unlisted')"
         "   ORDER BY wa.visibility = 'public' DESC, wa.work_id LIMIT 1) w"
-        f" WHERE a.phash_chunks IS NOT NULL AND {narrow}a.owner_id <> $4"
+        " WHERE a.phash_chunks IS NOT NULL AND a.owner_id <> $3"
+        + (" AND a.phash_chunks && $7::integer[]" if indexed else "") +
         "  AND NOT EXISTS (SELECT 1 FROM near_duplicates n WHERE n.asset_id = a.id)"
-        "  AND bit_count((a.phash # $1)::bit(64)) <= $5 AND bit_count((a.dhash # $2)::bit(64)) <= $6"
-        " ORDER BY distance, dhash_distance, a.id LIMIT $7",
-        ph.phash, ph.dhash, ph.chunk_keys, uploader_id, max_distance, max_dhash_distance, limit)
+        "  AND bit_count((a.phash # $1)::bit(64)) <= $4 AND bit_count((a.dhash # $2)::bit(64)) <= $5"
+        " ORDER BY distance, dhash_distance, a.id LIMIT $6", *args)
     return [Match(asset_id=r["id"], owner_id=r["owner_id"], work_id=r["work_id"], distance=r["distance"],
                   dhash_distance=r["dhash_distance"]) for r in records]
 
