@@ -50,17 +50,24 @@ def _as_int(h: imagehash.ImageHash) -> int:
     return _signed(value)
 
 
-def is_flat(image: Image.Image) -> bool:
-    grey = np.asarray(image.convert("L").resize((32, 32), Image.Resampling.BILINEAR), dtype=np.float64)
-    return float(grey.std()) < FLAT_STDDEV
+WORKING_SIZE = 64  # both hashes shrink further (pHash to 32x32, dHash to 9x8): one small grey copy serves them
+
+
+def _grey(image: Image.Image) -> Image.Image:
+    rgb = image.convert("RGBA").convert("RGB") if image.mode not in ("RGB", "L") else image
+    return rgb.convert("L").resize((WORKING_SIZE, WORKING_SIZE), Image.Resampling.LANCZOS)
+
+
+def is_flat(grey: Image.Image) -> bool:
+    return float(np.asarray(grey, dtype=np.float64).std()) < FLAT_STDDEV
 
 
 def perceptual_hash(image: Image.Image) -> PerceptualHash | None:
     """The image's pHash and dHash, or None for an image too flat to compare."""
-    rgb = image.convert("RGBA").convert("RGB") if image.mode not in ("RGB", "L") else image
-    if is_flat(rgb):
+    grey = _grey(image)
+    if is_flat(grey):
         return None
-    return PerceptualHash(phash=_as_int(imagehash.phash(rgb)), dhash=_as_int(imagehash.dhash(rgb)))
+    return PerceptualHash(phash=_as_int(imagehash.phash(grey)), dhash=_as_int(imagehash.dhash(grey)))
 
 
 def distance(a: int, b: int) -> int:
