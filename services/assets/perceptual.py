@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import imagehash
 import numpy as np
+import scipy.fftpack  # noqa: F401  imagehash imports it on the first pHash (~1.6 s here): at startup instead
 from PIL import Image
 
 CHUNKS = 8
