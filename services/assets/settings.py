@@ -23,7 +23,8 @@ Beyond the shared service, database and S3 variables:
 - `ATELIER_NEAR_DUPLICATE_MAX_DISTANCE` (6): an upload whose 64-bit pHash is at most this many bits
   from an asset another artist shows in a public or unlisted work is recorded as its near
   duplicate (resized and re-encoded copies measure 0-4, unrelated works 20 or more). Up to 7 the
-  candidates come from an index; above it every shown upload is compared. -1 turns it off.
+  candidates come from an index (every one of them); above it every shown upload is compared.
+  -1 turns the check off (hashes are still stored).
 - `ATELIER_NEAR_DUPLICATE_MAX_DHASH_DISTANCE` (12): the dHash must be this near too (a second opinion).
 """
 

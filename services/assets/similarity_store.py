@@ -8,7 +8,7 @@ from typing import TypeAlias
 
 import asyncpg
 
-from services.assets.perceptual import INDEXED_MAX_DISTANCE, PerceptualHash
+from services.assets.perceptual import INDEXED_MAX_DISTANCE, PerceptualHash, probe_keys
 
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
@@ -38,8 +38,9 @@ class NearDuplicate:
 
 
 async def set_hashes(conn: asyncpg.Connection, asset_id: str, ph: PerceptualHash) -> None:
-    await conn.execute("UPDATE assets SET phash = $2, dhash = $3, phash_chunks = $4 WHERE id = $1",
-                       asset_id, ph.phash, ph.dhash, ph.chunk_keys)
+    await conn.execute("UPDATE assets SET phash = $2, dhash = $3 WHERE id = $1", asset_id, ph.phash, ph.dhash)
+    await conn.execute("INSERT INTO asset_hash_chunks (key, asset_id) SELECT k, $1 FROM unnest($2::integer[]) k"
+                       " ON CONFLICT DO NOTHING", asset_id, ph.chunk_keys)
 
 
 async def find_near(conn: Conn, uploader_id: str, ph: PerceptualHash, *, max_distance: int,
@@ -56,15 +57,16 @@ async def find_near(conn: Conn, uploader_id: str, ph: PerceptualHash, *, max_dis
     indexed = max_distance <= INDEXED_MAX_DISTANCE
     args: list[object] = [ph.phash, ph.dhash, uploader_id, max_distance, max_dhash_distance, limit]
     if indexed:
-        args.append(ph.chunk_keys)
+        args.append(probe_keys(ph.phash))
     records = await conn.fetch(
         "SELECT a.id, a.owner_id, w.work_id, bit_count((a.phash # $1)::bit(64)) AS distance,"
         "  bit_count((a.dhash # $2)::bit(64)) AS dhash_distance"
         " FROM assets a CROSS JOIN LATERAL (SELECT wa.work_id FROM work_assets wa WHERE wa.asset_id = a.id"
         "   AND wa.visibility IN ('public', 'unlisted')"
         "   ORDER BY wa.visibility = 'public' DESC, wa.work_id LIMIT 1) w"
-        " WHERE a.phash_chunks IS NOT NULL AND a.owner_id <> $3"
-        + (" AND a.phash_chunks && $7::integer[]" if indexed else "") +
+        " WHERE a.phash IS NOT NULL AND a.owner_id <> $3"
+        + (" AND a.id IN (SELECT c.asset_id FROM asset_hash_chunks c WHERE c.key = ANY($7::integer[]))"
+           if indexed else "") +
         "  AND NOT EXISTS (SELECT 1 FROM near_duplicates n WHERE n.asset_id = a.id)"
         "  AND bit_count((a.phash # $1)::bit(64)) <= $4 AND bit_count((a.dhash # $2)::bit(64)) <= $5"
         " ORDER BY distance, dhash_distance, a.id LIMIT $6", *args)

@@ -2,10 +2,16 @@
 
 -- pHash and dHash, 64 bits each as signed bigints (services/assets/perceptual.py); NULL for assets
 -- that are not uploads, for nearly flat images, and for uploads stored before this migration.
-ALTER TABLE assets ADD COLUMN phash bigint, ADD COLUMN dhash bigint,
-    -- The pHash cut into eight 8-bit chunks, keyed position * 256 + value: the candidate index.
-    ADD COLUMN phash_chunks integer[];
-CREATE INDEX assets_phash_chunks_idx ON assets USING gin (phash_chunks) WHERE phash_chunks IS NOT NULL;
+ALTER TABLE assets ADD COLUMN phash bigint, ADD COLUMN dhash bigint;
+
+-- The candidate index: the pHash cut into four 16-bit chunks, keyed position * 65536 + value
+-- (a lookup probes each chunk and its one-bit neighbours, services/assets/perceptual.py).
+CREATE TABLE asset_hash_chunks (
+    key integer NOT NULL,
+    asset_id text NOT NULL REFERENCES assets (id) ON DELETE CASCADE,
+    PRIMARY KEY (key, asset_id)
+);
+CREATE INDEX asset_hash_chunks_asset_idx ON asset_hash_chunks (asset_id);
 
 -- One row per (upload, original): the upload nearly matches an asset another artist shows in a
 -- public or unlisted work. Gone with either asset.

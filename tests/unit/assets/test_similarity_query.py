@@ -27,5 +27,5 @@ async def test_placeholders_match_arguments_and_the_index_is_used_only_when_exac
     assert await find_near(conn, "U1", ph, max_distance=threshold, max_dhash_distance=12, limit=5) == []  # type: ignore[arg-type]
     used = {int(n) for n in re.findall(r"\$(\d+)", conn.sql)}
     assert used == set(range(1, len(conn.args) + 1))  # PostgreSQL refuses a parameter it cannot type
-    assert ("phash_chunks &&" in conn.sql) == (threshold <= INDEXED_MAX_DISTANCE)
+    assert ("asset_hash_chunks" in conn.sql) == (threshold <= INDEXED_MAX_DISTANCE)
     assert "near_duplicates n WHERE n.asset_id = a.id" in conn.sql  # recorded copies are never originals
