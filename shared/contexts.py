@@ -132,14 +132,15 @@ def rpc_ctx(settings: ServiceSettings, register: Callable[[RpcServer, T], None],
     handler; the server refuses to start while a declared operation has none."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        server = RpcServer(app[NC], settings.service_name, check_responses=settings.rpc_check_responses)
+        server = RpcServer(app[NC], settings.service_name, check_responses=settings.rpc_check_responses,
+                           concurrency=settings.rpc_concurrency)
         register(server, app[handler_key])
         await server.start()
         log.info("rpc.started", service=server.service, operations=len(server.operations))
         try:
             yield
         finally:
-            await server.stop()
+            await server.stop(drain_s=settings.shutdown.work_s / 2)
 
     return ctx
 

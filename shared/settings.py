@@ -45,6 +45,8 @@ class ServiceSettings(BaseSettings):
     # running as the admin identity).
     nats_migrate_streams: bool = False
     rpc_timeout_s: float = 10.0
+    # Requests of one operation an instance handles at once (each in its own task); more wait.
+    rpc_concurrency: int = Field(64, ge=1, le=4096)
     # Validate every RPC answer against its declared response model (tests and development).
     rpc_check_responses: bool = False
     publish_timeout_s: float = 5.0

@@ -113,10 +113,12 @@ _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 @web.middleware
-async def access_log_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """One `http.access` line per request (its id is bound by `request_context_middleware`): method,
-    path, status and milliseconds; probes and scrapes at debug level."""
+async def observe_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Each request timed once: one `http.access` line (its id is bound by
+    `request_context_middleware`: method, path, status, milliseconds; probes and scrapes at debug
+    level) and the request counter and latency histogram by route."""
     started = time.perf_counter()
+    route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
     status = 500
     try:
         response = await handler(request)
@@ -129,32 +131,17 @@ async def access_log_middleware(request: web.Request, handler: Handler) -> web.S
         status = 499  # the client went away before the answer
         raise
     finally:
-        ms = round((time.perf_counter() - started) * 1000, 1)
+        elapsed = time.perf_counter() - started
         emit = log.debug if request.path in _QUIET_PATHS else log.info
-        emit("http.access", method=request.method, path=request.path, status=status, ms=ms)
-
-
-@web.middleware
-async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    started = time.perf_counter()
-    route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
+        emit("http.access", method=request.method, path=request.path, status=status, ms=round(elapsed * 1000, 1))
         HTTP_REQUESTS.labels(request.method, route, str(status)).inc()
-        HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+        HTTP_LATENCY.labels(request.method, route).observe(elapsed)
 
 
 def standard_middlewares() -> list[Any]:
     # Order matters: ids first (so errors and the access line carry them), then the access log and
     # metrics, then error rendering.
-    return [request_context_middleware, access_log_middleware, metrics_middleware, problem_middleware]
+    return [request_context_middleware, observe_middleware, problem_middleware]
 
 
 def add_readiness_check(app: web.Application, name: str, check: ReadinessCheck) -> None:

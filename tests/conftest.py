@@ -15,12 +15,18 @@ from pathlib import Path
 
 import pytest
 
-SERVICE_ORDER = ["community", "assets", "trainer", "inference", "gateway"]
+SERVICE_ORDER = ["community", "assets", "trainer", "inference", "webhooks", "gateway"]
 # The account the moderation tests sign in as (the services read this when the platform starts).
 MODERATOR = "e2e_moderator"
 os.environ["ATELIER_MODERATORS"] = f"mira,{MODERATOR}"
 # Every RPC answer is checked against its contract's response model while the suite runs.
 os.environ["ATELIER_RPC_CHECK_RESPONSES"] = "1"
+# The suite signs up hundreds of users from one address; the sign-up limit per client is tested
+# with its own gateway and a low limit (tests/e2e/test_signup_limit.py).
+os.environ.setdefault("ATELIER_SIGNUP_PER_CLIENT", "100000")
+# Webhooks: a short retry schedule and attempt timeout, so retries and disabling happen in seconds.
+os.environ.setdefault("ATELIER_WEBHOOKS_RETRY_SCHEDULE_S", "0.5,0.5,0.5,0.5")
+os.environ.setdefault("ATELIER_WEBHOOKS_DELIVERY_TIMEOUT_S", "2")
 
 
 @pytest.fixture(scope="session")

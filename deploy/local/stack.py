@@ -212,6 +212,8 @@ class EmbeddedStack:
             "ATELIER_JWT_PUBLIC_KEY_FILE": str(ep.jwt_public_key_file),
             # The demo artist reviews reported works unless the caller names other moderators.
             "ATELIER_MODERATORS": os.environ.get("ATELIER_MODERATORS", "mira"),
+            # Local receivers: webhooks may go to http:// and loopback (never private or metadata addresses).
+            "ATELIER_WEBHOOKS_ALLOW_INSECURE": os.environ.get("ATELIER_WEBHOOKS_ALLOW_INSECURE", "true"),
         }
         if ep.triton_grpc_url:
             env.update({

@@ -33,11 +33,11 @@ async def _checked(deps: Deps, actor_id: str, password: str, client: str) -> Cre
     if found is None:
         raise Unauthorized("this account no longer exists")
     account = account_key(found.id, found.username)
-    await deps.login_guard.check(account, found.id, client)
+    charged = await deps.login_guard.check(account, found.id, client)  # a failure until proven right
     if not await deps.passwords.verify(found.password_hash, password):
-        await deps.login_guard.failed(account, client)
         raise Forbidden("the password is not correct",
                         errors=[{"field": "password", "message": "not your current password", "type": "password"}])
+    await deps.login_guard.succeeded(found.id, client, charged)
     return found
 
 

@@ -35,12 +35,12 @@ async def login(deps: Deps, body: LoginBody, client: str) -> dict[str, Any]:
     """Check the password unless this client must wait (login_guard: 429 before any hashing)."""
     found = await store.credentials_by_login(deps.pool, body.login.strip())
     account = account_key(found.id if found else None, body.login)
-    await deps.login_guard.check(account, found.id if found else None, client)
+    # Charged as a failure before the hash, given back on success (login_guard: no racing past it).
+    charged = await deps.login_guard.check(account, found.id if found else None, client)
     ok = await deps.passwords.verify(found.password_hash if found else None, body.password)
     if found is None or not ok:
-        await deps.login_guard.failed(account, client)
         raise Unauthorized("wrong username, email or password")
-    await deps.login_guard.succeeded(found.id, client)
+    await deps.login_guard.succeeded(found.id, client, charged)
     if deps.passwords.needs_rehash(found.password_hash):
         await store.set_password_hash(deps.pool, found.id, await deps.passwords.hash(body.password))
     return session(deps, found)

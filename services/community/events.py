@@ -17,6 +17,7 @@ from shared.contracts.events.catalog import (
     WorkCommented,
     WorkDeleted,
     WorkLiked,
+    WorkUnliked,
     WorkPublished,
     WorkUpdated,
 )
@@ -70,6 +71,10 @@ async def work_deleted(conn: asyncpg.Connection, work: WorkRow | LockedWork) -> 
 
 async def work_liked(conn: asyncpg.Connection, work_id: str, user_id: str, author_id: str) -> None:
     await emit(conn, WorkLiked(work_id=work_id, user_id=user_id, author_id=author_id), work_id)
+
+
+async def work_unliked(conn: asyncpg.Connection, work_id: str, user_id: str, author_id: str) -> None:
+    await emit(conn, WorkUnliked(work_id=work_id, user_id=user_id, author_id=author_id), work_id)
 
 
 async def work_commented(conn: asyncpg.Connection, comment: CommentRow, author_id: str) -> None:

@@ -106,14 +106,14 @@ async def delete(deps: Deps, actor_id: str, work_id: str) -> None:
 
 
 async def like(deps: Deps, actor_id: str, work_id: str, *, on: bool) -> None:
-    """PUT/DELETE like: idempotent; `community.work.liked` only when a like is really new."""
+    """PUT/DELETE like: idempotent; `community.work.liked` / `.unliked` only when it really changed."""
     async with deps.pool.acquire() as conn, conn.transaction():
         row = await visible_work(conn, work_id, actor_id)
         if on:
             if await store.like(conn, actor_id, work_id):
                 await events.work_liked(conn, work_id, actor_id, row.author_id)
-        else:
-            await store.unlike(conn, actor_id, work_id)
+        elif await store.unlike(conn, actor_id, work_id):
+            await events.work_unliked(conn, work_id, actor_id, row.author_id)
 
 
 async def comment(deps: Deps, actor_id: str, work_id: str, body: CommentBody, key: str | None) -> dict[str, Any]:

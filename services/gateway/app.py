@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import orjson
 from aiohttp import web
 
-from services.gateway import internal_site, quotas, routes, webapp
+from services.gateway import asyncapi, internal_site, quotas, routes, webapp
 from services.gateway.auth import VERIFIER, TokenVerifier, auth_middleware, load_public_key
 from services.gateway.cors import CorsPolicy, cors_middleware, install_cors
 from services.gateway.health import report_services
@@ -24,6 +24,8 @@ from shared.web import create_base_app
 
 SETTINGS = web.AppKey("settings", GatewaySettings)
 OPENAPI = web.AppKey("openapi", bytes)
+ASYNCAPI = web.AppKey("asyncapi", bytes)
+ASYNCAPI_HTML = web.AppKey("asyncapi_html", str)
 
 
 def edge_middlewares(settings: GatewaySettings, cors: CorsPolicy) -> list[object]:
@@ -74,6 +76,11 @@ async def create_app(settings: GatewaySettings) -> web.Application:
         module.setup(app, settings)
     app[OPENAPI] = orjson.dumps(openapi_document())
     app.router.add_get("/v1/openapi.json", openapi_json)
+    events_doc = asyncapi.document()
+    app[ASYNCAPI] = orjson.dumps(events_doc)
+    app[ASYNCAPI_HTML] = asyncapi.render_html(events_doc)
+    app.router.add_get("/v1/asyncapi.json", asyncapi_json)
+    app.router.add_get("/docs/events", asyncapi_page)
     return app
 
 
@@ -84,3 +91,11 @@ def openapi_document() -> dict[str, object]:
 
 async def openapi_json(request: web.Request) -> web.Response:
     return web.Response(body=request.app[OPENAPI], content_type="application/json")
+
+
+async def asyncapi_json(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[ASYNCAPI], content_type="application/json")
+
+
+async def asyncapi_page(request: web.Request) -> web.Response:
+    return web.Response(text=request.app[ASYNCAPI_HTML], content_type="text/html")

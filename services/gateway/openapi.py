@@ -2,8 +2,16 @@
 docs, web app) and, generated from the contracts, every route module's table (`ROUTES`) and its
 hand-written streamed routes (`streamed_docs`), whose responses also come from contract models.
 
-Edge behaviour every operation shares is added here rather than repeated in each module: the
-429 answer of the rate limiter and, on POST, the `Idempotency-Key` header.
+Edge behaviour every operation shares is added here rather than repeated in each module, so that
+the document lists every status an operation can answer (tests/e2e/test_openapi_statuses.py
+provokes each one against every operation):
+- everywhere: 401 (any `Authorization` header sent is checked, on public routes too), 414 and 431
+  (request line or headers too long: refused before routing), 429 (rate limits; not on probes);
+- on POST: the `Idempotency-Key` header and what it can answer (400 malformed key, 409 the first
+  request with the key still runs, 413 a body too large to fingerprint, 422 the key reused with
+  another body);
+- on a route with a JSON body: 400, 413, 415, 422;
+- on every route the modules serve (they call services over NATS): 503 and 504.
 """
 
 from __future__ import annotations
@@ -79,6 +87,16 @@ OPS_PATHS: dict[str, Any] = {
     "/docs": {"get": {"summary": "API reference rendered from this document", "operationId": "docs",
                       "tags": _OPS, "responses": {"200": {"description": "HTML page",
                                                           "content": {"text/html": {}}}}}},
+    "/v1/asyncapi.json": {"get": {"summary": "AsyncAPI 3.0 document of every event: NATS subjects and streams, "
+                                             "the WebSocket channel, webhook deliveries", "operationId": "asyncapi",
+                                  "tags": _OPS, "responses": {"200": {"description": "AsyncAPI 3.0 document",
+                                                                      "content": {"application/json": {"schema": {
+                                                                          "type": "object", "properties": {
+                                                                              "asyncapi": {"type": "string"},
+                                                                              "channels": {"type": "object"}}}}}}}}},
+    "/docs/events": {"get": {"summary": "The events reference rendered from the AsyncAPI document",
+                             "operationId": "eventDocs", "tags": _OPS,
+                             "responses": {"200": {"description": "HTML page", "content": {"text/html": {}}}}}},
     "/": {"get": {"summary": "The web app", "operationId": "webApp", "tags": _OPS,
                   "responses": {"200": {"description": "HTML page", "content": {"text/html": {}}}}}},
 }
@@ -106,8 +124,10 @@ frame (the connection stays open).
 **Resuming**: reconnect with `since` = the last `sequence` you received (or the one of the
 `subscribed` frame) and the same channels: you get every event you missed, once, in order.
 
-**Close codes**: 1001 server shutting down, 4001 token expired, 4008 client too slow (its send
-queue overflowed; reconnect with `since`), 1011 event streams unavailable."""
+**Close codes**: 1001 server shutting down, 4001 token expired, 4401 token revoked (the account
+was deleted or its password changed, by you or elsewhere: sign in again; reconnecting with the same
+token is refused), 4008 client too slow (its send queue overflowed; reconnect with `since`), 1011
+event streams unavailable."""
 
 LIVE_PATHS: dict[str, Any] = {
     "/v1/events": {"get": {
@@ -135,6 +155,13 @@ IDEMPOTENCY_PARAMETER = {
                    "with another body is a 422.",
 }
 IDEMPOTENCY_REF = "#/components/parameters/IdempotencyKey"
+PROTOCOL_RESPONSES: dict[str, Any] = {
+    "UriTooLong": {"description": "the request line is longer than the server accepts (before routing)",
+                   "content": _PROBLEM},
+    "HeadersTooLarge": {"description": "a request header, or the headers together, are larger than the server "
+                                       "accepts (before routing)", "content": _PROBLEM},
+}
+BAD_TOKEN = "an `Authorization` header was sent that is not a valid bearer token (malformed, expired or revoked)"
 RATE_LIMITED = {
     "description": "rate limited: retry after `Retry-After` seconds", "content": _PROBLEM,
     "headers": {"Retry-After": {"schema": {"type": "integer"}}},
@@ -199,7 +226,8 @@ def route_doc(route: Route, tag: str, schemas: Schemas) -> dict[str, Any]:
     op = route.op
     problems = set(op.all_problems) | set(route.problems)
     if route.body is not None:
-        problems |= {400, 415, 422}
+        problems |= {400, 413, 415, 422}
+    problems |= {503, 504}  # forwarded over NATS: the service is down, or did not answer in time
     if not route.needs_token and 401 not in op.problems and 401 not in route.problems:
         problems.discard(401)  # no token needed, and a 401 is not one of the operation's own answers
     if op.actor == "optional":
@@ -226,20 +254,42 @@ def success_doc(status: int, model: type[BaseModel] | None, schemas: Schemas, de
     return {"description": description or "OK", "content": json_content(schemas.ref(model))}
 
 
+def with_upstream_failures(paths: dict[str, Any]) -> dict[str, Any]:
+    """The route modules' hand-written operations call services too: 503 and 504 on each."""
+    out = copy.deepcopy(paths)
+    for item in out.values():
+        for method in _METHODS:
+            op = item.get(method)
+            if isinstance(op, dict):
+                responses = op.setdefault("responses", {})
+                responses.setdefault("503", problem(STATUS_TEXT[503]))
+                responses.setdefault("504", problem(STATUS_TEXT[504]))
+    return out
+
+
 def with_edge_behaviour(paths: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(paths)
     for path, item in out.items():
-        if path in ("/healthz", "/readyz", "/metrics"):
-            continue
         for method in _METHODS:
             op = item.get(method)
             if not isinstance(op, dict):
                 continue
-            op.setdefault("responses", {}).setdefault("429", {"$ref": "#/components/responses/RateLimited"})
+            responses = op.setdefault("responses", {})
+            responses.setdefault("401", problem(BAD_TOKEN))
+            responses.setdefault("414", {"$ref": "#/components/responses/UriTooLong"})
+            responses.setdefault("431", {"$ref": "#/components/responses/HeadersTooLarge"})
+            if path in ("/healthz", "/readyz", "/metrics"):
+                continue  # probes are not rate limited
+            responses.setdefault("429", {"$ref": "#/components/responses/RateLimited"})
             if method == "post":
-                # The idempotency middleware refuses a malformed key before the route runs.
-                op["responses"].setdefault("400", problem("a malformed `Idempotency-Key` header (1 to 200 "
-                                                          "printable characters) or an unreadable body"))
+                # The idempotency middleware refuses a malformed key before the route runs, and
+                # fingerprints the body (JSON, forms, none) to compare retries.
+                responses.setdefault("400", problem("a malformed `Idempotency-Key` header (1 to 200 "
+                                                    "printable characters) or an unreadable body"))
+                responses.setdefault("409", problem("a request with this `Idempotency-Key` is still in progress "
+                                                    "(retry after `Retry-After`)"))
+                responses.setdefault("413", problem("the body is larger than the server accepts"))
+                responses.setdefault("422", problem("this `Idempotency-Key` was used with another body"))
                 params = op.setdefault("parameters", [])
                 if not any(p.get("name") == "Idempotency-Key" or p.get("$ref") == IDEMPOTENCY_REF
                            for p in params if isinstance(p, dict)):  # applied twice, it adds it once
@@ -255,10 +305,10 @@ def build_document(extra_paths: dict[str, Any] | None = None,
                  "description": "Human-AI art creation: community, assets, style models, generations. "
                                 "Errors are RFC 9457 problem documents; lists use cursor pagination."},
         "servers": [{"url": "/"}],
-        "paths": with_edge_behaviour({**OPS_PATHS, **LIVE_PATHS, **(extra_paths or {})}),
+        "paths": with_edge_behaviour({**OPS_PATHS, **LIVE_PATHS, **with_upstream_failures(extra_paths or {})}),
         "components": {
             "schemas": {"Problem": PROBLEM_SCHEMA, **(extra_schemas or {})},
-            "responses": {"RateLimited": RATE_LIMITED},
+            "responses": {"RateLimited": RATE_LIMITED, **PROTOCOL_RESPONSES},
             "parameters": {"IdempotencyKey": IDEMPOTENCY_PARAMETER},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },

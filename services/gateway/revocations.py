@@ -5,7 +5,9 @@ until it expires. Community publishes `community.user.deleted` (refuse every tok
 and `community.user.credentials_changed` (refuse tokens issued before `not_before`). Each gateway
 process reads them from the COMMUNITY stream: at start it replays every such event still stored
 (the stream keeps 7 days, far longer than a token lives) before it serves, then tails the stream.
-The check per request is two dictionary look-ups: no database read, no RPC.
+The check per request is two dictionary look-ups: no database read, no RPC. Whatever holds a token
+longer than a request (the live WebSockets, live/ws.py) registers a listener (`on_revoked`), called
+with the user's id as each revocation is applied, and closes what `refusal` now refuses.
 
 A token's issue time is its `iat_ms` claim (milliseconds; `iat` * 1000 for tokens without it),
 compared with `not_before` from the same clock (community's), so gateway clock skew does not matter.
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 from nats.aio.msg import Msg
@@ -47,6 +49,11 @@ class Revocations:
         self.deleted: set[str] = set()
         self.not_before_ms: dict[str, int] = {}
         self.caught_up = False
+        self._listeners: list[Callable[[str], None]] = []
+
+    def on_revoked(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(user_id)` after each revocation of that user's tokens is applied."""
+        self._listeners.append(listener)
 
     def refusal(self, user_id: str, issued_ms: int) -> str | None:
         """Why a token of `user_id` issued at `issued_ms` is refused, or None when it is not."""
@@ -72,6 +79,11 @@ class Revocations:
         else:
             return
         REVOKED_USERS.set(len(self.deleted) + len(self.not_before_ms))
+        for listener in self._listeners:
+            try:
+                listener(payload.user_id)
+            except Exception:  # one listener's bug must not stop revocations being learnt
+                log.exception("gateway.revocations.listener_failed")
 
 
 class RevocationFeed:

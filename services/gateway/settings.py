@@ -46,6 +46,10 @@ class GatewaySettings(ServiceSettings):
     # quota KV bucket, shared by every replica (services/gateway/shared_ratelimit.py).
     rate_limit_backend: Literal["memory", "nats"] = "memory"
     rate_limit_window_s: int = Field(10, ge=1, le=3600)
+    # Sign-ups per client address per window, shared by replicas (services/gateway/signup_limit.py);
+    # 0 turns the limit off. The window is at most an hour (the quota bucket keeps keys two hours).
+    signup_per_client: int = Field(20, ge=0)
+    signup_window_s: int = Field(3600, ge=1, le=3600)
     # Behind N trusted proxies, the client address is the N-th entry from the right of
     # X-Forwarded-For; 0 trusts no header and uses the peer address.
     forwarded_hops: int = Field(0, ge=0, le=10)

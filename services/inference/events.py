@@ -3,8 +3,9 @@
 Publishes (through its outbox, in the transaction that changes the generation): the `jobs.generate`
 job of every accepted generation, `inference.generation.progress` as each output is stored, and
 `inference.generation.completed` / `.failed` / `.canceled` when it ends.
-Consumes: trainer model events (stream TRAINER) to keep its model catalog, and the generate jobs
-(stream JOBS), which `worker.GenerationWorker` handles.
+Consumes: trainer model events (stream TRAINER) to keep its model catalog, the generate jobs
+(stream JOBS), which `worker.GenerationWorker` handles, and likes of works (stream COMMUNITY): the
+likes an output's published work receives weigh in the model's next refine.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from services.inference import availability
+from services.inference import availability, store
 from services.inference.backends import BackendError
 from services.inference.catalog import ModelCatalog
 from services.inference.store import GenerationRow, OutputRow
@@ -36,6 +37,9 @@ from shared.contracts.events.catalog import (
     ModelTrained,
     TrainingCanceled,
     TrainingFailed,
+    WorkDeleted,
+    WorkLiked,
+    WorkUnliked,
 )
 from shared.contracts.events.envelope import CloudEvent
 from shared.logging import get_logger
@@ -102,6 +106,23 @@ MODELS_SPEC = ConsumerSpec(stream="TRAINER", durable="inference-models", filter_
 ENDED_SPEC = ConsumerSpec(stream="TRAINER", durable="inference-training-ended", filter_subject="",
                           filter_subjects=("trainer.training.failed", "trainer.training.canceled"),
                           max_deliver=20)
+
+
+# Likes of published outputs, for the refine's weighting (a deleted work's likes go with it).
+LIKES_SPEC = ConsumerSpec(stream="COMMUNITY", durable="inference-likes", filter_subject="",
+                          filter_subjects=("community.work.liked", "community.work.unliked",
+                                           "community.work.deleted"), max_deliver=20)
+
+
+def likes_handler(pool: asyncpg.Pool) -> Handler:
+    async def handle(event: CloudEvent, _msg: Msg) -> None:
+        payload = event.payload()
+        if isinstance(payload, WorkLiked | WorkUnliked):
+            await store.record_like(pool, payload.work_id, payload.user_id, isinstance(payload, WorkLiked))
+        elif isinstance(payload, WorkDeleted):
+            await store.forget_work(pool, payload.work_id)
+
+    return handle
 
 
 def generate_spec(max_deliver: int, batch: int = 1) -> ConsumerSpec:
@@ -171,7 +192,8 @@ def build_consumers(nc: NATS, js: JetStreamContext, catalog: ModelCatalog, jobs:
                     batch_images: int | None = None) -> list[JetStreamConsumer]:
     consumers = [JetStreamConsumer(nc, js, MODELS_SPEC, model_events_handler(catalog),
                                    on_dead_letter=lambda e: _model_dead_letter(catalog, e)),
-                 JetStreamConsumer(nc, js, ENDED_SPEC, training_ended_handler(catalog))]
+                 JetStreamConsumer(nc, js, ENDED_SPEC, training_ended_handler(catalog)),
+                 JetStreamConsumer(nc, js, LIKES_SPEC, likes_handler(catalog.pool))]
     # Several pull loops on one durable, each taking a batch of jobs: one batch is in the runtime
     # while another renders and stores.
     spec = generate_spec(max_deliver, batch)

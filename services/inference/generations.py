@@ -234,6 +234,8 @@ class InferenceService:
         raw = await call_raw(self.nc, community.WORKS_CREATE, work, actor_id=actor_id,
                              timeout=self.settings.community_timeout_s, headers=headers)
         result: dict[str, Any] = orjson.loads(raw)  # community's work, passed on as it is
+        if isinstance(result.get("id"), str):  # its likes weigh in the model's next refine
+            await store.set_published_work(self.pool, row.id, body.index, result["id"])
         log.info("inference.output.published", generation_id=row.id, index=body.index, work_id=result.get("id"))
         return result
 

@@ -82,9 +82,10 @@ class RatedOutputRow:
     generation_id: str
     index: int
     asset_id: str
-    score: int
+    score: int | None
     seed: int
     version: int
+    likes: int
 
 
 def _columns(row_type: type[Any], alias: str = "") -> str:
@@ -380,11 +381,38 @@ async def rate_output(conn: Conn, generation_id: str, index: int, score: int) ->
 
 
 async def top_rated(conn: Conn, model_id: str, owner_id: str, min_score: int, limit: int) -> list[RatedOutputRow]:
-    """Outputs of `model_id` that `owner_id` generated and rated at least `min_score`, best first."""
+    """Outputs of `model_id` that `owner_id` generated and either rated at least `min_score` or
+    published and others liked, with the likes each received (the owner's own like does not count)."""
     return _all(RatedOutputRow, await conn.fetch(
-        "SELECT o.generation_id, o.index, o.asset_id, o.score, o.seed, g.version"
+        "SELECT o.generation_id, o.index, o.asset_id,"
+        "  CASE WHEN o.score >= $3 THEN o.score END AS score, o.seed, g.version,"
+        "  (SELECT count(*) FROM output_likes l WHERE l.work_id = o.work_id AND l.user_id <> $2)::int AS likes"
         " FROM generation_outputs o JOIN generations g ON g.id = o.generation_id"
-        " WHERE g.model_id = $1 AND g.owner_id = $2 AND o.score >= $3"
-        " ORDER BY o.score DESC, o.rated_at DESC, o.generation_id, o.index LIMIT $4",
+        " WHERE g.model_id = $1 AND g.owner_id = $2 AND (o.score >= $3 OR EXISTS ("
+        "   SELECT 1 FROM output_likes l WHERE l.work_id = o.work_id AND l.user_id <> $2))"
+        " ORDER BY o.rated_at DESC NULLS LAST, o.generation_id, o.index LIMIT $4",
         model_id, owner_id, min_score, limit,
     ))
+
+
+async def set_published_work(conn: Conn, generation_id: str, index: int, work_id: str) -> None:
+    await conn.execute("UPDATE generation_outputs SET work_id = $3 WHERE generation_id = $1 AND index = $2",
+                       generation_id, index, work_id)
+
+
+async def record_like(conn: Conn, work_id: str, user_id: str, liked: bool) -> None:
+    """A like or unlike of a community work; only works published from an output are kept."""
+    if liked:
+        await conn.execute(
+            "INSERT INTO output_likes (work_id, user_id) SELECT $1, $2"
+            " WHERE EXISTS (SELECT 1 FROM generation_outputs WHERE work_id = $1) ON CONFLICT DO NOTHING",
+            work_id, user_id)
+    else:
+        await conn.execute("DELETE FROM output_likes WHERE work_id = $1 AND user_id = $2", work_id, user_id)
+
+
+async def forget_work(pool: asyncpg.Pool, work_id: str) -> None:
+    """A published work was deleted: it no longer speaks for its output."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("DELETE FROM output_likes WHERE work_id = $1", work_id)
+        await conn.execute("UPDATE generation_outputs SET work_id = NULL WHERE work_id = $1", work_id)

@@ -59,9 +59,14 @@ def load_image(data: bytes, image_size: int) -> npt.NDArray[np.uint8]:
 class ImageDataset:
     """All images as a float tensor [N, 3, S, S] in [-1, 1]; `batch()` draws augmented batches."""
 
-    def __init__(self, images: Sequence[bytes], image_size: int, augment: bool | None = None):
+    def __init__(self, images: Sequence[bytes], image_size: int, augment: bool | None = None,
+                 weights: Sequence[float] | None = None):
         if not images:
             raise DatasetError("the dataset is empty")
+        if weights is not None and (len(weights) != len(images) or min(weights) <= 0):
+            raise DatasetError("one positive weight per image is needed")
+        # How often each image is drawn relative to the others (None: all alike).
+        self.weights = None if weights is None or len(set(weights)) == 1 else torch.tensor(weights, dtype=torch.float64)
         arrays = np.stack([load_image(b, image_size) for b in images])
         self.tensors = torch.from_numpy(arrays).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
         self.image_size = image_size
@@ -74,7 +79,10 @@ class ImageDataset:
 
     def batch(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
         """Indices drawn with replacement, so a batch may be larger than the dataset."""
-        idx = torch.randint(len(self), (batch_size,), generator=generator)
+        if self.weights is not None:
+            idx = torch.multinomial(self.weights, batch_size, replacement=True, generator=generator)
+        else:
+            idx = torch.randint(len(self), (batch_size,), generator=generator)
         x = self.tensors[idx]
         return augment_batch(x, generator) if self.augment else x
 

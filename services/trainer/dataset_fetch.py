@@ -31,18 +31,37 @@ class PermanentJobError(Exception):
     """The job can never succeed as it is (consent withdrawn, assets gone): fail it, do not retry."""
 
 
+MAX_WEIGHT = 4  # how many times the best-received output counts against one training work
+
+
+def refine_weight(score: int | None, likes: int, min_score: int) -> int:
+    """How much one of the owner's outputs counts in a refine: the owner's rating (a 5 counts more
+    than a 4 when 4 is the bar) plus the audience's likes on the work it was published as, on a
+    log scale (1 like +1, 3 likes +2, 7 likes +3), between 1 and MAX_WEIGHT."""
+    rated = score - min_score + 1 if score is not None and score >= min_score else 0
+    liked = (likes + 1).bit_length() - 1  # floor(log2(1 + likes))
+    return max(1, min(MAX_WEIGHT, rated + liked))
+
+
 async def refine_extras(nc: NATS, pool: asyncpg.Pool, settings: TrainerSettings, job: JobRow) -> list[str]:
-    """The owner's best-rated generations of this model, asked for once per job and then kept."""
+    """The owner's best-rated or most-liked generations of this model, each repeated by its weight,
+    asked for once per job and then kept (with which of them others liked)."""
     if job.extra_asset_ids is not None:
         return list(job.extra_asset_ids)
+    min_score = job.min_score or settings.trainer_refine_min_score
     try:
-        top = (await call(nc, inference.RATINGS_TOP,
-                          {"model_id": job.model_id,
-                           "min_score": job.min_score or settings.trainer_refine_min_score, "limit": 200},
+        top = (await call(nc, inference.RATINGS_TOP, {"model_id": job.model_id, "min_score": min_score, "limit": 200},
                           timeout=settings.inference_timeout_s)).root
     except NotFound:
         top = []  # inference has not heard of the model (no generations yet)
-    await store.set_extra_assets(pool, job.id, list(dict.fromkeys(t.asset_id for t in top)))
+    weights: dict[str, int] = {}
+    liked: dict[str, None] = {}
+    for output in top:
+        weights[output.asset_id] = max(weights.get(output.asset_id, 0),
+                                       refine_weight(output.score, output.likes, min_score))
+        if output.likes:
+            liked[output.asset_id] = None
+    await store.set_extra_assets(pool, job.id, [a for a, w in weights.items() for _ in range(w)], list(liked))
     fresh = await store.get_job(pool, job.id)
     assert fresh is not None
     return list(fresh.extra_asset_ids or [])
@@ -59,6 +78,12 @@ async def gather_images(nc: NATS, pool: asyncpg.Pool, http: aiohttp.ClientSessio
     asset_ids = list(model.asset_ids)
     extras = await refine_extras(nc, pool, settings, job) if job.kind == "refine" else []
     wanted = list(dict.fromkeys(asset_ids + extras))[: settings.trainer_max_dataset_images]
+    # A work counts once; a refine's extra image as many times as it is listed (its weight).
+    counts = {a: extras.count(a) for a in dict.fromkeys(extras)}
+    weights = [1 if a in model.asset_ids else counts.get(a, 1) for a in wanted]
+    fresh = await store.get_job(pool, job.id) if job.kind == "refine" else None
+    liked_ids = set((fresh.liked_asset_ids if fresh else None) or [])
+    liked = [i for i, a in enumerate(wanted) if a in liked_ids]
     urls = await call(nc, assets.READ_URLS, {"ids": wanted, "expires_s": READ_URL_EXPIRY_S},
                       timeout=settings.assets_timeout_s)
     if urls.missing:
@@ -81,11 +106,11 @@ async def gather_images(nc: NATS, pool: asyncpg.Pool, http: aiohttp.ClientSessio
             return bytes(data)
 
     images = await asyncio.gather(*(download(a) for a in wanted))
-    log.info("trainer.dataset.fetched", images=len(images), works=len(model.work_ids), rated=len(extras),
-             bytes=sum(len(i) for i in images))
+    log.info("trainer.dataset.fetched", images=len(images), works=len(model.work_ids), rated=len(counts),
+             liked=len(liked), bytes=sum(len(i) for i in images))
     work_of = {a: w.id for w in consent.works for a in w.asset_ids}
     # Which work each image belongs to (None: a rated generation): the originality reference keeps
     # descriptors per work, so a work can be dropped from it later.
     sources = [work_of.get(a) for a in wanted]
-    return list(images), {"images": len(images), "works": len(model.work_ids), "rated_generations": len(extras),
-                          "sources": sources}
+    return list(images), {"images": len(images), "works": len(model.work_ids), "rated_generations": len(counts),
+                          "sources": sources, "weights": weights, "liked": liked}

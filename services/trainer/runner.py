@@ -158,6 +158,7 @@ def run_job(job: dict[str, Any], report: _Reporter, stop: threading.Event) -> No
 
         result = train(
             config, images, resume=resume, init_from=job.get("init_from"),
+            weights=job.get("weights"), liked=job.get("liked"),
             on_progress=on_progress, should_stop=stop.is_set,
             on_checkpoint=lambda data: report.send("checkpoint", {"data": data, "step": last_step[0]}),
             checkpoint_every=job["checkpoint_every"], progress_every=job["progress_every"],

@@ -58,6 +58,8 @@ async def page(pool: asyncpg.Pool, actor_id: str | None, model_id: str) -> Style
         v.withdrawn_work_ids = list(row.withdrawn_work_ids)
         v.withdrawn_at = row.withdrawn_at
         v.training_works = records.get(v.version, [])
+        # Every version trained since records exist has at least one work in its record.
+        v.training_record = "recorded" if v.training_works else "unavailable"
         v.generations = counts.get(v.version, 0)
     view.visibility = "public" if model.visibility == "public" else "private"
     view.training_mining = model.training_mining  # type: ignore[assignment]

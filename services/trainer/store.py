@@ -56,6 +56,7 @@ class JobRow:
     seed: int
     min_score: int | None
     extra_asset_ids: list[str] | None
+    liked_asset_ids: list[str] | None
     step: int
     losses: dict[str, float]
     eta_s: float | None
@@ -216,9 +217,10 @@ async def start_attempt(conn: Conn, job_id: str, runner: str = "worker") -> JobR
         " AND (runner = $3 OR $3 = 'ddp') RETURNING *", job_id, list(ACTIVE), runner))
 
 
-async def set_extra_assets(conn: Conn, job_id: str, asset_ids: list[str]) -> None:
-    await conn.execute("UPDATE jobs SET extra_asset_ids = $2 WHERE id = $1 AND extra_asset_ids IS NULL",
-                       job_id, asset_ids)
+async def set_extra_assets(conn: Conn, job_id: str, asset_ids: list[str], liked: list[str]) -> None:
+    """Fixed on the job's first attempt: a resumed attempt trains on the same dataset."""
+    await conn.execute("UPDATE jobs SET extra_asset_ids = $2, liked_asset_ids = $3"
+                       " WHERE id = $1 AND extra_asset_ids IS NULL", job_id, asset_ids, liked)
 
 
 async def set_worker(conn: Conn, job_id: str, pid: int | None) -> None:

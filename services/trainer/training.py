@@ -146,6 +146,8 @@ class TrainingSession:
             train_idx, held = quality.holdout_split(dataset.image_hashes)
             if held:
                 dataset.tensors, self.heldout = self.all_images[train_idx], self.all_images[held]
+                if dataset.weights is not None:
+                    dataset.weights = dataset.weights[train_idx]
         # fewshot: augmentation moves from enlarging the real set to DiffAugment in the D step.
         self.diffaugment = False
         if config.architecture == "dcgan" and config.recipe == "fewshot":
@@ -363,6 +365,16 @@ def evaluate(session: TrainingSession) -> dict[str, Any]:
     return metrics
 
 
+@torch.no_grad()
+def liked_swd(session: TrainingSession, liked: torch.Tensor) -> float:
+    """SWD between what the generator makes now and the outputs others liked (lower: closer)."""
+    config = session.config
+    z = torch.randn(config.eval_samples, LATENT_DIM,
+                    generator=torch.Generator().manual_seed(config.seed * 1000 + 6)).to(session.device)
+    fake = generate(generator_for_export(session.bundle), z)
+    return float(swd(liked, fake, seed=config.seed, descriptors_per_level=config.eval_descriptors)["avg"])
+
+
 def sample_quality(train_images: torch.Tensor, heldout: torch.Tensor | None, fake: torch.Tensor,
                    fake_untrained: torch.Tensor, seed: int = 0,
                    descriptors_per_level: int = 8192) -> dict[str, Any]:
@@ -408,19 +420,33 @@ def train(
     sample_every: int = 0,
     on_sample: Callable[[bytes], None] | None = None,
     compute_metrics: bool = True,
+    weights: Sequence[float] | None = None,
+    liked: Sequence[int] | None = None,
 ) -> TrainResult:
     """Train from scratch, resume a checkpoint (`resume`), or fine-tune from weights (`init_from`).
 
     Callbacks run in this process between steps; keep them quick (hand bytes to a queue).
     `compute_metrics=False` skips the final SWD evaluation (about a second or two on 2 cores).
+    `weights` (one per image) makes some images drawn more often; `liked` (indices of images others
+    liked) adds the SWD to that set of the starting and of the trained generator to the metrics.
     """
     configure_threads(config)
-    session = TrainingSession(config, ImageDataset(images, config.image_size, config.augment), _device(config))
+    session = TrainingSession(config, ImageDataset(images, config.image_size, config.augment, weights),
+                              _device(config))
     if resume is not None:
         session.load(Checkpoint.from_bytes(resume) if isinstance(resume, bytes) else resume)
     elif init_from is not None:
         session.load(Checkpoint.from_bytes(init_from) if isinstance(init_from, bytes) else init_from,
                      weights_only=True)
+    liked_set = session.all_images[list(liked)] if liked and compute_metrics else None
+    liked_before: float | None = None
+    if liked_set is not None and resume is None:
+        liked_before = liked_swd(session, liked_set)
+    elif liked_set is not None and init_from is not None:
+        # A resumed refine measures "before" on the weights it started from, not on its checkpoint.
+        start = TrainingSession(config, ImageDataset(images, config.image_size, config.augment), _device(config))
+        start.load(Checkpoint.from_bytes(init_from) if isinstance(init_from, bytes) else init_from, weights_only=True)
+        liked_before = liked_swd(start, liked_set)
     start_step, started = session.step, time.perf_counter()
     window_start, window_step = started, session.step
     sums: dict[str, torch.Tensor] = {}
@@ -450,6 +476,9 @@ def train(
                          session.checkpoint_bytes(), sample_png=session.sample_grid_png())
     if compute_metrics:
         result.metrics = evaluate(session)
+        if liked_set is not None and liked_before is not None:
+            result.metrics.update({"liked_works": len(liked_set), "swd_liked_before": liked_before,
+                                   "swd_liked": liked_swd(session, liked_set)})
         result.directions = latent_directions(base_generator(session.bundle))
         result.originality = quality.originality_reference(session.all_images)
     return result

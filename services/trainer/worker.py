@@ -104,7 +104,7 @@ class TrainWorker:
         images, found = await gather_images(self.nc, self.pool, self.http, self.settings, model, job)
         resume = await self.objects.read(checkpoint_key(model.id, job.version))
         init_from = None
-        if job.kind == "refine" and resume is None:
+        if job.kind == "refine" and (resume is None or found["liked"]):  # liked: its "before" metric
             if job.base_version is None:
                 raise PermanentJobError("a refine job names no version to start from")
             init_from = await self.objects.read(checkpoint_key(model.id, job.base_version, "final"))
@@ -116,7 +116,8 @@ class TrainWorker:
             "seed": job.seed, "threads": self.settings.trainer_threads,
             "device": "cuda" if self.settings.trainer_gpu else "cpu",
         }
-        frame = {"config": config, "images": images, "resume": resume, "init_from": init_from,
+        frame = {"config": config, "images": images, "weights": found["weights"], "liked": found["liked"],
+                 "resume": resume, "init_from": init_from,
                  "model_name": model.id, "triton_backend": self.settings.trainer_triton_backend,
                  **intervals(self.settings, job.steps)}
         proc = await TrainingProcess.start(frame)

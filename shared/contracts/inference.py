@@ -248,13 +248,15 @@ class TopRatedOutput(Reply):
     generation_id: str
     index: int
     asset_id: str
-    score: int
+    score: int | None = Field(description="The owner's rating when at least `min_score`, else null")
     seed: int
     version: int
+    likes: int = Field(0, ge=0, description="Likes from others on the work it was published as")
 
 
 class TopRatedOutputs(RootModel[list[TopRatedOutput]]):
-    """The model owner's outputs rated at least `min_score`, best first (a JSON array)."""
+    """The model owner's outputs rated at least `min_score` or published and liked by others,
+    latest rated first (a JSON array)."""
 
 
 # --- operations --------------------------------------------------------------------------------------

@@ -183,6 +183,9 @@ class StyleModelVersion(Reply):
     withdrawn_at: datetime | None = None
     training_works: list[TrainingShare] = Field(default_factory=list,
                                                 description="the training record: which works, of which artists")
+    training_record: Literal["recorded", "unavailable"] = Field(
+        default="recorded", description="unavailable: the version was trained before training records were kept, "
+                                        "so which works it learned from is not known (training_works is empty)")
     generations: int = Field(default=0, description="generations made from this version")
 
 

@@ -47,7 +47,7 @@ INTERNAL_RPCS = (
     "svc.assets.read_urls",
     "svc.inference.ratings.top",
 )
-BACKENDS = ("community", "assets", "trainer", "inference")
+BACKENDS = ("community", "assets", "trainer", "inference", "webhooks")
 LIVE_STREAMS = ("COMMUNITY", "INFERENCE", "TRAINER")  # the gateway's WebSocket tails
 IDEMPOTENCY_BUCKET = "idempotency"  # the gateway's default `ATELIER_IDEMPOTENCY_BUCKET`
 QUOTA_BUCKET = "quotas"  # the gateway's default `ATELIER_QUOTA_BUCKET`
@@ -107,7 +107,11 @@ IDENTITIES: tuple[Identity, ...] = (
     Identity("inference", publishes=("inference.>", "jobs.generate"),
              calls=("svc.community.works.create", "svc.assets.store_generated", "svc.trainer.models.get"),
              consumers=(Consumer("TRAINER", "inference-models"), Consumer("TRAINER", "inference-training-ended"),
-                        Consumer(JOBS_STREAM, "inference-generate", dead_letter=True))),
+                        Consumer(JOBS_STREAM, "inference-generate", dead_letter=True),
+                        Consumer("COMMUNITY", "inference-likes"))),
+    # One durable per event stream (services/webhooks/events.py), shared by every replica.
+    Identity("webhooks", publishes=("webhooks.>",),
+             consumers=tuple(Consumer(s, f"webhooks-{s.lower()}") for s in EVENT_STREAMS)),
 )
 NAMES = tuple(i.name for i in IDENTITIES)
 

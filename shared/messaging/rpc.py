@@ -108,17 +108,26 @@ def _decode(raw: bytes) -> Any:
         return json.loads(raw)
 
 
+DEFAULT_CONCURRENCY = 64  # requests of one operation one instance handles at once
+
+
 class RpcServer:
     """The operations one service serves. `check_responses` validates every answer against its
     declared response model (tests and development: a drifting contract is a loud 500)."""
 
-    def __init__(self, nc: NATS, service: str, *, version: str = "0.1.0", check_responses: bool = False) -> None:
+    def __init__(self, nc: NATS, service: str, *, version: str = "0.1.0", check_responses: bool = False,
+                 concurrency: int = DEFAULT_CONCURRENCY) -> None:
         self._nc = nc
         self.service = service
         self._version = version
         self._check_responses = check_responses
         self._handlers: dict[str, tuple[Operation[Any, Any], Handler]] = {}
         self._micro: Service | None = None
+        # nats-py hands an endpoint's messages to its callback one at a time: each request runs in a
+        # task of its own instead, up to `concurrency` at once per operation; past that the endpoint
+        # stops taking messages (they wait in the client, then in the server) until one finishes.
+        self._concurrency = concurrency
+        self._in_flight: set[asyncio.Task[None]] = set()
 
     def serve(self, op: Operation[Req, Any], handler: Callable[[Req, Call], Awaitable[Any]]) -> None:
         if op.service != self.service:
@@ -150,18 +159,41 @@ class RpcServer:
             await self._micro.add_endpoint(name=op.name.replace(".", "-"), subject=op.subject,
                                            handler=self._wrap(op, handler))
 
-    async def stop(self) -> None:
+    async def stop(self, drain_s: float = 10.0) -> None:
+        """Stop taking requests, then let those in flight answer (cancelled after `drain_s`)."""
         if self._micro is not None:
             await self._micro.stop()
             self._micro = None
+        if self._in_flight:
+            _, late = await asyncio.wait(set(self._in_flight), timeout=drain_s)
+            for task in late:
+                task.cancel()
+            if late:
+                log.warning("rpc.stop.cancelled", requests=len(late))
+                await asyncio.wait(late, timeout=1.0)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
 
     def _wrap(self, op: Operation[Any, Any], handler: Handler) -> Callable[[Request], Awaitable[None]]:
-        async def serve(msg: Request) -> None:
-            headers = dict(msg.headers or {})
-            with bound_context(rpc=f"{self.service}.{op.name}", **context.context_from_headers(headers)):
-                await self._serve(msg, headers, op, handler)
+        slots = asyncio.Semaphore(self._concurrency)
 
-        return serve
+        async def serve_one(msg: Request) -> None:
+            try:
+                headers = dict(msg.headers or {})
+                with bound_context(rpc=f"{self.service}.{op.name}", **context.context_from_headers(headers)):
+                    await self._serve(msg, headers, op, handler)
+            finally:
+                slots.release()
+
+        async def dispatch(msg: Request) -> None:
+            await slots.acquire()  # back-pressure: the endpoint reads no further message until a slot frees
+            task = asyncio.create_task(serve_one(msg), name=f"rpc:{op.subject}")
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+        return dispatch
 
     async def _serve(self, msg: Request, headers: dict[str, str], op: Operation[Any, Any], handler: Handler) -> None:
         deadline = headers.get(context.DEADLINE)

@@ -15,6 +15,7 @@ EVENT_STREAMS: dict[str, str] = {
     "ASSETS": "assets.>",
     "TRAINER": "trainer.>",
     "INFERENCE": "inference.>",
+    "WEBHOOKS": "webhooks.>",
 }
 JOBS_STREAM = "JOBS"
 

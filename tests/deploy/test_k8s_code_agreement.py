@@ -18,9 +18,11 @@ SETTINGS_CLASSES = {
     "assets": "AssetsSettings",
     "trainer": "TrainerSettings",
     "inference": "InferenceSettings",
+    "webhooks": "WebhooksSettings",
 }
-DEFAULT_PORTS = {"gateway": 8080, "community": 8081, "assets": 8082, "trainer": 8083, "inference": 8084}
-SCHEMA_OWNERS = {"community", "assets", "trainer", "inference"}
+DEFAULT_PORTS = {"gateway": 8080, "community": 8081, "assets": 8082, "trainer": 8083, "inference": 8084,
+                 "webhooks": 8085}
+SCHEMA_OWNERS = {"community", "assets", "trainer", "inference", "webhooks"}
 PLACEHOLDER = "from-a-secret"
 
 

@@ -7,6 +7,8 @@ import time
 
 import aiohttp
 
+from tests.support.members import sign_up
+
 NESTED = ('{"login": ' + "[" * 600 + "]" * 600 + ', "password": "x"}').encode()  # about 1.2 KB
 
 
@@ -43,3 +45,14 @@ async def test_the_gateway_stays_up_while_a_hundred_arrive(http: aiohttp.ClientS
     assert max(waits) < 2.0, f"/healthz took up to {max(waits):.2f} s during the flood"
     async with http.get("/healthz") as resp:
         assert resp.status == 200
+
+
+async def test_a_deeply_nested_websocket_frame_is_an_error_frame_and_the_socket_stays(
+        http: aiohttp.ClientSession) -> None:
+    member = await sign_up(http, "in_")
+    async with http.ws_connect("/v1/events", protocols=("atelier.v1", f"bearer.{member.token}")) as ws:
+        await ws.send_str('{"ping": ' + "[" * 30_000 + "]" * 30_000 + "}")  # 60 KB, under the frame limit
+        refused = await ws.receive_json(timeout=5)
+        assert refused["error"]["code"] == "bad-json" and "nested deeper" in refused["error"]["message"]
+        await ws.send_json({"ping": [[["fine"]]]})
+        assert await ws.receive_json(timeout=5) == {"pong": [[["fine"]]]}

@@ -22,7 +22,8 @@ import pytest
 
 from demo.art import png_bytes, render
 from services.inference import devca, png_codec, provenance
-from tests.e2e.test_trainer_models import STYLE, TINY, Artist, artist, trainer_events
+from tests.e2e.test_trainer_models import trainer_events
+from tests.support.artists import STYLE, TINY, Artist, artist
 
 WAIT_S = 180.0
 

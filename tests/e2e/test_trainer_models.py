@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import os
-import secrets
 import signal
 from pathlib import Path
 from typing import Any
@@ -26,61 +25,10 @@ import pytest
 import torch
 from minio import Minio
 
-from demo.art import png_bytes, render
 from services.trainer.models import ConvVAE
 from services.trainer.training import Checkpoint
+from tests.support.artists import STYLE, TINY, WAIT_S, Artist, artist, generate
 from tests.support.streams import stored_events, wait_outbox_relayed
-
-PASSWORD = "correct horse battery"
-# The "blobs" style with a width-16 VAE: 100 steps (~3 s on 2 idle cores) reach about 0.65 of the
-# untrained SWD and a few percent of its reconstruction error.
-TINY = {"architecture": "vae", "image_size": 32, "width": 16, "batch_size": 16}
-STYLE = "blobs"
-WAIT_S = 180.0
-
-
-class Artist:
-    def __init__(self, http: aiohttp.ClientSession, user: dict[str, Any], token: str) -> None:
-        self.http, self.user, self.headers = http, user, {"Authorization": f"Bearer {token}"}
-
-    async def call(self, method: str, path: str, status: int, **kwargs: Any) -> Any:
-        async with self.http.request(method, path, headers={**self.headers, **kwargs.pop("headers", {})},
-                                     **kwargs) as resp:
-            body = await resp.text()
-            assert resp.status == status, f"{method} {path}: {resp.status} {body}"
-            return json.loads(body) if body else None
-
-    async def work(self, style: str, seed: int, *, allow_training: bool = True, visibility: str = "public") -> str:
-        asset = await self.call("POST", "/v1/assets", 201, data=png_bytes(render(style, seed, 64)),
-                                headers={"Content-Type": "image/png"})
-        # Artists of these tests publish the same procedural series (the same pictures as other tests'
-        # artists): as human work that needs the acknowledgement of a near duplicate (tests/e2e/test_rights.py).
-        work = await self.call("POST", "/v1/works", 201, json={
-            "title": f"{style} {seed}", "tags": [style], "asset_ids": [asset["id"]], "visibility": visibility,
-            "origin": "human", "allow_training": allow_training, "acknowledge_similarity": True})
-        return str(work["id"])
-
-    async def wait(self, model_id: str, statuses: tuple[str, ...], timeout_s: float = WAIT_S) -> dict[str, Any]:
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while True:
-            model = await self.call("GET", f"/v1/models/{model_id}", 200)
-            if model["status"] in statuses:
-                return model  # type: ignore[no-any-return]
-            assert model["status"] not in ("failed", "canceled") or model["status"] in statuses, model
-            assert asyncio.get_running_loop().time() < deadline, f"still {model['status']}: {model['progress']}"
-            await asyncio.sleep(0.3)
-
-
-async def artist(http: aiohttp.ClientSession, *, consent: bool = True) -> Artist:
-    name = "t_" + secrets.token_hex(6)
-    async with http.post("/v1/auth/signup", json={"username": name, "email": f"{name}@example.com",
-                                                  "password": PASSWORD}) as resp:
-        assert resp.status == 201, await resp.text()
-        session = await resp.json()
-    person = Artist(http, session["user"], session["token"])
-    if consent:
-        await person.call("PATCH", "/v1/me", 200, json={"allow_training": True})
-    return person
 
 
 @pytest.fixture
@@ -192,7 +140,7 @@ async def test_the_version_holds_out_works_and_ships_directions_and_originality(
     assert sorted(w["work_id"] for w in reference["works"]) == sorted(works)
     assert all(len(w["descriptors"]) == 1 and len(w["descriptors"][0]) == 432 for w in reference["works"])
 
-    generation = await _generate(mira, model["id"])
+    generation = await generate(mira, model["id"])
     figure = generation["outputs"][0]["originality"]
     assert figure["nearest_work_id"] in works and figure["distance"] > 0 and isinstance(figure["near_copy"], bool)
     edited = await mira.call("POST", "/v1/generations", 202, json={
@@ -223,7 +171,7 @@ async def test_refine_adds_a_version_trained_with_a_top_rated_generation(
         trained, http, db) -> None:  # type: ignore[no-untyped-def]
     model = trained["model"]
     mira = Artist(http, {}, trained["token"]["Authorization"].split()[1])
-    generation = await _generate(mira, model["id"])
+    generation = await generate(mira, model["id"])
     await mira.call("PUT", f"/v1/generations/{generation['id']}/outputs/0/rating", 204, json={"score": 5})
     refine = await mira.call("POST", f"/v1/models/{model['id']}/refine", 202, json={"steps": 20})
     assert refine["status"] == "queued" and refine["version"] == 2
@@ -234,27 +182,48 @@ async def test_refine_adds_a_version_trained_with_a_top_rated_generation(
     assert set(v2["metrics"]) >= {"swd", "swd_untrained", "recon_error"}
     extra = await db.fetchval("SELECT extra_asset_ids FROM trainer.jobs WHERE model_id = $1 AND version = 2",
                               model["id"])
-    assert extra == [generation["outputs"][0]["asset_id"]]
+    assert extra == [generation["outputs"][0]["asset_id"]] * 2  # a 5 over the bar of 4 counts twice
 
 
-async def _generate(person: Artist, model_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:  # inference learns of the version from trainer.model.trained and loads it
-        async with person.http.post("/v1/generations", json={"model_id": model_id, "count": 1, "seed": 3},
-                                    headers=person.headers) as resp:
-            if resp.status == 202:
-                accepted = await resp.json()
-                break
-            assert resp.status in (404, 409), await resp.text()
-        assert asyncio.get_running_loop().time() < deadline
-        await asyncio.sleep(0.3)
-    while True:
-        generation = await person.call("GET", f"/v1/generations/{accepted['id']}", 200)
-        if generation["status"] in ("succeeded", "failed"):
-            assert generation["status"] == "succeeded", generation
-            return generation  # type: ignore[no-any-return]
-        assert asyncio.get_running_loop().time() < deadline
+async def test_refine_weighs_the_likes_others_gave_published_outputs(
+        trained, http, db) -> None:  # type: ignore[no-untyped-def]
+    """An output the owner published and others liked joins the refine, weighted by its likes (the
+    owner's own like and a taken-back like do not count); the new version says how far it is from
+    the liked set before and after."""
+    model = trained["model"]
+    mira = Artist(http, {}, trained["token"]["Authorization"].split()[1])
+    published, unliked = await generate(mira, model["id"]), await generate(mira, model["id"])
+    works = []
+    for generation in (published, unliked):
+        works.append(await mira.call("POST", f"/v1/generations/{generation['id']}/outputs/0/publish", 201,
+                                     json={"title": "liked?", "visibility": "public",
+                                           "acknowledge_near_copy": True}))
+    fans = [await artist(http, consent=False) for _ in range(3)]
+    for fan in fans:
+        await fan.call("PUT", f"/v1/works/{works[0]['id']}/like", 204)
+    await mira.call("PUT", f"/v1/works/{works[0]['id']}/like", 204)  # the owner's own: not the audience
+    await fans[0].call("PUT", f"/v1/works/{works[1]['id']}/like", 204)
+    await fans[0].call("DELETE", f"/v1/works/{works[1]['id']}/like", 204)  # taken back
+    deadline = asyncio.get_running_loop().time() + 30
+    while await db.fetchval("SELECT count(*) FROM inference.output_likes WHERE work_id = ANY($1::text[])",
+                            [works[0]["id"], works[1]["id"]]) != 4 or await db.fetchval(
+            "SELECT count(*) FROM inference.output_likes WHERE work_id = $1", works[1]["id"]):
+        assert asyncio.get_running_loop().time() < deadline, "inference did not hear the likes"
         await asyncio.sleep(0.2)
+    before = await mira.call("GET", f"/v1/models/{model['id']}", 200)
+    refine = await mira.call("POST", f"/v1/models/{model['id']}/refine", 202, json={"steps": 20})
+    refined = await mira.wait(model["id"], ("succeeded",))
+    job = await db.fetchrow("SELECT extra_asset_ids, liked_asset_ids FROM trainer.jobs"
+                            " WHERE model_id = $1 AND version = $2", model["id"], refine["version"])
+    liked_asset = published["outputs"][0]["asset_id"]
+    assert job["liked_asset_ids"] == [liked_asset]
+    assert job["extra_asset_ids"].count(liked_asset) == 2  # three likes, unrated: floor(log2(1 + 3))
+    assert unliked["outputs"][0]["asset_id"] not in job["extra_asset_ids"]
+    newest = refined["versions"][-1]
+    assert newest["version"] == refine["version"] == before["latest_version"] + 1
+    metrics = newest["metrics"]
+    assert metrics["liked_works"] == 1
+    assert metrics["swd_liked"] > 0 and metrics["swd_liked_before"] > 0
 
 
 async def test_works_without_consent_are_refused_by_name(http) -> None:  # type: ignore[no-untyped-def]

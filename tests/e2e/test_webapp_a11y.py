@@ -5,7 +5,8 @@ violation of impact "serious" or "critical" on any of them, at desktop width and
 shows a missing value as the word "null", "undefined" or "NaN".
 
 The pages hold real content made through the API first: an artist's works, a board, a comment, a
-tiny trained style model, a generation and its published AI work, a report in the moderation queue.
+tiny trained style model (made public, so a fan sees its public page), a generation and its published
+AI work, a report in the moderation queue.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ async def content(http: aiohttp.ClientSession) -> dict[str, Any]:
         assert got["status"] not in ("failed", "canceled"), got
         return got["status"] == "succeeded"
     await _until(trained, "the tiny model to train")
+    await artist.call("PATCH", f"/v1/models/{model['id']}", 200, json={"visibility": "public", "licence": "cc-by-4.0"})
 
     async def created() -> dict[str, Any] | None:
         async with http.post("/v1/generations", headers=artist.headers,
@@ -94,7 +96,8 @@ def signed_in_pages(c: dict[str, Any]) -> list[str]:
             f"#/works/{w}/edit", f"#/works/{c['ai']['id']}", "#/upload", "#/models", "#/models/new",
             f"#/models/{c['model']['id']}", "#/models/01NOTYOURS0000000000000000", "#/generate",
             f"#/generate/{c['model']['id']}", "#/generations", f"#/generations/{c['gen']['id']}", "#/insights",
-            "#/boards", f"#/boards/{c['board']['id']}", "#/settings", "#/notifications",
+            "#/boards", f"#/boards/{c['board']['id']}", "#/settings", "#/notifications", "#/models/public",
+            "#/training-uses",
             f"#/users/{c['artist'].username}", "#/moderation"]
 
 
@@ -184,7 +187,8 @@ async def audit_everything(browser: Browser, gateway_url: str, http: aiohttp.Cli
     await visit(browser, gateway_url, session, signed_in_pages(c), problems, errors, "artist")
     fan_session = {"token": fan.token, "user": {"id": fan.id, "username": fan.username}}
     await visit(browser, gateway_url, fan_session, [f"#/boards/{c['board']['id']}", "#/feed/following",
-                                                    "#/notifications", "#/settings"],
+                                                    "#/notifications", "#/settings", "#/models/public",
+                                                    f"#/models/{c['model']['id']}", "#/training-uses"],
                 problems, errors, "fan", report_on=c["works"][0]["id"])
     await visit(browser, gateway_url, moderator, ["#/moderation", "#/feed/following", "#/notifications"],
                 problems, errors, "moderator")

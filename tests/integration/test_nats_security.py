@@ -161,7 +161,7 @@ async def test_services_cannot_manage_streams(peers: dict[str, Peer]) -> None:
         assert peers[name].violations()
     assert (await admin_js.stream_info("COMMUNITY")).config.subjects == kept.subjects
     names = {s.config.name for s in await admin_js.streams_info()}
-    assert names == {"ASSETS", "COMMUNITY", "INFERENCE", "JOBS", "TRAINER"}
+    assert names == {"ASSETS", "COMMUNITY", "INFERENCE", "JOBS", "TRAINER", "WEBHOOKS"}
 
 
 @pytest.mark.parametrize(("who", "subject"), [
@@ -246,7 +246,7 @@ async def test_migrate_only_creates_the_streams_as_admin_and_a_service_cannot(tm
             assert [s.config.name for s in await js.streams_info()] == []
             await migrate_streams(as_user("admin"))
             names = {s.config.name for s in await js.streams_info()}
-            assert names == {"ASSETS", "COMMUNITY", "INFERENCE", "JOBS", "TRAINER"}
+            assert names == {"ASSETS", "COMMUNITY", "INFERENCE", "JOBS", "TRAINER", "WEBHOOKS"}
         finally:
             await nc.close()
     finally:

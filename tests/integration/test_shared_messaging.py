@@ -207,3 +207,35 @@ async def test_a_watched_call_answers_503_soon_when_its_handler_dies_and_a_repla
     finally:
         await replacement.stop()
         await replacement_nc.close()
+
+
+async def test_one_operation_serves_many_requests_at_once_and_stop_lets_them_answer(nc) -> None:
+    """A slow request (a password hash, a big query) does not hold up the next ones of the same
+    operation, at most `concurrency` run at once, and stopping the server lets those in flight answer."""
+    service = f"test{uuid.uuid4().hex[:8]}"
+    slow_op = Operation(service, "slow", Nothing, None, "half a second", actor="none", timeout_s=20)
+    running = peak = 0
+
+    async def slow(body: Nothing, call_: Call) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        try:
+            await asyncio.sleep(0.5)
+        finally:
+            running -= 1
+
+    rpc = RpcServer(nc, service, concurrency=4)
+    rpc.serve(slow_op, slow)
+    await rpc.start()
+    try:
+        began = asyncio.get_running_loop().time()
+        await asyncio.gather(*(call(nc, slow_op, {}) for _ in range(8)))
+        took = asyncio.get_running_loop().time() - began
+        assert peak == 4, peak  # four at a time, never more
+        assert took < 2.5, f"8 requests of 0.5 s took {took:.1f} s (one at a time would be 4 s)"
+        pending = [asyncio.ensure_future(call(nc, slow_op, {})) for _ in range(3)]
+        await _eventually(lambda: rpc.in_flight == 3)
+    finally:
+        await rpc.stop(drain_s=5)
+    assert [await p for p in pending] == [None, None, None]  # answered while stopping, not dropped

@@ -7,30 +7,36 @@ from datetime import datetime
 from services.community.store.rows import Conn
 
 
-async def locked(conn: Conn, keys: list[str]) -> dict[str, datetime]:
-    """key -> locked_until, for the keys locked right now."""
-    rows = await conn.fetch(
-        "SELECT key, locked_until FROM login_failures WHERE key = ANY($1::text[]) AND locked_until > now()", keys)
-    return {r["key"]: r["locked_until"] for r in rows}
+async def charge(conn: Conn, key: str, window_s: float, free: int, base_s: float, max_s: float) -> datetime | None:
+    """Count one attempt of `key` as a failure, unless it is locked: then count nothing and return
+    when the lock ends. The attempt that reaches `free` locks the key for base * 2^(failures - free)
+    seconds (at most `max_s`); a counter idle for `window_s` starts over. Run in a transaction: the
+    row stays locked (FOR UPDATE) until it commits, so concurrent attempts on a key are counted one
+    after the other, each seeing the lock the previous one set."""
+    await conn.execute("INSERT INTO login_failures (key, failures, last_failure_at) VALUES ($1, 0, now())"
+                       " ON CONFLICT (key) DO NOTHING", key)
+    row = await conn.fetchrow(
+        "SELECT failures, locked_until, coalesce(locked_until > now(), false) AS locked,"
+        " (last_failure_at < now() - make_interval(secs => $2)"
+        "  AND coalesce(locked_until, '-infinity') < now() - make_interval(secs => $2)) AS idle"
+        " FROM login_failures WHERE key = $1 FOR UPDATE", key, window_s)
+    if row["locked"]:
+        until: datetime = row["locked_until"]
+        return until
+    failures = 1 if row["idle"] else row["failures"] + 1
+    delay = min(max_s, base_s * 2.0 ** min(failures - free, 30)) if failures >= free else None
+    await conn.execute(
+        "UPDATE login_failures SET failures = $2, last_failure_at = now(),"
+        " locked_until = CASE WHEN $3::float8 IS NULL THEN locked_until ELSE now() + make_interval(secs => $3) END"
+        " WHERE key = $1", key, failures, delay)
+    return None
 
 
-async def record_failure(conn: Conn, key: str, window_s: float, free: int, base_s: float, max_s: float) -> int:
-    """Count one failure of `key` (a counter idle for `window_s` starts over) and lock it for
-    base * 2^(failures - free) seconds (at most `max_s`) once it reached `free`; returns the count."""
-    failures: int = await conn.fetchval(
-        "INSERT INTO login_failures AS f (key, failures, last_failure_at) VALUES ($1, 1, now())"
-        " ON CONFLICT (key) DO UPDATE SET"
-        "  failures = CASE WHEN f.last_failure_at < now() - make_interval(secs => $2)"
-        "                   AND coalesce(f.locked_until, '-infinity') < now() - make_interval(secs => $2)"
-        "              THEN 1 ELSE f.failures + 1 END,"
-        "  last_failure_at = now()"
-        " RETURNING failures",
-        key, window_s)
-    if failures >= free:
-        delay = min(max_s, base_s * 2.0 ** min(failures - free, 30))
-        await conn.execute(
-            "UPDATE login_failures SET locked_until = now() + make_interval(secs => $2) WHERE key = $1", key, delay)
-    return failures
+async def refund(conn: Conn, key: str, free: int) -> None:
+    """Give back one charged attempt (it was a success); a lock it caused is lifted."""
+    await conn.execute(
+        "UPDATE login_failures SET failures = greatest(failures - 1, 0),"
+        " locked_until = CASE WHEN failures - 1 < $2 THEN NULL ELSE locked_until END WHERE key = $1", key, free)
 
 
 async def forget(conn: Conn, keys: list[str]) -> None:

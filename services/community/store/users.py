@@ -9,6 +9,7 @@ import asyncpg
 from services.community.store.rows import Conn, CredentialsRow, ProfileRow, UserRow, one, required
 from shared.errors import Conflict
 
+SIGNUP_CONFLICT = "that username or email cannot be used: choose another, or sign in if you have an account"
 USER_COLUMNS = "id, username, email, display_name, bio, allow_training, created_at, updated_at"
 
 
@@ -19,10 +20,11 @@ async def insert_user(conn: Conn, user_id: str, username: str, email: str, passw
             f" RETURNING {USER_COLUMNS}",
             user_id, username, email, password_hash,
         ))
-    except asyncpg.UniqueViolationError as exc:
-        field = "email" if exc.constraint_name == "users_email_key" else "username"
-        raise Conflict(f"this {field} is already taken",
-                       errors=[{"field": field, "message": "already taken", "type": "unique"}]) from None
+    except asyncpg.UniqueViolationError:
+        # One answer for a taken username and a taken email alike: the email alone is not confirmed
+        # to whoever asks (sign-ups are also limited per client at the gateway: signup_limit.py).
+        raise Conflict(SIGNUP_CONFLICT, errors=[{"field": field, "message": "cannot be used", "type": "unique"}
+                                                for field in ("username", "email")]) from None
 
 
 async def credentials_by_login(conn: Conn, login: str) -> CredentialsRow | None:

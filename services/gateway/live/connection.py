@@ -8,8 +8,9 @@ Server → client:
     {"subscribed": [...], "sequence": "<cursor>"} once the replay from `since` is done and live
     events follow; {"notice": {"code", "message"}}; {"error": {"code", "message"}} for a bad frame
     (the connection stays open).
-Close codes: 1001 server shutting down; 4001 token expired; 4008 client too slow (bounded queue
-overflowed: reconnect with `since`); 1011 the event streams could not be read.
+Close codes: 1001 server shutting down; 4001 token expired; 4401 token revoked (the account was
+deleted or its password changed: sign in again, do not retry with this token); 4008 client too slow
+(bounded queue overflowed: reconnect with `since`); 1011 the event streams could not be read.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from services.gateway.live.hub import Hub
 from services.gateway.live.subscriber import Subscriber
 from services.gateway.live.visibility import CHANNELS
 from services.gateway.settings import GatewaySettings
+from shared import safejson
 from shared.contracts.community import USERS_FOLLOWEES
-from shared.errors import AtelierError
+from shared.errors import AtelierError, BadRequest
 from shared.logging import get_logger
 from shared.messaging.rpc import call_raw
 
@@ -52,8 +54,9 @@ def followee_ids(reply: Any) -> set[str]:
 
 class EventsConnection:
     def __init__(self, request: web.Request, ws: web.WebSocketResponse, user_id: str, *, hub: Hub,
-                 nc: NATS, settings: GatewaySettings) -> None:
+                 nc: NATS, settings: GatewaySettings, issued_ms: int = 0) -> None:
         self._request = request
+        self.issued_ms = issued_ms  # of the token it was opened with (revocations compare it)
         self._ws = ws
         self._hub = hub
         self._nc = nc
@@ -121,9 +124,9 @@ class EventsConnection:
 
     def _handle(self, text: str) -> None:
         try:
-            doc = json.loads(text)
-        except ValueError:
-            return self._error("bad-json", "frames must be JSON objects")
+            doc = safejson.loads(text)  # depth-checked first: a deeply nested frame is refused, not recursed
+        except BadRequest as exc:
+            return self._error("bad-json", f"frames must be JSON objects: {exc.detail}")
         if not isinstance(doc, dict):
             return self._error("bad-frame", "frames must be JSON objects")
         if "ping" in doc:

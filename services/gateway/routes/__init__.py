@@ -3,6 +3,6 @@
 Each module has `setup(app)` to register its routes and `OPENAPI_PATHS` describing them.
 """
 
-from services.gateway.routes import assets, community, inference, trainer
+from services.gateway.routes import assets, community, inference, trainer, webhooks
 
-MODULES = (community, assets, trainer, inference)
+MODULES = (community, assets, trainer, inference, webhooks)

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from services.gateway import accounts_edge
+from services.gateway import accounts_edge, signup_limit
 from services.gateway.openapi import Schemas
 from services.gateway.routing import Route, add_routes
 from services.gateway.settings import GatewaySettings
@@ -21,7 +21,8 @@ from shared.contracts.common import Page
 TAG = "community"
 
 ROUTES = [
-    Route("POST", "/v1/auth/signup", c.AUTH_SIGNUP, body=c.SignupBody, status=201),
+    Route("POST", "/v1/auth/signup", c.AUTH_SIGNUP, body=c.SignupBody, status=201,
+          around=signup_limit.limit_signups),
     Route("POST", "/v1/auth/login", c.AUTH_LOGIN, body=c.LoginBody),
     Route("GET", "/v1/me", c.USERS_ME),
     Route("PATCH", "/v1/me", c.USERS_UPDATE_ME, body=c.ProfilePatch),

@@ -102,6 +102,14 @@ class WorkLiked(EventPayload, subject="community.work.liked"):
     author_id: str
 
 
+class WorkUnliked(EventPayload, subject="community.work.unliked"):
+    """A user took back a like."""
+
+    work_id: str
+    user_id: str
+    author_id: str
+
+
 class WorkCommented(EventPayload, subject="community.work.commented"):
     """A user commented on a work."""
 
@@ -294,6 +302,30 @@ class GenerationCanceled(EventPayload, subject="inference.generation.canceled"):
     model_id: str
     version: int
     outputs_made: int = Field(ge=0)
+
+
+# --- webhooks --------------------------------------------------------------------------------
+
+
+class WebhookEndpointDisabled(EventPayload, subject="webhooks.endpoint.disabled"):
+    """A webhook endpoint kept failing until its retry schedule ran out (about a day) and was
+    switched off; nothing more is delivered to it until its owner enables it again (PATCH
+    /v1/webhooks/{id} {"enabled": true})."""
+
+    endpoint_id: str
+    owner_id: str
+    url: str
+    reason: str
+    failed_delivery_id: str | None = None
+    disabled_at: datetime
+
+
+class WebhookEndpointTest(EventPayload, subject="webhooks.endpoint.test"):
+    """A test message sent to one endpoint by POST /v1/webhooks/{id}/test (never on a stream)."""
+
+    endpoint_id: str
+    owner_id: str
+    message: str = "This is a test delivery from Atelier."
 
 
 # --- jobs (work queue stream JOBS) -----------------------------------------------------------

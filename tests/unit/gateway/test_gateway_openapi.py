@@ -10,6 +10,7 @@ from openapi_spec_validator import validate
 
 from services.gateway.app import create_app
 from services.gateway.app import openapi_document as document
+from services.gateway.openapi import LIVE_PATHS, OPS_PATHS
 from services.gateway.settings import GatewaySettings
 
 UNDOCUMENTED = {"/app/{filename}"}  # the web app's static files
@@ -85,3 +86,26 @@ def test_every_parameter_is_described() -> None:
         for p in op.get("parameters", []) if "$ref" not in p and not p.get("description")
     ]
     assert not undescribed, f"parameters without a description: {undescribed}"
+
+
+def test_every_operation_lists_the_edge_answers_it_can_give() -> None:
+    """What the edge answers before or around any route is listed on each operation it applies to
+    (tests/e2e/test_openapi_statuses.py provokes them against the live gateway)."""
+    own = set(OPS_PATHS) | set(LIVE_PATHS)
+    missing = []
+    for path, item in document()["paths"].items():
+        for method, op in item.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            wanted = {"401", "414", "431"}
+            if path not in ("/healthz", "/readyz"):
+                wanted.add("429")
+            if method == "post":
+                wanted |= {"400", "409", "413", "422"}
+            if "requestBody" in op:
+                wanted |= {"400", "413", "415", "422"}
+            if path not in own:  # served by a route module: a service behind it can be down or slow
+                wanted |= {"503", "504"}
+            if not wanted <= set(op["responses"]):
+                missing.append(f"{method.upper()} {path}: {sorted(wanted - set(op['responses']))}")
+    assert not missing, missing

@@ -121,6 +121,7 @@ async def test_a_near_copy_is_published_only_when_acknowledged(near_copy: bool |
     service._own_output = AsyncMock(return_value=(_generation(), _output(near_copy)))  # type: ignore[method-assign]
     community = AsyncMock(return_value=orjson.dumps({"id": "w9"}))
     with patch("services.inference.generations.store.get_model", AsyncMock(return_value=None)), \
+            patch("services.inference.generations.store.set_published_work", AsyncMock()), \
             patch("services.inference.generations.call_raw", community):
         body = _publish(acknowledge_near_copy=True) if ack else _publish()
         if published:

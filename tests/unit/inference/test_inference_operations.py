@@ -55,10 +55,12 @@ def test_a_generation_view_is_what_its_contract_describes() -> None:
 
 
 def test_top_rated_outputs_stay_a_json_array() -> None:
-    row = RatedOutputRow(generation_id="g", index=1, asset_id="a", score=5, seed=3, version=2)
-    answer = c.TopRatedOutputs.model_validate([asdict(row)])
-    assert answer.model_dump(mode="json") == [{"generation_id": "g", "index": 1, "asset_id": "a", "score": 5,
-                                               "seed": 3, "version": 2}]
+    row = RatedOutputRow(generation_id="g", index=1, asset_id="a", score=5, seed=3, version=2, likes=0)
+    liked = RatedOutputRow(generation_id="g", index=2, asset_id="b", score=None, seed=4, version=2, likes=3)
+    answer = c.TopRatedOutputs.model_validate([asdict(row), asdict(liked)])
+    assert answer.model_dump(mode="json") == [
+        {"generation_id": "g", "index": 1, "asset_id": "a", "score": 5, "seed": 3, "version": 2, "likes": 0},
+        {"generation_id": "g", "index": 2, "asset_id": "b", "score": None, "seed": 4, "version": 2, "likes": 3}]
 
 
 @pytest.mark.parametrize(("path", "found"), [

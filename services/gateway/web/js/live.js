@@ -46,7 +46,10 @@ export function connect() {
   };
   ws.onclose = (event) => {
     socket = null;
-    setStatus(false, event.code === 4001 ? "signed out" : "reconnecting");
+    // 4001 expired, 4401 revoked (account deleted, password changed): the token will not work again.
+    const tokenDead = event.code === 4001 || event.code === 4401;
+    setStatus(false, tokenDead ? "signed out" : "reconnecting");
+    if (tokenDead) return;
     if (!wanted || !session.token) { setStatus(false); return; }
     setTimeout(connect, retryMs);
     retryMs = Math.min(retryMs * 2, 15000);

@@ -19,6 +19,8 @@ import * as settings from "./views/settings.js";
 import * as boards from "./views/boards.js";
 import * as moderation from "./views/moderation.js";
 import * as notifications from "./views/notifications.js";
+import * as sharing from "./views/model-sharing.js";
+import * as uses from "./views/training-uses.js";
 
 const ID = "([0-9A-Za-z]+)";
 // [pattern on the hash's path, view, needs a signed-in user, page title]
@@ -32,11 +34,13 @@ const ROUTES = [
   [/^#\/upload$/, upload.render, true, "Upload"],
   [/^#\/models$/, models.list, true, "Style models"],
   [/^#\/models\/new$/, models.create, true, "New style model"],
+  [/^#\/models\/public$/, sharing.publicList, true, "Public style models"],
   [new RegExp(`^#/models/${ID}$`), models.detail, true, "Style model"],
   [new RegExp(`^#/generate(?:/${ID})?$`), generate.render, true, "Generate"],
   [/^#\/generations$/, gallery.render, true, "Generations"],
   [new RegExp(`^#/generations/${ID}$`), generate.detail, true, "Generation"],
   [/^#\/insights$/, insights.render, true, "Insights"],
+  [/^#\/training-uses$/, uses.render, true, "Where my works were used"],
   [/^#\/boards$/, boards.list, true, "Boards"],
   [new RegExp(`^#/boards/${ID}$`), boards.detail, false, "Board"],
   [/^#\/settings$/, settings.render, true, "Settings"],
@@ -116,6 +120,7 @@ document.getElementById("search-box").addEventListener("submit", (event) => {
 
 window.addEventListener("atelier:signedin", () => { renderChrome(); live.connect(); });
 window.addEventListener("atelier:roles", renderChrome);
+window.addEventListener("atelier:signout", signOut);
 window.addEventListener("hashchange", route);
 notify.start();
 if (session.user) { live.connect(); checkModerator(); }

@@ -16,13 +16,15 @@ const MODE_FIELDS = {
   sample: ["seed", "truncation"],
   variations: ["base_seed", "seed", "strength"],
   interpolate: ["base_seed", "target_seed"],
+  edit: ["seed", "truncation", "direction", "amount"],
 };
 const HELP = {
   sample: "Independent images from seeded random latents: the same seed always gives the same images.",
   variations: "Images close to the one the base seed gives; the seed picks the directions, strength how far they wander.",
   interpolate: "A morph strip: a path from the base seed's image to the target seed's.",
+  edit: "The seeds' own images moved along one direction the model learned: amount 0 is the image itself, ± pushes it either way.",
 };
-const FIELDS = ["seed", "base_seed", "target_seed", "strength", "truncation"];
+const FIELDS = ["seed", "base_seed", "target_seed", "strength", "truncation", "direction", "amount"];
 
 const numberField = (label, name, attrs = {}) =>
   el("label", { "data-field": name }, label, el("input", { name, type: "number", ...attrs }));
@@ -32,7 +34,8 @@ export async function render(view, modelId, params = new URLSearchParams()) {
   const models = el("select", { name: "model_id", required: true, "aria-label": "Style model" });
   const versions = el("select", { name: "version", "aria-label": "Version" });
   const mode = el("select", { name: "mode", "aria-label": "Mode" }, Object.keys(MODE_FIELDS).map((m) => el("option", { value: m }, m)));
-  const help = el("p", { class: "muted" });
+  const help = el("p", { class: "muted", id: "mode-help" });
+  const directions = el("select", { name: "direction" }, el("option", { value: "" }, "choose a version first"));
   const submit = el("button", { type: "submit" }, "Generate");
   const form = el("form", { class: "card stack", id: "generate-form", novalidate: true },
     el("div", { class: "row" }, el("label", {}, "Style model", models), el("label", {}, "Version", versions),
@@ -42,7 +45,9 @@ export async function render(view, modelId, params = new URLSearchParams()) {
       numberField("Base seed", "base_seed", { min: 0, placeholder: "random" }),
       numberField("Target seed", "target_seed", { min: 0, value: 7 }),
       numberField("Strength", "strength", { min: 0, max: 1, step: 0.05, value: 0.3 }),
-      numberField("Truncation", "truncation", { min: 0.1, max: 2, step: 0.1, placeholder: "off" })),
+      numberField("Truncation", "truncation", { min: 0.1, max: 2, step: 0.1, placeholder: "off" }),
+      el("label", { "data-field": "direction" }, "Direction", directions),
+      numberField("Amount", "amount", { min: -5, max: 5, step: 0.5, value: 2 })),
     help, error, el("div", { class: "row" }, submit));
   const runs = el("div", { id: "runs", "aria-live": "polite" });
   const recent = el("div", { class: "recent", id: "recent" });
@@ -63,13 +68,47 @@ export async function render(view, modelId, params = new URLSearchParams()) {
     versions.replaceChildren(el("option", { value: "" }, "latest"),
       ...numbers.map((n) => el("option", { value: n, selected: String(n) === chosen }, `v${n}`)));
   };
-  models.addEventListener("change", () => showVersions());
+  // Mode edit moves along the chosen version's learned directions (only its owner can list them).
+  let directionsFor = null;
+  let directionsLoad = Promise.resolve();
+  const loadDirections = () => {
+    const model = ready.find((m) => m.id === models.value);
+    const version = versions.value || model?.latest_version;
+    const key = `${models.value}/${version}`;
+    if (!model || !version || key === directionsFor) return directionsLoad;
+    directionsFor = key;
+    directionsLoad = fetchDirections(model, version);
+    return directionsLoad;
+  };
+  const fetchDirections = async (model, version) => {
+    try {
+      const found = await api.get(`/v1/models/${model.id}/versions/${version}/directions`);
+      directions.replaceChildren(...(found.directions.length ? found.directions.map((d) => el("option", { value: d.id },
+        `${d.label} (${Math.round(d.variance_share * 100)}% of the variation)`)) : [el("option", { value: "" }, "this version has no directions")]));
+    } catch {
+      directions.replaceChildren(el("option", { value: "" }, "directions are only listed to the model's owner"));
+    }
+  };
+  models.addEventListener("change", () => { showVersions(); loadDirections(); });
+  versions.addEventListener("change", loadDirections);
   try {
     const page = await api.get("/v1/models?limit=100");
     ready = page.items.filter((m) => (m.versions || []).length);
+    if (modelId && !ready.some((m) => m.id === modelId)) {
+      // Someone else's public model: it is not in your list, but you may generate from it.
+      try {
+        const other = await api.get(`/v1/models/${modelId}`);
+        const usable = (other.versions || []).filter((v) => v.status !== "consent_withdrawn");
+        if (usable.length) {
+          ready.unshift({ ...other, shared: true, versions: usable.map((v) => ({ version: v.version })),
+            latest_version: usable.at(-1).version });
+        }
+      } catch { /* a private or missing model: the list below says what can be used */ }
+    }
     models.replaceChildren(...ready.map((m) => el("option", { value: m.id, selected: m.id === modelId },
-      `${m.name || m.id} (${m.architecture}, ${m.image_size} px)`)));
+      `${m.name || m.id} (${m.architecture}, ${m.image_size} px${m.shared ? ", shared by its artist" : ""})`)));
     showVersions(params.get("version"));
+    loadDirections();
     if (!ready.length) {
       submit.disabled = true;
       error.replaceChildren(el("p", { class: "muted" }, "No trained style model yet: ", el("a", { href: "#/models/new" }, "train one"), "."));
@@ -87,6 +126,7 @@ export async function render(view, modelId, params = new URLSearchParams()) {
     }
     if (values.version !== undefined) versions.value = String(values.version);
     showMode();
+    loadDirections().then(() => { if (values.direction != null && values.direction !== "") directions.value = String(values.direction); });
   };
   fill(Object.fromEntries(params));
   loadGallery(recent, 8);
@@ -115,10 +155,10 @@ export async function render(view, modelId, params = new URLSearchParams()) {
     } finally { submit.disabled = false; }
   };
   // From one output: fill the form with its settings; start at once unless only filling was asked.
-  function act(body, { fillOnly = false } = {}) {
+  function act(body, { fillOnly = false, focus = "seed" } = {}) {
     if (body.model_id && [...models.options].some((o) => o.value === body.model_id)) { models.value = body.model_id; showVersions(); }
     fill({ ...body, version: body.version ?? "" });
-    if (fillOnly) { form.scrollIntoView({ block: "start" }); form.elements.seed.focus(); return; }
+    if (fillOnly) { form.scrollIntoView({ block: "start" }); form.elements[focus].focus(); return; }
     start(requestBody());
     window.scrollTo({ top: runs.offsetTop - 80 });
   }
@@ -131,7 +171,7 @@ export async function render(view, modelId, params = new URLSearchParams()) {
     // hold exactly, and a seed shown to the user must reproduce the image.
     const randomSeed = () => Math.floor(Math.random() * 2 ** 31);
     if (body.mode !== "interpolate" && body.seed === undefined) body.seed = randomSeed();
-    if (body.mode !== "sample" && body.base_seed === undefined) body.base_seed = randomSeed();
+    if (["variations", "interpolate"].includes(body.mode) && body.base_seed === undefined) body.base_seed = randomSeed();
     return body;
   };
   form.addEventListener("submit", (event) => { event.preventDefault(); start(requestBody()); });

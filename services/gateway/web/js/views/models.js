@@ -3,15 +3,20 @@
 import { api, ApiError, isMissing, session } from "../api.js";
 import { assetImage, el, grid, showError, toast, unavailable, workTile } from "../ui.js";
 import { onEvent, subject } from "../live.js";
+import { publicPage, sharingForm, trainingRecord, withdrawalNotice } from "./model-sharing.js";
 
 const ACTIVE = ["queued", "running"];
 const POLL_MS = 3000;  // a fallback: progress normally arrives on the WebSocket
 
 export async function list(view) {
-  view.replaceChildren(el("h1", {}, "Style models"), el("p", {}, el("a", { href: "#/models/new", class: "button" }, "+ Train a new style model")));
+  // Filled when the list arrives: a page left meanwhile keeps it off the next page.
+  const box = el("div", { id: "own-models" });
+  view.replaceChildren(el("h1", {}, "Style models"), el("p", { class: "row" }, el("a", { href: "#/models/new", class: "button" }, "+ Train a new style model"),
+    el("a", { href: "#/models/public", id: "public-models-link" }, "Public models"),
+    el("a", { href: "#/training-uses", id: "training-uses-link" }, "Where my works were used")), box);
   try {
     const page = await api.get("/v1/models?limit=50");
-    view.append(page.items.length ? el("div", { class: "grid models" }, page.items.map((m) => el("a", {
+    box.append(page.items.length ? el("div", { class: "grid models" }, page.items.map((m) => el("a", {
       class: "tile model-tile", href: `#/models/${m.id}`, "data-model-id": m.id },
     m.samples?.[0] ? assetImage(m.samples[0], "thumbnail", `latest sample of ${m.name}`) : el("div", { class: "thumb" }),
     el("div", { class: "meta" }, el("b", {}, m.name || m.id),
@@ -19,7 +24,7 @@ export async function list(view) {
       el("span", { class: `badge status-${m.status}` }, m.status)))))
       : el("p", { class: "muted" }, "No style models yet."));
   } catch (err) {
-    view.append(isMissing(err) ? unavailable("Training style models") : el("p", { class: "error" }, err.message));
+    box.append(isMissing(err) ? unavailable("Training style models") : el("p", { class: "error" }, err.message));
   }
 }
 
@@ -160,7 +165,10 @@ export async function detail(view, id) {
     else view.replaceChildren(isMissing(err) ? unavailable("Training style models") : el("p", { class: "error" }, err.message));
     return;
   }
+  if (model.owner_id !== session.user?.id) { publicPage(view, model); return; }
   const status = el("span", { id: "model-status", class: "badge" });
+  const consentBox = el("div");
+  const sharing = sharingForm(model, (saved) => { model = { ...model, ...saved }; render(); });
   const bar = el("div", { style: "width: 0%" });
   const progress = el("div", { class: "progress", role: "progressbar", id: "train-progress", "aria-valuemin": 0,
     "aria-valuemax": 100, "aria-valuenow": 0, "aria-label": "training progress" }, bar);
@@ -214,8 +222,8 @@ export async function detail(view, id) {
     status.className = `badge status-${model.status}`;
     if (model.status === "succeeded") { bar.style.width = "100%"; progress.setAttribute("aria-valuenow", "100"); }
     cancel.hidden = !ACTIVE.includes(model.status);
-    generate.hidden = !model.versions?.length;
-    refine.hidden = !model.versions?.length || ACTIVE.includes(model.status);
+    generate.hidden = !(model.versions || []).some((v) => v.status !== "consent_withdrawn");
+    refine.hidden = !model.versions?.length || ACTIVE.includes(model.status) || model.versions.at(-1).status === "consent_withdrawn";
     (model.samples || []).forEach((a) => addSample(a, false));
     // The API lists grids newest first: keep that order whichever way each one arrived.
     for (const assetId of [...(model.samples || [])].reverse()) {
@@ -224,7 +232,10 @@ export async function detail(view, id) {
     }
     versions.replaceChildren(...[...(model.versions || [])].reverse().map((v) => el("li", { "data-version": v.version },
       el("b", {}, `v${v.version}`), ` · ${v.steps ?? ""} steps · ${new Date(v.created_at).toLocaleString()} · `, quality(v.metrics), " ",
-      el("a", { href: `#/generate/${id}?version=${v.version}`, class: "button small" }, `Generate with v${v.version}`))));
+      v.status === "consent_withdrawn" ? el("span", { class: "badge warn" }, "consent withdrawn")
+        : el("a", { href: `#/generate/${id}?version=${v.version}`, class: "button small" }, `Generate with v${v.version}`),
+      trainingRecord(v))));
+    consentBox.replaceChildren(withdrawalNotice(model, () => refresh(), { busy: ACTIVE.includes(model.status) }));
     if (!model.versions?.length) versions.replaceChildren(el("li", { class: "muted" }, "No version yet."));
     trainError.textContent = model.error && model.status === "failed" ? `Training failed: ${model.error}` : "";
   };
@@ -242,8 +253,8 @@ export async function detail(view, id) {
   });
   view.replaceChildren(el("h1", {}, model.name || "Style model"),
     el("p", {}, status, el("span", { class: "muted" }, ` ${model.architecture} · ${model.image_size} px · ${model.work_ids.length} works`)),
-    progress, info, trainError, el("div", { class: "row" }, cancel, generate), refine,
-    el("h2", {}, "Samples"), noSamples, samples, el("h2", {}, "Versions"), versions);
+    consentBox, progress, info, trainError, el("div", { class: "row" }, cancel, generate), refine,
+    el("h2", {}, "Samples"), noSamples, samples, el("h2", {}, "Versions"), versions, sharing);
 
   async function refresh() {
     try { model = await api.get(`/v1/models/${id}`); } catch { return; }

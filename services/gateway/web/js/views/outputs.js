@@ -5,7 +5,8 @@ import { api, isMissing } from "../api.js";
 import { assetImage, download, el, showError, toast, unavailable } from "../ui.js";
 import { onEvent, subject } from "../live.js";
 
-const DONE = ["succeeded", "failed"];
+const DONE = ["succeeded", "failed", "canceled"];
+const ACTIVE = ["queued", "running"];
 const POLL_MS = 2000;  // a fallback: completion normally arrives on the WebSocket
 
 function stars(base, output) {
@@ -43,6 +44,10 @@ function publishForm(base, output, suggestedTitle) {
 export function outputLabel(gen, output) {
   if (gen.mode === "interpolate") return `step ${output.index + 1} of ${gen.count}`;
   if (gen.mode === "variations") return `variation ${output.index + 1} of seed ${gen.params?.base_seed ?? gen.seed}`;
+  if (gen.mode === "edit") {
+    const amount = Number(gen.params?.amount);
+    return `seed ${output.seed} moved ${amount > 0 ? "+" : ""}${amount} along direction ${gen.params?.direction}`;
+  }
   return `seed ${output.seed}`;
 }
 
@@ -58,7 +63,10 @@ function actionsFor(gen, output, siblings, act) {
       el("button", { type: "button", class: "secondary small", "aria-label": `Vary this: output ${output.index}, seed ${seed}`,
         onclick: () => act({ ...base, mode: "variations", base_seed: seed, count: gen.count }) }, "Vary this"),
       el("button", { type: "button", class: "secondary small", "aria-label": `Use this seed: ${seed}`,
-        onclick: () => act({ ...base, mode: "sample", seed, count: gen.count }, { fillOnly: true }) }, "Use this seed"));
+        onclick: () => act({ ...base, mode: "sample", seed, count: gen.count }, { fillOnly: true }) }, "Use this seed"),
+      el("button", { type: "button", class: "secondary small", "aria-label": `Edit this: output ${output.index}, seed ${seed}`,
+        title: "move this image along a direction the model learned",
+        onclick: () => act({ ...base, mode: "edit", seed, count: 1 }, { fillOnly: true, focus: "direction" }) }, "Edit this"));
     const targets = siblings.filter((o) => o.index !== output.index && seedOf(gen, o) !== null);
     if (targets.length) {
       const pick = el("select", { "aria-label": `Interpolate output ${output.index} to` },
@@ -84,14 +92,50 @@ function outputCard(gen, output, act) {
       actionsFor(gen, output, gen.outputs, act), publishForm(base, output, title)));
 }
 
+// Where a generation stands: its place in the queue and the time left while it waits or runs;
+// how far a canceled one got.
+export function queueText(gen) {
+  const eta = gen.eta_s != null ? ` · about ${formatSeconds(gen.eta_s)} left` : "";
+  if (gen.status === "queued") {
+    const place = gen.queue_position === 1 ? "next in line" : gen.queue_position ? `${ordinal(gen.queue_position)} in line` : "in line";
+    return `Queued: ${place}${eta}`;
+  }
+  if (gen.status === "running") return `Making image ${Math.min(gen.outputs.length + 1, gen.count)} of ${gen.count}${eta}`;
+  if (gen.status === "canceled") return `Canceled: ${gen.outputs.length} of ${gen.count} images made`;
+  return "";
+}
+
+function formatSeconds(s) {
+  const n = Math.max(1, Math.round(Number(s)));
+  return n < 90 ? `${n} s` : `${Math.round(n / 60)} min`;
+}
+
+function ordinal(n) {
+  const tail = n % 100 >= 11 && n % 100 <= 13 ? "th" : ({ 1: "st", 2: "nd", 3: "rd" })[n % 10] || "th";
+  return `${n}${tail}`;
+}
+
 // Shows one generation in `box` and keeps it current until it is done; returns a stop function.
 // `act(body, options)` receives a follow-up generation asked for from one output.
 export function showGeneration(box, id, { onDone = () => {}, act = () => {}, heading = "h2", latest = true } = {}) {
   const status = el("span", { class: "badge gen-status", id: latest ? "generation-status" : null, role: "status" }, "queued");
   const outputs = el("div", { class: "grid outputs" });
+  const queue = el("p", { class: "muted queue-info", id: latest ? "queue-info" : null });
+  const cancel = el("button", { type: "button", class: "secondary small", id: latest ? "cancel-generation" : null, hidden: true,
+    "aria-label": `Cancel generation ${id.slice(-6)}` }, "Cancel");
+  cancel.addEventListener("click", async () => {
+    cancel.disabled = true;
+    try {
+      const result = await api.post(`/v1/generations/${id}/cancel`, {}, { idempotent: false });
+      toast(`Canceled: ${result.outputs_made === 1 ? "1 image was" : `${result.outputs_made} images were`} made before`);
+    } catch (err) { showError(err); }
+    cancel.disabled = false;
+    refresh();
+  });
   box.dataset.id = id;
   box.classList.add("run");
-  box.replaceChildren(el(heading, {}, "Generation ", el("a", { href: `#/generations/${id}` }, id.slice(-6)), " ", status), outputs);
+  box.replaceChildren(el(heading, {}, "Generation ", el("a", { href: `#/generations/${id}` }, id.slice(-6)), " ", status, " ", cancel),
+    queue, outputs);
   let finished = false;
   let shown = 0;
   async function refresh() {
@@ -103,6 +147,8 @@ export function showGeneration(box, id, { onDone = () => {}, act = () => {}, hea
     }
     status.textContent = gen.status;
     status.className = `badge gen-status status-${gen.status}`;
+    cancel.hidden = !ACTIVE.includes(gen.status);
+    queue.textContent = queueText(gen);
     if (gen.status === "failed") outputs.replaceChildren(el("p", { class: "error" }, gen.error || "the generation failed"));
     else if ((gen.outputs || []).length !== shown || (DONE.includes(gen.status) && !finished && shown)) {
       // Images arrive one by one: add the new ones, keep the cards already shown (and their forms).
@@ -114,7 +160,10 @@ export function showGeneration(box, id, { onDone = () => {}, act = () => {}, hea
         outputs.replaceChildren(...gen.outputs.map((o) => outputCard(gen, o, act)));
       }
       shown = gen.outputs.length;
-    } else if (!shown) outputs.replaceChildren(el("p", { class: "muted" }, `Generating ${gen.count} images…`));
+    } else if (!shown) {
+      outputs.replaceChildren(el("p", { class: "muted" }, gen.status === "canceled" ? "Canceled before any image was made."
+        : gen.status === "queued" ? `Waiting to make ${gen.count} images…` : `Generating ${gen.count} images…`));
+    }
     if (!finished && DONE.includes(gen.status)) onDone(gen);
     finished = DONE.includes(gen.status);
   }

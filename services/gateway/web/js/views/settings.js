@@ -1,7 +1,9 @@
-// Your account: display name, bio and the account-wide training consent (on and off).
+// Your account: display name, bio, the account-wide training consent (on and off), then password,
+// data export and deleting the account (views/account.js).
 
 import { api, session } from "../api.js";
 import { clearFieldErrors, el, showError, showFieldErrors, toast } from "../ui.js";
+import { accountSections } from "./account.js";
 
 export async function render(view) {
   let me;
@@ -13,8 +15,9 @@ export async function render(view) {
     el("label", {}, "Bio", el("textarea", { name: "bio", rows: 4, maxlength: 1000 }, me.bio || "")),
     el("fieldset", {}, el("legend", {}, "Style-model training"),
       el("label", { class: "inline" }, consent, "Allow style models to be trained on the works I mark as trainable"),
-      el("p", { class: "muted" }, "Only you can train on your works. Switching this off stops any new training on them; ",
-        "models already trained stay yours.")),
+      el("p", { class: "muted" }, "Switching this off withdraws consent from every model trained on your works: ",
+        "their versions stop generating and their owners are told. ",
+        el("a", { href: "#/training-uses" }, "Where my works were used"))),
     status, el("div", { class: "row" }, el("button", { type: "submit" }, "Save settings")));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -32,5 +35,6 @@ export async function render(view) {
       toast("Settings saved");
     } catch (err) { showFieldErrors(form, err, status); } finally { button.disabled = false; }
   });
-  view.replaceChildren(el("h1", {}, "Settings"), el("p", { class: "muted" }, `Signed in as @${me.username} (${me.email})`), form);
+  view.replaceChildren(el("h1", {}, "Settings"), el("p", { class: "muted" }, `Signed in as @${me.username} (${me.email})`), form,
+    el("div", { class: "stack account" }, accountSections()));
 }
