@@ -180,7 +180,8 @@ async def wait_trained(artist: Client, model_id: str, timeout_s: float) -> dict[
 async def generate(artist: Client, body: dict[str, Any], timeout_s: float = 120.0) -> dict[str, Any]:
     deadline = time.monotonic() + LOADING_WAIT_S
     while True:
-        status, created = await artist.call("POST", "/v1/generations", ok=(202, 409), json=body)
+        # 409 until inference has loaded the version; 404 until it has heard a model went public
+        status, created = await artist.call("POST", "/v1/generations", ok=(202, 404, 409), json=body)
         if status == 202:
             break
         if time.monotonic() > deadline:
@@ -222,8 +223,32 @@ async def finish_demo(gateway_url: str, model_id: str, config: DemoConfig) -> st
             _, work = await artist.call("POST", f"{base}/0/publish", json={
                 "title": f"{model['name']}, imagined", "tags": [config.train_style, "ai"], "visibility": "public"})
             published = f", published {work['title']!r}"
+        market = await sell_images(http, artist, model_id, config)
     swd = f" (SWD {metrics.get('swd', 0):.0f} vs {metrics.get('swd_untrained', 0):.0f} untrained)" if metrics else ""
-    return f"demo: style model {model['name']!r} trained{swd}; 3 generations{published}"
+    return f"demo: style model {model['name']!r} trained{swd}; 3 generations{published}{market}"
+
+
+DEMO_PRICE = 2  # credits per image the demo model costs others
+DEMO_CONTRIBUTORS_SHARE = 30  # percent of each payment to the artists of its training works
+
+
+async def sell_images(http: aiohttp.ClientSession, artist: Client, model_id: str, config: DemoConfig) -> str:
+    """The market in the demo: the artist shares and prices the model, the visitor buys 4 images;
+    both statements (GET /v1/me/credits/statement) show the movement."""
+    try:
+        await artist.call("PATCH", f"/v1/models/{model_id}", json={"visibility": "public", "licence": "CC-BY-NC-4.0"})
+        await artist.call("PUT", f"/v1/models/{model_id}/pricing", json={
+            "price_per_image": DEMO_PRICE, "contributors_share": DEMO_CONTRIBUTORS_SHARE})
+        signed_in = await sign_in(http, config.visitor, create=False)
+        if signed_in is None:
+            return ""
+        visitor = signed_in[0]
+        bought = await generate(visitor, {"model_id": model_id, "mode": "sample", "count": 4, "seed": 7})
+        credits = await visitor.get("/v1/me/credits")
+    except DemoError as exc:
+        return f"; the market demo did not finish ({exc})"
+    return (f"; shared and priced at {DEMO_PRICE} credits an image, {config.visitor.username} bought "
+            f"{len(bought['outputs'])} (balance {credits['balance']})")
 
 
 def _finish_in_background(gateway_url: str, model_id: str, config: DemoConfig) -> threading.Thread:

@@ -54,6 +54,10 @@ class Unauthorized(AtelierError):
     status, code, title = 401, "unauthorized", "Authentication required"
 
 
+class PaymentRequired(AtelierError):
+    status, code, title = 402, "payment-required", "Not enough credits"
+
+
 class Forbidden(AtelierError):
     status, code, title = 403, "forbidden", "Forbidden"
 
@@ -108,8 +112,8 @@ class GatewayTimeout(AtelierError):
 _BY_STATUS: dict[int, type[AtelierError]] = {
     cls.status: cls
     for cls in (
-        BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, Conflict, Gone, PayloadTooLarge,
-        UnsupportedMediaType, Unprocessable, TooManyRequests, ServiceUnavailable, GatewayTimeout,
+        BadRequest, Unauthorized, PaymentRequired, Forbidden, NotFound, MethodNotAllowed, Conflict, Gone,
+        PayloadTooLarge, UnsupportedMediaType, Unprocessable, TooManyRequests, ServiceUnavailable, GatewayTimeout,
     )
 }
 

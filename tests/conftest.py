@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-SERVICE_ORDER = ["community", "assets", "trainer", "inference", "webhooks", "gateway"]
+SERVICE_ORDER = ["community", "assets", "trainer", "inference", "webhooks", "market", "gateway"]
 # The account the moderation tests sign in as (the services read this when the platform starts).
 MODERATOR = "e2e_moderator"
 os.environ["ATELIER_MODERATORS"] = f"mira,{MODERATOR}"

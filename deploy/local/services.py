@@ -15,7 +15,7 @@ from deploy.local import procs
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 60.0
 # Start order: the gateway last, so it is ready only once everything behind it is.
-ORDER = ("community", "assets", "trainer", "inference", "webhooks", "gateway")
+ORDER = ("community", "assets", "trainer", "inference", "webhooks", "market", "gateway")
 SHUTDOWN_TIMEOUT_S = 15.0  # given to services as ATELIER_SHUTDOWN_TIMEOUT_S; stop() waits a bit longer
 
 

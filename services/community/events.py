@@ -17,8 +17,8 @@ from shared.contracts.events.catalog import (
     WorkCommented,
     WorkDeleted,
     WorkLiked,
-    WorkUnliked,
     WorkPublished,
+    WorkUnliked,
     WorkUpdated,
 )
 from shared.contracts.events.registry import EventPayload
@@ -53,14 +53,14 @@ async def work_published(conn: asyncpg.Connection, work: WorkRow) -> None:
         work_id=work.id, author_id=work.author_id, title=work.title, origin=work.origin,
         tags=list(work.tags), asset_ids=list(work.asset_ids), visibility=visibility,
         allow_training=work.allow_training, model_id=work.model_id, model_version=work.model_version,
-        model_owner_id=work.model_owner_id, published_at=work.published_at,
+        model_owner_id=work.model_owner_id, published_at=work.published_at, licence=work.licence,
     ), work.id)
 
 
 async def work_updated(conn: asyncpg.Connection, work: WorkRow) -> None:
     await emit(conn, WorkUpdated(
         work_id=work.id, author_id=work.author_id, visibility=work.visibility,
-        asset_ids=list(work.asset_ids), allow_training=work.allow_training,
+        asset_ids=list(work.asset_ids), allow_training=work.allow_training, licence=work.licence,
     ), work.id)
 
 

@@ -44,6 +44,7 @@ def work(row: WorkRow) -> dict[str, Any]:
         "asset_ids": list(row.asset_ids), "visibility": row.visibility, "origin": row.origin,
         "allow_training": row.allow_training, "similarity_acknowledged": row.similarity_acknowledged,
         "model": model, "generation_id": row.generation_id,
+        "licence": row.licence, "licence_terms": row.licence_terms,
         "like_count": row.like_count, "comment_count": row.comment_count,
         "liked_by_me": row.liked_by_me, "hidden": row.hidden,
         "created_at": rfc3339(row.created_at), "updated_at": rfc3339(row.updated_at),

@@ -171,7 +171,8 @@ _PATH_PARAM = re.compile(r"{(\w+)(?::[^{}]*)?}")
 # What each status means when a route's operation can answer it; an operation's own text wins.
 STATUS_TEXT = {
     400: "Malformed JSON, a bad cursor or a malformed body", 401: "Missing or invalid token",
-    403: "Not allowed for this caller", 404: "Not found, or not visible to the caller",
+    402: "Not enough credits (the problem says balance and needed)", 403: "Not allowed for this caller",
+    404: "Not found, or not visible to the caller",
     409: "Conflicts with the current state", 410: "Gone", 413: "Too large",
     415: "Wrong media type", 422: "Validation failed (the problem names the fields)",
     429: "Too many requests", 503: "A service behind this one is unavailable",

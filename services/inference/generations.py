@@ -23,7 +23,7 @@ from services.inference.events import enqueue_canceled, enqueue_generate_job
 from services.inference.provenance import ProvenanceError, Verifier
 from services.inference.settings import InferenceSettings
 from services.inference.store import GenerationRow, OutputRow
-from shared.contracts import community
+from shared.contracts import community, market
 from shared.contracts.inference import (
     GenerationCreate,
     GenerationListQuery,
@@ -35,7 +35,7 @@ from shared.contracts.inference import (
 from shared.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, TooManyRequests, Unprocessable
 from shared.ids import is_ulid, new_id
 from shared.logging import get_logger
-from shared.messaging.rpc import call_raw
+from shared.messaging.rpc import call, call_raw
 
 log = get_logger(__name__)
 PARAM_FIELDS = ("truncation", "base_seed", "target_seed", "strength", "direction", "amount")
@@ -99,21 +99,38 @@ class InferenceService:
             if watermark.can_embed(version.image_size, version.image_size) else None,
             "idempotency_key": idempotency_key,
         }
+        model = await store.get_model(self.pool, body.model_id)
+        pays = model is not None and model.owner_id != actor_id
+        reserve = {"generation_id": generation_id, "payer_id": actor_id, "model_id": body.model_id,
+                   "version": version.version, "count": body.count}
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 await store.lock_owner(conn, actor_id)  # concurrent requests of one user count one by one
                 await self._within_limit(conn, actor_id)
                 await store.insert_generation(conn, row)
                 await enqueue_generate_job(conn, generation_id, actor_id, body.count)
+                if pays:  # someone else's model: the market holds its price (402 when short) before commit
+                    await call(self.nc, market.RESERVATIONS_CREATE, reserve, timeout=self.settings.market_timeout_s)
         except asyncpg.UniqueViolationError:  # the same Idempotency-Key raced in twice
             assert idempotency_key is not None
             earlier = await store.generation_by_idempotency_key(self.pool, actor_id, idempotency_key)
             if earlier is None:
                 raise
             return {"id": earlier.id, "status": earlier.status}
+        except BaseException:
+            if pays:  # the reservation may have been made and the commit failed: give it back
+                await self._release_quietly(generation_id)
+            raise
         log.info("inference.generation.queued", generation_id=generation_id, model_id=body.model_id,
                  version=version.version, count=body.count, mode=body.mode)
         return {"id": generation_id, "status": "queued"}
+
+    async def _release_quietly(self, generation_id: str) -> None:
+        try:
+            await call(self.nc, market.RESERVATIONS_RELEASE, {"generation_id": generation_id},
+                       timeout=self.settings.market_timeout_s)
+        except Exception as exc:  # market unreachable: the reservation stays held, logged for an operator
+            log.warning("inference.reservation.release_failed", generation_id=generation_id, error=str(exc))
 
     async def _within_limit(self, conn: asyncpg.Connection, actor_id: str) -> None:
         limit = self.settings.generations_max_queued_per_user

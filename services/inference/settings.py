@@ -73,6 +73,8 @@ class InferenceSettings(ServiceSettings, DatabaseSettings, S3Settings, TritonSet
     generate_max_deliver: int = Field(5, ge=1)
     assets_timeout_s: float = Field(30.0, gt=0)
     community_timeout_s: float = Field(10.0, gt=0)
+    # Reserving a generation's credits on someone else's model (`svc.market.reservations.create`).
+    market_timeout_s: float = Field(10.0, gt=0)
 
     c2pa_key_file: Path | None = None
     c2pa_chain_file: Path | None = None

@@ -118,7 +118,7 @@ async def set_dataset(conn: Conn, model_id: str, work_ids: list[str], asset_ids:
 
 
 async def update_settings(conn: Conn, model_id: str, fields: dict[str, Any]) -> ModelRow:
-    allowed = ("name", "visibility", "training_mining", "licence")
+    allowed = ("name", "visibility", "training_mining", "licence", "licence_terms", "commercial_use")
     sets = [k for k in allowed if k in fields]
     assignments = ", ".join(f"{k} = ${i + 2}" for i, k in enumerate(sets)) or "name = name"
     return _typed(ModelRow, await conn.fetchrow(

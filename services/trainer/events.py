@@ -75,6 +75,7 @@ def settings_event(model: ModelRow) -> CloudEvent:
         model_id=model.id, owner_id=model.owner_id, name=model.name,
         visibility="public" if model.visibility == "public" else "private",
         training_mining=_mining(model.training_mining), licence=model.licence,
+        commercial_use=model.commercial_use,
     ), service=SERVICE, subject_id=model.id)
 
 

@@ -126,7 +126,8 @@ class ModelService:
                  "id": new_id(), "owner_id": actor_id, "name": body.name, "architecture": body.architecture,
                  "image_size": body.image_size, "width": body.width or self.settings.trainer_default_width,
                  "work_ids": [w.id for w in works], "collection_id": body.collection_id,
-                 "asset_ids": asset_ids, "idempotency_key": idempotency_key}
+                 "asset_ids": asset_ids, "idempotency_key": idempotency_key, "licence": body.licence,
+                 "licence_terms": body.licence_terms, "commercial_use": body.commercial_use}
         job = {"id": new_id(), "model_id": model["id"], "owner_id": actor_id, "version": 1, "kind": "train",
                "steps": body.steps, "batch_size": body.batch_size, "augment": body.augment, "seed": body.seed}
         async with self.pool.acquire() as conn, conn.transaction():

@@ -63,7 +63,9 @@ async def page(pool: asyncpg.Pool, actor_id: str | None, model_id: str) -> Style
         v.generations = counts.get(v.version, 0)
     view.visibility = "public" if model.visibility == "public" else "private"
     view.training_mining = model.training_mining  # type: ignore[assignment]
-    view.licence = model.licence  # type: ignore[assignment]
+    view.licence = model.licence
+    view.licence_terms = model.licence_terms
+    view.commercial_use = model.commercial_use
     view.generations = sum(counts.values())
     view.consent_withdrawn = any(v.status == "consent_withdrawn" for v in view.versions)
     if model.owner_id != actor_id:  # a visitor sees the page, not the owner's job internals

@@ -38,7 +38,9 @@ class ModelRow:
     created_at: datetime
     visibility: str = "private"
     training_mining: str = "notAllowed"
-    licence: str = "all-rights-reserved"
+    licence: str = "LicenseRef-All-Rights-Reserved"
+    licence_terms: str = ""
+    commercial_use: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,9 +141,12 @@ async def model_by_idempotency_key(conn: Conn, owner_id: str, key: str) -> Model
 async def insert_model(conn: Conn, m: Mapping[str, Any]) -> ModelRow:
     return _typed(ModelRow, await conn.fetchrow(
         "INSERT INTO models (id, owner_id, name, architecture, image_size, width, work_ids, collection_id,"
-        " asset_ids, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *",
+        " asset_ids, idempotency_key, licence, licence_terms, commercial_use)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *",
         m["id"], m["owner_id"], m["name"], m["architecture"], m["image_size"], m["width"], m["work_ids"],
         m.get("collection_id"), m["asset_ids"], m.get("idempotency_key"),
+        m.get("licence") or "LicenseRef-All-Rights-Reserved", m.get("licence_terms") or "",
+        bool(m.get("commercial_use")),
     ))
 
 

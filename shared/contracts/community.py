@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from shared.contracts.common import Clean, Id, Listing, Page, Reply, Strict
+from shared.contracts.licences import ALL_RIGHTS_RESERVED, CUSTOM, LicenceTerms, SpdxLicence
 from shared.contracts.operation import Operation, operation
 
 SERVICE = "community"
@@ -127,8 +128,17 @@ class WorkCreate(Strict):
     acknowledge_similarity: bool = Field(
         False, description="Publish as `human` although an asset nearly matches another artist's work "
                            "(without it such a work is a 409 naming the original); recorded on the work")
+    licence: SpdxLicence = Field(ALL_RIGHTS_RESERVED, description="an SPDX identifier from the allow-list, "
+                                 f"{ALL_RIGHTS_RESERVED} (default) or {CUSTOM} with licence_terms")
+    licence_terms: LicenceTerms = Field("", description=f"your own terms (required with {CUSTOM})")
 
     _check_tags = field_validator("tags")(_tags)
+
+    @model_validator(mode="after")
+    def _custom_has_terms(self) -> WorkCreate:
+        if self.licence == CUSTOM and not self.licence_terms.strip():
+            raise ValueError(f"licence {CUSTOM} needs licence_terms")
+        return self
 
     @field_validator("asset_ids")
     @classmethod
@@ -157,8 +167,17 @@ class WorkPatch(Strict):
     acknowledge_similarity: bool | None = Field(
         None, description="With new `asset_ids` of a `human` work: accept that one nearly matches another "
                            "artist's work (see WorkCreate)")
+    licence: SpdxLicence | None = Field(None, description=f"an SPDX identifier from the allow-list, "
+                                        f"{ALL_RIGHTS_RESERVED} or {CUSTOM} (with licence_terms)")
+    licence_terms: LicenceTerms | None = None
 
     _check_tags = field_validator("tags")(lambda v: None if v is None else _tags(v))
+
+    @model_validator(mode="after")
+    def _custom_has_terms(self) -> WorkPatch:
+        if self.licence == CUSTOM and not (self.licence_terms or "").strip():
+            raise ValueError(f"licence {CUSTOM} needs licence_terms")
+        return self
 
 
 class WorkRef(Strict):
@@ -326,6 +345,8 @@ class Work(Reply):
     similarity_acknowledged: bool = Field(False, description="Its author published it as human work knowing "
                                                               "that an asset nearly matches another artist's work")
     model: WorkModel | None = Field(description="The style model an AI work was made with")
+    licence: str = Field(ALL_RIGHTS_RESERVED, description="SPDX identifier (or LicenseRef-*) of the work's licence")
+    licence_terms: str = Field("", description="the author's own terms, if any")
     generation_id: str | None
     like_count: int
     comment_count: int

@@ -264,8 +264,9 @@ class TopRatedOutputs(RootModel[list[TopRatedOutput]]):
 GENERATIONS_CREATE = operation(
     SERVICE, "generations.create", GenerationCreate, GenerationAccepted,
     summary="Generate images from a style model (queued; poll the generation or watch /v1/events); "
-            "a version whose training consent was withdrawn is a 410",
-    problems=(404, 409, 410, 429))
+            "a version whose training consent was withdrawn is a 410; on someone else's priced model the price "
+            "is reserved from your credits (402 with balance and needed when short)",
+    problems=(402, 404, 409, 410, 429, 503))
 GENERATIONS_GET = operation(SERVICE, "generations.get", GenerationRef, Generation,
                             summary="A generation with its outputs", problems=(404,))
 GENERATIONS_CANCEL = operation(

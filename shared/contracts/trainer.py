@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
 from shared.contracts.common import Listing, Reply, Strict
+from shared.contracts.licences import ALL_RIGHTS_RESERVED, CUSTOM, LicenceTerms, SpdxLicence
 from shared.contracts.operation import operation
 
 SERVICE = "trainer"
@@ -26,7 +27,11 @@ JobKind = Literal["train", "refine"]
 Visibility = Literal["private", "public"]
 # CAWG training-and-data-mining `use` of the images generated from a model.
 TrainingMining = Literal["notAllowed", "allowed", "constrained"]
-Licence = Literal["all-rights-reserved", "cc-by-4.0", "cc-by-nc-4.0", "cc0-1.0"]
+# Models carry the same licences as works (shared/contracts/licences.py). The four lower-case names
+# the API took before SPDX identifiers are still accepted and read as the identifiers they mean.
+LEGACY_LICENCES = {"all-rights-reserved": ALL_RIGHTS_RESERVED, "cc-by-4.0": "CC-BY-4.0", "cc-by-nc-4.0": "CC-BY-NC-4.0",
+                   "cc0-1.0": "CC0-1.0"}
+Licence = Annotated[SpdxLicence, BeforeValidator(lambda v: LEGACY_LICENCES.get(v, v) if isinstance(v, str) else v)]
 VersionStatus = Literal["active", "consent_withdrawn"]
 ListSort = Literal["new", "popular"]
 
@@ -52,11 +57,16 @@ class StyleModelCreate(Strict):
         None, description="channels of the largest feature map (model capacity); smaller trains faster; "
                     "unset: the trainer's default (16)")
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    licence: Licence = Field(ALL_RIGHTS_RESERVED, description="the model's licence (see PATCH)")
+    licence_terms: LicenceTerms = Field("", description=f"your own terms (required with {CUSTOM})")
+    commercial_use: bool = Field(False, description="whether images generated from it may be used commercially")
 
     @model_validator(mode="after")
     def _one_source(self) -> StyleModelCreate:
         if (self.work_ids is None) == (self.collection_id is None):
             raise ValueError("give either work_ids or collection_id")
+        if self.licence == CUSTOM and not self.licence_terms.strip():
+            raise ValueError(f"licence {CUSTOM} needs licence_terms")
         return self
 
 
@@ -105,7 +115,17 @@ class StyleModelSettings(Strict):
                                           "and anyone signed in can generate from it")
     training_mining: TrainingMining | None = Field(
         None, description="what generated images' C2PA manifests say about training AI on them (CAWG)")
-    licence: Licence | None = Field(None, description="the licence of the images generated from it")
+    licence: Licence | None = Field(None, description="the licence of the model and the images generated from it: an "
+                                    f"SPDX identifier from the allow-list, {ALL_RIGHTS_RESERVED} or {CUSTOM} "
+                                    "(with licence_terms)")
+    licence_terms: LicenceTerms | None = Field(None, description=f"your own terms (required with {CUSTOM})")
+    commercial_use: bool | None = Field(None, description="whether images generated from it may be used commercially")
+
+    @model_validator(mode="after")
+    def _custom_has_terms(self) -> StyleModelSettings:
+        if self.licence == CUSTOM and not (self.licence_terms or "").strip():
+            raise ValueError(f"licence {CUSTOM} needs licence_terms")
+        return self
 
 
 class StyleModelUpdate(StyleModelSettings, StyleModelRef):
@@ -209,7 +229,10 @@ class StyleModel(Reply):
     samples: list[str] = Field(description="sample-grid asset ids, newest first")
     visibility: Visibility = "private"
     training_mining: TrainingMining = "notAllowed"
-    licence: Licence = "all-rights-reserved"
+    licence: str = Field(default=ALL_RIGHTS_RESERVED, description="SPDX identifier (or LicenseRef-*) of its licence")
+    licence_terms: str = Field(default="", description="the owner's own terms, if any")
+    commercial_use: bool = Field(default=False, description="whether images generated from it may be used "
+                                 "commercially")
     generations: int = Field(default=0, description="generations made from this model")
     consent_withdrawn: bool = Field(default=False, description="true when a version lost consent for works it was "
                                     "trained on (see versions[].withdrawn_work_ids)")

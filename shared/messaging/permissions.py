@@ -46,8 +46,10 @@ INTERNAL_RPCS = (
     "svc.assets.describe",
     "svc.assets.read_urls",
     "svc.inference.ratings.top",
+    "svc.market.reservations.create",
+    "svc.market.reservations.release",
 )
-BACKENDS = ("community", "assets", "trainer", "inference", "webhooks")
+BACKENDS = ("community", "assets", "trainer", "inference", "webhooks", "market")
 LIVE_STREAMS = ("COMMUNITY", "INFERENCE", "TRAINER")  # the gateway's WebSocket tails
 IDEMPOTENCY_BUCKET = "idempotency"  # the gateway's default `ATELIER_IDEMPOTENCY_BUCKET`
 QUOTA_BUCKET = "quotas"  # the gateway's default `ATELIER_QUOTA_BUCKET`
@@ -105,13 +107,17 @@ IDENTITIES: tuple[Identity, ...] = (
              consumers=(Consumer(JOBS_STREAM, "trainer-train", dead_letter=True),
                         Consumer("COMMUNITY", "trainer-consent"), Consumer("INFERENCE", "trainer-usage"))),
     Identity("inference", publishes=("inference.>", "jobs.generate"),
-             calls=("svc.community.works.create", "svc.assets.store_generated", "svc.trainer.models.get"),
+             calls=("svc.community.works.create", "svc.assets.store_generated", "svc.trainer.models.get",
+                    "svc.market.reservations.create", "svc.market.reservations.release"),
              consumers=(Consumer("TRAINER", "inference-models"), Consumer("TRAINER", "inference-training-ended"),
                         Consumer(JOBS_STREAM, "inference-generate", dead_letter=True),
                         Consumer("COMMUNITY", "inference-likes"))),
     # One durable per event stream (services/webhooks/events.py), shared by every replica.
     Identity("webhooks", publishes=("webhooks.>",),
              consumers=tuple(Consumer(s, f"webhooks-{s.lower()}") for s in EVENT_STREAMS)),
+    Identity("market", publishes=("market.>",), calls=("svc.trainer.models.get", "svc.community.works.get",
+                                                      "svc.inference.generations.get"),
+             consumers=(Consumer("INFERENCE", "market-generations"),)),
 )
 NAMES = tuple(i.name for i in IDENTITIES)
 

@@ -16,6 +16,7 @@ EVENT_STREAMS: dict[str, str] = {
     "TRAINER": "trainer.>",
     "INFERENCE": "inference.>",
     "WEBHOOKS": "webhooks.>",
+    "MARKET": "market.>",
 }
 JOBS_STREAM = "JOBS"
 

@@ -12,7 +12,8 @@ import pytest
 from k8s_manifests import REPO
 
 DOCKER = REPO / "deploy" / "docker"
-SERVICES = {"gateway": 8080, "community": 8081, "assets": 8082, "trainer": 8083, "inference": 8084, "webhooks": 8085}
+SERVICES = {"gateway": 8080, "community": 8081, "assets": 8082, "trainer": 8083, "inference": 8084,
+            "webhooks": 8085, "market": 8086}
 GROUP = {"trainer": "trainer", "inference": "inference"}  # the others install the core only
 
 

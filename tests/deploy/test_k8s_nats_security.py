@@ -21,7 +21,7 @@ from deploy import k8s_nats_auth
 from deploy.local.nats import nats_binary
 from shared.messaging.permissions import ADMIN, NAMES, env_variable
 
-SERVICES = ("gateway", "community", "assets", "trainer", "inference", "webhooks")
+SERVICES = ("gateway", "community", "assets", "trainer", "inference", "webhooks", "market")
 
 
 def test_the_committed_users_file_is_the_declaration_rendered() -> None:

@@ -7,8 +7,8 @@ import pytest
 from k8s_manifests import Doc, by_kind, named, pod_specs, render
 from network_policy import Pod, allows, external_client, pods_of
 
-SERVICES = ["gateway", "community", "assets", "trainer", "inference", "webhooks"]
-SCHEMA_OWNERS = {"community", "assets", "trainer", "inference", "webhooks"}
+SERVICES = ["gateway", "community", "assets", "trainer", "inference", "webhooks", "market"]
+SCHEMA_OWNERS = {"community", "assets", "trainer", "inference", "webhooks", "market"}
 
 
 def _gpu_limit(spec: Doc) -> int:

@@ -116,7 +116,7 @@ async def test_training_uses_public_models_provenance_then_withdrawal_and_retrai
     async with http.get(f"/v1/models/{model['id']}") as resp:
         assert resp.status == 200, await resp.text()
         page_view = await resp.json()
-    assert page_view["name"] == "Shared blobs" and page_view["licence"] == "cc-by-4.0"
+    assert page_view["name"] == "Shared blobs" and page_view["licence"] == "CC-BY-4.0"
     assert page_view["versions"][0]["metrics"] and page_view["samples"]
     listed = await stranger.call("GET", f"/v1/models?owner={model['owner_id']}", 200)
     assert [i["id"] for i in listed["items"]] == [model["id"]]

@@ -90,6 +90,19 @@ async def test_seed_creates_the_demo_once_and_queues_training(gateway_url: str) 
         ai_works = (await get(http, f"/v1/works?author={config.artist.username}&origin=ai"))["items"]
         assert [w["title"] for w in ai_works] == ["Tiny, imagined"]
         assert ai_works[0]["model"]["id"] == model["id"]
+        # The market: the model shared and priced, the visitor bought 4 images, both statements show it.
+        assert "bought 4" in done, done
+        visitor = await signed_in(http, config.visitor)
+        statement = (await get(http, "/v1/me/credits/statement", visitor))["items"]
+        assert [e["kind"] for e in statement][:2] == ["reserve", "grant"] and statement[0]["amount"] == -8
+        for _ in range(100):  # settled on the generation's completed event: the artist (all 6 training works) gets 8
+            owner_lines = (await get(http, "/v1/me/credits/statement", artist))["items"]
+            if owner_lines and owner_lines[0]["kind"] == "settle":
+                break
+            await asyncio.sleep(0.3)
+        assert owner_lines[0]["kind"] == "settle" and owner_lines[0]["amount"] == 8, owner_lines
+        assert await get(http, "/v1/me/credits", visitor) == {**await get(http, "/v1/me/credits", visitor),
+                                                              "balance": 92, "reserved": 0}
 
         # The follow-up is idempotent too.
         assert "already" in await finish_demo(gateway_url, model["id"], config)

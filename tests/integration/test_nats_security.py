@@ -134,6 +134,8 @@ async def _stored(peers: dict[str, Peer], stream: str) -> int:
     ("gateway", "community.user.signed_up", "COMMUNITY"),
     ("community", "jobs.generate", "JOBS"),
     ("inference", "trainer.model.trained", "TRAINER"),
+    ("inference", "market.transaction.recorded", "MARKET"),
+    ("market", "inference.generation.completed", "INFERENCE"),
 ])
 async def test_a_service_cannot_publish_into_another_domains_stream(
         peers: dict[str, Peer], who: str, subject: str, stream: str) -> None:
@@ -142,7 +144,8 @@ async def test_a_service_cannot_publish_into_another_domains_stream(
         await peers[who].nc.jetstream(timeout=1.0).publish(subject, b"{}")
     assert await _stored(peers, stream) == before
     assert peers[who].violations()
-    owner = {"COMMUNITY": "community", "JOBS": "inference", "TRAINER": "trainer"}[stream]
+    owner = {"COMMUNITY": "community", "JOBS": "inference", "TRAINER": "trainer", "MARKET": "market",
+             "INFERENCE": "inference"}[stream]
     await peers[owner].nc.jetstream(timeout=5.0).publish(subject, b"{}")  # control: the owner can
     assert await _stored(peers, stream) == before + 1
 
@@ -150,7 +153,7 @@ async def test_a_service_cannot_publish_into_another_domains_stream(
 async def test_services_cannot_manage_streams(peers: dict[str, Peer]) -> None:
     admin_js = peers["admin"].nc.jetstream(timeout=5.0)
     kept = (await admin_js.stream_info("COMMUNITY")).config
-    for name in ("gateway", "community", "assets", "trainer", "inference"):
+    for name in ("gateway", "community", "assets", "trainer", "inference", "market"):
         js = peers[name].nc.jetstream(timeout=0.3)  # a refusal is also a reported violation, checked below
         attempts = [js.delete_stream("COMMUNITY"), js.purge_stream("JOBS"),
                     js.add_stream(StreamConfig(name=f"SPY_{name.upper()}", subjects=["svc.>"])),
@@ -161,7 +164,7 @@ async def test_services_cannot_manage_streams(peers: dict[str, Peer]) -> None:
         assert peers[name].violations()
     assert (await admin_js.stream_info("COMMUNITY")).config.subjects == kept.subjects
     names = {s.config.name for s in await admin_js.streams_info()}
-    assert names == {"ASSETS", "COMMUNITY", "INFERENCE", "JOBS", "TRAINER", "WEBHOOKS"}
+    assert names == {"ASSETS", "COMMUNITY", "INFERENCE", "JOBS", "MARKET", "TRAINER", "WEBHOOKS"}
 
 
 @pytest.mark.parametrize(("who", "subject"), [
@@ -169,6 +172,9 @@ async def test_services_cannot_manage_streams(peers: dict[str, Peer]) -> None:
     ("inference", "svc.community.users.update_me"),
     ("gateway", "svc.assets.store"),  # internal: services store generated files, users upload
     ("community", "svc.trainer.models.create"),
+    ("gateway", "svc.market.reservations.create"),  # internal: only inference reserves a generation's credits
+    ("trainer", "svc.market.reservations.release"),
+    ("market", "svc.inference.generations.create"),
 ])
 async def test_a_peer_cannot_call_an_rpc_it_does_not_use(peers: dict[str, Peer], who: str, subject: str) -> None:
     service = subject.split(".")[1]
@@ -246,7 +252,7 @@ async def test_migrate_only_creates_the_streams_as_admin_and_a_service_cannot(tm
             assert [s.config.name for s in await js.streams_info()] == []
             await migrate_streams(as_user("admin"))
             names = {s.config.name for s in await js.streams_info()}
-            assert names == {"ASSETS", "COMMUNITY", "INFERENCE", "JOBS", "TRAINER", "WEBHOOKS"}
+            assert names == {"ASSETS", "COMMUNITY", "INFERENCE", "JOBS", "MARKET", "TRAINER", "WEBHOOKS"}
         finally:
             await nc.close()
     finally:

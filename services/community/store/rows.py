@@ -97,6 +97,8 @@ class WorkRow:
     published_at: datetime | None
     liked_by_me: bool
     similarity_acknowledged: bool = False  # published as human knowing it nearly matches another's work
+    licence: str = "LicenseRef-All-Rights-Reserved"
+    licence_terms: str = ""
     rank: float | None = None  # for-you feed
     report_count: int | None = None  # moderation queue
 

@@ -67,6 +67,7 @@ class WorkPublished(EventPayload, subject="community.work.published"):
     model_version: int | None = None
     model_owner_id: str | None = None
     published_at: datetime | None = None
+    licence: str = Field("LicenseRef-All-Rights-Reserved", description="SPDX identifier or LicenseRef-*")
 
 
 class UserTrainingConsentChanged(EventPayload, subject="community.user.training_consent_changed"):
@@ -84,6 +85,7 @@ class WorkUpdated(EventPayload, subject="community.work.updated"):
     visibility: Visibility
     asset_ids: list[str]
     allow_training: bool = False
+    licence: str = Field("LicenseRef-All-Rights-Reserved", description="SPDX identifier or LicenseRef-*")
 
 
 class WorkDeleted(EventPayload, subject="community.work.deleted"):
@@ -234,6 +236,7 @@ class ModelSettingsChanged(EventPayload, subject="trainer.model.updated"):
     visibility: Literal["public", "private"]
     training_mining: TrainingMining
     licence: str
+    commercial_use: bool = False
 
 
 class TrainingFailed(_ModelEvent, subject="trainer.training.failed"):
@@ -326,6 +329,71 @@ class WebhookEndpointTest(EventPayload, subject="webhooks.endpoint.test"):
     endpoint_id: str
     owner_id: str
     message: str = "This is a test delivery from Atelier."
+
+
+# --- market ----------------------------------------------------------------------------------
+
+
+class LedgerEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account_id: str = Field(description="user:<id> (spendable), hold:<id> (reserved) or mint (the grants' source)")
+    user_id: str | None = None
+    amount: int = Field(description="positive: credited; the entries of a transaction sum to zero")
+
+
+class LedgerTransactionRecorded(EventPayload, subject="market.transaction.recorded"):
+    """A balanced ledger transaction was recorded (grant, reserve, settle, release, offer, pay, refund)."""
+
+    transaction_id: str
+    key: str = Field(description="the unique business key, e.g. settle:<generation id>")
+    kind: str
+    reference: str | None = None
+    entries: list[LedgerEntry]
+    created_at: datetime
+
+
+class LicenceRequested(EventPayload, subject="market.licence_request.created"):
+    """Someone asked a work's author for a licence."""
+
+    request_id: str
+    work_id: str
+    buyer_id: str
+    author_id: str
+    scope: str
+    offer_credits: int
+
+
+class LicenceRequestDecided(EventPayload, subject="market.licence_request.decided"):
+    """The author accepted or declined a licence request."""
+
+    request_id: str
+    work_id: str
+    buyer_id: str
+    author_id: str
+    status: Literal["accepted", "declined"]
+
+
+class LicenceIssued(EventPayload, subject="market.licence.issued"):
+    """A licence certificate was issued on an accepted request."""
+
+    licence_id: str
+    request_id: str
+    work_id: str
+    licensor_id: str
+    licensee_id: str
+    scope: str
+    price: int
+    issued_at: datetime
+
+
+class ModelPriced(EventPayload, subject="market.model.priced"):
+    """A model's owner set its price per image and contributors' share."""
+
+    model_id: str
+    owner_id: str
+    price_per_image: int
+    contributors_share: int
 
 
 # --- jobs (work queue stream JOBS) -----------------------------------------------------------

@@ -31,7 +31,8 @@ def test_a_heavier_image_is_drawn_more_often() -> None:
 def test_equal_weights_sample_like_no_weights_and_bad_weights_are_refused() -> None:
     images = [png_bytes(render("blobs", seed, 32)) for seed in range(3)]
     plain, even = ImageDataset(images, 32, augment=False), ImageDataset(images, 32, augment=False, weights=[2, 2, 2])
-    assert torch.equal(plain.batch(16, torch.Generator().manual_seed(1)), even.batch(16, torch.Generator().manual_seed(1)))
+    draw = lambda d: d.batch(16, torch.Generator().manual_seed(1))  # noqa: E731
+    assert torch.equal(draw(plain), draw(even))
     with pytest.raises(DatasetError):
         ImageDataset(images, 32, weights=[1, 1])
     with pytest.raises(DatasetError):
