@@ -91,7 +91,9 @@ async def test_a_resized_reencoded_copy_is_flagged_refused_as_human_and_shown_to
     assert acknowledged["similarity_acknowledged"] is True
     assert (await bob.call("GET", f"/v1/works/{acknowledged['id']}", 200))["similarity_acknowledged"] is True
 
-    # Alice is told: the list names who, when, how near, and the public work showing the copy.
+    # Alice is told: the list names who, when, how near, and the public work showing the copy (as soon
+    # as assets has seen that work's event).
+    await shown_publicly(http, copy_asset)
     listing = await copies(alice)
     [item] = listing["items"]
     assert item["uploader_id"] == bob.id and item["original_work_id"] == alice_work["id"]
