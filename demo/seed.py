@@ -39,6 +39,7 @@ class DemoConfig:
     styles: tuple[str, ...] = ("waves", "geometric")
     works_per_style: int = 12
     upload_px: int = 128
+    art_seed: int = 0  # the procedural series renders seeds art_seed, art_seed + 1, ...
     train_style: str = "geometric"
     # The few-shot recipe at 64 px with the trainer's defaults (width 16, batch 16): 600 steps are a
     # few minutes on 2 cores; 3 of the 12 works are held out, so the version's metrics include SWD
@@ -110,11 +111,12 @@ async def portfolio(artist: Client, config: DemoConfig) -> list[dict[str, Any]]:
     works = []
     for style in config.styles:
         for n in range(config.works_per_style):
-            image = await asyncio.to_thread(artwork, style, n, config.upload_px)
+            image = await asyncio.to_thread(artwork, style, config.art_seed + n, config.upload_px)
             _, asset = await artist.call("POST", "/v1/assets", data=image, headers={"Content-Type": "image/png"})
             _, work = await artist.call("POST", "/v1/works", json={
                 "title": f"{style.title()} study {n + 1}", "tags": [style, "procedural"],
-                "description": f"A procedural {style} piece (seed {n}).", "asset_ids": [asset["id"]],
+                "description": f"A procedural {style} piece (seed {config.art_seed + n}).",
+                "asset_ids": [asset["id"]],
                 "visibility": "public", "origin": "human", "allow_training": True})
             works.append(work)
     return works

@@ -1,4 +1,4 @@
-"""The CPU part of storing an image: strip, decode, hash, thumbnail, palette.
+"""The CPU part of storing an image: strip, decode, hash, thumbnail, palette, perceptual hash.
 
 Pure functions on bytes, run in the service's processing thread pool.
 """
@@ -13,6 +13,7 @@ from typing import Any
 from services.assets.c2pa_intake import read_declaration
 from services.assets.metadata import ORIENTATION_TAG, strip_metadata
 from services.assets.palette import dominant_colours
+from services.assets.perceptual import PerceptualHash, perceptual_hash
 from services.assets.thumbnails import encode_thumbnail, make_thumbnail
 from services.assets.validation import decode
 
@@ -37,6 +38,7 @@ class Processed:
     palette: list[str]
     removed_metadata: list[str]
     declared: dict[str, Any] | None = None  # what the upload's C2PA manifest said (c2pa_intake)
+    perceptual: PerceptualHash | None = None  # uploads only; None also for a flat image (perceptual.py)
 
     @property
     def size(self) -> int:
@@ -48,7 +50,7 @@ def process_upload(data: bytes, limits: Limits) -> Processed:
     declared = read_declaration(data)  # before stripping removes the manifest
     stripped = strip_metadata(data)
     processed = _finish(stripped.data, stripped.data is not data and stripped.data != data, stripped.orientation,
-                        stripped.removed, limits)
+                        stripped.removed, limits, perceptual=True)
     return dataclasses.replace(processed, declared=declared)
 
 
@@ -57,7 +59,8 @@ def process_exact(data: bytes, limits: Limits) -> Processed:
     return _finish(data, False, None, [], limits)
 
 
-def _finish(data: bytes, changed: bool, orientation: int | None, removed: list[str], limits: Limits) -> Processed:
+def _finish(data: bytes, changed: bool, orientation: int | None, removed: list[str], limits: Limits,
+            *, perceptual: bool = False) -> Processed:
     decoded = decode(data, max_pixels=limits.max_pixels)
     try:
         if orientation is None:
@@ -76,6 +79,7 @@ def _finish(data: bytes, changed: bool, orientation: int | None, removed: list[s
             thumbnail=encode_thumbnail(thumb),
             palette=dominant_colours(thumb),
             removed_metadata=removed,
+            perceptual=perceptual_hash(thumb) if perceptual else None,
         )
     finally:
         decoded.image.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.assets import similarity
 from services.assets.generated import THUMBNAIL_IS_ORIGINAL, store_generated
 from services.assets.service import AssetService
 from services.assets.store import AssetRow, get_assets, owned_assets
@@ -84,8 +85,10 @@ def register(rpc: RpcServer, assets: AssetService) -> None:
         wanted = list(dict.fromkeys(req.ids))
         rows = [r for r in await get_assets(assets.pool, wanted) if req.owner_id in (None, r.owner_id)]
         found = {r.id for r in rows}
-        return a.AssetDescription(items=[asset_record(r) for r in rows],
-                                  missing=[i for i in wanted if i not in found])
+        originals = await similarity.originals_by_asset(assets.pool, [r.id for r in rows if r.kind == "upload"])
+        return a.AssetDescription(
+            items=[asset_record(r).model_copy(update={"near_duplicate_of": originals.get(r.id, [])}) for r in rows],
+            missing=[i for i in wanted if i not in found])
 
     async def read_urls(req: a.AssetReadUrlsRequest, call: Call) -> a.AssetReadUrls:
         wanted = list(dict.fromkeys(req.ids))
@@ -101,7 +104,11 @@ def register(rpc: RpcServer, assets: AssetService) -> None:
         rows = rows[:req.limit]
         return a.OwnedAssets(items=[asset_record(r) for r in rows], next_after=rows[-1].id if more else None)
 
+    async def possible_copies(req: a.PossibleCopiesQuery, call: Call) -> a.PossibleCopies:
+        return await similarity.possible_copies(assets.pool, call.actor, req)
+
     rpc.serve(a.UPLOADS_CREATE, create_upload)
+    rpc.serve(a.POSSIBLE_COPIES, possible_copies)
     rpc.serve(a.OWNED, owned)
     rpc.serve(a.UPLOADS_COMPLETE, complete_upload)
     rpc.serve(a.UPLOADS_ABORT, abort_upload)

@@ -25,6 +25,7 @@ from nats.aio.client import Client as NATS
 from services.assets import object_keys as keys
 from services.assets.events import deleted_event, stored_event
 from services.assets.image_pipeline import Limits, Processed, process_exact, process_upload
+from services.assets.near_duplicates import check_upload
 from services.assets.settings import AssetsSettings
 from services.assets.store import (
     AssetRow,
@@ -180,6 +181,9 @@ class AssetService:
             async with self.pool.acquire() as conn, conn.transaction():
                 await insert_asset(conn, row)
                 await enqueue(conn, SCHEMA, stored_event(row))
+                await check_upload(conn, row.id, owner_id, processed.perceptual, now=row.created_at,
+                                   max_distance=self.settings.near_duplicate_max_distance,
+                                   max_dhash_distance=self.settings.near_duplicate_max_dhash_distance)
         except asyncpg.UniqueViolationError:
             winner = await find_by_sha256(self.pool, owner_id, processed.sha256) or await get_asset(self.pool, asset_id)
             if winner is None:

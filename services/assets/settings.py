@@ -20,6 +20,12 @@ Beyond the shared service, database and S3 variables:
   when the user deletes assets).
 - `ATELIER_PROCESSING_WORKERS` (2): images decoded at once; bounds memory (a 40 MP image decodes to
   ~160 MB).
+- `ATELIER_NEAR_DUPLICATE_MAX_DISTANCE` (6): an upload whose 64-bit pHash is at most this many bits
+  from an asset another artist shows in a public or unlisted work is recorded as its near
+  duplicate (resized and re-encoded copies measure 0-4, unrelated works 20 or more). Up to 7 the
+  candidates come from an index (every one of them); above it every shown upload is compared.
+  -1 turns the check off (hashes are still stored).
+- `ATELIER_NEAR_DUPLICATE_MAX_DHASH_DISTANCE` (12): the dHash must be this near too (a second opinion).
 """
 
 from __future__ import annotations
@@ -43,3 +49,5 @@ class AssetsSettings(ServiceSettings, DatabaseSettings, S3Settings):
     quota_stored_bytes_per_user: int = Field(5 * 1024**3, ge=1)
     quota_stored_retry_after_s: int = Field(3600, ge=1)
     processing_workers: int = Field(2, ge=1, le=32)
+    near_duplicate_max_distance: int = Field(6, ge=-1, le=32)
+    near_duplicate_max_dhash_distance: int = Field(12, ge=0, le=64)

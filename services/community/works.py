@@ -6,7 +6,7 @@ from typing import Any
 
 import asyncpg
 
-from services.community import events, provenance_rules, views
+from services.community import events, provenance_rules, similarity_rules, views
 from services.community.deps import Deps
 from services.community.idempotency import run_once
 from services.community.store import works as store
@@ -42,12 +42,14 @@ async def create(deps: Deps, actor_id: str, body: AiWorkCreate, key: str | None)
                             errors=[{"field": "origin", "message": "model fields need origin 'ai'"}])
     described = await deps.assets.require_owned(body.asset_ids, actor_id)
     provenance_rules.check_origin(body.origin, described)
+    acknowledged = similarity_rules.check_similarity(body.origin, described, body.acknowledge_similarity)
     if body.allow_training and provenance_rules.training_pinned(described):
         body = body.model_copy(update={"allow_training": False})
 
     async def insert(conn: asyncpg.Connection) -> dict[str, Any]:
         work_id = new_id()
-        await store.insert_work(conn, {**body.model_dump(), "id": work_id, "author_id": actor_id})
+        await store.insert_work(conn, {**body.model_dump(), "id": work_id, "author_id": actor_id,
+                                       "similarity_acknowledged": acknowledged})
         row = await visible_work(conn, work_id, actor_id)
         if row.visibility != "private":
             await events.work_published(conn, row)
@@ -75,6 +77,9 @@ async def update(deps: Deps, actor_id: str, work_id: str, patch: WorkPatch) -> d
         current = await visible_work(deps.pool, work_id, actor_id)  # 404 before asking assets about it
         described = await deps.assets.require_owned(fields.get("asset_ids") or list(current.asset_ids), actor_id)
         provenance_rules.check_origin(fields.get("origin", current.origin), described)
+        if "asset_ids" in fields:
+            fields["similarity_acknowledged"] = similarity_rules.check_similarity(
+                fields.get("origin", current.origin), described, fields.get("acknowledge_similarity"))
         pinned = provenance_rules.training_pinned(described)
         if pinned and fields.get("allow_training"):
             provenance_rules.refuse_training(pinned)

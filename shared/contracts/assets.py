@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from shared.contracts.common import Id, Reply, Strict
+from shared.contracts.common import MAX_LIMIT, Id, Listing, Reply, Strict
 from shared.contracts.events.catalog import AssetKind
 from shared.contracts.operation import Operation, operation
 
@@ -150,6 +150,17 @@ class DeclaredProvenance(Reply):
     uses: dict[str, str] = Field(default_factory=dict, description="use per kind of the assertion")
 
 
+class NearOriginal(Reply):
+    """Another artist's asset, shown by a work, that an upload nearly matches (perceptual hash)."""
+
+    asset_id: str = Field(description="The original asset")
+    work_id: str = Field(description="A work that showed it when the upload was checked")
+    author_id: str = Field(description="The original's owner")
+    distance: int = Field(description="Hamming distance of the 64-bit pHashes")
+    work_public: bool = Field(description="The work is public now (false: unlisted, private or gone; "
+                                          "do not name it to others)")
+
+
 class AssetRecord(Reply):
     """An asset as other services see it (with its owner)."""
 
@@ -166,6 +177,9 @@ class AssetRecord(Reply):
     created_at: datetime
     declared: DeclaredProvenance | None = Field(
         None, description="what the uploaded file's C2PA manifest declared, read before stripping (null: none)")
+    near_duplicate_of: list[NearOriginal] = Field(
+        default_factory=list, description="other artists' shown works this upload nearly matches, closest first "
+                                          "(filled by `describe`)")
 
 
 class StoredAsset(AssetRecord):
@@ -187,6 +201,31 @@ class GeneratedStored(Reply):
 class AssetDescription(Reply):
     items: list[AssetRecord]
     missing: list[str] = Field(description="Requested ids that do not exist (or are not the owner's)")
+
+
+class PossibleCopiesQuery(Strict):
+    """`?limit=&cursor=` over uploads of others that nearly match your works."""
+
+    limit: int = Field(20, ge=1, le=MAX_LIMIT, description=f"Items per page (at most {MAX_LIMIT})")
+    cursor: str | None = Field(None, max_length=64, description="`next_cursor` of the previous page")
+
+
+class PossibleCopy(Reply):
+    """Someone else's upload that nearly matches one of your shown works. Only what you need to act
+    on it: who uploaded it, when, how near, and the public works (if any) that show it."""
+
+    id: str = Field(description="This record's id")
+    uploader_id: str = Field(description="The user who uploaded the similar image")
+    detected_at: datetime = Field(description="When the upload was stored and compared")
+    distance: int = Field(description="Hamming distance of the 64-bit perceptual hashes (0: the same picture)")
+    original_asset_id: str = Field(description="Your asset it resembles")
+    original_work_id: str = Field(description="Your work that showed it")
+    published_in: list[str] = Field(description="Public works showing the copy now (anyone can see those); "
+                                                "private or unlisted uses are not revealed")
+
+
+class PossibleCopies(Listing[PossibleCopy]):
+    """Uploads by other users that nearly match your works, newest first."""
 
 
 class OwnedAssets(Reply):
@@ -232,3 +271,6 @@ READ_URLS = operation("assets", "read_urls", AssetReadUrlsRequest, AssetReadUrls
                       summary="Presigned GETs of originals in bulk (training data)", actor="none")
 OWNED = operation("assets", "owned", OwnedAssetsQuery, OwnedAssets,
                   summary="Your assets, oldest first (internal: the gateway's account export)")
+POSSIBLE_COPIES = operation("assets", "possible_copies", PossibleCopiesQuery, PossibleCopies,
+                            summary="Uploads by other users that nearly match your shown works (perceptual "
+                                    "hash), newest first", problems=(400,))

@@ -125,6 +125,9 @@ class WorkCreate(Strict):
     visibility: Visibility = "public"
     origin: Origin = "human"
     allow_training: bool = False
+    acknowledge_similarity: bool = Field(
+        False, description="Publish as `human` although an asset nearly matches another artist's work "
+                           "(without it such a work is a 409 naming the original); recorded on the work")
     licence: SpdxLicence = Field(ALL_RIGHTS_RESERVED, description="an SPDX identifier from the allow-list, "
                                  f"{ALL_RIGHTS_RESERVED} (default) or {CUSTOM} with licence_terms")
     licence_terms: LicenceTerms = Field("", description=f"your own terms (required with {CUSTOM})")
@@ -161,6 +164,9 @@ class WorkPatch(Strict):
     asset_ids: list[Id] | None = Field(None, min_length=1, max_length=20)
     visibility: Visibility | None = None
     allow_training: bool | None = None
+    acknowledge_similarity: bool | None = Field(
+        None, description="With new `asset_ids` of a `human` work: accept that one nearly matches another "
+                           "artist's work (see WorkCreate)")
     licence: SpdxLicence | None = Field(None, description=f"an SPDX identifier from the allow-list, "
                                         f"{ALL_RIGHTS_RESERVED} or {CUSTOM} (with licence_terms)")
     licence_terms: LicenceTerms | None = None
@@ -336,6 +342,8 @@ class Work(Reply):
     visibility: Visibility
     origin: Origin
     allow_training: bool
+    similarity_acknowledged: bool = Field(False, description="Its author published it as human work knowing "
+                                                              "that an asset nearly matches another artist's work")
     model: WorkModel | None = Field(description="The style model an AI work was made with")
     licence: str = Field(ALL_RIGHTS_RESERVED, description="SPDX identifier (or LicenseRef-*) of the work's licence")
     licence_terms: str = Field("", description="the author's own terms, if any")
@@ -497,13 +505,13 @@ USERS_FOLLOW: Operation[UserByName, Any] = operation(SERVICE, "users.follow", Us
 USERS_UNFOLLOW: Operation[UserByName, Any] = operation(SERVICE, "users.unfollow", UserByName, None, problems=(404,),
                            summary="Stop following (idempotent)")
 
-WORKS_CREATE = operation(SERVICE, "works.create", AiWorkCreate, Work, problems=(503,),
+WORKS_CREATE = operation(SERVICE, "works.create", AiWorkCreate, Work, problems=(409, 503),
                          summary="Publish a work made of your assets")
 WORKS_LIST = operation(SERVICE, "works.list", WorksQuery, WorkListing, actor="optional", problems=(400,),
                        summary="Search and list works (full text, tag, author, origin)")
 WORKS_GET = operation(SERVICE, "works.get", WorkRef, Work, actor="optional", problems=(404,),
                       summary="A work (someone else's private work is a 404)")
-WORKS_UPDATE = operation(SERVICE, "works.update", WorkUpdate, Work, problems=(403, 404, 503),
+WORKS_UPDATE = operation(SERVICE, "works.update", WorkUpdate, Work, problems=(403, 404, 409, 503),
                          summary="Edit your work")
 WORKS_DELETE: Operation[WorkRef, Any] = operation(SERVICE, "works.delete", WorkRef, None, problems=(403, 404),
                                                    summary="Delete your work")

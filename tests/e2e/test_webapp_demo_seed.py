@@ -6,6 +6,7 @@ mode and publishes one output as an AI work. A platform that already has works i
 from __future__ import annotations
 
 import asyncio
+import itertools
 import secrets
 from typing import Any
 
@@ -15,12 +16,16 @@ import pytest
 from demo.seed import Account, DemoConfig, finish_demo, seed
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+ART_SEEDS = itertools.count(1000, 100)
 TINY_MODEL = {"name": "Tiny", "architecture": "vae", "image_size": 32, "steps": 20, "width": 16, "batch_size": 8}
 
 
 def tiny_config(**overrides: Any) -> DemoConfig:
     tag = secrets.token_hex(4)
-    options: dict[str, Any] = {"generations": False, "training_wait_s": 120.0, "only_if_empty": False, **overrides}
+    # Each demo artist gets its own pictures: the same series by two artists would be near duplicates
+    # of each other's works, which human work may not be without an acknowledgement.
+    options: dict[str, Any] = {"generations": False, "training_wait_s": 120.0, "only_if_empty": False,
+                               "art_seed": next(ART_SEEDS), **overrides}
     return DemoConfig(artist=Account(f"demo_a_{tag}", f"a_{tag}@example.com", "demo password 1"),
                       visitor=Account(f"demo_v_{tag}", f"v_{tag}@example.com", "demo password 1"),
                       works_per_style=3, upload_px=32, model=dict(TINY_MODEL), **options)

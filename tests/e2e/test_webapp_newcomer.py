@@ -174,7 +174,8 @@ async def _flow(contexts: list[BrowserContext], pages: dict[str, Page], errors: 
     await page.keyboard.press(" ")
     assert await page.evaluate("window.__picker") == 2, "Enter and Space on the drop zone's button open the picker"
     assert await page.locator("#file-input").get_attribute("multiple") is not None
-    images = [(f"blobs-{seed}.png", png_bytes(render("blobs", seed, 64))) for seed in range(IMAGES)]
+    # Seeds no other test publishes (as human work, a near duplicate of another artist's would be refused).
+    images = [(f"blobs-{seed}.png", png_bytes(render("blobs", seed, 64))) for seed in range(200, 200 + IMAGES)]
     await drop_images(page, images)
     await expect(page.locator("#upload-status")).to_have_text(f"{IMAGES} images uploaded")
     await page.get_by_label("Title").fill("Blob study")

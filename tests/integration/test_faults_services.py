@@ -188,7 +188,7 @@ async def test_sigkill_of_the_trainer_resumes_the_job_in_seconds(fault_platform:
                                headers={"Content-Type": "image/png"})
             work = await call(http, "POST", "/v1/works", 201, auth, json={
                 "title": f"blobs {seed}", "tags": ["blobs"], "asset_ids": [asset["id"]], "origin": "human",
-                "allow_training": True})
+                "allow_training": True, "acknowledge_similarity": True})  # other tests publish these pictures too
             works.append(work["id"])
         model = await call(http, "POST", "/v1/models", 202, auth,
                            json={"name": "survivor", "work_ids": works, "steps": STEPS, **TINY_MODEL})

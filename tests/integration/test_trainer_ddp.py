@@ -37,7 +37,9 @@ async def _work(http: aiohttp.ClientSession, headers: dict[str, str], seed: int)
         assert resp.status == 201, await resp.text()
         asset = await resp.json()
     async with http.post("/v1/works", json={"title": f"blobs {seed}", "tags": ["blobs"], "asset_ids": [asset["id"]],
-                                            "visibility": "public", "origin": "human", "allow_training": True},
+                                            "visibility": "public", "origin": "human", "allow_training": True,
+                                            # other tests' artists publish these pictures too
+                                            "acknowledge_similarity": True},
                          headers=headers) as resp:
         assert resp.status == 201, await resp.text()
         return str((await resp.json())["id"])

@@ -34,9 +34,11 @@ class Artist:
     async def work(self, style: str, seed: int, *, allow_training: bool = True, visibility: str = "public") -> str:
         asset = await self.call("POST", "/v1/assets", 201, data=png_bytes(render(style, seed, 64)),
                                 headers={"Content-Type": "image/png"})
+        # Artists of these tests publish the same procedural series (the same pictures as other tests'
+        # artists): as human work that needs the acknowledgement of a near duplicate (tests/e2e/test_rights.py).
         work = await self.call("POST", "/v1/works", 201, json={
             "title": f"{style} {seed}", "tags": [style], "asset_ids": [asset["id"]], "visibility": visibility,
-            "origin": "human", "allow_training": allow_training})
+            "origin": "human", "allow_training": allow_training, "acknowledge_similarity": True})
         return str(work["id"])
 
     async def wait(self, model_id: str, statuses: tuple[str, ...], timeout_s: float = WAIT_S) -> dict[str, Any]:

@@ -96,6 +96,7 @@ class WorkRow:
     updated_at: datetime
     published_at: datetime | None
     liked_by_me: bool
+    similarity_acknowledged: bool = False  # published as human knowing it nearly matches another's work
     licence: str = "LicenseRef-All-Rights-Reserved"
     licence_terms: str = ""
     rank: float | None = None  # for-you feed

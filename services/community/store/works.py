@@ -18,7 +18,8 @@ from services.community.store.rows import (
     required,
 )
 
-WORK_FIELDS = ("title", "description", "tags", "asset_ids", "visibility", "allow_training", "licence", "licence_terms")
+WORK_FIELDS = ("title", "description", "tags", "asset_ids", "visibility", "allow_training", "licence", "licence_terms",
+               "similarity_acknowledged")
 
 
 def work_select(viewer_param: str, extra_columns: str = "") -> str:
@@ -26,6 +27,7 @@ def work_select(viewer_param: str, extra_columns: str = "") -> str:
     return (
         "SELECT w.id, w.author_id, u.username AS author_username, u.display_name AS author_display_name,"
         " w.title, w.description, w.tags, w.asset_ids, w.visibility, w.origin, w.allow_training,"
+        " w.similarity_acknowledged,"
         " w.model_id, w.model_version, w.model_owner_id, w.generation_id, w.like_count, w.comment_count,"
         " w.hidden, w.score, w.created_at, w.updated_at, w.published_at, w.licence, w.licence_terms,"
         f" EXISTS (SELECT 1 FROM likes l WHERE l.user_id = {viewer_param} AND l.work_id = w.id) AS liked_by_me"
@@ -37,13 +39,14 @@ async def insert_work(conn: Conn, work: dict[str, Any]) -> None:
     await conn.execute(
         "INSERT INTO works (id, author_id, title, description, tags, asset_ids, visibility, origin,"
         " allow_training, model_id, model_version, model_owner_id, generation_id, score, published_at,"
-        " licence, licence_terms)"
+        " licence, licence_terms, similarity_acknowledged)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, hot_score(0, 0, now()),"
-        "  CASE WHEN $7 = 'private' THEN NULL ELSE now() END, $14, $15)",
+        "  CASE WHEN $7 = 'private' THEN NULL ELSE now() END, $14, $15, $16)",
         work["id"], work["author_id"], work["title"], work["description"], work["tags"], work["asset_ids"],
         work["visibility"], work["origin"], work["allow_training"], work.get("model_id"),
         work.get("model_version"), work.get("model_owner_id"), work.get("generation_id"),
         work.get("licence") or "LicenseRef-All-Rights-Reserved", work.get("licence_terms") or "",
+        bool(work.get("similarity_acknowledged")),
     )
 
 

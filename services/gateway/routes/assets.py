@@ -32,6 +32,7 @@ ROUTES = [
           problems=(503,)),
     Route("GET", "/v1/assets/{id}", a.GET, headers=cache_headers),
     Route("DELETE", "/v1/assets/{id}", a.DELETE, status=204),
+    Route("GET", "/v1/me/possible-copies", a.POSSIBLE_COPIES, query=a.PossibleCopiesQuery),
 ]
 
 

@@ -160,6 +160,19 @@ class AssetDeleted(EventPayload, subject="assets.asset.deleted"):
     owner_id: str
 
 
+class AssetNearDuplicate(EventPayload, subject="assets.asset.near_duplicate"):
+    """An upload nearly matches (perceptual hash) an asset another artist shows in a public or
+    unlisted work: the original's author may want to look (`GET /v1/me/possible-copies`)."""
+
+    asset_id: str = Field(description="The new upload")
+    uploader_id: str
+    original_asset_id: str
+    original_work_id: str = Field(description="A public (else unlisted) work showing the original")
+    original_author_id: str
+    distance: int = Field(description="Hamming distance of the two 64-bit pHashes (0: the same picture)")
+    dhash_distance: int = Field(description="Hamming distance of the two 64-bit dHashes")
+
+
 # --- trainer ---------------------------------------------------------------------------------
 
 

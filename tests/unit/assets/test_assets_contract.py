@@ -32,7 +32,7 @@ def test_every_declared_operation_is_served() -> None:
     assert server.operations == sorted(op.name for op in operations("assets"))
     assert {op.name for op in operations("assets")} == {
         "uploads.create", "uploads.complete", "uploads.abort", "get", "content_url", "delete",
-        "store", "store_generated", "describe", "read_urls", "owned"}
+        "store", "store_generated", "describe", "read_urls", "owned", "possible_copies"}
 
 
 def test_the_client_view_hides_the_owner_and_points_at_the_gateway() -> None:
