@@ -15,7 +15,7 @@ from services.webhooks.settings import WebhooksSettings
 from services.webhooks.url_policy import check_url
 from shared.contracts import webhooks as w
 from shared.contracts.common import patch_fields
-from shared.errors import Conflict, NotFound, Unprocessable
+from shared.errors import Conflict, NotFound, TooManyRequests
 from shared.ids import new_id
 
 SECRET_BYTES = 32
@@ -41,9 +41,12 @@ class Endpoints:
         secret = new_secret()
         async with self.pool.acquire() as conn, conn.transaction():
             await store.lock_owner(conn, owner_id)
-            if await store.count_endpoints(conn, owner_id) >= limit:
-                raise Unprocessable(f"you have {limit} webhook endpoints, the most allowed: delete one first",
-                                    extra={"limit": limit})
+            if (count := await store.count_endpoints(conn, owner_id)) >= limit:
+                # A quota like the others: 429 with the limit and Retry-After (it frees when one is deleted).
+                raise TooManyRequests(f"you have {count} webhook endpoints, the most allowed is {limit}: "
+                                      "delete one first",
+                                      extra={"quota": "webhook_endpoints", "limit": limit, "endpoints": count,
+                                             "retry_after_s": self.settings.webhooks_limit_retry_after_s})
             row = await store.insert_endpoint(conn, new_id(), owner_id, req.url, req.description,
                                               req.event_types, secret)
         return w.EndpointCreated(**store.endpoint_view(row), secret=secret)

@@ -34,6 +34,7 @@ class WebhooksSettings(ServiceSettings, DatabaseSettings):
     webhooks_allow_insecure: bool = False
     webhooks_allow_private: bool = False
     webhooks_max_endpoints_per_user: int = Field(10, ge=1, le=10_000)
+    webhooks_limit_retry_after_s: int = Field(60, ge=1)  # the Retry-After of the endpoints quota's 429
     webhooks_retry_schedule_s: Annotated[tuple[float, ...], NoDecode] = DEFAULT_SCHEDULE
     webhooks_retry_jitter: float = Field(0.2, ge=0, le=0.5)
     webhooks_delivery_timeout_s: float = Field(10.0, gt=0, le=120)

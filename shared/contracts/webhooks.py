@@ -223,7 +223,8 @@ class Deleted(Reply):
 # -- operations -----------------------------------------------------------------------------------
 
 ENDPOINTS_CREATE = operation(SERVICE, "endpoints.create", EndpointCreate, EndpointCreated,
-                             summary="Register a webhook endpoint (its secret is shown once)", problems=(422,))
+                             summary="Register a webhook endpoint (its secret is shown once); past the "
+                                     "per-user limit a 429", problems=(422, 429))
 ENDPOINTS_LIST = operation(SERVICE, "endpoints.list", EndpointListQuery, EndpointListing,
                            summary="Your webhook endpoints, newest first", problems=(400,))
 ENDPOINTS_GET = operation(SERVICE, "endpoints.get", EndpointRef, Endpoint,

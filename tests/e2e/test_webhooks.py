@@ -109,13 +109,14 @@ async def test_bad_input_answers_clear_4xx_problems(http: aiohttp.ClientSession,
     assert (await owner.call("GET", f"/v1/webhooks/{mine['id']}", 200))["url"] == receiver.url("mine")
 
 
-async def test_the_endpoint_limit_per_user_is_a_422_naming_it(http: aiohttp.ClientSession, receiver: Receiver) -> None:
+async def test_the_endpoint_limit_per_user_is_a_429_naming_it(http: aiohttp.ClientSession, receiver: Receiver) -> None:
     owner = await sign_up(http, "wh_")
     created = [await register(owner, receiver.url(f"n{i}"), [LIKED]) for i in range(10)]
     async with http.post("/v1/webhooks", json={"url": receiver.url("x"), "event_types": [LIKED]},
                          headers=owner.headers) as resp:
-        assert resp.status == 422
-        assert (await resp.json())["limit"] == 10
+        assert resp.status == 429 and resp.headers["Retry-After"] == "60"
+        problem = await resp.json()
+        assert problem["limit"] == 10 and problem["quota"] == "webhook_endpoints"
     await owner.call("DELETE", f"/v1/webhooks/{created[0]['id']}", 204)
     await register(owner, receiver.url("x"), [LIKED])
     first = await owner.call("GET", "/v1/webhooks?limit=6", 200)
