@@ -6,8 +6,10 @@ import asyncio
 from typing import Any
 
 import aiohttp
+import pytest
+from playwright.async_api import Browser, Page, expect
 
-from tests.support.members import Member, sign_up
+from tests.support.members import PASSWORD, Member, sign_up
 
 
 async def _members(http: aiohttp.ClientSession, n: int) -> list[Member]:
@@ -87,3 +89,32 @@ async def test_bad_queries_are_refused(http: aiohttp.ClientSession) -> None:
             assert resp.content_type == "application/problem+json"
     async with http.get("/v1/me/suggestions") as resp:
         assert resp.status == 401 and resp.content_type == "application/problem+json"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+async def test_the_insights_screen_shows_suggestions(browser: Browser, gateway_url: str,
+                                                     http: aiohttp.ClientSession) -> None:
+    ada, bea, *fans = await _members(http, 5)
+    for artist in (ada, bea):
+        await _like(fans, (await _publish(artist, "ink", 1))[0])
+    errors: list[str] = []
+    page: Page = await browser.new_page()
+    page.set_default_timeout(20_000)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        await page.goto(f"{gateway_url}/#/signin")
+        await page.get_by_label("Username or email").fill(ada.username)
+        await page.get_by_label("Password").fill(PASSWORD)
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.locator("#session .me")).to_have_text(f"@{ada.username}")
+        await page.goto(f"{gateway_url}/#/insights")
+        await expect(page.get_by_role("heading", name="Suggestions")).to_be_visible()
+        item = page.locator("#suggestions li", has_text=f"Follow @{bea.username}")
+        await expect(item).to_contain_text("3 people who like your works also like")
+        await expect(item).to_contain_text("confidence")
+        await item.get_by_role("link", name=f"@{bea.username}").click()
+        await expect(page).to_have_url(f"{gateway_url}/#/users/{bea.username}")
+    finally:
+        await page.close()
+    assert errors == []
