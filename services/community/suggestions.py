@@ -4,10 +4,12 @@ says so clearly.
 - **resonates**: for each tag and origin of the artist's published works, likes per day of public
   exposure (a cheap proxy: days since publication, clamped to 1..EXPOSURE_CAP_DAYS) against the
   artist's other works. Each side's rate has a Gamma posterior (Poisson likes, a Gamma prior at the
-  artist's overall rate worth PRIOR_DAYS of exposure, so small groups shrink to the baseline); the
-  confidence is P(group rate > baseline rate). It is suggested only when that probability clears
-  1 - 0.05 / (groups tested), at least 0.95, also without the group's single most-liked work (one
-  viral work is not a pattern), with enough works and likes and a lift of at least MIN_LIFT.
+  artist's overall rate worth PRIOR_DAYS of exposure, so small groups shrink to the baseline), the
+  data's weight divided by a quasi-Poisson dispersion estimated from the works themselves (likes
+  are burstier than Poisson); the confidence is P(group rate > baseline rate). It is suggested only
+  when that probability clears 1 - 0.05 / (groups tested), at least 0.95, also without the group's
+  single most-liked work (one viral work is not a pattern), with enough works and likes and a lift
+  of at least MIN_LIFT.
 - **follow**: artists whose likers are also the caller's likers (co-engagement), not already followed;
   the confidence is P(more than BASE_OVERLAP of the combined audience is shared) under a uniform
   Beta prior on the shared fraction.
@@ -43,7 +45,8 @@ MAX_PER_KIND = 5
 METHOD = (
     "resonates: likes per day of public exposure (days since publication, clamped to 1.."
     f"{EXPOSURE_CAP_DAYS:g}) of each tag's and origin's works against your other works; Gamma-Poisson with a "
-    f"prior at your overall rate worth {PRIOR_DAYS:g} days; suggested when P(higher) exceeds 1 - "
+    f"prior at your overall rate worth {PRIOR_DAYS:g} days, the evidence divided by the quasi-Poisson dispersion of "
+    "your works' likes; suggested when P(higher) exceeds 1 - "
     f"{FAMILY_ERROR:g}/groups tested (at least 0.95) with and without the group's most-liked work, from at least "
     f"{MIN_GROUP_WORKS} works and {MIN_GROUP_LIKES} likes and at least {MIN_LIFT:g}x your usual rate. "
     "follow: artists sharing likers with you (Jaccard and cosine over likers), not already followed; confidence "
@@ -64,15 +67,35 @@ class Tally:
     works: int
     likes: int
     exposure: float
+    squares: float = 0.0  # Σ likes² / exposure: with the totals, the Pearson statistic of a constant rate
 
     @staticmethod
     def of(works: Iterable[WorkStats]) -> Tally:
         items = list(works)
-        return Tally(len(items), sum(w.likes for w in items), sum(w.exposure_days for w in items))
+        return Tally(len(items), sum(w.likes for w in items), sum(w.exposure_days for w in items),
+                     sum(w.likes * w.likes / w.exposure_days for w in items))
+
+    def minus(self, part: Tally) -> Tally:
+        return Tally(self.works - part.works, self.likes - part.likes, self.exposure - part.exposure,
+                     self.squares - part.squares)
 
     @property
     def rate(self) -> float:
         return self.likes / self.exposure if self.exposure > 0 else 0.0
+
+    @property
+    def pearson(self) -> float:
+        """Σ (y - r·e)² / (r·e) at this tally's own rate r: how far its works scatter beyond Poisson."""
+        return max(self.squares * self.exposure / self.likes - self.likes, 0.0) if self.likes > 0 else 0.0
+
+
+def dispersion(group: Tally, rest: Tally) -> float:
+    """Quasi-Poisson dispersion of a two-rate model (the group's rate, the rest's), at least 1.
+
+    Likes are burstier than Poisson (some works travel); ignoring that makes every difference look
+    certain, so each side's evidence is divided by this factor."""
+    dof = group.works + rest.works - 2
+    return max(1.0, (group.pearson + rest.pearson) / dof) if dof > 0 else math.inf
 
 
 def prob_rate_higher(a_g: float, b_g: float, a_r: float, b_r: float) -> float:
@@ -82,10 +105,13 @@ def prob_rate_higher(a_g: float, b_g: float, a_r: float, b_r: float) -> float:
     return float(1.0 - betainc(a_g, a_r, b_g / (b_g + b_r)))
 
 
-def prob_group_higher(group: Tally, rest: Tally, prior_rate: float, prior_days: float = PRIOR_DAYS) -> float:
-    """Posterior P(group's likes rate > the rest's), both shrunk towards `prior_rate`."""
+def prob_group_higher(group: Tally, rest: Tally, prior_rate: float, prior_days: float = PRIOR_DAYS,
+                      phi: float = 1.0) -> float:
+    """Posterior P(group's likes rate > the rest's), both shrunk towards `prior_rate`, the data's
+    weight divided by the dispersion `phi`."""
     a0 = max(prior_rate, 1e-3) * prior_days
-    return prob_rate_higher(a0 + group.likes, prior_days + group.exposure, a0 + rest.likes, prior_days + rest.exposure)
+    return prob_rate_higher(a0 + group.likes / phi, prior_days + group.exposure / phi,
+                            a0 + rest.likes / phi, prior_days + rest.exposure / phi)
 
 
 def _without_top(works: Sequence[WorkStats]) -> list[WorkStats]:
@@ -112,10 +138,11 @@ def resonating(works: Sequence[WorkStats]) -> list[dict[str, Any]]:
     overall = Tally.of(works)
     candidates = []
     for (kind, value), members in _groups(works).items():
+        if len(members) < MIN_GROUP_WORKS:
+            continue
         inside = [works[i] for i in members]
-        chosen = set(members)
-        outside = [w for i, w in enumerate(works) if i not in chosen]
-        group, rest = Tally.of(inside), Tally.of(outside)
+        group = Tally.of(inside)
+        rest = overall.minus(group)
         if group.works >= MIN_GROUP_WORKS and group.likes >= MIN_GROUP_LIKES and rest.works >= MIN_BASELINE_WORKS:
             candidates.append((kind, value, inside, group, rest))
     threshold = max(0.95, 1.0 - FAMILY_ERROR / max(len(candidates), 1))
@@ -124,8 +151,10 @@ def resonating(works: Sequence[WorkStats]) -> list[dict[str, Any]]:
         lift = group.rate / rest.rate if rest.rate > 0 else math.inf
         if lift < MIN_LIFT:
             continue
-        p = prob_group_higher(group, rest, overall.rate)
-        p_robust = prob_group_higher(Tally.of(_without_top(inside)), rest, overall.rate)
+        phi = dispersion(group, rest)
+        p = prob_group_higher(group, rest, overall.rate, phi=phi)
+        trimmed = Tally.of(_without_top(inside))
+        p_robust = prob_group_higher(trimmed, rest, overall.rate, phi=dispersion(trimmed, rest))
         confidence = min(p, p_robust)
         if confidence < threshold:
             continue
@@ -146,7 +175,7 @@ def resonating(works: Sequence[WorkStats]) -> list[dict[str, Any]]:
                 "baseline_exposure_days": round(rest.exposure, 2), "baseline_likes_per_work": round(base_per_work, 3),
                 "baseline_rate": round(rest.rate, 4), "rate_ratio": round(lift, 3) if math.isfinite(lift) else 1e9,
                 "probability_higher": round(p, 5), "probability_higher_without_top_work": round(p_robust, 5),
-                "threshold": round(threshold, 5),
+                "dispersion": round(phi, 3), "threshold": round(threshold, 5),
             },
             "confidence": round(confidence, 5),
         })

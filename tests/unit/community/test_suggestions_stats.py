@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 from services.community.suggestions import (
@@ -104,3 +105,26 @@ def test_overlapping_audiences_are_suggested_most_similar_first() -> None:
 def test_a_thin_overlap_in_a_big_audience_is_not_suggested() -> None:
     assert overlap_confidence(2, 400) < 0.01
     assert to_follow([Overlap("crowd", 2, 200, 202)]) == []
+
+
+def _bursty(seed: int, lift_tag: str | None, n: int = 60) -> list[WorkStats]:
+    """Works with 3 of 10 tags each and overdispersed likes (Poisson over a Gamma, mean 5 per day)."""
+    rng = np.random.default_rng(seed)
+    works = []
+    for _ in range(n):
+        tags = [f"t{i}" for i in rng.choice(10, size=3, replace=False)]
+        exposure = float(rng.uniform(1, 30))
+        mean = 5.0 * exposure * (3.0 if lift_tag in tags else 1.0)
+        works.append(WorkStats(tags, str(rng.choice(["human", "ai"])), int(rng.poisson(rng.gamma(2.0, mean / 2.0))),
+                               exposure))
+    return works
+
+
+def test_bursty_likes_without_an_effect_give_no_suggestion() -> None:
+    assert [s["subject"] for seed in range(20) for s in resonating(_bursty(seed, None))] == []
+
+
+def test_a_threefold_effect_is_found_through_bursty_likes_and_unequal_exposure() -> None:
+    hits = [[s["subject"] for s in resonating(_bursty(seed, "t3"))] for seed in range(20)]
+    assert sum(found == ["t3"] for found in hits) >= 15, hits
+    assert all(set(found) <= {"t3"} for found in hits), hits
