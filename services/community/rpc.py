@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.community import account_end, accounts, collections, feeds, insights, moderation, training_sets, works
+from services.community import (
+    account_end,
+    accounts,
+    collections,
+    feeds,
+    insights,
+    moderation,
+    suggestions,
+    training_sets,
+    works,
+)
 from services.community.deps import Deps
 from shared.contracts import community as c
 from shared.contracts.common import Page
@@ -175,3 +185,8 @@ def register(rpc: RpcServer, d: Deps) -> None:
         return await insights.insights(d, call.actor)
 
     rpc.serve(c.INSIGHTS_GET, get_insights)
+
+    async def get_suggestions(req: c.SuggestionsQuery, call: Call) -> Any:
+        return await suggestions.suggestions(d, call.actor, req)
+
+    rpc.serve(c.SUGGESTIONS_GET, get_suggestions)

@@ -468,6 +468,33 @@ class Insights(Reply):
     palettes_available: bool = Field(description="False when the assets service could not give palettes")
 
 
+SuggestionKind = Literal["resonates", "follow"]
+
+
+class SuggestionsQuery(Strict):
+    """`GET /v1/me/suggestions`: any other query parameter is a 422."""
+
+    kind: SuggestionKind | None = Field(None, description="Only suggestions of this kind: `resonates` (tags and "
+                                                          "origins that earn you clearly more likes) or `follow` "
+                                                          "(artists whose audience overlaps yours)")
+
+
+class Suggestion(Reply):
+    kind: SuggestionKind
+    subject_type: Literal["tag", "origin", "artist"] = Field(description="What the suggestion is about")
+    subject: str = Field(description="The tag, the origin or the artist's username")
+    title: str = Field(description="The suggestion in a few words")
+    explanation: str = Field(description="Why, in plain words")
+    evidence: dict[str, float] = Field(description="The numbers behind it (counts, rates, probabilities)")
+    confidence: float = Field(ge=0, le=1, description="How sure the model is (a posterior probability)")
+
+
+class Suggestions(Reply):
+    items: list[Suggestion] = Field(description="`resonates` (most confident first), then `follow` (most similar "
+                                                 "first); empty when the data says nothing clearly")
+    method: str = Field(description="How the suggestions were derived, and what exposure was assumed")
+
+
 class TrainingWork(Reply):
     id: str
     author_id: str
@@ -559,6 +586,10 @@ COLLECTIONS_DELETE: Operation[CollectionRef, Any] = operation(SERVICE, "collecti
 INSIGHTS_GET = operation(SERVICE, "insights.get", CommunityNoInput, Insights,
                          summary="Likes and comments over time, by tag and origin, and palettes of your most "
                                  "liked works")
+
+SUGGESTIONS_GET = operation(SERVICE, "suggestions.get", SuggestionsQuery, Suggestions,
+                            summary="Explained suggestions: what resonates with your audience (only when "
+                                    "credible) and artists whose audiences overlap yours")
 
 # Accounts that end, passwords that change (issue 19). The client address is the gateway's view of
 # the caller (`ATELIER_FORWARDED_HOPS`); only the gateway may call these (NATS permissions), so

@@ -29,6 +29,7 @@ ROUTES = [
     Route("DELETE", "/v1/me", c.USERS_DELETE_ME, body=c.AccountDeleteBody, status=204),
     Route("POST", "/v1/me/password", c.USERS_CHANGE_PASSWORD, body=c.PasswordChangeBody),
     Route("GET", "/v1/me/insights", c.INSIGHTS_GET),
+    Route("GET", "/v1/me/suggestions", c.SUGGESTIONS_GET, query=c.SuggestionsQuery),
     Route("GET", "/v1/users/{username}", c.USERS_PROFILE),
     Route("PUT", "/v1/users/{username}/follow", c.USERS_FOLLOW, status=204),
     Route("DELETE", "/v1/users/{username}/follow", c.USERS_UNFOLLOW, status=204),

@@ -42,16 +42,29 @@ function barChart(rows, label, value, title, width = 640) {
     }));
 }
 
+// Suggestions (GET /v1/me/suggestions): only what the data says clearly, each with why and how sure.
+function suggestionList(answer) {
+  if (!answer) return el("p", { class: "muted" }, "Suggestions are not available right now.");
+  if (!answer.items.length) return el("p", { class: "muted" }, "No suggestion yet: nothing stands out clearly enough in your data.");
+  return el("ul", { id: "suggestions" }, answer.items.map((s) => el("li", { class: "suggestion" },
+    el("strong", {}, s.title), el("p", {}, s.explanation),
+    el("span", { class: "muted" }, `confidence ${Math.round(100 * s.confidence)}%`),
+    s.kind === "follow" ? el("a", { href: `#/users/${s.subject}` }, ` @${s.subject}`) : null)));
+}
+
 export async function render(view) {
   let data;
+  const suggested = api.get("/v1/me/suggestions").catch(() => null);
   try { data = await api.get("/v1/me/insights"); } catch (err) {
     view.replaceChildren(el("h1", {}, "Insights"), isMissing(err) ? unavailable("Insights") : el("p", { class: "error" }, err.message));
     return;
   }
   const t = data.totals || {};
+  const suggestions = await suggested;
   view.replaceChildren(el("div", {}, el("h1", {}, "Insights"),
     el("p", {}, `${t.works ?? 0} works · ${t.likes ?? 0} likes · ${t.comments ?? 0} comments`,
       el("span", { class: "muted" }, ` (last ${data.window_days} days below)`)),
+    el("h2", {}, "Suggestions"), suggestionList(suggestions),
     el("h2", {}, "Likes and comments per day"),
     lineChart([{ name: "likes", color: "#a8322d", points: data.likes_over_time || [] },
       { name: "comments", color: "#2f5d9e", points: data.comments_over_time || [] }]),
