@@ -152,13 +152,13 @@ async def _record_and_sharing(page: Page, gateway_url: str, model_id: str, fan: 
         assert resp.status == 404
     form = page.locator("#sharing-form")
     await form.get_by_label("Visibility").select_option("public")
-    await form.get_by_label("Licence of generated images").select_option("cc-by-4.0")
+    await form.get_by_label("Licence of generated images").select_option("CC-BY-4.0")
     await form.get_by_role("button", name="Save sharing").click()
     await expect(page.locator("#sharing-status")).to_contain_text("the model is public")
     await axe_clean(page, "the owner's model page with its record open")
     await snap(page, "model-record")
     shared = await fan.call("GET", f"/v1/models/{model_id}", 200)
-    assert shared["visibility"] == "public" and shared["licence"] == "cc-by-4.0", shared
+    assert shared["visibility"] == "public" and shared["licence"] == "CC-BY-4.0", shared
 
 
 async def _edit_mode(page: Page, gateway_url: str, model_id: str) -> None:
