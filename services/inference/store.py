@@ -390,7 +390,7 @@ async def top_rated(conn: Conn, model_id: str, owner_id: str, min_score: int, li
         " FROM generation_outputs o JOIN generations g ON g.id = o.generation_id"
         " WHERE g.model_id = $1 AND g.owner_id = $2 AND (o.score >= $3 OR EXISTS ("
         "   SELECT 1 FROM output_likes l WHERE l.work_id = o.work_id AND l.user_id <> $2))"
-        " ORDER BY o.rated_at DESC NULLS LAST, o.generation_id, o.index LIMIT $4",
+        " ORDER BY o.score DESC NULLS LAST, o.rated_at DESC NULLS LAST, o.generation_id, o.index LIMIT $4",
         model_id, owner_id, min_score, limit,
     ))
 

@@ -256,7 +256,7 @@ class TopRatedOutput(Reply):
 
 class TopRatedOutputs(RootModel[list[TopRatedOutput]]):
     """The model owner's outputs rated at least `min_score` or published and liked by others,
-    latest rated first (a JSON array)."""
+    best rated first, then the liked ones (a JSON array)."""
 
 
 # --- operations --------------------------------------------------------------------------------------

@@ -34,7 +34,9 @@ async def _closed_within(ws: Any, limit_s: float) -> tuple[int, str]:
             msg = await ws.receive(timeout=left)
         except TimeoutError:
             raise AssertionError(f"the socket was still open {limit_s} s after the revocation") from None
-        if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+        if msg.type == WSMsgType.CLOSE:  # the server's close frame: its code and reason
+            return int(msg.data), str(msg.extra or "")
+        if msg.type in (WSMsgType.CLOSING, WSMsgType.CLOSED):
             return int(ws.close_code or 0), str(msg.extra or "")
 
 

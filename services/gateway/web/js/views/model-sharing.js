@@ -7,9 +7,9 @@ import { el, plural, showError, showFieldErrors, clearFieldErrors, toast } from 
 
 // SPDX identifiers, as the API answers them (shared/contracts/licences.py).
 export const LICENCES = [["LicenseRef-All-Rights-Reserved", "All rights reserved"],
-  ["CC-BY-4.0", "CC BY 4.0 (credit the artist)"], ["CC-BY-SA-4.0", "CC BY-SA 4.0 (credit, share alike)"],
-  ["CC-BY-NC-4.0", "CC BY-NC 4.0 (credit, non-commercial)"], ["CC-BY-NC-SA-4.0", "CC BY-NC-SA 4.0 (credit, non-commercial, share alike)"],
-  ["CC-BY-ND-4.0", "CC BY-ND 4.0 (credit, no changes)"], ["CC-BY-NC-ND-4.0", "CC BY-NC-ND 4.0 (credit, non-commercial, no changes)"],
+  ["CC-BY-4.0", "CC BY 4.0 (credit the artist)"], ["CC-BY-SA-4.0", "CC BY-SA 4.0 (share alike)"],
+  ["CC-BY-NC-4.0", "CC BY-NC 4.0 (credit, non-commercial)"], ["CC-BY-NC-SA-4.0", "CC BY-NC-SA 4.0"],
+  ["CC-BY-ND-4.0", "CC BY-ND 4.0 (no changes)"], ["CC-BY-NC-ND-4.0", "CC BY-NC-ND 4.0"],
   ["CC0-1.0", "CC0 1.0 (no conditions)"], ["MIT", "MIT"]];
 const MINING = [["notAllowed", "Not allowed"], ["constrained", "Allowed with conditions"], ["allowed", "Allowed"]];
 const licenceName = (value) => (LICENCES.find(([v]) => v === value) || [value, value])[1];
