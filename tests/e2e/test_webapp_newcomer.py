@@ -209,7 +209,7 @@ async def _flow(contexts: list[BrowserContext], pages: dict[str, Page], errors: 
     assert "SWD" in (await quality.get_attribute("title") or "")
     # After a reload, this browser still knows which step each grid came from.
     await page.reload()
-    assert await page.locator("#samples figcaption").all_inner_texts() == texts
+    await expect(page.locator("#samples figcaption")).to_have_text(texts)  # waits for the page to render
 
     model_url = page.url
 
