@@ -112,11 +112,7 @@ class Endpoints:
 
     async def replay(self, owner_id: str, req: w.EndpointReplay) -> w.Replayed:
         async with self.pool.acquire() as conn, conn.transaction():
-            endpoint = await store.get_endpoint(conn, owner_id, req.id)
-            if endpoint is None:
-                raise _missing(req.id)
-            if endpoint["status"] != "enabled":
-                raise Conflict("the endpoint is disabled: enable it first (PATCH {\"enabled\": true})")
+            await _enabled_endpoint(conn, owner_id, req.id)
             count = await store.replay(conn, req.id, req.since, w.MAX_REPLAY)
         if count:
             self._wake()
@@ -124,13 +120,18 @@ class Endpoints:
 
     async def retry(self, owner_id: str, req: w.DeliveryRef) -> w.Delivery:
         async with self.pool.acquire() as conn, conn.transaction():
-            endpoint = await store.get_endpoint(conn, owner_id, req.id)
-            if endpoint is None:
-                raise _missing(req.id)
-            if endpoint["status"] != "enabled":
-                raise Conflict("the endpoint is disabled: enable it first (PATCH {\"enabled\": true})")
+            await _enabled_endpoint(conn, owner_id, req.id)
             row = await store.retry_now(conn, req.id, req.delivery_id)
         if row is None:
             raise NotFound(f"no delivery {req.delivery_id} for endpoint {req.id}")
         self._wake()
         return w.Delivery(**dict(row))
+
+
+async def _enabled_endpoint(conn: asyncpg.Connection, owner_id: str, endpoint_id: str) -> None:
+    """The caller's own endpoint, enabled: someone else's or a missing one is a 404, a disabled one a 409."""
+    endpoint = await store.get_endpoint(conn, owner_id, endpoint_id)
+    if endpoint is None:
+        raise _missing(endpoint_id)
+    if endpoint["status"] != "enabled":
+        raise Conflict("the endpoint is disabled: enable it first (PATCH {\"enabled\": true})")
