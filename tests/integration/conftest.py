@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import secrets
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import pytest
 
 from tests.support.nats import RestartableNats
@@ -19,3 +22,17 @@ def own_nats(tmp_path: Path) -> Iterator[RestartableNats]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+async def own_database(endpoints: Any) -> AsyncIterator[str]:
+    """A private database on the session's PostgreSQL (its URL), dropped afterwards: no service of the
+    session's platform works on it, so no other relay drains its outbox and no other worker claims its rows."""
+    name = "own_" + secrets.token_hex(6)
+    admin = await asyncpg.connect(endpoints.database_url, timeout=10)
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+        yield endpoints.database_url.rsplit("/", 1)[0] + "/" + name
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    finally:
+        await admin.close()

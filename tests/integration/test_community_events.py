@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import pytest
 from aiohttp import web
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -34,18 +33,6 @@ from shared.messaging.rpc import call, call_raw
 from tests.support.nats import RestartableNats
 
 SUBJECT = "community.work.published"
-
-
-@pytest.fixture
-async def own_database(endpoints: Any) -> AsyncIterator[str]:
-    name = "community_events_" + secrets.token_hex(4)
-    admin = await asyncpg.connect(endpoints.database_url, timeout=10)
-    try:
-        await admin.execute(f"CREATE DATABASE {name}")
-        yield endpoints.database_url.rsplit("/", 1)[0] + "/" + name
-        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-    finally:
-        await admin.close()
 
 
 @pytest.fixture

@@ -1,7 +1,10 @@
 """Delivery workers scale horizontally: two dispatchers (two replicas) on the same PostgreSQL
 claim due deliveries with `FOR UPDATE SKIP LOCKED` and a lease, so each delivery reaches the
 receiver once, and both replicas do part of the work; no replica holds more than its per-endpoint
-slots of one endpoint at once."""
+slots of one endpoint at once.
+
+The replicas work on a database of their own: the session's platform runs a webhooks service too, and
+on the shared database it would be a third replica claiming some of these deliveries."""
 
 from __future__ import annotations
 
@@ -34,8 +37,8 @@ class CountingDispatcher(Dispatcher):
         await super().attempt(due)
 
 
-async def test_two_replicas_deliver_each_delivery_once(endpoints: object) -> None:
-    settings = WebhooksSettings(database_url=endpoints.database_url,  # type: ignore[attr-defined]
+async def test_two_replicas_deliver_each_delivery_once(own_database: str) -> None:
+    settings = WebhooksSettings(database_url=own_database,
                                 webhooks_allow_insecure=True, webhooks_poll_interval_s=0.1, webhooks_claim_batch=10)
     await migrate(settings, SCHEMA, MIGRATIONS)
     pool = await create_pool(settings, schema=SCHEMA)
