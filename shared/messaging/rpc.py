@@ -47,7 +47,7 @@ from shared.errors import (
     validation_errors,
 )
 from shared.logging import bound_context, get_logger
-from shared.messaging import context
+from shared.messaging import context, liveness
 from shared.outages import as_unavailable
 
 log = get_logger(__name__)
@@ -149,7 +149,7 @@ class RpcServer:
             raise RuntimeError(f"{self.service} declares operations it does not serve: {missing}")
         # Taken before subscribing: a request sent earlier than this cannot be in this instance's
         # hands, which is how a watching caller tells a replacement from the instance that died.
-        started = {STARTED_METADATA: str(int(time.time() * 1000))}
+        started = {liveness.STARTED_METADATA: str(int(time.time() * 1000))}
         self._micro = await add_service(
             self._nc,
             ServiceConfig(name=self.service, version=self._version, queue_group=f"svc-{self.service}",
@@ -258,68 +258,13 @@ class RpcServer:
             raise AtelierError(f"{op.subject} answered outside its contract") from None
 
 
-WATCH_AFTER_S = 1.0  # a call still waiting after this long starts checking that its service is alive
-WATCH_EVERY_S = 1.0
-PING_TIMEOUT_S = 0.5
-STARTED_METADATA = "started_ms"  # an instance's start (wall clock, ms), in its micro PING metadata
-
-
-def _started_ms(ping: bytes) -> int | None:
-    try:
-        value = json.loads(ping).get("metadata", {}).get(STARTED_METADATA)
-        return int(value)
-    except (ValueError, TypeError, AttributeError):
-        return None
-
-
-async def _older_instance_answers(nc: NATS, service: str, sent_ms: int) -> bool:
-    """Whether an instance of `service` that was already serving when the request left answers PING.
-    Every instance answers; one that started later (a replacement, a scale-out) cannot hold it."""
-    inbox = nc.new_inbox()
-    sub = await nc.subscribe(inbox)
-    try:
-        await nc.publish(f"$SRV.PING.{service}", b"", reply=inbox)
-        deadline = asyncio.get_running_loop().time() + PING_TIMEOUT_S
-        while (left := deadline - asyncio.get_running_loop().time()) > 0:
-            try:
-                msg = await sub.next_msg(timeout=left)
-            except NatsTimeoutError:
-                break
-            started = _started_ms(msg.data)
-            if started is None or started <= sent_ms:  # unknown age counts as possibly the handler
-                return True
-        return False
-    finally:
-        with contextlib.suppress(Exception):
-            await sub.unsubscribe()
-
-
-async def _service_gone(nc: NATS, service: str, sent_ms: int) -> None:
-    """Return once no instance that could be handling the request is alive: nobody answers PING, or
-    only instances started after the request was sent do (the one that had it died and a supervisor
-    already replaced it). A busy instance that is slow to answer counts as alive."""
-    await asyncio.sleep(WATCH_AFTER_S)
-    while True:
-        try:
-            first = await nc.request(f"$SRV.PING.{service}", b"", timeout=PING_TIMEOUT_S)
-            started = _started_ms(first.data)
-            if started is not None and started > sent_ms \
-                    and not await _older_instance_answers(nc, service, sent_ms):
-                return
-        except NoRespondersError:
-            return
-        except Exception:  # slow or unreachable: the deadline still bounds the call
-            pass
-        await asyncio.sleep(WATCH_EVERY_S)
-
-
 async def _request(nc: NATS, op: Operation[Any, Any], data: bytes, timeout: float, headers: dict[str, str],
                    watch_peer: bool) -> Any:
-    if not watch_peer or timeout <= WATCH_AFTER_S + WATCH_EVERY_S:
+    if not watch_peer or timeout <= liveness.WATCH_AFTER_S + liveness.WATCH_EVERY_S:
         return await nc.request(op.subject, data, timeout=timeout, headers=headers)
     sent_ms = int(time.time() * 1000)
     reply = asyncio.ensure_future(nc.request(op.subject, data, timeout=timeout, headers=headers))
-    gone = asyncio.ensure_future(_service_gone(nc, op.service, sent_ms))
+    gone = asyncio.ensure_future(liveness.service_gone(nc, op.service, sent_ms))
     try:
         await asyncio.wait((reply, gone), return_when=asyncio.FIRST_COMPLETED)
     finally:
