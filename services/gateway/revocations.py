@@ -15,15 +15,13 @@ compared with `not_before` from the same clock (community's), so gateway clock s
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
 from prometheus_client import Gauge
 from pydantic import ValidationError
 
@@ -32,6 +30,7 @@ from shared.contracts.events.catalog import UserCredentialsChanged, UserDeleted
 from shared.contracts.events.envelope import parse_event
 from shared.ids import new_id
 from shared.logging import get_logger
+from shared.messaging.replay import replay, replay_config
 
 log = get_logger(__name__)
 STREAM = "COMMUNITY"
@@ -113,36 +112,13 @@ class RevocationFeed:
             self.revocations.apply(msg.data)
 
     async def _replay(self, end_seq: int) -> int:
-        name = f"gw-revocations-{new_id().lower()}"
-        created = await self._js.add_consumer(STREAM, ConsumerConfig(
-            name=name, deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, filter_subjects=list(SUBJECTS),
-            inactive_threshold=30.0, mem_storage=True, num_replicas=1,
-        ))
-        count = 0
-        sub = None
-        try:
-            if not created.num_pending:
-                return 0
-            sub = await self._js.pull_subscribe_bind(name, stream=STREAM)
-            while True:
-                try:
-                    msgs = await sub.fetch(REPLAY_BATCH, timeout=self._timeout_s)
-                except (NatsTimeoutError, TimeoutError):
-                    return count
-                for msg in msgs:
-                    seq = msg.metadata.sequence.stream
-                    if seq > end_seq:
-                        return count  # the tail delivers it
-                    self.revocations.apply(msg.data)
-                    count += 1
-                    if seq >= end_seq or msg.metadata.num_pending == 0:
-                        return count
-        finally:
-            if sub is not None:
-                with contextlib.suppress(Exception):
-                    await sub.unsubscribe()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._js.delete_consumer(STREAM, name), self._timeout_s)
+        config = replay_config(f"gw-revocations-{new_id().lower()}", deliver_policy=DeliverPolicy.ALL,
+                               filter_subjects=list(SUBJECTS))
+
+        async def handle(msg: Msg) -> None:
+            self.revocations.apply(msg.data)
+
+        return await replay(self._js, STREAM, config, end_seq, self._timeout_s, handle, batch=REPLAY_BATCH)
 
     async def stop(self) -> None:
         if self._tail is not None:

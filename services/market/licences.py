@@ -13,32 +13,26 @@ from typing import Any, Literal
 import asyncpg
 from nats.aio.client import Client as NATS
 
-from services.market import ledger
+from services.market import ledger, peers, store
 from services.market.certificates import Signer
 from services.market.settings import MarketSettings
 from shared.contracts import community
 from shared.contracts import market as m
 from shared.contracts.events.catalog import LicenceIssued, LicenceRequestDecided, LicenceRequested
 from shared.errors import (
-    AtelierError,
     BadRequest,
     Conflict,
     NotFound,
     PaymentRequired,
-    ServiceUnavailable,
     Unprocessable,
 )
 from shared.ids import is_ulid, new_id
 from shared.logging import get_logger
 from shared.messaging.publisher import event_in_context
-from shared.messaging.rpc import call
 from shared.outbox import enqueue
 
 log = get_logger(__name__)
 SCHEMA = ledger.SCHEMA
-_REQUEST = ("r.id, r.work_id, r.buyer_id, r.author_id, r.scope, r.terms, r.offer_credits, r.status, r.created_at,"
-            " r.decided_at, l.id AS licence_id")
-_LICENCE = "id, request_id, work_id, licensor_id, licensee_id, scope, terms, price, issued_at"
 
 
 def _cursor(cursor: str | None) -> str | None:
@@ -55,30 +49,19 @@ class Licences:
     signer: Signer
 
     async def _author_of(self, buyer_id: str, work_id: str) -> str:
-        try:
-            work = await call(self.nc, community.WORKS_GET, {"id": work_id}, actor_id=buyer_id,
-                              timeout=self.settings.market_community_timeout_s)
-        except NotFound:
-            raise NotFound(f"no work {work_id!r}") from None
-        except AtelierError as exc:
-            if exc.status >= 500:
-                raise ServiceUnavailable("community cannot be reached; try again") from None
-            raise
-        return work.author.id
+        work = await peers.ask(self.nc, community.WORKS_GET, {"id": work_id}, actor_id=buyer_id,
+                               timeout_s=self.settings.market_community_timeout_s, missing=f"no work {work_id!r}",
+                               peer="community")
+        return str(work.author.id)
 
     async def _request(self, conn: asyncpg.Connection | asyncpg.Pool, request_id: str,
                        *, for_update: bool = False) -> dict[str, Any] | None:
-        if not is_ulid(request_id):
-            return None
-        lock = " FOR UPDATE OF r" if for_update else ""
-        row = await conn.fetchrow(f"SELECT {_REQUEST} FROM licence_requests r LEFT JOIN licences l"
-                                  f" ON l.request_id = r.id WHERE r.id = $1{lock}", request_id)
-        return dict(row) if row else None
+        return await store.get_licence_request(conn, request_id, for_update=for_update) \
+            if is_ulid(request_id) else None
 
     async def request(self, buyer_id: str, body: m.LicenceRequestCreate, idempotency_key: str | None) -> dict[str, Any]:
         if idempotency_key:
-            earlier = await self.pool.fetchval("SELECT id FROM licence_requests WHERE buyer_id = $1"
-                                               " AND idempotency_key = $2", buyer_id, idempotency_key)
+            earlier = await store.licence_request_by_key(self.pool, buyer_id, idempotency_key)
             if earlier:
                 found = await self._request(self.pool, earlier)
                 assert found is not None
@@ -98,18 +81,15 @@ class Licences:
                     if available < body.offer_credits:
                         raise PaymentRequired(f"you offer {body.offer_credits} credits and have {available}",
                                               extra={"balance": available, "needed": body.offer_credits})
-                await conn.execute(
-                    "INSERT INTO licence_requests (id, work_id, buyer_id, author_id, scope, terms, offer_credits,"
-                    " idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", request_id, body.id, buyer_id,
-                    author_id, body.scope, body.terms, body.offer_credits, idempotency_key)
+                await store.insert_licence_request(conn, request_id, body.id, buyer_id, author_id, body.scope,
+                                                   body.terms, body.offer_credits, idempotency_key)
                 await ledger.post(conn, key, "offer", request_id, [(ledger.spendable(buyer_id), -body.offer_credits),
                                                                    (ledger.held(buyer_id), body.offer_credits)])
                 await enqueue(conn, SCHEMA, event_in_context(LicenceRequested(
                     request_id=request_id, work_id=body.id, buyer_id=buyer_id, author_id=author_id,
                     scope=body.scope, offer_credits=body.offer_credits), service=SCHEMA, subject_id=request_id))
         except asyncpg.UniqueViolationError:  # the same Idempotency-Key raced in twice
-            earlier = await self.pool.fetchval("SELECT id FROM licence_requests WHERE buyer_id = $1"
-                                               " AND idempotency_key = $2", buyer_id, idempotency_key)
+            earlier = await store.licence_request_by_key(self.pool, buyer_id, idempotency_key)
             if not earlier:
                 raise
             request_id = earlier
@@ -119,12 +99,9 @@ class Licences:
         return found
 
     async def list_requests(self, actor_id: str, query: m.LicenceRequestQuery) -> dict[str, Any]:
-        column = "author_id" if query.direction == "incoming" else "buyer_id"
-        rows = await self.pool.fetch(
-            f"SELECT {_REQUEST} FROM licence_requests r LEFT JOIN licences l ON l.request_id = r.id"
-            f" WHERE r.{column} = $1 AND ($2::text IS NULL OR r.id < $2) ORDER BY r.id DESC LIMIT $3",
-            actor_id, _cursor(query.cursor), query.limit + 1)
-        page = [dict(r) for r in rows[: query.limit]]
+        rows = await store.licence_requests_of(self.pool, actor_id, incoming=query.direction == "incoming",
+                                               before=_cursor(query.cursor), limit=query.limit + 1)
+        page = rows[: query.limit]
         return {"items": page, "next_cursor": page[-1]["id"] if len(rows) > query.limit else None}
 
     async def decide(self, actor_id: str, request_id: str, accept: bool) -> dict[str, Any]:
@@ -144,8 +121,7 @@ class Licences:
             else:
                 await ledger.post(conn, f"refund:{request_id}", "refund", request_id,
                                   [(ledger.held(buyer), -offer), (ledger.spendable(buyer), offer)])
-            await conn.execute("UPDATE licence_requests SET status = $2, decided_at = now() WHERE id = $1",
-                               request_id, status)
+            await store.decide_licence_request(conn, request_id, status)
             await enqueue(conn, SCHEMA, event_in_context(LicenceRequestDecided(
                 request_id=request_id, work_id=r["work_id"], buyer_id=buyer, author_id=actor_id, status=status),
                 service=SCHEMA, subject_id=request_id))
@@ -162,26 +138,19 @@ class Licences:
                   "licensee_id": r["buyer_id"], "scope": r["scope"], "terms": r["terms"],
                   "price": int(r["offer_credits"])}
         jws = self.signer.sign(claims)
-        await conn.execute(
-            f"INSERT INTO licences ({_LICENCE}, jws) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            licence_id, r["id"], r["work_id"], r["author_id"], r["buyer_id"], r["scope"], r["terms"],
-            int(r["offer_credits"]), issued_at, jws)
+        await store.insert_licence(conn, licence_id, r, issued_at, jws)
         await enqueue(conn, SCHEMA, event_in_context(LicenceIssued(
             licence_id=licence_id, request_id=r["id"], work_id=r["work_id"], licensor_id=r["author_id"],
             licensee_id=r["buyer_id"], scope=r["scope"], price=int(r["offer_credits"]), issued_at=issued_at),
             service=SCHEMA, subject_id=licence_id))
 
     async def list_licences(self, actor_id: str, query: m.LicencesQuery) -> dict[str, Any]:
-        rows = await self.pool.fetch(
-            f"SELECT {_LICENCE} FROM licences WHERE (licensee_id = $1 OR licensor_id = $1)"
-            " AND ($2::text IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
-            actor_id, _cursor(query.cursor), query.limit + 1)
-        page = [dict(r) for r in rows[: query.limit]]
+        rows = await store.licences_of(self.pool, actor_id, before=_cursor(query.cursor), limit=query.limit + 1)
+        page = rows[: query.limit]
         return {"items": page, "next_cursor": page[-1]["id"] if len(rows) > query.limit else None}
 
     async def certificate(self, actor_id: str, licence_id: str) -> dict[str, Any]:
-        row = await self.pool.fetchrow("SELECT id, licensor_id, licensee_id, jws FROM licences WHERE id = $1",
-                                       licence_id) if is_ulid(licence_id) else None
+        row = await store.licence_certificate(self.pool, licence_id) if is_ulid(licence_id) else None
         if row is None or actor_id not in (row["licensor_id"], row["licensee_id"]):
             raise NotFound(f"no licence {licence_id!r} of yours")
         return {"licence_id": row["id"], "jws": row["jws"], "public_key_jwk": self.signer.jwk}
@@ -190,7 +159,7 @@ class Licences:
         claims, reason = self.signer.verify(body.jws.strip())
         if claims is None:
             return {"valid": False, "claims": None, "reason": reason}
-        known = await self.pool.fetchval("SELECT EXISTS (SELECT 1 FROM licences WHERE id = $1)", str(claims["jti"]))
+        known = await store.licence_exists(self.pool, str(claims["jti"]))
         if not known:
             return {"valid": False, "claims": None, "reason": "signed by this platform but not on its record"}
         return {"valid": True, "claims": claims, "reason": None}

@@ -18,17 +18,16 @@ from typing import Any
 import asyncpg
 from nats.aio.client import Client as NATS
 
-from services.market import ledger, store
+from services.market import ledger, peers, store
 from services.market.settings import MarketSettings
 from services.market.split import split_payment
 from services.market.store import ReservationRow
 from shared.contracts import market as m
 from shared.contracts import trainer
 from shared.contracts.events.catalog import ModelPriced
-from shared.errors import AtelierError, NotFound, PaymentRequired, ServiceUnavailable, Unprocessable
+from shared.errors import NotFound, PaymentRequired, Unprocessable
 from shared.logging import get_logger
 from shared.messaging.publisher import event_in_context
-from shared.messaging.rpc import call
 from shared.outbox import enqueue
 
 log = get_logger(__name__)
@@ -67,15 +66,10 @@ class Payments:
     # -- prices ----------------------------------------------------------------------------------
 
     async def _model(self, actor_id: str | None, model_id: str) -> trainer.StyleModel:
-        try:
-            return await call(self.nc, trainer.MODELS_GET, {"id": model_id}, actor_id=actor_id,
-                              timeout=self.settings.market_trainer_timeout_s)
-        except NotFound:
-            raise NotFound(f"no model {model_id!r}") from None
-        except AtelierError as exc:
-            if exc.status >= 500:
-                raise ServiceUnavailable("the trainer cannot be reached; try again") from None
-            raise
+        model: trainer.StyleModel = await peers.ask(
+            self.nc, trainer.MODELS_GET, {"id": model_id}, actor_id=actor_id,
+            timeout_s=self.settings.market_trainer_timeout_s, missing=f"no model {model_id!r}", peer="the trainer")
+        return model
 
     async def set_price(self, actor_id: str, body: m.ModelPricingSet) -> dict[str, Any]:
         model = await self._model(actor_id, body.id)

@@ -13,9 +13,8 @@ import contextlib
 from collections.abc import Awaitable, Callable
 
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.api import DeliverPolicy
 from prometheus_client import Counter, Gauge
 
 from services.gateway.live.cursor import LIVE_STREAMS
@@ -24,6 +23,7 @@ from services.gateway.live.visibility import EventInfo, describe
 from services.gateway.live.work_states import WorkStates
 from shared.ids import new_id
 from shared.logging import get_logger
+from shared.messaging.replay import replay, replay_config
 from shared.messaging.streams import EVENT_STREAMS
 
 log = get_logger(__name__)
@@ -107,33 +107,10 @@ class Hub:
         if stream == "COMMUNITY":  # what a replay sends is checked against the newest work states
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.works.seeded.wait(), self._timeout_s * 2)
-        name = f"ws-replay-{new_id().lower()}"
-        config = ConsumerConfig(
-            name=name, deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start_seq,
-            ack_policy=AckPolicy.NONE, filter_subject=EVENT_STREAMS[stream], inactive_threshold=30.0,
-            mem_storage=True, num_replicas=1,
-        )
-        await self._js.add_consumer(stream, config)
-        count = 0
-        sub = None
-        try:
-            sub = await self._js.pull_subscribe_bind(name, stream=stream)
-            while True:
-                try:
-                    msgs = await sub.fetch(REPLAY_BATCH, timeout=self._timeout_s)
-                except (NatsTimeoutError, TimeoutError):  # nats-py raises either
-                    return count  # nothing more stored (messages deleted at the end of the range)
-                for msg in msgs:
-                    seq = msg.metadata.sequence.stream
-                    if seq > end_seq:
-                        return count
-                    await deliver(self.works.recheck(describe(stream, seq, msg.data)))
-                    count += 1
-                    if seq >= end_seq or msg.metadata.num_pending == 0:
-                        return count
-        finally:
-            if sub is not None:
-                with contextlib.suppress(Exception):
-                    await sub.unsubscribe()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._js.delete_consumer(stream, name), self._timeout_s)
+        config = replay_config(f"ws-replay-{new_id().lower()}", deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                               opt_start_seq=start_seq, filter_subject=EVENT_STREAMS[stream])
+
+        async def handle(msg: Msg) -> None:
+            await deliver(self.works.recheck(describe(stream, msg.metadata.sequence.stream, msg.data)))
+
+        return await replay(self._js, stream, config, end_seq, self._timeout_s, handle, batch=REPLAY_BATCH)
