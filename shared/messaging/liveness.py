@@ -1,6 +1,17 @@
 """Is the instance holding my request still alive? A watched call (`rpc.call(..., watch_peer=True)`)
-asks this while it waits: every instance publishes its start time in its micro PING metadata, so a
-replacement that started after the request left is not mistaken for the instance that had it."""
+asks this while it waits, so a caller whose handler died hears 503 in seconds, not at the deadline.
+
+- Each watched request carries a call id (`Atelier-Call-Id`). Every instance of the service listens
+  on `svc.<service>._holder` and answers with its instance id while it holds that call; the caller
+  asks soon after sending, then probes that one instance (`svc.<service>._alive.<id>`) every second.
+  NATS answers "no responders" at once when the instance is gone, also when other replicas live; a
+  slow answer counts as alive. An instance keeps both subscriptions until its in-flight requests
+  have answered, so a graceful stop is not mistaken for a death.
+- When no instance claims the call (it died before the first question, or the request still waits
+  in a saturated instance's queue), the caller falls back on start times: every instance publishes
+  its start in its micro PING metadata, and the call counts as lost once no instance that was
+  already serving when it left answers PING. With an older replica alive that fallback waits for
+  the deadline (docs/operations.md, "Faults and replicas")."""
 
 from __future__ import annotations
 
@@ -9,9 +20,15 @@ import contextlib
 import json
 
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 
+from shared.ids import new_id
+
+CALL_ID = "Atelier-Call-Id"
+HOLDER_AFTER_S = 0.25  # when a watched call first asks who holds it
 WATCH_AFTER_S = 1.0  # a call still waiting after this long starts checking that its service is alive
 WATCH_EVERY_S = 1.0
 PING_TIMEOUT_S = 0.5
@@ -48,17 +65,84 @@ async def _older_instance_answers(nc: NATS, service: str, sent_ms: int) -> bool:
             await sub.unsubscribe()
 
 
-async def service_gone(nc: NATS, service: str, sent_ms: int) -> None:
-    """Return once no instance that could be handling the request is alive: nobody answers PING, or
-    only instances started after the request was sent do (the one that had it died and a supervisor
-    already replaced it). A busy instance that is slow to answer counts as alive."""
-    await asyncio.sleep(WATCH_AFTER_S)
+def holder_subject(service: str) -> str:
+    return f"svc.{service}._holder"
+
+
+def alive_subject(service: str, instance: str) -> str:
+    return f"svc.{service}._alive.{instance}"
+
+
+class Holdings:
+    """The serving side: the watched calls this instance holds, and the answers to "who holds call
+    X?" and "are you alive?"."""
+
+    def __init__(self, nc: NATS, service: str) -> None:
+        self._nc = nc
+        self._service = service
+        self.instance = new_id()
+        self._calls: set[str] = set()
+        self._subs: list[Subscription] = []
+
+    async def start(self) -> None:
+        self._subs = [await self._nc.subscribe(holder_subject(self._service), cb=self._on_holder),
+                      await self._nc.subscribe(alive_subject(self._service, self.instance), cb=self._on_alive)]
+
+    async def stop(self) -> None:
+        for sub in self._subs:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+        self._subs = []
+
+    def hold(self, call_id: str | None) -> None:
+        if call_id:
+            self._calls.add(call_id)
+
+    def release(self, call_id: str | None) -> None:
+        if call_id:
+            self._calls.discard(call_id)
+
+    async def _on_holder(self, msg: Msg) -> None:
+        if msg.reply and msg.data.decode(errors="replace") in self._calls:
+            with contextlib.suppress(Exception):
+                await msg.respond(self.instance.encode())
+
+    async def _on_alive(self, msg: Msg) -> None:
+        if msg.reply:
+            with contextlib.suppress(Exception):
+                await msg.respond(b"")
+
+
+async def _holder(nc: NATS, service: str, call_id: str) -> str | None:
+    """The id of the instance holding the call, or None when none says so in time."""
+    try:
+        reply = await nc.request(holder_subject(service), call_id.encode(), timeout=PING_TIMEOUT_S)
+    except Exception:  # nobody listens, nobody holds it, or the bus is slow: the fallback decides
+        return None
+    return reply.data.decode(errors="replace") or None
+
+
+async def _only_newer_instances(nc: NATS, service: str, sent_ms: int) -> bool:
+    """Whether every instance that answers PING started after the request left (none can hold it).
+    Raises NoRespondersError when no instance answers at all."""
+    first = await nc.request(f"$SRV.PING.{service}", b"", timeout=PING_TIMEOUT_S)
+    started = started_ms(first.data)
+    return started is not None and started > sent_ms and not await _older_instance_answers(nc, service, sent_ms)
+
+
+async def service_gone(nc: NATS, service: str, sent_ms: int, call_id: str | None = None) -> None:
+    """Return once the instance handling the request is gone (see the module's docstring). A busy
+    instance that is slow to answer counts as alive; the call's deadline still bounds the wait."""
+    await asyncio.sleep(HOLDER_AFTER_S)
+    holder = await _holder(nc, service, call_id) if call_id else None
+    await asyncio.sleep(max(0.0, WATCH_AFTER_S - HOLDER_AFTER_S))
     while True:
         try:
-            first = await nc.request(f"$SRV.PING.{service}", b"", timeout=PING_TIMEOUT_S)
-            started = started_ms(first.data)
-            if started is not None and started > sent_ms \
-                    and not await _older_instance_answers(nc, service, sent_ms):
+            if holder is None and call_id:
+                holder = await _holder(nc, service, call_id)
+            if holder is not None:
+                await nc.request(alive_subject(service, holder), b"", timeout=PING_TIMEOUT_S)
+            elif await _only_newer_instances(nc, service, sent_ms):
                 return
         except NoRespondersError:
             return

@@ -46,6 +46,7 @@ from shared.errors import (
     error_from_problem,
     validation_errors,
 )
+from shared.ids import new_id
 from shared.logging import bound_context, get_logger
 from shared.messaging import context, liveness
 from shared.outages import as_unavailable
@@ -128,6 +129,7 @@ class RpcServer:
         # stops taking messages (they wait in the client, then in the server) until one finishes.
         self._concurrency = concurrency
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._holdings = liveness.Holdings(nc, service)
 
     def serve(self, op: Operation[Req, Any], handler: Callable[[Req, Call], Awaitable[Any]]) -> None:
         if op.service != self.service:
@@ -150,6 +152,7 @@ class RpcServer:
         # Taken before subscribing: a request sent earlier than this cannot be in this instance's
         # hands, which is how a watching caller tells a replacement from the instance that died.
         started = {liveness.STARTED_METADATA: str(int(time.time() * 1000))}
+        await self._holdings.start()
         self._micro = await add_service(
             self._nc,
             ServiceConfig(name=self.service, version=self._version, queue_group=f"svc-{self.service}",
@@ -171,6 +174,7 @@ class RpcServer:
             if late:
                 log.warning("rpc.stop.cancelled", requests=len(late))
                 await asyncio.wait(late, timeout=1.0)
+        await self._holdings.stop()  # only now: a watching caller still waits for those answers
 
     @property
     def in_flight(self) -> int:
@@ -188,10 +192,17 @@ class RpcServer:
                 slots.release()
 
         async def dispatch(msg: Request) -> None:
-            await slots.acquire()  # back-pressure: the endpoint reads no further message until a slot frees
+            call_id = msg.headers.get(liveness.CALL_ID) if msg.headers else None
+            self._holdings.hold(call_id)  # a watching caller may now ask who holds its call
+            try:
+                await slots.acquire()  # back-pressure: the endpoint reads no further message until a slot frees
+            except BaseException:
+                self._holdings.release(call_id)
+                raise
             task = asyncio.create_task(serve_one(msg), name=f"rpc:{op.subject}")
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
+            task.add_done_callback(lambda _: self._holdings.release(call_id))
 
         return dispatch
 
@@ -263,8 +274,10 @@ async def _request(nc: NATS, op: Operation[Any, Any], data: bytes, timeout: floa
     if not watch_peer or timeout <= liveness.WATCH_AFTER_S + liveness.WATCH_EVERY_S:
         return await nc.request(op.subject, data, timeout=timeout, headers=headers)
     sent_ms = int(time.time() * 1000)
+    call_id = new_id()
+    headers = {**headers, liveness.CALL_ID: call_id}
     reply = asyncio.ensure_future(nc.request(op.subject, data, timeout=timeout, headers=headers))
-    gone = asyncio.ensure_future(liveness.service_gone(nc, op.service, sent_ms))
+    gone = asyncio.ensure_future(liveness.service_gone(nc, op.service, sent_ms, call_id))
     try:
         await asyncio.wait((reply, gone), return_when=asyncio.FIRST_COMPLETED)
     finally:

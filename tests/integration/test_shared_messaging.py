@@ -209,6 +209,66 @@ async def test_a_watched_call_answers_503_soon_when_its_handler_dies_and_a_repla
         await replacement_nc.close()
 
 
+async def test_a_watched_call_answers_503_soon_when_its_handler_dies_beside_an_older_replica(nc, endpoints) -> None:
+    """Two replicas serve, both started before the request: the one holding it dies. The other still
+    answers PING, so start times cannot tell; the caller asked which instance holds its call and
+    watches that one, so it hears 503 in seconds instead of at the 30 s deadline."""
+    from shared.messaging.connection import connect
+
+    service = f"test{uuid.uuid4().hex[:8]}"
+    hang_op = Operation(service, "hang", Nothing, None, "never answers", actor="none", timeout_s=30)
+    holders: list[str] = []
+    received = asyncio.Event()
+
+    def hang_as(name: str):  # type: ignore[no-untyped-def]
+        async def hang(body: Nothing, call_: Call) -> None:
+            holders.append(name)
+            received.set()
+            await asyncio.sleep(3600)
+        return hang
+
+    conns = {name: await connect(endpoints.nats_url, name=name) for name in ("a", "b")}
+    servers = {name: RpcServer(conn, service) for name, conn in conns.items()}
+    for name, server in servers.items():
+        server.serve(hang_op, hang_as(name))
+        await server.start()
+    try:
+        began = asyncio.get_running_loop().time()
+        pending = asyncio.ensure_future(call(nc, hang_op, {}, watch_peer=True))
+        await asyncio.wait_for(received.wait(), 5)
+        await asyncio.sleep(0.5)  # the caller has learnt which instance holds the call
+        doomed, survivor = holders[0], ("b" if holders[0] == "a" else "a")
+        await conns[doomed].close()  # its subscriptions go with its connection, as with a killed process
+        with pytest.raises(ServiceUnavailable, match="stopped while handling"):
+            await pending
+        assert asyncio.get_running_loop().time() - began < 6, "waited out (most of) the 30 s deadline"
+        assert holders == [doomed]  # the survivor never saw the request: nothing ran twice
+    finally:
+        await servers[survivor].stop(drain_s=0.1)
+        await conns[survivor].close()
+
+
+async def test_a_watched_call_in_flight_during_a_graceful_stop_gets_its_answer(nc) -> None:
+    """Stopping an instance lets its requests in flight answer; a watching caller must not take the
+    stop for a death (the instance still answers for the calls it holds until they are done)."""
+    service = f"test{uuid.uuid4().hex[:8]}"
+    slow_op = Operation(service, "slow", Nothing, Nothing, "answers after 2.5 s", actor="none", timeout_s=30)
+    received = asyncio.Event()
+
+    async def slow(body: Nothing, call_: Call) -> Nothing:
+        received.set()
+        await asyncio.sleep(2.5)
+        return Nothing()
+
+    rpc = RpcServer(nc, service)
+    rpc.serve(slow_op, slow)
+    await rpc.start()
+    pending = asyncio.ensure_future(call(nc, slow_op, {}, watch_peer=True))
+    await asyncio.wait_for(received.wait(), 5)
+    await rpc.stop(drain_s=10)  # returns once the request has answered
+    assert isinstance(await asyncio.wait_for(pending, 5), Nothing)
+
+
 async def test_one_operation_serves_many_requests_at_once_and_stop_lets_them_answer(nc) -> None:
     """A slow request (a password hash, a big query) does not hold up the next ones of the same
     operation, at most `concurrency` run at once, and stopping the server lets those in flight answer."""
