@@ -34,19 +34,10 @@ from PIL import Image
 from bench.common import report, verdict
 from demo.art import png_bytes, render
 from services.trainer.dataset import ImageDataset
+from services.trainer.evaluation import generate, grid_png, sample_quality, seeded_bundle
 from services.trainer.models import LATENT_DIM, build, generator_for_export
 from services.trainer.quality import NEAR_COPY_THRESHOLD, originality, originality_reference
-from services.trainer.training import (
-    Progress,
-    TrainConfig,
-    TrainingSession,
-    configure_threads,
-    generate,
-    grid_png,
-    sample_quality,
-    seeded_bundle,
-    train,
-)
+from services.trainer.training import Progress, TrainConfig, TrainingSession, configure_threads, train
 
 REPEATS = 3
 WARMUP_STEPS = 20

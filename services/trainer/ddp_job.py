@@ -90,9 +90,10 @@ def export_result(out_dir: Path, model_id: str, image_size: int,
                   backend: Literal["onnxruntime", "python"]) -> dict[str, Any]:
     """What ddp_run.run left in `out_dir`, as the worker's result: ONNX checked against torch, config,
     checkpoint, metrics and a sample grid."""
+    from services.trainer.evaluation import generate, grid_png
     from services.trainer.export import export_onnx, triton_config, verify_onnx
     from services.trainer.models import LATENT_DIM, load_generator
-    from services.trainer.training import SAMPLE_GRID, generate, grid_png
+    from services.trainer.training import SAMPLE_GRID
 
     generator = load_generator((out_dir / "generator.pt").read_bytes())
     metrics = json.loads((out_dir / "metrics.json").read_text())

@@ -23,8 +23,9 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from services.trainer.dataset import ImageDataset
+from services.trainer.evaluation import evaluate
 from services.trainer.models import generator_state_bytes
-from services.trainer.training import TrainConfig, TrainingSession, evaluate
+from services.trainer.training import TrainConfig, TrainingSession
 
 
 def _weights_digest(session: TrainingSession, kind: str) -> str:

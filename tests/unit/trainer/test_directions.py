@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from services.trainer.directions import MAX_AMOUNT, early_activation, edit_latent, latent_directions
+from services.trainer.evaluation import generate
 from services.trainer.models import LATENT_DIM, build
-from services.trainer.training import generate
 
 
 def _generator(seed: int = 0) -> torch.nn.Module:

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from services.trainer.dataset import ImageDataset
+from services.trainer.evaluation import generate
 from services.trainer.models import LATENT_DIM, load_generator
 from services.trainer.quality import (
     FEATURE_DIM,
@@ -16,7 +17,7 @@ from services.trainer.quality import (
     originality_reference,
     precision_recall,
 )
-from services.trainer.training import TrainConfig, generate, train
+from services.trainer.training import TrainConfig, train
 from tests.unit.trainer.conftest import style_images
 
 

@@ -12,8 +12,8 @@ from services.inference import latents
 from services.trainer import directions as trainer_directions
 from services.trainer import quality, service
 from services.trainer.directions import early_activation, latent_directions
+from services.trainer.evaluation import generate
 from services.trainer.models import LATENT_DIM, build
-from services.trainer.training import generate
 from services.trainer.version_files import directions_document, originality_document
 from shared import originality
 from shared.contracts import inference as inference_contract
