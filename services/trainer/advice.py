@@ -14,9 +14,19 @@ from nats.aio.client import Client as NATS
 
 from services.trainer import consent_store, store
 from services.trainer.advice_features import FeatureError, ImageFeatures, image_features
-from services.trainer.advice_stats import MAX_HAMMING, MIN_DISTANCE, MIN_SET, RATIO, Finding, Z, analyse
+from services.trainer.advice_stats import (
+    COVER_MIN_DISTANCE,
+    COVER_RATIO,
+    MAX_HAMMING,
+    MIN_DISTANCE,
+    MIN_SET,
+    RATIO,
+    Finding,
+    Z,
+    analyse,
+)
 from services.trainer.settings import TrainerSettings
-from shared.contracts import assets
+from shared.contracts import assets, community
 from shared.contracts.trainer_advice import (
     AdviceImage,
     TrainingSetAdvice,
@@ -29,6 +39,8 @@ from shared.messaging.rpc import call
 
 log = get_logger(__name__)
 MAX_IMAGES = 300  # images analysed per request (the first ones of the set)
+MAX_CANDIDATE_WORKS = 300  # the owner's newest works outside the set considered for coverage
+MAX_CANDIDATE_IMAGES = 200
 CACHE_SIZE = 4096  # features kept, per asset, least recently used dropped
 DOWNLOAD_CONCURRENCY = 8
 READ_URL_EXPIRY_S = 300
@@ -40,7 +52,11 @@ METHOD = (
     f"{RATIO} x the median and {MIN_DISTANCE}; sets of fewer than {MIN_SET} images get no outlier advice; "
     f"confidence is a logistic in the robust z: 0.5 at z = {Z}, 0.95 at z = {Z + 3}. Near-duplicate: 64-bit "
     f"pHashes at most {MAX_HAMMING} bits apart (flat images: features almost equal); confidence 1 for "
-    "identical hashes, 0.5 at the threshold.")
+    "identical hashes, 0.5 at the threshold. Coverage: one of your human-made works outside the set, allowed "
+    f"for training, whose nearest set image is at least {COVER_RATIO} x as far as set images typically are "
+    f"from their nearest neighbour (and at least {COVER_MIN_DISTANCE}), and which is no outlier among all your "
+    "images by the rule above; confidence: a logistic in that ratio (0.5 at the bar, 0.95 at twice it) times "
+    "1 - its outlier confidence.")
 
 
 class Advisor:
@@ -56,15 +72,40 @@ class Advisor:
         # The current set: the model's works (a retrain drops withdrawn ones), their images once each.
         pairs = list(dict.fromkeys((w, a) for w in model.work_ids for a in by_work.get(w, [])))
         wanted = pairs[:MAX_IMAGES]
-        found = await self._features([a for _, a in wanted])
+        others = await self._candidates(model) if req.kind in (None, "coverage") else []
+        found = await self._features([a for _, a in wanted + others])
         analysed = [(w, a) for w, a in wanted if a in found]
-        findings, summary = await asyncio.to_thread(analyse, [found[a] for _, a in analysed])
-        items = [_item(f, analysed) for f in findings if req.kind in (None, f.kind)]
+        compared = [(w, a) for w, a in others if a in found and a not in {b for _, b in analysed}]
+        findings, summary = await asyncio.to_thread(analyse, [found[a] for _, a in analysed],
+                                                    [found[a] for _, a in compared])
+        items = [_item(f, compared if f.kind == "coverage" else analysed) for f in findings
+                 if req.kind in (None, f.kind)]
         log.info("trainer.advice.given", model_id=model.id, images=len(pairs), analysed=len(analysed),
-                 items=len(items))
+                 candidates=len(compared), items=len(items))
         return TrainingSetAdvice(model_id=model.id, images=len(pairs), analysed=len(analysed),
-                                 skipped=[a for _, a in wanted if a not in found], items=items,
-                                 summary=summary, method=METHOD)
+                                 candidates=len(compared), skipped=[a for _, a in wanted if a not in found],
+                                 items=items, summary=summary, method=METHOD)
+
+    async def _candidates(self, model: store.ModelRow) -> list[tuple[str, str]]:
+        """(work, asset) of the owner's human-made works outside the set that may train a model."""
+        timeout = self.settings.community_timeout_s
+        try:
+            owner = await call(self.nc, community.USERS_GET, {"user_id": model.owner_id}, timeout=timeout)
+        except NotFound:
+            return []
+        in_set, work_ids = set(model.work_ids), list[str]()
+        query: dict[str, object] = {"author": owner.username, "origin": "human", "limit": 100}
+        while len(work_ids) < MAX_CANDIDATE_WORKS:
+            page = await call(self.nc, community.WORKS_LIST, query, actor_id=model.owner_id, timeout=timeout)
+            work_ids += [w.id for w in page.items if w.id not in in_set and w.allow_training]
+            if page.next_cursor is None:
+                break
+            query["cursor"] = page.next_cursor
+        if not work_ids:
+            return []
+        usable = await call(self.nc, community.WORKS_TRAINING_SET, {"work_ids": work_ids[:MAX_CANDIDATE_WORKS]},
+                            actor_id=model.owner_id, timeout=timeout)
+        return list(dict.fromkeys((w.id, a) for w in usable.works for a in w.asset_ids))[:MAX_CANDIDATE_IMAGES]
 
     async def _features(self, asset_ids: list[str]) -> dict[str, ImageFeatures]:
         found = {a: self.cache[a] for a in asset_ids if a in self.cache}
@@ -124,6 +165,12 @@ def _item(f: Finding, analysed: list[tuple[str, str]]) -> TrainingSetAdviceItem:
                        f"{ev['ratio_to_median']:.1f}x the set's typical {ev['set_median_distance']:.2f} "
                        f"({ev['robust_z']:.1f} robust SDs above it). A model trained on it averages this look "
                        "into the others; leave it out unless the style should include it.")
+    elif f.kind == "coverage":
+        title = "Not in the set, and would widen it"
+        explanation = (f"Your work {images[0].work_id} is {ev['nearest_set_distance']:.2f} from the nearest image of "
+                       f"the set, {ev['ratio']:.1f}x the {ev['set_typical_nearest']:.2f} at which set images "
+                       "typically neighbour each other, yet it is no stray among your works. Adding it would "
+                       "teach the model a part of your range the set leaves out.")
     else:
         title = "Near-duplicates: the second copy would add nothing"
         how = (f"their perceptual hashes differ in {ev['phash_distance_bits']:.0f} of 64 bits"

@@ -9,6 +9,13 @@ against its typical distance and visibly different in absolute terms. Fewer than
 say nothing: there is no "rest" to compare with.
 Confidence is a logistic in the robust z: 0.5 at z = Z, 0.95 at z = Z + 3.
 
+Coverage: an image of the artist's works outside the set "adds coverage" when its nearest set image
+is at least COVER_RATIO times as far as set images typically are from their nearest neighbour (and
+at least COVER_MIN_DISTANCE), yet it is no outlier among all the artist's images (the set and the
+candidates together, the rule above): a part of the artist's range the set leaves out, not a stray.
+Confidence: a logistic in that ratio (0.5 at COVER_RATIO, 0.95 at twice it), times the probability
+that it is not an outlier (1 - the outlier confidence it would get).
+
 Near-duplicates: pairs whose 64-bit pHashes differ in at most MAX_HAMMING bits (the assets service's
 near-duplicate rule) or, when either image is too flat for a pHash, whose feature distance is below
 MAX_FLAT_DISTANCE. Confidence falls linearly from 1 (identical hashes) to 0.5 at the threshold.
@@ -32,6 +39,9 @@ MIN_DISTANCE = 0.2  # in feature units (1: no colour in common): closer than thi
 MIN_SET = 5
 MAD_TO_SD = 1.4826
 MAX_HAMMING = 6
+COVER_RATIO = 2.0
+COVER_MIN_DISTANCE = 0.1
+MAX_COVERAGE = 10  # coverage items given, farthest first
 MAX_FLAT_DISTANCE = 0.02
 
 
@@ -59,15 +69,40 @@ def knn_scores(d: npt.NDArray[np.float64], k: int) -> npt.NDArray[np.float64]:
     return others.mean(axis=1)  # type: ignore[no-any-return]
 
 
-def outliers(d: npt.NDArray[np.float64]) -> list[Finding]:
-    n = len(d)
-    if n < MIN_SET:
-        return []
-    k = min(K_NEAREST, (n - 1) // 2)
+def _logistic(x: float, at_half: float, at_95: float) -> float:
+    return 1.0 / (1.0 + math.exp(-(x - at_half) * math.log(19) / (at_95 - at_half)))
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Each image's kNN distance and the set's robust figures (see the module doc)."""
+
+    scores: npt.NDArray[np.float64]
+    k: int
+    median: float
+    spread: float
+    threshold: float
+
+    def z(self, i: int) -> float:
+        return (float(self.scores[i]) - self.median) / self.spread
+
+    def is_outlier(self, i: int) -> bool:
+        return float(self.scores[i]) > self.threshold
+
+
+def spread_of(d: npt.NDArray[np.float64]) -> Spread:
+    k = min(K_NEAREST, (len(d) - 1) // 2)
     scores = knn_scores(d, k)
     median = float(np.median(scores))
     spread = max(MAD_TO_SD * float(np.median(np.abs(scores - median))), 0.1 * median, 1e-9)
-    threshold = max(median + Z * spread, RATIO * median, MIN_DISTANCE)
+    return Spread(scores, k, median, spread, max(median + Z * spread, RATIO * median, MIN_DISTANCE))
+
+
+def outliers(d: npt.NDArray[np.float64]) -> list[Finding]:
+    if len(d) < MIN_SET:
+        return []
+    sp = spread_of(d)
+    scores, k, median, spread, threshold = sp.scores, sp.k, sp.median, sp.spread, sp.threshold
     found = []
     for i in np.argsort(-scores):
         s = float(scores[i])
@@ -75,7 +110,7 @@ def outliers(d: npt.NDArray[np.float64]) -> list[Finding]:
             break
         z = (s - median) / spread
         found.append(Finding("outlier", (int(i),), score=round(z, 3),
-                             confidence=round(1.0 / (1.0 + math.exp(-(z - Z) * math.log(19) / 3.0)), 4),
+                             confidence=round(_logistic(z, Z, Z + 3), 4),
                              evidence={"distance": round(s, 4), "set_median_distance": round(median, 4),
                                        "set_mad": round(spread, 4), "robust_z": round(z, 3),
                                        "threshold": round(threshold, 4), "ratio_to_median": round(s / median, 3)
@@ -107,12 +142,43 @@ def near_duplicates(images: list[ImageFeatures], d: npt.NDArray[np.float64]) -> 
     return found
 
 
-def analyse(images: list[ImageFeatures]) -> tuple[list[Finding], dict[str, float]]:
-    """Outliers (farthest first) then near-duplicate pairs (closest first), and set-wide figures."""
+def coverage(d: npt.NDArray[np.float64], n_set: int) -> list[Finding]:
+    """Rows n_set.. of `d` (over set + candidates) that would add coverage, farthest first; members
+    are indices into the candidates."""
+    n = len(d)
+    if n_set < 2 or n == n_set or n < MIN_SET:
+        return []
+    in_set = d[:n_set, :n_set] + np.diag(np.full(n_set, np.inf))
+    typical = max(float(np.median(in_set.min(axis=1))), 1e-9)
+    everyone = spread_of(d)
+    found = []
+    for c in range(n_set, n):
+        nearest = float(d[c, :n_set].min())
+        ratio = nearest / typical
+        if ratio < COVER_RATIO or nearest < COVER_MIN_DISTANCE or everyone.is_outlier(c):
+            continue
+        z = everyone.z(c)
+        p_stray = _logistic(z, Z, Z + 3)
+        confidence = _logistic(ratio, COVER_RATIO, 2 * COVER_RATIO) * (1.0 - p_stray)
+        found.append(Finding("coverage", (c - n_set,), score=round(ratio, 3), confidence=round(confidence, 4),
+                             evidence={"nearest_set_distance": round(nearest, 4),
+                                       "set_typical_nearest": round(typical, 4), "ratio": round(ratio, 3),
+                                       "robust_z_among_your_works": round(z, 3),
+                                       "outlier_threshold_among_your_works": round(everyone.threshold, 4)}))
+    found.sort(key=lambda f: -f.score)
+    return found[:MAX_COVERAGE]
+
+
+def analyse(images: list[ImageFeatures], candidates: list[ImageFeatures] | None = None,
+            ) -> tuple[list[Finding], dict[str, float]]:
+    """Outliers (farthest first), near-duplicate pairs (closest first), then the candidates that would
+    add coverage (farthest first), and set-wide figures."""
     if not images:
         return [], {"images": 0.0}
-    d = distances(np.stack([im.vector for im in images]))
+    everything = [*images, *(candidates or [])]
+    d_all = distances(np.stack([im.vector for im in everything]))
+    d = d_all[:len(images), :len(images)]
     upper = d[np.triu_indices(len(images), 1)]
     summary = {"images": float(len(images)),
                "median_pair_distance": round(float(np.median(upper)), 4) if len(upper) else 0.0}
-    return outliers(d) + near_duplicates(images, d), summary
+    return outliers(d) + near_duplicates(images, d) + coverage(d_all, len(images)), summary

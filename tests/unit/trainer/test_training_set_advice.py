@@ -89,3 +89,31 @@ def test_features_follow_the_training_crop_and_lab() -> None:
     assert np.allclose(lab[2], [53.24, 80.09, 67.20], atol=0.1)
     with pytest.raises(FeatureError):
         image_features(b"not an image")
+
+
+def _set_with_planted_findings() -> list[Image.Image]:
+    images = [render("dots", seed, 64) for seed in range(5)] + [render("geometric", 11, 64)]
+    return [*images, ImageEnhance.Brightness(images[1]).enhance(1.05)]
+
+
+def test_works_outside_the_set_that_widen_it_are_coverage_and_strays_or_lookalikes_are_not() -> None:
+    candidates = [render("waves", 20, 64), render("dots", 30, 64), render("waves", 21, 64), render("blobs", 5, 64),
+                  render("waves", 22, 64)]
+    findings, _ = analyse(_features(_set_with_planted_findings()), _features(candidates))
+    assert [(f.kind, f.members) for f in findings if f.kind != "coverage"] == [("outlier", (5,)),
+                                                                                 ("near_duplicate", (1, 6))]
+    cover = [f for f in findings if f.kind == "coverage"]
+    assert {f.members[0] for f in cover} == {0, 2, 4}  # the waves: a second style of the artist, left out
+    assert [f.score for f in cover] == sorted((f.score for f in cover), reverse=True)
+    for f in cover:
+        ev = f.evidence
+        assert ev["ratio"] >= 2.0 and ev["nearest_set_distance"] == pytest.approx(
+            ev["ratio"] * ev["set_typical_nearest"], rel=0.01)
+        assert ev["robust_z_among_your_works"] < 3.5 and 0.5 < f.confidence <= 1
+
+
+def test_a_lone_stray_or_more_of_the_same_adds_no_coverage() -> None:
+    base = _features(_set_with_planted_findings())
+    assert [f for f in analyse(base, _features([render("blobs", 5, 64)]))[0] if f.kind == "coverage"] == []
+    same = _features([render("dots", seed, 64) for seed in range(30, 34)])
+    assert [f for f in analyse(base, same)[0] if f.kind == "coverage"] == []
