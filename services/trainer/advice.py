@@ -69,8 +69,10 @@ class Advisor:
         if model is None or model.owner_id != actor_id:
             raise NotFound(f"no model {req.id!r}")
         by_work = {w.work_id: w.asset_ids for w in await consent_store.model_works(self.pool, model.id)}
-        # The current set: the model's works (a retrain drops withdrawn ones), their images once each.
-        pairs = list(dict.fromkeys((w, a) for w in model.work_ids for a in by_work.get(w, [])))
+        withdrawn = set(await consent_store.withdrawn_of_model(self.pool, model))
+        # The current set: the model's works but those whose consent was withdrawn (the next training
+        # leaves them out), their images once each.
+        pairs = list(dict.fromkeys((w, a) for w in model.work_ids if w not in withdrawn for a in by_work.get(w, [])))
         wanted = pairs[:MAX_IMAGES]
         others = await self._candidates(model) if req.kind in (None, "coverage") else []
         found = await self._features([a for _, a in wanted + others])
@@ -125,8 +127,9 @@ class Advisor:
                     return
                 try:
                     features = await asyncio.to_thread(image_features, data)
-                except FeatureError as exc:
-                    log.warning("trainer.advice.unreadable", asset_id=asset_id, error=str(exc))
+                except Exception as exc:  # one unreadable image is skipped, not the whole advice
+                    log.warning("trainer.advice.unreadable", asset_id=asset_id, error=repr(exc),
+                                expected=isinstance(exc, FeatureError))
                     return
             found[asset_id] = self.cache[asset_id] = features
             while len(self.cache) > CACHE_SIZE:

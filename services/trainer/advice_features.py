@@ -55,7 +55,7 @@ def _decode(data: bytes) -> Image.Image:
             raise FeatureError(f"image too large ({img.width}x{img.height})")
         img.draft("RGB", (CROP * 2, CROP * 2))  # JPEG: decode at a reduced scale
         img.load()
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise FeatureError(f"cannot decode image: {exc}") from exc
     if img.mode in ("RGBA", "LA", "P"):  # transparency on white, as the training data
         rgba = img.convert("RGBA")

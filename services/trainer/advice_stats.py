@@ -35,7 +35,7 @@ from shared.contracts.trainer_advice import AdviceKind
 K_NEAREST = 3
 Z = 3.5
 RATIO = 1.5
-MIN_DISTANCE = 0.2  # in feature units (1: no colour in common): closer than this never blurs a style
+MIN_DISTANCE = 0.3  # in feature units (1: no colour in common): closer than this never blurs a style
 MIN_SET = 5
 MAD_TO_SD = 1.4826
 MAX_HAMMING = 6
