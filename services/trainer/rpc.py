@@ -1,12 +1,14 @@
 """The trainer's contract operations (`shared.contracts.trainer`), all acting as the calling user:
 `models.create`, `models.get` (anyone's public model too), `models.directions`, `models.list`, `models.cancel`,
-`models.refine`, `models.update`, `models.retrain`, `training.uses`."""
+`models.refine`, `models.update`, `models.retrain`, `training.uses`, `models.advice`
+(services/trainer/advice.py)."""
 
 from __future__ import annotations
 
 from services.trainer import sharing
 from services.trainer.service import ModelService
 from shared.contracts import trainer as t
+from shared.contracts.trainer_advice import TrainingSetAdvice, TrainingSetAdviceRequest
 from shared.messaging.rpc import Call, RpcServer
 
 
@@ -38,6 +40,10 @@ def register(rpc: RpcServer, service: ModelService) -> None:
     async def refine(req: t.StyleModelRefine, call: Call) -> t.StyleModelAccepted:
         return await service.refine(call.actor, req)
 
+    async def advice(req: TrainingSetAdviceRequest, call: Call) -> TrainingSetAdvice:
+        assert service.advisor is not None, "the app sets the advisor before serving"
+        return await service.advisor.advise(call.actor, req)
+
     rpc.serve(t.MODELS_CREATE, create)
     rpc.serve(t.MODELS_GET, get)
     rpc.serve(t.MODELS_DIRECTIONS, directions)
@@ -47,3 +53,4 @@ def register(rpc: RpcServer, service: ModelService) -> None:
     rpc.serve(t.MODELS_UPDATE, update)
     rpc.serve(t.MODELS_RETRAIN, retrain)
     rpc.serve(t.TRAINING_USES, uses)
+    rpc.serve(t.MODELS_ADVICE, advice)

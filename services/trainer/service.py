@@ -8,6 +8,7 @@ import asyncpg
 from nats.aio.client import Client as NATS
 
 from services.trainer import consent_store, store
+from services.trainer.advice import Advisor
 from services.trainer.events import canceled_event, job_event, queued_event
 from services.trainer.settings import TrainerSettings
 from services.trainer.store import JobRow, ModelRow, VersionRow
@@ -94,6 +95,7 @@ class ModelService:
     def __init__(self, settings: TrainerSettings, pool: asyncpg.Pool, nc: NATS,
                  objects: ObjectStore | None = None) -> None:
         self.settings, self.pool, self.nc, self.objects = settings, pool, nc, objects
+        self.advisor: Advisor | None = None  # set by the app, which owns the HTTP session it downloads with
 
     async def _check_limit(self, conn: asyncpg.Connection, owner_id: str) -> None:
         await check_training_limit(conn, self.settings, owner_id)

@@ -13,6 +13,7 @@ from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 from shared.contracts.common import Listing, Reply, Strict
 from shared.contracts.licences import ALL_RIGHTS_RESERVED, CUSTOM, LicenceTerms, SpdxLicence
 from shared.contracts.operation import operation
+from shared.contracts.trainer_advice import TrainingSetAdvice, TrainingSetAdviceRequest
 
 SERVICE = "trainer"
 MAX_STEPS = 20_000
@@ -362,3 +363,9 @@ MODELS_RETRAIN = operation(
 TRAINING_USES = operation(
     SERVICE, "training.uses", TrainingUsesQuery, TrainingUses,
     summary="Where your works were used: per work, the models and versions trained on it")
+
+# Training-set advice (issue 21): the models are in shared/contracts/trainer_advice.py.
+MODELS_ADVICE = operation(
+    SERVICE, "models.advice", TrainingSetAdviceRequest, TrainingSetAdvice,
+    summary="Advice on your model's training set: images far from the rest (would blur the style) and "
+            "near-duplicate pairs (would add nothing), each with its evidence", problems=(404,), timeout_s=60.0)

@@ -103,7 +103,7 @@ IDENTITIES: tuple[Identity, ...] = (
                         Consumer("COMMUNITY", "assets-owner-deleted"))),
     Identity("trainer", publishes=("trainer.>", "jobs.train"),
              calls=("svc.community.works.training_set", "svc.assets.store", "svc.assets.read_urls",
-                    "svc.inference.ratings.top"),
+                    "svc.inference.ratings.top", "svc.community.users.get", "svc.community.works.list"),
              consumers=(Consumer(JOBS_STREAM, "trainer-train", dead_letter=True),
                         Consumer("COMMUNITY", "trainer-consent"), Consumer("INFERENCE", "trainer-usage"))),
     Identity("inference", publishes=("inference.>", "jobs.generate"),

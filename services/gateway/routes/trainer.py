@@ -14,6 +14,7 @@ from services.gateway.openapi import Schemas
 from services.gateway.routing import Route, add_routes
 from services.gateway.settings import GatewaySettings
 from shared.contracts import trainer as t
+from shared.contracts.trainer_advice import TrainingSetAdviceQuery
 
 TAG = "models"
 
@@ -29,6 +30,7 @@ ROUTES = [
     Route("POST", "/v1/models/{id}/retrain", t.MODELS_RETRAIN, body=t.StyleModelRetrainBody, status=202,
           location="/v1/models/{id}"),
     Route("GET", "/v1/me/training-uses", t.TRAINING_USES, query=t.TrainingUsesQuery),
+    Route("GET", "/v1/models/{id}/training-set/advice", t.MODELS_ADVICE, query=TrainingSetAdviceQuery),
 ]
 
 
