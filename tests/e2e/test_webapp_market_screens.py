@@ -43,12 +43,22 @@ UI_TIMEOUT_MS = 20_000
 TEST_EVENT = "webhooks.endpoint.test"
 
 
+async def fits_a_phone(page: Page, where: str) -> None:
+    """At 390 px the page as it is now does not scroll sideways."""
+    size = page.viewport_size or {"width": 1280, "height": 860}
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.wait_for_timeout(200)
+    box = await page.evaluate("() => ({ scroll: document.documentElement.scrollWidth, width: innerWidth })")
+    await page.set_viewport_size(size)
+    assert box["scroll"] <= box["width"] + 1, f"{where} scrolls sideways at 390 px: {box}"
+
+
 async def seed(http: aiohttp.ClientSession) -> dict[str, Any]:
     """A seller with a public picture (and a tiny style model training meanwhile), a buyer who
     published a resized JPEG of that picture, acknowledging the likeness."""
     seller, buyer = await sign_up(http, "seller_"), await sign_up(http, "buyer_")
     await seller.call("PATCH", "/v1/me", 200, json={"allow_training": True})
-    original = png("waves", 7301, 256)
+    original = png("waves", 7301)
     original_asset = await upload(seller, original)
     work = await seller.call("POST", "/v1/works", 201, json={"title": "Tide by hand", "asset_ids": [original_asset],
                                                               "allow_training": True})
@@ -146,6 +156,7 @@ async def _licence_trade(page: Page, buyer_page: Page, gateway_url: str, c: dict
                                                             data={"jws": cert["jws"]})).json()
     assert verified["valid"] is True and verified["claims"]["work_id"] == c["work"]["id"], verified
     await axe_clean(buyer_page, "the buyer's licences page")
+    await fits_a_phone(buyer_page, "the buyer's licences page")
     await snap(buyer_page, "licences")
 
 
@@ -159,6 +170,7 @@ async def _credits(page: Page, buyer_page: Page, gateway_url: str) -> None:
     await expect(rows.first.locator("td").last).to_have_text(str(GRANT - OFFER))
     await expect(buyer_page.locator("#nav a.active")).to_have_text("Market")
     await axe_clean(buyer_page, "the buyer's credits")
+    await fits_a_phone(buyer_page, "the buyer's credits")
     await snap(buyer_page, "credits")
     await page.goto(f"{gateway_url}/#/credits")
     await expect(page.locator("#balance-amount")).to_have_text(f"{GRANT + OFFER} credits")
@@ -183,6 +195,7 @@ async def _possible_copy(page: Page, gateway_url: str, c: dict[str, Any]) -> Non
     mine = pair.get_by_role("link", name="open your work")
     await expect(mine).to_have_attribute("href", f"#/works/{c['work']['id']}")
     await axe_clean(page, "possible copies")
+    await fits_a_phone(page, "possible copies")
     await snap(page, "possible-copies")
 
 
@@ -209,6 +222,7 @@ async def _webhooks(page: Page, gateway_url: str, receiver: Receiver) -> None:
     await expect(endpoint).to_contain_text(receiver.url("hook"))
     await expect(endpoint).to_contain_text("inference.generation.completed")
     await axe_clean(page, "webhooks with the new secret")
+    await fits_a_phone(page, "webhooks with the new secret")
     await snap(page, "webhooks")
     # The secret is gone once the page is left.
     await page.reload()
@@ -228,6 +242,7 @@ async def _webhooks(page: Page, gateway_url: str, receiver: Receiver) -> None:
     await row.get_by_role("button", name=re.compile("^Retry")).click()
     await expect(row.locator(".retry-note")).to_contain_text("switched off: resume its deliveries")
     await axe_clean(page, "the delivery log with a failed delivery")
+    await fits_a_phone(page, "the delivery log with a failed delivery")
     await snap(page, "webhook-log")
     await page.get_by_role("button", name="Resume deliveries").click()
     await expect(page.locator("#endpoint-state")).to_be_empty()
@@ -262,6 +277,7 @@ async def _pricing(page: Page, buyer_page: Page, gateway_url: str, seller: Membe
     await expect(page.locator("#pricing-summary")).to_contain_text("Others pay 3 credits per image; 40% of it")
     await expect(share).not_to_have_attribute("aria-invalid", "true")
     await axe_clean(page, "the owner's model page with its price")
+    await fits_a_phone(page, "the owner's model page with its price")
     await page.locator("#pricing-form").scroll_into_view_if_needed()
     await snap(page, "model-pricing")
     await buyer_page.goto(f"{gateway_url}/#/models/{model_id}")
