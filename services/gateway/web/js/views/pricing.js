@@ -24,13 +24,13 @@ export function pricingForm(model) {
   const summary = el("p", { class: "muted", id: "pricing-summary" }, "Loading the price…");
   const price = el("input", { name: "price_per_image", type: "number", min: 0, step: 1, value: 0, inputmode: "numeric" });
   const share = el("input", { name: "contributors_share", type: "number", min: 0, max: 100, step: 1, value: 0, inputmode: "numeric" });
+  const privateNote = el("p", { class: "muted", id: "pricing-private", hidden: model.visibility === "public" },
+    "Only a public model can be priced: make it public under Sharing first.");
   const form = el("form", { class: "card stack", id: "pricing-form", novalidate: true, "aria-labelledby": "pricing-title" },
     el("h2", { id: "pricing-title" }, "Price"), summary,
     el("div", { class: "row" }, el("label", {}, "Credits per image (0: free)", price),
       el("label", {}, "Contributors' share (%)", share)),
-    model.visibility === "public" ? null
-      : el("p", { class: "muted" }, "Only a public model can be priced: make it public under Sharing first."),
-    status, el("div", { class: "row" }, el("button", { type: "submit" }, "Save price")));
+    privateNote, status, el("div", { class: "row" }, el("button", { type: "submit" }, "Save price")));
   currentPrice(model.id).then((p) => {
     price.value = String(p.price_per_image);
     share.value = String(p.contributors_share);
@@ -49,6 +49,8 @@ export function pricingForm(model) {
       status.replaceChildren(el("p", { class: "ok-text" }, "Price saved."));
     } catch (err) { showFieldErrors(form, err, status); } finally { button.disabled = false; }
   });
+  // The sharing form above may make the model public or private while the page is open.
+  form.update = (changed) => { privateNote.hidden = changed.visibility === "public"; };
   return form;
 }
 
