@@ -48,7 +48,9 @@ async def fits_a_phone(page: Page, where: str) -> None:
     size = page.viewport_size or {"width": 1280, "height": 860}
     await page.set_viewport_size({"width": 390, "height": 844})
     await page.wait_for_timeout(200)
-    box = await page.evaluate("() => ({ scroll: document.documentElement.scrollWidth, width: innerWidth })")
+    box = await page.evaluate("""() => ({ scroll: document.documentElement.scrollWidth, width: innerWidth,
+        wide: [...document.querySelectorAll("body *")].filter((n) => n.getBoundingClientRect().right > innerWidth + 1)
+          .slice(-3).map((n) => `${n.tagName.toLowerCase()}.${n.className} ${Math.round(n.getBoundingClientRect().right)}`) })""")
     await page.set_viewport_size(size)
     assert box["scroll"] <= box["width"] + 1, f"{where} scrolls sideways at 390 px: {box}"
 
@@ -252,7 +254,7 @@ async def _webhooks(page: Page, gateway_url: str, receiver: Receiver) -> None:
     await expect(delivered.locator(".attempts")).to_have_text("6")
     await expect(delivered).to_contain_text("HTTP 200")
     got = await receiver.wait_for("hook", lambda r: len(r) >= 6, 10.0)
-    assert json.loads(got[-1].body)["type"] == TEST_EVENT
+    assert json.loads(got[-1].body)["type"] == f"atelier.{TEST_EVENT}"
 
 
 async def _pricing(page: Page, buyer_page: Page, gateway_url: str, seller: Member, model_id: str) -> None:
