@@ -50,7 +50,7 @@ async def fits_a_phone(page: Page, where: str) -> None:
     await page.wait_for_timeout(200)
     box = await page.evaluate("""() => ({ scroll: document.documentElement.scrollWidth, width: innerWidth,
         wide: [...document.querySelectorAll("body *")].filter((n) => n.getBoundingClientRect().right > innerWidth + 1)
-          .slice(-3).map((n) => `${n.tagName.toLowerCase()}.${n.className} ${Math.round(n.getBoundingClientRect().right)}`) })""")
+          .slice(-3).map((n) => `${n.tagName.toLowerCase()}.${n.className} ${n.getBoundingClientRect().right}`) })""")
     await page.set_viewport_size(size)
     assert box["scroll"] <= box["width"] + 1, f"{where} scrolls sideways at 390 px: {box}"
 
@@ -120,10 +120,10 @@ async def _licence_trade(page: Page, buyer_page: Page, gateway_url: str, c: dict
     refused = f"you offer {GRANT + 1} credits and have {GRANT}"
     await expect(buyer_page.locator("#licence-status")).to_contain_text(refused)
     await axe_clean(buyer_page, "the licence request form with an error")
+    await snap(buyer_page, "licence-request")
     await form.get_by_label("Credits offered").fill(str(OFFER))
     await form.get_by_role("button", name="Send request").click()
     await expect(buyer_page.locator("#licence-sent")).to_contain_text("Request sent")
-    await snap(buyer_page, "licence-request")
 
     # The seller accepts it on their licences page.
     await page.goto(f"{gateway_url}/#/licences")

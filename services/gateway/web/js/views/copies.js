@@ -42,7 +42,8 @@ function copyItem(item) {
   return el("li", { class: "card copy-pair", "data-copy-id": item.id, "data-distance": item.distance },
     el("div", { class: "pair" }, original, theCopy(item)),
     el("p", {}, el("b", { class: "distance" }, `${nearness(item.distance)} (distance ${item.distance} of 64)`),
-      el("span", { class: "muted" }, ` · uploaded ${new Date(item.detected_at).toLocaleString()} by a user (id …${item.uploader_id.slice(-6)})`)));
+      el("span", { class: "muted" }, ` · uploaded ${new Date(item.detected_at).toLocaleString()}`,
+        item.published_in.length ? "" : ` by a user (id …${item.uploader_id.slice(-6)})`)));
 }
 
 export async function render(view) {
