@@ -112,6 +112,7 @@ async def _licence_trade(page: Page, buyer_page: Page, gateway_url: str, c: dict
     await buyer_page.goto(f"{gateway_url}/#/works/{c['work']['id']}")
     await buyer_page.get_by_role("button", name="Request a licence").click()
     form = buyer_page.locator("#licence-form")
+    await expect(form).to_contain_text("This work's own licence: All rights reserved.")
     await form.get_by_label("Use").select_option("commercial")
     await form.get_by_label("Proposed terms (optional)").fill("Print run of 200 posters")
     # More than the balance: the server's words, not a raw dump; nothing is created.

@@ -5,7 +5,7 @@
 import { api, session } from "../api.js";
 import { clearFieldErrors, el, showError, showFieldErrors, toast } from "../ui.js";
 import { credits, marketTabs } from "./credits.js";
-import { workInfo } from "./model-sharing.js";
+import { licenceName, workInfo } from "./model-sharing.js";
 
 const SCOPES = [["personal", "Personal use"], ["editorial", "Editorial use"], ["commercial", "Commercial use"]];
 const scopeName = (s) => (SCOPES.find(([v]) => v === s) || [s, s])[1];
@@ -112,13 +112,18 @@ export async function render(view) {
   await Promise.all([incoming.load(), licences.load(), outgoing.load()]);
 }
 
+function ownLicence(work) {
+  if (work.licence === "LicenseRef-Custom") return `its artist's own terms${work.licence_terms ? ` (“${work.licence_terms}”)` : ""}`;
+  return licenceName(work.licence || "LicenseRef-All-Rights-Reserved");
+}
+
 // On another artist's work: ask for a licence (scope, proposed terms, credits offered, held until decided).
 export function requestControl(work) {
   const box = el("div", { class: "licence-ask" });
   const open = el("button", { type: "button", class: "secondary", id: "ask-licence", "aria-expanded": "false" }, "Request a licence");
   const status = el("div", { class: "form-error", role: "status", "aria-live": "polite", id: "licence-status" });
   const form = el("form", { class: "card stack", id: "licence-form", hidden: true, novalidate: true },
-    el("p", { class: "muted" }, `This work's own licence: ${work.licence || "all rights reserved"}. Ask its artist for more.`),
+    el("p", { class: "muted" }, `This work's own licence: ${ownLicence(work)}. Ask its artist for more.`),
     el("label", {}, "Use", el("select", { name: "scope" }, SCOPES.map(([v, t]) => el("option", { value: v }, t)))),
     el("label", {}, "Proposed terms (optional)", el("textarea", { name: "terms", rows: 2, maxlength: 2000 })),
     el("label", {}, "Credits offered", el("input", { name: "offer_credits", type: "number", min: 0, step: 1, value: 0,

@@ -13,7 +13,7 @@ export const LICENCES = [["LicenseRef-All-Rights-Reserved", "All rights reserved
   ["CC-BY-ND-4.0", "CC BY-ND 4.0 (no changes)"], ["CC-BY-NC-ND-4.0", "CC BY-NC-ND 4.0"],
   ["CC0-1.0", "CC0 1.0 (no conditions)"], ["MIT", "MIT"]];
 const MINING = [["notAllowed", "Not allowed"], ["constrained", "Allowed with conditions"], ["allowed", "Allowed"]];
-const licenceName = (value) => (LICENCES.find(([v]) => v === value) || [value, value])[1];
+export const licenceName = (value) => (LICENCES.find(([v]) => v === value) || [value, value])[1];
 
 // Work ids → { title, author } once per page; a deleted or hidden work reads as such.
 const works = new Map();
