@@ -6,7 +6,7 @@ shows a missing value as the word "null", "undefined" or "NaN".
 
 The pages hold real content made through the API first: an artist's works, a board, a comment, a
 tiny trained style model (made public, so a fan sees its public page), a generation and its published
-AI work, a report in the moderation queue.
+AI work, a report in the moderation queue; the market pages (credits, licences, possible copies, webhooks).
 """
 
 from __future__ import annotations
@@ -97,7 +97,8 @@ def signed_in_pages(c: dict[str, Any]) -> list[str]:
             f"#/models/{c['model']['id']}", "#/models/01NOTYOURS0000000000000000", "#/generate",
             f"#/generate/{c['model']['id']}", "#/generations", f"#/generations/{c['gen']['id']}", "#/insights",
             "#/boards", f"#/boards/{c['board']['id']}", "#/settings", "#/notifications", "#/models/public",
-            "#/training-uses",
+            "#/training-uses", "#/credits", "#/licences", "#/copies", "#/webhooks",
+            "#/webhooks/01NOSUCHHOOK00000000000000",
             f"#/users/{c['artist'].username}", "#/moderation"]
 
 
@@ -188,7 +189,8 @@ async def audit_everything(browser: Browser, gateway_url: str, http: aiohttp.Cli
     fan_session = {"token": fan.token, "user": {"id": fan.id, "username": fan.username}}
     await visit(browser, gateway_url, fan_session, [f"#/boards/{c['board']['id']}", "#/feed/following",
                                                     "#/notifications", "#/settings", "#/models/public",
-                                                    f"#/models/{c['model']['id']}", "#/training-uses"],
+                                                    f"#/models/{c['model']['id']}", "#/training-uses",
+                                                    "#/credits", "#/licences"],
                 problems, errors, "fan", report_on=c["works"][0]["id"])
     await visit(browser, gateway_url, moderator, ["#/moderation", "#/feed/following", "#/notifications"],
                 problems, errors, "moderator")

@@ -21,6 +21,11 @@ import * as moderation from "./views/moderation.js";
 import * as notifications from "./views/notifications.js";
 import * as sharing from "./views/model-sharing.js";
 import * as uses from "./views/training-uses.js";
+import * as credits from "./views/credits.js";
+import * as licences from "./views/licences.js";
+import * as copies from "./views/copies.js";
+import * as webhooks from "./views/webhooks.js";
+import * as webhookLog from "./views/webhook-log.js";
 
 const ID = "([0-9A-Za-z]+)";
 // [pattern on the hash's path, view, needs a signed-in user, page title]
@@ -46,6 +51,11 @@ const ROUTES = [
   [/^#\/settings$/, settings.render, true, "Settings"],
   [/^#\/moderation$/, moderation.render, true, "Moderation"],
   [/^#\/notifications$/, notifications.render, true, "Notifications"],
+  [/^#\/credits$/, credits.render, true, "Credits"],
+  [/^#\/licences$/, licences.render, true, "Licences"],
+  [/^#\/copies$/, copies.render, true, "Possible copies"],
+  [/^#\/webhooks$/, webhooks.render, true, "Webhooks"],
+  [new RegExp(`^#/webhooks/${ID}$`), webhookLog.render, true, "Webhook deliveries"],
   [/^#\/users\/([0-9A-Za-z_.-]+)$/, profile.render, false, "Artist"],
 ];
 
@@ -53,7 +63,8 @@ let cleanup = null;
 
 function signedInLinks() {
   return [["#/upload", "Upload"], ["#/models", "Style models"], ["#/generate", "Generate"],
-    ["#/generations", "Generations"], ["#/boards", "Boards"], ["#/insights", "Insights"], ["#/settings", "Settings"],
+    ["#/generations", "Generations"], ["#/boards", "Boards"], ["#/insights", "Insights"], ["#/credits", "Market"],
+    ["#/settings", "Settings"],
     ...(isModerator() ? [["#/moderation", "Moderation"]] : [])];
 }
 
@@ -62,7 +73,9 @@ function renderChrome() {
   const here = location.hash.split("?")[0];
   const links = [["#/feed", "Feeds"], ...(user ? signedInLinks() : [])];
   document.getElementById("nav").replaceChildren(...links.map(([href, text]) => {
-    const active = here === href || here.startsWith(`${href}/`);
+    // The market pages share one entry (their own tabs tell them apart).
+    const market = href === "#/credits" && credits.MARKET_PAGES.some(([h]) => here === h || here.startsWith(`${h}/`));
+    const active = market || here === href || here.startsWith(`${href}/`);
     return el("a", { href, class: active ? "active" : "", "aria-current": active ? "page" : null }, text);
   }));
   const box = document.getElementById("session");

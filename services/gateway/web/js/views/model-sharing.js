@@ -4,6 +4,7 @@
 
 import { api, request } from "../api.js";
 import { el, plural, showError, showFieldErrors, clearFieldErrors, toast } from "../ui.js";
+import { priceLine } from "./pricing.js";
 
 // SPDX identifiers, as the API answers them (shared/contracts/licences.py).
 export const LICENCES = [["LicenseRef-All-Rights-Reserved", "All rights reserved"],
@@ -12,7 +13,7 @@ export const LICENCES = [["LicenseRef-All-Rights-Reserved", "All rights reserved
   ["CC-BY-ND-4.0", "CC BY-ND 4.0 (no changes)"], ["CC-BY-NC-ND-4.0", "CC BY-NC-ND 4.0"],
   ["CC0-1.0", "CC0 1.0 (no conditions)"], ["MIT", "MIT"]];
 const MINING = [["notAllowed", "Not allowed"], ["constrained", "Allowed with conditions"], ["allowed", "Allowed"]];
-const licenceName = (value) => (LICENCES.find(([v]) => v === value) || [value, value])[1];
+export const licenceName = (value) => (LICENCES.find(([v]) => v === value) || [value, value])[1];
 
 // Work ids → { title, author } once per page; a deleted or hidden work reads as such.
 const works = new Map();
@@ -185,6 +186,7 @@ export function publicPage(view, model) {
       el("dt", {}, "AI training on its images"), el("dd", {}, (MINING.find(([v]) => v === model.training_mining) || [0, model.training_mining])[1])),
     latest ? el("a", { href: `#/generate/${model.id}?version=${latest.version}`, class: "button", id: "generate-link" }, "Generate with this model →")
       : el("p", { class: "notice" }, "No version of this model can generate at the moment."),
+    priceLine(model.id),
     el("p", { class: "muted" }, "Works you publish from it credit the model and its artist."),
     samplesTitle, samples,
     el("h2", {}, "Versions"),

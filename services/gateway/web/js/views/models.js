@@ -4,6 +4,7 @@ import { api, ApiError, isMissing, session } from "../api.js";
 import { assetImage, el, grid, showError, toast, unavailable, workTile } from "../ui.js";
 import { onEvent, subject } from "../live.js";
 import { publicPage, sharingForm, trainingRecord, withdrawalNotice } from "./model-sharing.js";
+import { pricingForm } from "./pricing.js";
 
 const ACTIVE = ["queued", "running"];
 const POLL_MS = 3000;  // a fallback: progress normally arrives on the WebSocket
@@ -168,7 +169,8 @@ export async function detail(view, id) {
   if (model.owner_id !== session.user?.id) { publicPage(view, model); return; }
   const status = el("span", { id: "model-status", class: "badge" });
   const consentBox = el("div");
-  const sharing = sharingForm(model, (saved) => { model = { ...model, ...saved }; render(); });
+  const pricing = pricingForm(model);
+  const sharing = sharingForm(model, (saved) => { model = { ...model, ...saved }; pricing.update(model); render(); });
   const bar = el("div", { style: "width: 0%" });
   const progress = el("div", { class: "progress", role: "progressbar", id: "train-progress", "aria-valuemin": 0,
     "aria-valuemax": 100, "aria-valuenow": 0, "aria-label": "training progress" }, bar);
@@ -254,7 +256,7 @@ export async function detail(view, id) {
   view.replaceChildren(el("h1", {}, model.name || "Style model"),
     el("p", {}, status, el("span", { class: "muted" }, ` ${model.architecture} · ${model.image_size} px · ${model.work_ids.length} works`)),
     consentBox, progress, info, trainError, el("div", { class: "row" }, cancel, generate), refine,
-    el("h2", {}, "Samples"), noSamples, samples, el("h2", {}, "Versions"), versions, sharing);
+    el("h2", {}, "Samples"), noSamples, samples, el("h2", {}, "Versions"), versions, sharing, pricing);
 
   async function refresh() {
     try { model = await api.get(`/v1/models/${id}`); } catch { return; }

@@ -3,6 +3,7 @@
 import { api, session } from "../api.js";
 import { aiBadge, assetImage, clearFieldErrors, confirmButton, el, notFound, plural, showError, showFieldErrors, toast } from "../ui.js";
 import { saveControl } from "./boards.js";
+import { requestControl } from "./licences.js";
 
 const REASONS = [["spam", "Spam"], ["abuse", "Abuse or harassment"], ["copyright", "Copies someone else's work"],
   ["nsfw", "Not safe for work"], ["other", "Something else"]];
@@ -159,6 +160,7 @@ export async function render(view, id) {
       el("div", { class: "row" }, likeButton, commentCount),
       own ? ownerControls(work) : null,
       session.user ? saveControl(work) : null,
+      own || !session.user ? null : requestControl(work),
       own ? null : reportControl(id),
       el("h2", {}, "Comments"), comments, session.user ? commentForm : el("a", { href: "#/signin" }, "Sign in to comment"))));
   if (work.origin === "ai") badges.prepend(aiBadge(work.asset_ids[0]));
