@@ -38,7 +38,7 @@ def config(listen_port: int, upstreams: list[str], root: Path) -> str:
     servers = "\n".join(f"        server {u} max_fails=1 fail_timeout=2s;" for u in upstreams)
     temp = root / "nginx" / "temp"
     return f"""daemon off;
-master_process on;
+master_process off;  # one process: a SIGKILL of it leaves no orphaned worker
 worker_processes 1;
 pid {root / "nginx" / "nginx.pid"};
 error_log {root / "logs" / "nginx.log"} warn;

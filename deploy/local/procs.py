@@ -134,16 +134,12 @@ def _proc_argv(pid: int) -> list[str] | None:
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
-_NGINX_TITLE = "nginx: master process "
-
-
 def _same_command(live: list[str] | None, recorded: list[str]) -> bool:
     # Some servers rewrite their argv in place (juicefs joins it into one string, truncated), so
     # compare the space-joined forms: the live one must be a non-trivial prefix of ours.
     if not live:
         return False
     now, then = " ".join(live).rstrip(), " ".join(recorded)
-    now = now.removeprefix(_NGINX_TITLE)  # nginx's master names itself "nginx: master process <argv>"
     return then.startswith(now) and len(now) >= min(len(then), len(recorded[0]))
 
 

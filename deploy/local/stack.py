@@ -311,6 +311,10 @@ class EmbeddedStack:
     def pids(self) -> dict[str, int]:
         return {r.name: r.pid for r in [*self._servers, *self._services]}
 
+    def record(self, name: str) -> procs.ProcRecord:
+        """The running process `name` (nats-3, community-2, nginx, ...) as started: for fault tests."""
+        return next(r for r in reversed([*self._servers, *self._services]) if r.name == name)
+
     def _require_endpoints(self) -> Endpoints:
         if self.endpoints is None:
             raise RuntimeError("the stack is not started: call start() first")
