@@ -130,9 +130,19 @@ async def _only_newer_instances(nc: NATS, service: str, sent_ms: int) -> bool:
     return started is not None and started > sent_ms and not await _older_instance_answers(nc, service, sent_ms)
 
 
+def _reconnects(nc: NATS) -> int:
+    return int(nc.stats.get("reconnects", 0))
+
+
 async def service_gone(nc: NATS, service: str, sent_ms: int, call_id: str | None = None) -> None:
     """Return once the instance handling the request is gone (see the module's docstring). A busy
-    instance that is slow to answer counts as alive; the call's deadline still bounds the wait."""
+    instance that is slow to answer counts as alive; the call's deadline still bounds the wait.
+
+    When this connection reconnected since the request left (its NATS server died: a cluster node),
+    the request or its answer may have been lost with that server: a call that no instance claims
+    twice in a row after the reconnect counts as lost, whatever instances still live."""
+    reconnects = _reconnects(nc)
+    unclaimed_after_reconnect = 0
     await asyncio.sleep(HOLDER_AFTER_S)
     holder = await _holder(nc, service, call_id) if call_id else None
     await asyncio.sleep(max(0.0, WATCH_AFTER_S - HOLDER_AFTER_S))
@@ -140,6 +150,10 @@ async def service_gone(nc: NATS, service: str, sent_ms: int, call_id: str | None
         try:
             if holder is None and call_id:
                 holder = await _holder(nc, service, call_id)
+                if holder is None and nc.is_connected and _reconnects(nc) > reconnects:
+                    unclaimed_after_reconnect += 1
+                    if unclaimed_after_reconnect >= 2:
+                        return
             if holder is not None:
                 await nc.request(alive_subject(service, holder), b"", timeout=PING_TIMEOUT_S)
             elif await _only_newer_instances(nc, service, sent_ms):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -37,17 +38,26 @@ REPLAY_LIMIT_S = 10.0
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
-    stack = EmbeddedStack(tmp_path_factory.mktemp("cluster-state"), with_triton=False, replicas=2)
+    state = tmp_path_factory.mktemp("cluster-state")
+    stack = EmbeddedStack(state, with_triton=False, replicas=2)
     try:
         stack.start()
         stack.start_services(SERVICES, gateway_port=0)
         yield stack
     finally:
         recorded = list(stack.pids().values())
+        stack.stop()
+        # The logs outlive the state dir (pytest keeps its last temp dirs): what to read after a failure.
+        shutil.copytree(state / "logs", state.parent / f"{state.name}-logs", dirs_exist_ok=True)
         stack.destroy()
         left = [pid for pid in recorded if Path(f"/proc/{pid}").exists()
                 and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()]
         assert not left, f"processes left running after stop: {left}"
+
+
+def _get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.loads(resp.read())
 
 
 async def _client(http: aiohttp.ClientSession, session: dict[str, Any], figures: Figures,
@@ -72,20 +82,30 @@ async def _listed(http: aiohttp.ClientSession, username: str) -> list[str]:
         return [w["id"] for w in (await resp.json())["items"]]
 
 
-def test_cluster_mode_runs_replicas_behind_nginx(cluster: EmbeddedStack) -> None:
+async def test_cluster_mode_runs_replicas_behind_nginx(cluster: EmbeddedStack) -> None:
     names = set(cluster.pids())
     assert {"nats", "nats-2", "nats-3", "nginx", "community", "community-2", "assets", "assets-2",
             "gateway", "gateway-2", "postgres"} <= names, names
     assert len(cluster.service_env("community")["ATELIER_NATS_URL"].split(",")) == 3
     assert cluster.endpoints is not None
     jsz = f"{cluster.endpoints.nats_monitor_url}/jsz?accounts=true&streams=true"
-    with urllib.request.urlopen(jsz, timeout=5) as resp:
-        doc = json.loads(resp.read())
+    doc = await asyncio.to_thread(_get_json, jsz)
     streams = {s["name"]: s for d in doc.get("account_details", []) for s in d.get("stream_detail", [])}
     assert {"COMMUNITY", "JOBS", "KV_idempotency", "KV_quotas"} <= set(streams), sorted(streams)
     # Every stream has a leader and two followers on the other nodes (replication 3).
     for name, stream in streams.items():
         assert len(stream["cluster"].get("replicas", [])) == 2, (name, stream["cluster"])
+    # nginx passes WebSocket upgrades to the gateways, and sign-ups land on both replicas' platform.
+    async with aiohttp.ClientSession(base_url=cluster.service_urls["gateway"],
+                                     timeout=aiohttp.ClientTimeout(total=15)) as http:
+        session = await sign_up(http, Figures())
+        protocols = ("atelier.v1", f"bearer.{session['token']}")
+        async with http.ws_connect("/v1/events", protocols=protocols) as ws:
+            await ws.send_json({"ping": "through nginx"})
+            assert await ws.receive_json(timeout=5) == {"pong": "through nginx"}
+        for _ in range(4):  # round robin: both gateways verify the token community issued
+            async with http.get("/v1/me", headers={"Authorization": f"Bearer {session['token']}"}) as resp:
+                assert resp.status == 200, await resp.text()
 
 
 async def test_sigkill_of_a_nats_node_and_replicas_during_a_workload(cluster: EmbeddedStack) -> None:
