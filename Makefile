@@ -30,9 +30,8 @@ down:
 	@if [ -x $(PY) ]; then $(PY) -m deploy.local down; else echo "nothing to stop (no venv)"; fi
 
 # The single-instance fault tests run in a session of their own: beside the shared platform's
-# instances they would be replicas, and they measure the single-instance case (a request killed
-# before anyone knew who held it waits for its deadline beside an older replica: docs/operations.md,
-# "Faults and replicas").
+# instances they would be replicas, and they measure the single-instance case (the replica case is
+# tests/integration/test_cluster.py; docs/operations.md, "Faults and replicas").
 FAULTS_ALONE = tests/integration/test_faults_services.py
 
 test: $(STAMP) tools
