@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS := trainer,inference,stack,dev
 
-.PHONY: run up down test test-unit test-integration fuzz bench bench-report lint tools clean schemas
+.PHONY: run up down test test-cluster test-unit test-integration fuzz bench bench-report lint tools clean schemas
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,14 +30,17 @@ down:
 	@if [ -x $(PY) ]; then $(PY) -m deploy.local down; else echo "nothing to stop (no venv)"; fi
 
 # The single-instance fault tests run in a session of their own: beside the shared platform's
-# instances they would be replicas, and they measure the single-instance case (a request killed
-# before anyone knew who held it waits for its deadline beside an older replica: docs/operations.md,
-# "Faults and replicas").
+# instances they would be replicas, and they measure the single-instance case (the replica case is
+# tests/integration/test_cluster.py; docs/operations.md, "Faults and replicas").
 FAULTS_ALONE = tests/integration/test_faults_services.py
 
 test: $(STAMP) tools
 	$(PY) -m pytest -p no:cacheprovider -ra $(FAULTS_ALONE) $(PYTEST_ARGS)
 	$(PY) -m pytest -p no:cacheprovider -ra --ignore=$(FAULTS_ALONE) $(PYTEST_ARGS)
+
+# Cluster mode (ATELIER_REPLICAS=2) under faults: a 3-node NATS, two of each service, nginx (make test runs it too).
+test-cluster: $(STAMP) tools
+	$(PY) -m pytest -p no:cacheprovider -ra -s tests/integration/test_cluster.py $(PYTEST_ARGS)
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider tests/unit $(PYTEST_ARGS)

@@ -56,7 +56,7 @@ async def migrate_streams(settings: ServiceSettings) -> None:
     `ATELIER_NATS_MIGRATE_STREAMS`); the identity must be allowed to manage streams."""
     nc = await connect_as(settings, name=f"atelier-{settings.service_name}-migrate")
     try:
-        await ensure_streams(nc.jetstream(timeout=settings.publish_timeout_s))
+        await ensure_streams(nc.jetstream(timeout=settings.publish_timeout_s), replicas=settings.nats_replicas)
     finally:
         await nc.close()
 
@@ -87,7 +87,7 @@ def nats_ctx(settings: ServiceSettings) -> CleanupCtx:
         nc = await connect_as(settings)
         js = nc.jetstream(timeout=settings.publish_timeout_s)
         if settings.nats_manage_streams:
-            await ensure_streams(js)
+            await ensure_streams(js, replicas=settings.nats_replicas)
         app[NC], app[JS] = nc, js
 
         async def nats_ready() -> bool:

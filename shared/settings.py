@@ -27,7 +27,11 @@ class ServiceSettings(BaseSettings):
     http_port: int = Field(8081, ge=0, le=65535)
     state_dir: Path = Path(".atelier")
 
-    nats_url: str = "nats://127.0.0.1:4222"  # tls://... for TLS (see nats_tls_ca_file)
+    # tls://... for TLS (see nats_tls_ca_file); a cluster: its servers' URLs, comma-separated.
+    nats_url: str = "nats://127.0.0.1:4222"
+    # Copies JetStream keeps of each stream and KV bucket it creates: 1 on one server, 3 on a
+    # 3-node cluster (the local cluster mode, ATELIER_REPLICAS=2, sets it).
+    nats_replicas: int = Field(1, ge=1, le=5)
     nats_connect_timeout_s: float = 5.0
     # This process's NATS identity (shared/messaging/permissions.py). Unset: connect without
     # credentials, as to a server that has none configured.

@@ -6,6 +6,8 @@
 - status: what stack.json records and whether each process is alive.
 
 State dir: $ATELIER_STATE_DIR or .atelier/. Gateway port: $ATELIER_GATEWAY_PORT or 8080 (0: any).
+Cluster mode: $ATELIER_REPLICAS=2 runs a 3-node NATS cluster, two of every service and nginx in
+front of the gateways (on the gateway port); it needs nginx (`make tools` as root). Default 1.
 """
 
 from __future__ import annotations
@@ -33,6 +35,17 @@ def _state_dir() -> Path:
 
 def _gateway_port() -> int:
     return int(os.environ.get("ATELIER_GATEWAY_PORT") or 8080)
+
+
+def _replicas() -> int:
+    raw = os.environ.get("ATELIER_REPLICAS") or "1"
+    if not raw.isdigit() or not 1 <= int(raw) <= 5:
+        raise procs.StartError(f"ATELIER_REPLICAS={raw!r}: give a whole number from 1 to 5")
+    return int(raw)
+
+
+def _stack() -> EmbeddedStack:
+    return EmbeddedStack(_state_dir(), replicas=_replicas())
 
 
 def _start(stack: EmbeddedStack) -> str:
@@ -63,7 +76,7 @@ def _print_summary(stack: EmbeddedStack, gateway_url: str) -> None:
 
 
 def cmd_up() -> int:
-    stack = EmbeddedStack(_state_dir())
+    stack = _stack()
     recorded = state.StackFile(stack.state_dir).records()
     if recorded and all(procs.is_running(r) for r in recorded):
         print(f"already running (see {stack.state_dir / state.STACK_FILE}); `make down` stops it")
@@ -120,7 +133,7 @@ def _raise_interrupt(signum: int, _frame: FrameType | None) -> None:
 
 
 def cmd_run() -> int:
-    stack = EmbeddedStack(_state_dir())
+    stack = _stack()
     # SIGINT too: a shell starting us in the background would otherwise leave it ignored.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_interrupt)

@@ -6,6 +6,7 @@
 #   - axe-core 4.14.1 from npm under .tools/ (the web app's accessibility tests run it in Chromium)
 #   - @asyncapi/parser 3.6.6 from npm under .tools/ (the tests validate /v1/asyncapi.json with it)
 #   - Debian chromium (browser tests), as root only
+#   - Debian nginx (the load balancer of cluster mode, ATELIER_REPLICAS=2), as root only
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -106,8 +107,27 @@ ensure_chromium() {
     fi
 }
 
+ensure_nginx() {
+    if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then
+        return
+    fi
+    if is_root; then
+        echo "install-tools: installing nginx (apt; cluster mode's load balancer)"
+        apt_install nginx-light
+        # Debian's package starts a system nginx on port 80; the launcher runs its own (in the
+        # state dir, foreground), so stop the one the install just started.
+        if [ -s /run/nginx.pid ]; then
+            /usr/sbin/nginx -s stop 2>/dev/null || true
+        fi
+    else
+        echo "install-tools: note: nginx is missing and installing it needs root (apt-get install nginx-light);" \
+            "cluster mode (ATELIER_REPLICAS=2) needs it"
+    fi
+}
+
 ensure_postgres
 ensure_kustomize
 ensure_axe
 ensure_asyncapi_parser
 ensure_chromium
+ensure_nginx

@@ -7,6 +7,10 @@ Used by `python -m deploy.local` and by the test suite's session fixtures:
     urls = stack.start_services(["community", "gateway"], gateway_port=0)
     ...
     stack.stop()      # or stack.destroy() to also delete every file it made (tests)
+
+Cluster mode (`replicas=2`, ATELIER_REPLICAS=2 for the launcher): a 3-node NATS cluster with
+streams and KV buckets at 3 replicas, `replicas` instances of every service, and nginx in front
+of the gateways on the gateway port (deploy/local/nginx.py).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Any
 
 from deploy.local import keys, nats_auth, pgdir, procs, services, state
 from deploy.local.nats import start_nats
+from deploy.local.nats_cluster import NODES, start_nats_cluster
+from deploy.local.nginx import nginx_binary, start_nginx
 from deploy.local.postgres import start_postgres
 from deploy.local.s3 import start_s3
 from deploy.local.triton import start_triton
@@ -48,14 +54,27 @@ def _with_retries(start: Callable[[], Any]) -> tuple[Any, float]:
 SERVICE_GRACE_S = services.SHUTDOWN_TIMEOUT_S + 5.0
 
 
-async def _ensure_streams(admin_url: str) -> None:
+STREAMS_TIMEOUT_S = 60.0
+
+
+async def _ensure_streams(admin_url: str, replicas: int) -> None:
+    """Create the streams; a fresh cluster answers "JetStream not ready" until it elected its
+    meta leader (a few seconds), so keep trying until STREAMS_TIMEOUT_S."""
     import nats
 
     from shared.messaging.streams import ensure_streams
 
     nc = await nats.connect(admin_url, name="atelier-launcher", connect_timeout=5, allow_reconnect=False)
+    deadline = time.monotonic() + STREAMS_TIMEOUT_S - 5
     try:
-        await ensure_streams(nc.jetstream(timeout=10.0))
+        while True:
+            try:
+                await ensure_streams(nc.jetstream(timeout=10.0), replicas=replicas)
+                return
+            except Exception:
+                if replicas == 1 or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
     finally:
         await nc.close()
 
@@ -84,9 +103,13 @@ class Endpoints:
 
 
 class EmbeddedStack:
-    def __init__(self, state_dir: Path, with_triton: bool = True) -> None:
+    def __init__(self, state_dir: Path, with_triton: bool = True, replicas: int = 1) -> None:
+        if replicas < 1:
+            raise ValueError("replicas must be at least 1")
         self.state_dir = Path(state_dir).resolve()
         self.with_triton = with_triton
+        self.replicas = replicas
+        self.nats_replicas = NODES if replicas > 1 else 1
         self.endpoints: Endpoints | None = None
         self.service_urls: dict[str, str] = {}
         self.timings: dict[str, float] = {}  # seconds: <server>_ready, start_total, stop_total, ...
@@ -104,10 +127,13 @@ class EmbeddedStack:
         began = time.monotonic()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.recover()
+        if self.replicas > 1:
+            nginx_binary()  # no load balancer, no cluster mode: refuse before starting anything
         private_key, public_key = keys.ensure_jwt_keys(self.state_dir)
         secret = state.load_secrets(self.state_dir)
+        nats_start = start_nats_cluster if self.replicas > 1 else start_nats
         jobs: dict[str, Callable[[], Any]] = {
-            "nats": lambda: start_nats(self.state_dir, self._register_server),
+            "nats": lambda: nats_start(self.state_dir, self._register_server),
             "postgres": lambda: start_postgres(self.state_dir, self._register_server),
             "s3": lambda: start_s3(self.state_dir, secret["s3_access_key"], secret["s3_secret_key"],
                                    self._register_server),
@@ -147,7 +173,8 @@ class EmbeddedStack:
         """The admin identity creates the streams; services may not (ATELIER_NATS_MANAGE_STREAMS=false)."""
         try:  # in a thread of its own: start() may be called from inside an event loop (async tests)
             with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-                pool.submit(lambda: asyncio.run(_ensure_streams(admin_url))).result(timeout=60)
+                run = lambda: asyncio.run(_ensure_streams(admin_url, self.nats_replicas))  # noqa: E731
+                pool.submit(run).result(timeout=STREAMS_TIMEOUT_S)
         except BaseException:
             self.stop()
             raise
@@ -175,8 +202,8 @@ class EmbeddedStack:
     def recover(self) -> list[str]:
         """Stop what a crashed earlier run of this state dir left running; returns their names."""
         leftovers = self._file.records()
-        own = [r for r in leftovers if r.name in services.ORDER]
-        servers = [r for r in leftovers if r.name not in services.ORDER]
+        own = [r for r in leftovers if services.service_of(r.name) or r.name == "nginx"]
+        servers = [r for r in leftovers if r not in own]
         for group, grace in ((own, SERVICE_GRACE_S), (servers, SERVER_GRACE_S)):
             survivors = procs.stop_all(group, grace_s=grace)
             if survivors:
@@ -200,6 +227,7 @@ class EmbeddedStack:
             "ATELIER_NATS_USER": identity,
             "ATELIER_NATS_PASSWORD": self._nats_passwords[identity],
             "ATELIER_NATS_MANAGE_STREAMS": "false" if identity != ADMIN else "true",
+            "ATELIER_NATS_REPLICAS": str(self.nats_replicas),
             "ATELIER_DATABASE_URL": ep.database_url,
             "ATELIER_S3_ENDPOINT": ep.s3_endpoint,
             "ATELIER_S3_ACCESS_KEY": ep.s3_access_key,
@@ -225,15 +253,36 @@ class EmbeddedStack:
         return env
 
     def start_services(self, names: list[str], gateway_port: int = 8080) -> dict[str, str]:
-        """Start `python -m services.<name>` for each name; returns name -> base URL once all are ready."""
+        """Start `python -m services.<name>` for each name; returns name -> base URL once all are ready.
+
+        In cluster mode every replica is listed (community, community-2, ...); "gateway" is then
+        nginx's URL, in front of both gateways (gateway-1 and gateway-2 their own)."""
         logs = self.state_dir / "logs"
         started = services.start_services(names, self.service_env(), logs, gateway_port,
-                                          self._register_service, env_for=self.service_env)
+                                          self._register_service, env_for=self._instance_env,
+                                          replicas=self.replicas)
         for name, service in started.items():
             self.service_urls[name] = service.url
             self.timings[f"{name}_ready"] = service.ready_s
+        gateways = [s.url for n, s in started.items() if services.service_of(n) == "gateway"]
+        if self.replicas > 1 and gateways:
+            self.service_urls["gateway-1"] = self.service_urls.pop("gateway")
+            port = gateway_port or procs.free_port()
+            balancer = start_nginx(self.state_dir, port, [u.removeprefix("http://") for u in gateways],
+                                   self._register_service)
+            self.service_urls["gateway"] = balancer.url
+            self.timings["nginx_ready"] = balancer.ready_s
         self._file.update(services=self.service_urls, gateway_url=self.service_urls.get("gateway", ""))
-        return {name: service.url for name, service in started.items()}
+        return {name: url for name, url in self.service_urls.items() if services.service_of(name) in names}
+
+    def _instance_env(self, name: str) -> dict[str, str]:
+        env = self.service_env(name)
+        if self.replicas > 1 and name == "gateway":
+            # Behind nginx: the client's address is the last X-Forwarded-For hop, and rate limits
+            # count in the shared KV bucket, as one platform.
+            env["ATELIER_FORWARDED_HOPS"] = os.environ.get("ATELIER_FORWARDED_HOPS", "1")
+            env["ATELIER_RATE_LIMIT_BACKEND"] = os.environ.get("ATELIER_RATE_LIMIT_BACKEND", "nats")
+        return env
 
     # -- stop ------------------------------------------------------------------------------------
 
@@ -261,6 +310,10 @@ class EmbeddedStack:
 
     def pids(self) -> dict[str, int]:
         return {r.name: r.pid for r in [*self._servers, *self._services]}
+
+    def record(self, name: str) -> procs.ProcRecord:
+        """The running process `name` (nats-3, community-2, nginx, ...) as started: for fault tests."""
+        return next(r for r in reversed([*self._servers, *self._services]) if r.name == name)
 
     def _require_endpoints(self) -> Endpoints:
         if self.endpoints is None:

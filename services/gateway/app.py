@@ -48,7 +48,7 @@ def idempotency_ctx(settings: GatewaySettings) -> CleanupCtx:
         if settings.idempotency_backend == "nats":
             app[IDEMPOTENCY_STORE] = await NatsIdempotencyStore.open(
                 app[JS], settings.idempotency_bucket, settings.idempotency_ttl_s, settings.idempotency_pending_s,
-                nc=app[NC])
+                nc=app[NC], replicas=settings.nats_replicas)
         else:
             app[IDEMPOTENCY_STORE] = MemoryIdempotencyStore(settings.idempotency_ttl_s, settings.idempotency_pending_s)
         yield

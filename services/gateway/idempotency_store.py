@@ -147,12 +147,12 @@ class NatsIdempotencyStore:
 
     @classmethod
     async def open(cls, js: JetStreamContext, bucket: str, ttl_s: float, pending_s: float,
-                   nc: NATS | None = None) -> NatsIdempotencyStore:
+                   nc: NATS | None = None, replicas: int = 1) -> NatsIdempotencyStore:
         try:
             kv = await js.key_value(bucket)
         except BucketNotFoundError:
             try:
-                kv = await js.create_key_value(bucket=bucket, ttl=ttl_s, history=1,
+                kv = await js.create_key_value(bucket=bucket, ttl=ttl_s, history=1, replicas=replicas,
                                                description="Idempotency-Key responses of the gateway")
             except Exception:  # another replica created it at the same moment
                 kv = await js.key_value(bucket)

@@ -119,13 +119,13 @@ class NatsQuotaStore:
 
     @classmethod
     async def open(cls, js: JetStreamContext, bucket: str, max_window_s: float,
-                   timeout_s: float = 2.0) -> NatsQuotaStore:
+                   timeout_s: float = 2.0, replicas: int = 1) -> NatsQuotaStore:
         try:
             kv = await js.key_value(bucket)
         except BucketNotFoundError:
             try:
                 # `ttl` bounds every key's life; each key also carries its own, shorter TTL.
-                kv = await js.create_key_value(bucket=bucket, ttl=max_window_s * 2, history=1,
+                kv = await js.create_key_value(bucket=bucket, ttl=max_window_s * 2, history=1, replicas=replicas,
                                                description="Per-user quota counters of the gateway")
             except Exception:  # another replica created it at the same moment
                 kv = await js.key_value(bucket)

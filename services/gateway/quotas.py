@@ -152,7 +152,8 @@ def quota_ctx(settings: GatewaySettings) -> CleanupCtx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         if settings.quota_backend == "nats":
             app[QUOTA_STORE] = await NatsQuotaStore.open(app[JS], settings.quota_bucket, 3600.0,
-                                                         timeout_s=settings.quota_timeout_s)
+                                                         timeout_s=settings.quota_timeout_s,
+                                                         replicas=settings.nats_replicas)
         else:
             app[QUOTA_STORE] = MemoryQuotaStore()
         yield

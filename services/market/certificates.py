@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fcntl
 import os
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,13 @@ def load_key(settings: MarketSettings) -> Ed25519PrivateKey:
     pem = settings.market_licence_key.get_secret_value().encode()
     if not pem:
         path = settings.licence_key_file
-        if not path.exists():
-            _generate(path)
-        pem = path.read_bytes()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Replicas starting together share the state dir: one generates, the others read its key.
+        with open(path.parent / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not path.exists():
+                _generate(path)
+            pem = path.read_bytes()
     key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError("the licence key must be an Ed25519 private key (PEM)")

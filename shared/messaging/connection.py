@@ -15,6 +15,11 @@ from shared.settings import ServiceSettings
 log = get_logger(__name__)
 
 
+def server_urls(url: str) -> list[str]:
+    """`nats://a:4222,nats://b:4222` -> both URLs: a client of a cluster knows every server."""
+    return [part.strip() for part in url.split(",") if part.strip()]
+
+
 async def connect(url: str, *, name: str, connect_timeout_s: float = 5.0, **options: Any) -> NATS:
     async def on_error(exc: Exception) -> None:
         log.warning("nats.error", error=str(exc) or type(exc).__name__)
@@ -26,7 +31,7 @@ async def connect(url: str, *, name: str, connect_timeout_s: float = 5.0, **opti
         log.info("nats.reconnected")
 
     return await nats.connect(
-        servers=[url],
+        servers=server_urls(url),
         name=name,
         connect_timeout=connect_timeout_s,
         max_reconnect_attempts=-1,

@@ -11,7 +11,12 @@ asks this while it waits, so a caller whose handler died hears 503 in seconds, n
   in a saturated instance's queue), the caller falls back on start times: every instance publishes
   its start in its micro PING metadata, and the call counts as lost once no instance that was
   already serving when it left answers PING. With an older replica alive that fallback waits for
-  the deadline (docs/operations.md, "Faults and replicas")."""
+  the deadline (docs/operations.md, "Faults and replicas").
+- A saturated instance (every handler slot of an operation taken) answers the holder question with
+  QUEUED: the call may wait in its queue. A call that nobody claims and no saturated instance may
+  hold, LOST_AFTER questions in a row, is lost: its holder died before the first question, or the
+  request or its answer died with a NATS cluster node. That ends the deadline wait beside an older
+  replica too."""
 
 from __future__ import annotations
 
@@ -32,6 +37,8 @@ HOLDER_AFTER_S = 0.25  # when a watched call first asks who holds it
 WATCH_AFTER_S = 1.0  # a call still waiting after this long starts checking that its service is alive
 WATCH_EVERY_S = 1.0
 PING_TIMEOUT_S = 0.5
+LOST_AFTER = 4  # "who holds call X?" unanswered this many times in a row: the call was lost
+QUEUED = "?"  # a saturated instance's answer to "who holds call X?": it may wait in my queue
 STARTED_METADATA = "started_ms"  # an instance's start (wall clock, ms), in its micro PING metadata
 
 
@@ -83,6 +90,14 @@ class Holdings:
         self.instance = new_id()
         self._calls: set[str] = set()
         self._subs: list[Subscription] = []
+        self._slots: list[asyncio.Semaphore] = []
+
+    def track(self, slots: asyncio.Semaphore) -> None:
+        """An operation's handler slots: while all are taken, requests wait unclaimed in the queue."""
+        self._slots.append(slots)
+
+    def saturated(self) -> bool:
+        return any(slots.locked() for slots in self._slots)
 
     async def start(self) -> None:
         self._subs = [await self._nc.subscribe(holder_subject(self._service), cb=self._on_holder),
@@ -103,9 +118,16 @@ class Holdings:
             self._calls.discard(call_id)
 
     async def _on_holder(self, msg: Msg) -> None:
-        if msg.reply and msg.data.decode(errors="replace") in self._calls:
-            with contextlib.suppress(Exception):
-                await msg.respond(self.instance.encode())
+        if not msg.reply:
+            return
+        if msg.data.decode(errors="replace") in self._calls:
+            answer = self.instance.encode()
+        elif self.saturated():
+            answer = QUEUED.encode()  # not in hand, but maybe in the queue: keep waiting
+        else:
+            return  # only a holder, or an instance that might hold it soon, answers
+        with contextlib.suppress(Exception):
+            await msg.respond(answer)
 
     async def _on_alive(self, msg: Msg) -> None:
         if msg.reply:
@@ -132,14 +154,29 @@ async def _only_newer_instances(nc: NATS, service: str, sent_ms: int) -> bool:
 
 async def service_gone(nc: NATS, service: str, sent_ms: int, call_id: str | None = None) -> None:
     """Return once the instance handling the request is gone (see the module's docstring). A busy
-    instance that is slow to answer counts as alive; the call's deadline still bounds the wait."""
+    instance that is slow to answer counts as alive; the call's deadline still bounds the wait.
+
+    A call that no instance claims, and that no saturated instance may have queued, for LOST_AFTER
+    questions in a row (a second apart) is lost too: its holder died before the first question
+    (also beside an older replica), or the request or its answer died with a NATS cluster node
+    while every instance lives (an answer sent takes milliseconds, not seconds)."""
+    unclaimed = 0
     await asyncio.sleep(HOLDER_AFTER_S)
     holder = await _holder(nc, service, call_id) if call_id else None
+    holder = None if holder == QUEUED else holder
     await asyncio.sleep(max(0.0, WATCH_AFTER_S - HOLDER_AFTER_S))
     while True:
         try:
-            if holder is None and call_id:
-                holder = await _holder(nc, service, call_id)
+            if call_id:
+                now = await _holder(nc, service, call_id)
+                if now == QUEUED:
+                    unclaimed = 0
+                elif now is not None:
+                    holder, unclaimed = now, 0
+                elif nc.is_connected:
+                    unclaimed += 1
+                    if unclaimed >= LOST_AFTER:
+                        return
             if holder is not None:
                 await nc.request(alive_subject(service, holder), b"", timeout=PING_TIMEOUT_S)
             elif await _only_newer_instances(nc, service, sent_ms):

@@ -182,6 +182,7 @@ class RpcServer:
 
     def _wrap(self, op: Operation[Any, Any], handler: Handler) -> Callable[[Request], Awaitable[None]]:
         slots = asyncio.Semaphore(self._concurrency)
+        self._holdings.track(slots)  # all taken: requests may wait unclaimed in this instance's queue
 
         async def serve_one(msg: Request) -> None:
             try:

@@ -10,22 +10,18 @@ fails the test). The killed process is started again at once, as a supervisor wo
 from __future__ import annotations
 
 import asyncio
-import io
 import json
-import secrets
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import pytest
-from PIL import Image
 
 from demo.art import png_bytes, render
 from deploy.local.stack import EmbeddedStack
 from tests.support.killable import KillableServices
-from tests.support.members import PASSWORD
+from tests.support.retrying_client import Figures, png, sign_up, until_done
 
 NAMES = ["community", "assets", "gateway"]
 STARTED = ["community", "assets", "trainer", "gateway"]
@@ -38,7 +34,6 @@ WORKS_PER_CLIENT = 5
 CLIENTS = 2
 RECOVERY_LIMIT_S = 10.0
 LOCKOUT_LIMIT_S = 10.0
-RETRYABLE = {0, 409, 502, 503, 504}
 
 
 @pytest.fixture(scope="module")
@@ -51,66 +46,6 @@ def fault_platform(stack: EmbeddedStack, tmp_path_factory: pytest.TempPathFactor
         yield platform
     finally:
         platform.stop()
-
-
-@dataclass
-class Figures:
-    lockouts: dict[str, float] = field(default_factory=dict)  # key -> seconds refused with 409
-    refused: dict[int, int] = field(default_factory=dict)  # status (0: no connection) -> count
-    successes: list[float] = field(default_factory=list)  # monotonic time of every 2xx
-    failures: list[float] = field(default_factory=list)  # monotonic time of every retried answer
-
-    def recovery_s(self, since: float) -> float:
-        """From `since` until everything works again: the first success after the last failure."""
-        failed = [t for t in self.failures if t > since]
-        if not failed:
-            return 0.0  # nobody noticed
-        return min(t for t in self.successes if t > failed[-1]) - since
-
-
-def png() -> bytes:
-    buf = io.BytesIO()
-    Image.frombytes("RGB", (16, 16), secrets.token_bytes(16 * 16 * 3)).save(buf, "PNG")
-    return buf.getvalue()
-
-
-async def until_done(http: aiohttp.ClientSession, path: str, figures: Figures, headers: dict[str, str],
-                     **kwargs: Any) -> dict[str, Any]:
-    """POST with one Idempotency-Key until it succeeds, as a patient client would."""
-    key = secrets.token_hex(8)
-    headers = {**headers, "Idempotency-Key": key}
-    refused_since: float | None = None
-    deadline = time.monotonic() + 60
-    while True:
-        body: bytes = b""
-        try:
-            async with http.post(path, headers=headers, **kwargs) as resp:
-                status, body = resp.status, await resp.read()
-                if status == 503:
-                    assert resp.headers.get("Retry-After"), "a 503 without Retry-After"
-                    assert resp.content_type == "application/problem+json"
-        except (TimeoutError, aiohttp.ClientConnectionError):
-            status = 0
-        now = time.monotonic()
-        if status == 409 and refused_since is None:
-            refused_since = now
-        elif status != 409 and refused_since is not None:
-            figures.lockouts[key] = figures.lockouts.get(key, 0.0) + now - refused_since
-            refused_since = None
-        if 200 <= status < 300:
-            figures.successes.append(now)
-            return json.loads(body)  # type: ignore[no-any-return]
-        assert status in RETRYABLE, f"POST {path}: {status} {body[:300]!r}"
-        figures.refused[status] = figures.refused.get(status, 0) + 1
-        figures.failures.append(now)
-        assert now < deadline, f"POST {path} still failing after 60 s (last {status})"
-        await asyncio.sleep(0.2)
-
-
-async def sign_up(http: aiohttp.ClientSession, figures: Figures) -> dict[str, Any]:
-    name = "f_" + secrets.token_hex(6)
-    return await until_done(http, "/v1/auth/signup", figures, {},
-                            json={"username": name, "email": f"{name}@example.com", "password": PASSWORD})
 
 
 async def client(http: aiohttp.ClientSession, session: dict[str, Any], figures: Figures,

@@ -13,6 +13,14 @@ from deploy.local import procs, services
 from deploy.local.stack import EmbeddedStack
 
 
+def sigkill(record: procs.ProcRecord) -> None:
+    """SIGKILL a recorded process, then wait (up to 5 s) until it is gone."""
+    os.kill(record.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while procs.is_running(record) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 class KillableServices:
     """`extra_env[name]` adds settings to that service's environment."""
 
@@ -37,11 +45,7 @@ class KillableServices:
 
     def kill(self, name: str) -> None:
         """SIGKILL, then wait (up to 5 s) until the process is gone."""
-        record = self.records[name]
-        os.kill(record.pid, signal.SIGKILL)
-        deadline = time.monotonic() + 5
-        while procs.is_running(record) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        sigkill(self.records[name])
 
     def restart(self, name: str) -> None:
         """Start `name` again (the gateway on its old port, so clients keep their URL)."""

@@ -1,0 +1,82 @@
+"""A patient client of the fault tests: every creating POST carries an Idempotency-Key and is retried
+with the same key on a refused connection, a 409, a 502/503/504 (never on a 500: that fails the
+test); `Figures` records what it saw (lockouts per key, retried answers, times of every answer)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from PIL import Image
+
+from tests.support.members import PASSWORD
+
+RETRYABLE = {0, 409, 502, 503, 504}
+
+
+@dataclass
+class Figures:
+    lockouts: dict[str, float] = field(default_factory=dict)  # key -> seconds refused with 409
+    refused: dict[int, int] = field(default_factory=dict)  # status (0: no connection) -> count
+    successes: list[float] = field(default_factory=list)  # monotonic time of every 2xx
+    failures: list[float] = field(default_factory=list)  # monotonic time of every retried answer
+
+    def recovery_s(self, since: float) -> float:
+        """From `since` until everything works again: the first success after the last failure."""
+        failed = [t for t in self.failures if t > since]
+        if not failed:
+            return 0.0  # nobody noticed
+        return min(t for t in self.successes if t > failed[-1]) - since
+
+
+def png() -> bytes:
+    buf = io.BytesIO()
+    Image.frombytes("RGB", (16, 16), secrets.token_bytes(16 * 16 * 3)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+async def until_done(http: aiohttp.ClientSession, path: str, figures: Figures, headers: dict[str, str],
+                     key: str | None = None, **kwargs: Any) -> dict[str, Any]:
+    """POST with one Idempotency-Key (`key`, or a fresh one) until it succeeds, as a patient client would."""
+    key = key or secrets.token_hex(8)
+    headers = {**headers, "Idempotency-Key": key}
+    refused_since: float | None = None
+    deadline = time.monotonic() + 60
+    while True:
+        body: bytes = b""
+        try:
+            async with http.post(path, headers=headers, **kwargs) as resp:
+                status, body = resp.status, await resp.read()
+                if status == 503:
+                    assert resp.headers.get("Retry-After"), "a 503 without Retry-After"
+                    assert resp.content_type == "application/problem+json"
+        except (TimeoutError, aiohttp.ClientConnectionError):
+            status = 0
+        now = time.monotonic()
+        if status == 409 and refused_since is None:
+            refused_since = now
+        elif status != 409 and refused_since is not None:
+            figures.lockouts[key] = figures.lockouts.get(key, 0.0) + now - refused_since
+            refused_since = None
+        if 200 <= status < 300:
+            figures.successes.append(now)
+            return json.loads(body)  # type: ignore[no-any-return]
+        assert status in RETRYABLE, f"POST {path}: {status} {body[:300]!r}"
+        figures.refused[status] = figures.refused.get(status, 0) + 1
+        figures.failures.append(now)
+        assert now < deadline, f"POST {path} still failing after 60 s (last {status})"
+        await asyncio.sleep(0.2)
+
+
+async def sign_up(http: aiohttp.ClientSession, figures: Figures) -> dict[str, Any]:
+    name = "f_" + secrets.token_hex(6)
+    return await until_done(http, "/v1/auth/signup", figures, {},
+                            json={"username": name, "email": f"{name}@example.com", "password": PASSWORD})
+
+
