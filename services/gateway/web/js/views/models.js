@@ -5,6 +5,7 @@ import { assetImage, el, grid, showError, toast, unavailable, workTile } from ".
 import { onEvent, subject } from "../live.js";
 import { publicPage, sharingForm, trainingRecord, withdrawalNotice } from "./model-sharing.js";
 import { pricingForm } from "./pricing.js";
+import { trainingAdvice } from "./training-advice.js";
 
 const ACTIVE = ["queued", "running"];
 const POLL_MS = 3000;  // a fallback: progress normally arrives on the WebSocket
@@ -256,7 +257,7 @@ export async function detail(view, id) {
   view.replaceChildren(el("h1", {}, model.name || "Style model"),
     el("p", {}, status, el("span", { class: "muted" }, ` ${model.architecture} · ${model.image_size} px · ${model.work_ids.length} works`)),
     consentBox, progress, info, trainError, el("div", { class: "row" }, cancel, generate), refine,
-    el("h2", {}, "Samples"), noSamples, samples, el("h2", {}, "Versions"), versions, sharing, pricing);
+    el("h2", {}, "Samples"), noSamples, samples, el("h2", {}, "Versions"), versions, trainingAdvice(model), sharing, pricing);
 
   async function refresh() {
     try { model = await api.get(`/v1/models/${id}`); } catch { return; }
