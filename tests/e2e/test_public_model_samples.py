@@ -6,10 +6,20 @@ a short delay: the checks poll.
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 import aiohttp
 
+from demo.art import png_bytes, render
+from shared.contracts import assets as asset_ops
+from shared.contracts.events.catalog import ModelConsentWithdrawn, ModelSettingsChanged, ModelTrained
+from shared.contracts.events.envelope import make_event
+from shared.ids import new_id
+from shared.messaging.publisher import publish_event
+from shared.messaging.rpc import call
+from tests.e2e.test_assets_access import User
 from tests.support.artists import STYLE, TINY, WAIT_S, Artist, artist
 from tests.support.waiting import eventually
 
@@ -91,3 +101,62 @@ async def test_sample_grids_follow_the_models_visibility_and_withdrawal(http) ->
     await _everyone_gets(http, grids, stranger.headers, 404)
     await _everyone_gets(http, grids, None, 404)
     await _owner_gets_all(mira, grids)
+
+
+async def _sample_grid(nc: Any, owner_id: str, model_id: str, version: int, seed: int) -> str:
+    """A grid stored exactly as the trainer stores one (services/trainer/versions.py)."""
+    stored = await call(nc, asset_ops.STORE, {
+        "owner_id": owner_id, "kind": "sample", "content_type": "image/png",
+        "data_b64": base64.b64encode(png_bytes(render(STYLE, seed, 64))).decode(),
+        "meta": {"model_id": model_id, "version": version, "step": 10}}, timeout=10)
+    return str(stored.id)
+
+
+async def _announce(js: Any, payload: Any) -> None:
+    await publish_event(js, make_event(payload, service="trainer", subject_id=payload.model_id), timeout=5.0)
+
+
+def _settings(model_id: str, owner_id: str, visibility: Literal["public", "private"]) -> ModelSettingsChanged:
+    return ModelSettingsChanged(model_id=model_id, owner_id=owner_id, name="m", visibility=visibility,
+                                training_mining="notAllowed", licence="all-rights-reserved")
+
+
+def _trained(model_id: str, owner_id: str, version: int, visibility: Literal["public", "private"]) -> ModelTrained:
+    return ModelTrained(model_id=model_id, owner_id=owner_id, version=version, architecture="vae", image_size=32,
+                        steps=10, metrics={"swd": 1.0}, repository_path=f"{model_id}/{version}",
+                        visibility=visibility)
+
+
+async def test_stale_trained_events_other_owners_and_withdrawn_versions_do_not_show_grids(
+        http: Any, endpoints: Any, platform: Any, nc: Any, js: Any) -> None:
+    owner, other, stranger = User(endpoints), User(endpoints), User(endpoints)
+    model_id = new_id()
+    v1 = await _sample_grid(nc, owner.id, model_id, 1, 301)
+    v2 = await _sample_grid(nc, owner.id, model_id, 2, 302)
+    foreign = await _sample_grid(nc, other.id, model_id, 1, 303)  # claims the model, is not its owner's
+
+    # The owner made the model public: both versions' grids show, the foreign one never does.
+    await _announce(js, _settings(model_id, owner.id, "public"))
+    await _everyone_gets(http, [v1, v2], stranger.headers, 200)
+    # The owner hid it while version 2 trained; version 2's trained event, published after, still carries
+    # the visibility its job started with (public): it must not show the grids again.
+    await _announce(js, _settings(model_id, owner.id, "private"))
+    await _everyone_gets(http, [v1, v2], stranger.headers, 404)
+    await _announce(js, _trained(model_id, owner.id, 2, "public"))
+    marker = new_id()  # an event after it, on another model: once that shows, the stale one was handled
+    marker_grid = await _sample_grid(nc, owner.id, marker, 1, 304)
+    await _announce(js, _settings(marker, owner.id, "public"))
+    await _everyone_gets(http, [marker_grid], stranger.headers, 200)
+    await _everyone_gets(http, [v1, v2], stranger.headers, 404)
+
+    # Public again, then version 1 withdrawn (twice: a redelivery changes nothing): only v2 shows.
+    await _announce(js, _settings(model_id, owner.id, "public"))
+    await _everyone_gets(http, [v1, v2], None, 200)
+    withdrawal = ModelConsentWithdrawn(model_id=model_id, owner_id=owner.id, version=1, work_ids=[new_id()],
+                                       reason="consent_withdrawn", withdrawn_at=datetime.now(UTC))
+    await _announce(js, withdrawal)
+    await _announce(js, withdrawal)
+    await _everyone_gets(http, [v1], None, 404)
+    await _everyone_gets(http, [v2], stranger.headers, 200)
+    await _everyone_gets(http, [foreign], stranger.headers, 404)
+    await _everyone_gets(http, [v1, v2], owner.headers, 200)  # the owner's grids stay the owner's

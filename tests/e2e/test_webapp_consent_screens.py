@@ -215,7 +215,7 @@ async def _fan_generates_from_the_public_model(page: Page, gateway_url: str) -> 
     await page.locator('#versions li[data-version="1"] .training-record summary').click()
     await expect(page.locator('#versions li[data-version="1"] .training-record li')).to_have_count(3)
     # The owner's sample grids show to the fan on the public model's page, each loaded, none broken.
-    grids = page.locator("#samples img.sample")
+    grids = page.locator("#public-samples img.sample")
     await expect(grids.first).to_be_visible()
     for i in range(await grids.count()):
         await image_loaded(grids.nth(i))
