@@ -17,5 +17,3 @@ CREATE TABLE withdrawn_model_versions (
     version integer NOT NULL,
     PRIMARY KEY (model_id, version)
 );
-
-CREATE INDEX assets_sample_model_idx ON assets ((meta->>'model_id')) WHERE kind = 'sample';
