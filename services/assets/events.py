@@ -1,10 +1,12 @@
-"""What assets publishes (through the outbox) and what it consumes (community's work events)."""
+"""What assets publishes (through the outbox) and what it consumes (community's work events; the
+trainer's model events in sample_visibility.py)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 from nats.aio.msg import Msg
 
+from services.assets.sample_visibility import samples_consumer
 from services.assets.store import AssetRow, apply_work_state
 from shared.contexts import DB, JS, NC
 from shared.contracts.events.catalog import AssetDeleted, AssetStored, WorkDeleted, WorkPublished, WorkUpdated
@@ -51,4 +53,4 @@ def build_consumers(app: web.Application) -> list[JetStreamConsumer]:
         log.info("assets.work_visibility.applied" if applied else "assets.work_visibility.stale",
                  work_id=payload.work_id, visibility=visibility, seq=seq)
 
-    return [JetStreamConsumer(app[NC], app[JS], VISIBILITY_CONSUMER, on_work_event)]
+    return [JetStreamConsumer(app[NC], app[JS], VISIBILITY_CONSUMER, on_work_event), samples_consumer(app)]

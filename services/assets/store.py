@@ -125,9 +125,15 @@ async def lock_asset(conn: asyncpg.Connection, asset_id: str) -> AssetRow | None
 
 
 async def shown_to_others(conn: asyncpg.Connection | asyncpg.Pool, asset_id: str) -> bool:
-    """True when a public or unlisted work shows the asset."""
+    """True when a public or unlisted work shows the asset, or it is a sample grid of a public model's
+    version that was not withdrawn (the model's owner must own the grid too)."""
     return bool(await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM work_assets WHERE asset_id = $1 AND visibility IN ('public', 'unlisted'))",
+        "SELECT EXISTS (SELECT 1 FROM work_assets WHERE asset_id = $1 AND visibility IN ('public', 'unlisted'))"
+        " OR EXISTS (SELECT 1 FROM assets a JOIN model_visibility m"
+        "  ON m.model_id = a.meta->>'model_id' AND m.owner_id = a.owner_id"
+        "  WHERE a.id = $1 AND a.kind = 'sample' AND m.visibility = 'public'"
+        "  AND NOT EXISTS (SELECT 1 FROM withdrawn_model_versions w"
+        "   WHERE w.model_id = m.model_id AND w.version::text = a.meta->>'version'))",
         asset_id,
     ))
 
@@ -159,3 +165,29 @@ async def apply_work_state(
             [(work_id, asset_id, visibility) for asset_id in dict.fromkeys(asset_ids)],
         )
     return True
+
+
+# -- which style models show their sample grids (trainer events) --------------------------------
+
+
+async def apply_model_visibility(conn: asyncpg.Connection | asyncpg.Pool, model_id: str, owner_id: str,
+                                 visibility: str, stream_seq: int | None) -> bool:
+    """Record a model's visibility. `stream_seq` None: from a trainer.model.trained event, which only
+    fills in a model not seen before (it carries the visibility of when its job started); otherwise a
+    trainer.model.updated event, applied unless a later one was. Returns whether anything changed."""
+    if stream_seq is None:
+        return bool(await conn.fetchval(
+            "INSERT INTO model_visibility (model_id, owner_id, visibility, stream_seq) VALUES ($1, $2, $3, 0)"
+            " ON CONFLICT (model_id) DO NOTHING RETURNING true", model_id, owner_id, visibility))
+    return bool(await conn.fetchval(
+        "INSERT INTO model_visibility (model_id, owner_id, visibility, stream_seq) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (model_id) DO UPDATE SET visibility = EXCLUDED.visibility, stream_seq = EXCLUDED.stream_seq"
+        " WHERE model_visibility.stream_seq < EXCLUDED.stream_seq RETURNING true",
+        model_id, owner_id, visibility, stream_seq))
+
+
+async def withdraw_model_version(conn: asyncpg.Connection | asyncpg.Pool, model_id: str, version: int) -> bool:
+    """A withdrawn version's sample grids stop being shown to others, for good (idempotent)."""
+    return bool(await conn.fetchval(
+        "INSERT INTO withdrawn_model_versions (model_id, version) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        " RETURNING true", model_id, version))

@@ -121,7 +121,8 @@ class AssetView(Reply):
 class AssetDetails(AssetView):
     """An asset's metadata, as `GET /v1/assets/{id}` answers it."""
 
-    public: bool = Field(description="True when a public or unlisted work shows the asset (anyone may see it)")
+    public: bool = Field(description="True when a public or unlisted work shows the asset, or it is a sample "
+                         "grid of a public style model's version that was not withdrawn (anyone may see it)")
 
 
 class UploadCompleted(Reply):

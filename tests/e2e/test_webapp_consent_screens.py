@@ -31,6 +31,7 @@ from shared.db import create_pool
 from shared.ids import new_id
 from shared.settings import DatabaseSettings
 from tests.e2e.test_webapp_a11y import audit
+from tests.e2e.test_webapp_flow import image_loaded
 from tests.support.members import Member, sign_up
 from tests.support.style_models import announce_trained, tiny_generator_onnx, upload_model
 
@@ -213,8 +214,12 @@ async def _fan_generates_from_the_public_model(page: Page, gateway_url: str) -> 
     await expect(page.locator(".owner a")).to_have_text(re.compile(r"^@lender_\w+$"))
     await page.locator('#versions li[data-version="1"] .training-record summary').click()
     await expect(page.locator('#versions li[data-version="1"] .training-record li')).to_have_count(3)
-    await page.wait_for_timeout(500)  # the sample grids had a moment to load (or to be left out)
-    await expect(page.locator("img[alt='image unavailable']")).to_have_count(0)  # none shown broken
+    # The owner's sample grids show to the fan on the public model's page, each loaded, none broken.
+    grids = page.locator("#public-samples img.sample")
+    await expect(grids.first).to_be_visible()
+    for i in range(await grids.count()):
+        await image_loaded(grids.nth(i))
+    await expect(page.locator("img[alt='image unavailable']")).to_have_count(0)
     await snap(page, "public-model")
     await page.locator("#generate-link").click()
     await expect(page.get_by_label("Style model")).to_contain_text("shared by its artist")
