@@ -139,6 +139,8 @@ async def generation_counts(conn: Conn, model_id: str) -> dict[int, int]:
 _LIST_SELECT = (
     "SELECT m.*, j.status, j.step, j.steps AS total_steps,"
     " array(SELECT version FROM versions v WHERE v.model_id = m.id ORDER BY version) AS version_numbers,"
+    " array(SELECT version FROM versions v WHERE v.model_id = m.id AND v.status = 'consent_withdrawn'"
+    "   ORDER BY version) AS withdrawn_versions,"
     " (SELECT count(*) FROM generations g WHERE g.model_id = m.id) AS generations"
     " FROM models m LEFT JOIN LATERAL (SELECT status, step, steps FROM jobs"
     "   WHERE jobs.model_id = m.id ORDER BY version DESC LIMIT 1) j ON true")

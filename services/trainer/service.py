@@ -74,7 +74,8 @@ def summary_view(row: store.ModelListRow) -> StyleModelSummary:
         id=row.id, name=row.name, architecture=row.architecture, image_size=row.image_size,
         status=row.status or "queued", created_at=row.created_at,
         progress=StyleModelStep(step=row.step, total_steps=row.total_steps),
-        versions=[StyleModelVersionNumber(version=v) for v in row.version_numbers],
+        versions=[StyleModelVersionNumber(version=v, status="consent_withdrawn" if v in row.withdrawn_versions
+                                          else "active") for v in row.version_numbers],
         latest_version=row.version_numbers[-1] if row.version_numbers else None)
 
 
@@ -165,7 +166,10 @@ class ModelService:
                           await store.versions(self.pool, model_id), await store.sample_ids(self.pool, model_id))
 
     async def directions(self, actor_id: str, ref: StyleModelVersionRef) -> LatentDirections:
-        await self._own(self.pool, actor_id, ref.id)
+        """The owner's, or a public model's (anyone may generate from it, edit mode included)."""
+        model = await store.get_model(self.pool, ref.id)
+        if model is None or not (model.owner_id == actor_id or model.visibility == "public"):
+            raise NotFound(f"no model {ref.id!r}")
         row = next((v for v in await store.versions(self.pool, ref.id) if v.version == ref.version), None)
         if row is None:
             raise NotFound(f"model {ref.id!r} has no trained version {ref.version}")

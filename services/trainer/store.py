@@ -112,6 +112,7 @@ class ModelListRow:
     step: int | None
     total_steps: int | None
     version_numbers: list[int]
+    withdrawn_versions: list[int]  # of version_numbers, those whose consent was withdrawn
 
 
 def _typed(cls: type[R], record: asyncpg.Record) -> R:
@@ -197,7 +198,9 @@ async def list_models(conn: Conn, owner_id: str, limit: int, before: str | None)
     """The owner's models, newest first (ids are ULIDs), each with its latest job."""
     rows = await conn.fetch(
         "SELECT m.*, j.status, j.step, j.steps AS total_steps, j.version AS job_version,"
-        " array(SELECT version FROM versions v WHERE v.model_id = m.id ORDER BY version) AS version_numbers"
+        " array(SELECT version FROM versions v WHERE v.model_id = m.id ORDER BY version) AS version_numbers,"
+        " array(SELECT version FROM versions v WHERE v.model_id = m.id AND v.status = 'consent_withdrawn'"
+        "   ORDER BY version) AS withdrawn_versions"
         " FROM models m LEFT JOIN LATERAL (SELECT status, step, steps, version FROM jobs"
         "   WHERE jobs.model_id = m.id ORDER BY version DESC LIMIT 1) j ON true"
         " WHERE m.owner_id = $1 AND ($2::text IS NULL OR m.id < $2) ORDER BY m.id DESC LIMIT $3",

@@ -248,6 +248,8 @@ class StyleModelStep(Reply):
 
 class StyleModelVersionNumber(Reply):
     version: int
+    status: Literal["active", "consent_withdrawn"] = Field(
+        "active", description="consent_withdrawn: a training work's consent ended; it cannot be generated from")
 
 
 class StyleModelSummary(Reply):
@@ -312,7 +314,8 @@ MODELS_GET = operation(
             "model is a 404)", problems=(404,), actor="optional")
 MODELS_DIRECTIONS = operation(
     SERVICE, "models.directions", StyleModelVersionRef, LatentDirections,
-    summary="A version's latent directions, for generations in mode edit", problems=(404,))
+    summary="A version's latent directions, for generations in mode edit (your model or a public one)",
+    problems=(404,))
 MODELS_LIST = operation(
     SERVICE, "models.list", StyleModelListQuery, StyleModelListing,
     summary="Your style models, or public ones (`owner`), newest or most used first", problems=(400,))

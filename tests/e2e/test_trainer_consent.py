@@ -148,6 +148,9 @@ async def test_training_uses_public_models_provenance_then_withdrawal_and_retrai
 
     after = await eventually(withdrawn, 15.0)
     assert after["consent_withdrawn"] is True and after["versions"][0]["withdrawn_work_ids"] == [lent[0]]
+    mine = await mira.call("GET", "/v1/models?limit=100", 200)  # the list says it too (the app greys it out)
+    assert next(m for m in mine["items"] if m["id"] == model["id"])["versions"] == [
+        {"version": 1, "status": "consent_withdrawn"}]
 
     async def gone() -> tuple[int, dict[str, Any]] | None:
         status, body = await _post_generation(stranger, model["id"])

@@ -134,6 +134,14 @@ async def test_the_version_holds_out_works_and_ships_directions_and_originality(
     await mira.call("GET", f"/v1/models/{model['id']}/versions/0/directions", 422)
     stranger = await artist(http, consent=False)
     await stranger.call("GET", f"/v1/models/{model['id']}/versions/1/directions", 404)
+    # A public model's directions are listed to anyone (anyone may generate from it, in mode edit too).
+    await mira.call("PATCH", f"/v1/models/{model['id']}", 200, json={"visibility": "public"})
+    try:
+        shared = await stranger.call("GET", f"/v1/models/{model['id']}/versions/1/directions", 200)
+        assert shared["directions"] == listed["directions"]
+    finally:
+        await mira.call("PATCH", f"/v1/models/{model['id']}", 200, json={"visibility": "private"})
+    await stranger.call("GET", f"/v1/models/{model['id']}/versions/1/directions", 404)
 
     # Descriptors of the works (not their pixels), one entry per work so one can be dropped.
     reference = json.loads(await asyncio.to_thread(_read, endpoints, f"models/{model['id']}/1/originality.json"))

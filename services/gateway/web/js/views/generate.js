@@ -64,11 +64,14 @@ export async function render(view, modelId, params = new URLSearchParams()) {
   let ready = [];
   const showVersions = (chosen) => {
     const model = ready.find((m) => m.id === models.value);
-    const numbers = (model?.versions || []).map((v) => v.version).reverse();
+    // A version whose training consent was withdrawn stays listed, greyed out: it cannot be generated from.
+    const listed = [...(model?.versions || [])].reverse();
     versions.replaceChildren(el("option", { value: "" }, "latest"),
-      ...numbers.map((n) => el("option", { value: n, selected: String(n) === chosen }, `v${n}`)));
+      ...listed.map((v) => v.status === "consent_withdrawn"
+        ? el("option", { value: v.version, disabled: true }, `v${v.version} (consent withdrawn)`)
+        : el("option", { value: v.version, selected: String(v.version) === chosen }, `v${v.version}`)));
   };
-  // Mode edit moves along the chosen version's learned directions (only its owner can list them).
+  // Mode edit moves along the chosen version's learned directions (your model's or a public one's).
   let directionsFor = null;
   let directionsLoad = Promise.resolve();
   const loadDirections = () => {
@@ -86,7 +89,7 @@ export async function render(view, modelId, params = new URLSearchParams()) {
       directions.replaceChildren(...(found.directions.length ? found.directions.map((d) => el("option", { value: d.id },
         `${d.label} (${Math.round(d.variance_share * 100)}% of the variation)`)) : [el("option", { value: "" }, "this version has no directions")]));
     } catch {
-      directions.replaceChildren(el("option", { value: "" }, "directions are only listed to the model's owner"));
+      directions.replaceChildren(el("option", { value: "" }, "this version's directions cannot be read"));
     }
   };
   models.addEventListener("change", () => { showVersions(); loadDirections(); });
