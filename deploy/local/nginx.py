@@ -34,8 +34,13 @@ def nginx_binary() -> Path:
 
 def config(listen_port: int, upstreams: list[str], root: Path) -> str:
     """Round robin over `upstreams` (host:port); a gateway that refuses or dies mid-connect is
-    skipped (proxy_next_upstream), WebSocket upgrades pass through, client addresses are forwarded."""
-    servers = "\n".join(f"        server {u} max_fails=1 fail_timeout=2s;" for u in upstreams)
+    skipped (proxy_next_upstream), WebSocket upgrades pass through, client addresses are forwarded.
+
+    No passive health marks (max_fails=0): with `max_fails=1 fail_timeout=2s`, a gateway that was
+    restarted and ready again still counted as down for up to 2 s, so taking the next one down in
+    a rolling restart left "no live upstreams" (502s). A refused connect on the loopback costs
+    microseconds before the next upstream is tried."""
+    servers = "\n".join(f"        server {u} max_fails=0;" for u in upstreams)
     temp = root / "nginx" / "temp"
     return f"""daemon off;
 master_process off;  # one process: a SIGKILL of it leaves no orphaned worker

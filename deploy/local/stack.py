@@ -26,10 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from deploy.local import keys, nats_auth, pgdir, procs, services, state
+from deploy.local import restart as restart_proc
 from deploy.local.nats import start_nats
 from deploy.local.nats_cluster import NODES, start_nats_cluster
 from deploy.local.nginx import nginx_binary, start_nginx
 from deploy.local.postgres import start_postgres
+from deploy.local.restart import Restarted
 from deploy.local.s3 import start_s3
 from deploy.local.triton import start_triton
 from shared.messaging.permissions import ADMIN
@@ -314,6 +316,40 @@ class EmbeddedStack:
     def record(self, name: str) -> procs.ProcRecord:
         """The running process `name` (nats-3, community-2, nginx, ...) as started: for fault tests."""
         return next(r for r in reversed([*self._servers, *self._services]) if r.name == name)
+
+    def restart(self, name: str) -> Restarted:
+        """Restart the running process `name` gracefully, as a rolling deploy does (deploy/local/restart.py):
+        a service replica, a gateway, nginx or a NATS node (ready again once it rejoined with every
+        stream and consumer current). Same command, environment and ports.
+
+        A NATS node gets SIGTERM, not lame duck mode (SIGUSR2): nats-server 2.15 refuses a
+        lame_duck_duration under 30 s, half a minute per node; its graceful shutdown already hands
+        its JetStream leaderships over, and clients reconnect to the other nodes within 0.5 s."""
+        old = self.record(name)
+        group = self._servers if old in self._servers else self._services
+        log = self.state_dir / "logs" / f"{name}.log"
+        if services.service_of(name):
+            port = restart_proc.process_env(old.pid)["ATELIER_HTTP_PORT"]
+            ready_url, grace = f"http://127.0.0.1:{port}/readyz", SERVICE_GRACE_S
+            ready = lambda: procs.http_ok(ready_url)  # noqa: E731
+        elif name == "nginx":
+            ready_url, grace = f"{self.service_urls['gateway']}/readyz", SERVER_GRACE_S
+            ready = lambda: procs.http_ok(ready_url)  # noqa: E731
+        elif name.startswith("nats") and "-c" in old.argv and self.replicas > 1:
+            monitor = restart_proc.config_port(Path(old.argv[old.argv.index("-c") + 1]), "http")
+            monitor_url, grace = f"http://127.0.0.1:{monitor}", SERVER_GRACE_S
+            ready = lambda: restart_proc.nats_node_ready(monitor_url, NODES - 1)  # noqa: E731
+        else:
+            raise ValueError(f"restart of {name!r} is not supported (services, nginx, cluster NATS nodes)")
+
+        def replace(new: procs.ProcRecord) -> None:  # recorded before it is ready: no orphan on a failed start
+            group[group.index(old)] = new
+            self._file.add_proc(new)  # keyed by name: replaces the old record
+
+        done = restart_proc.restart(old, ready, log, grace_s=grace,
+                                    ready_timeout_s=services.READY_TIMEOUT_S, on_spawn=replace)
+        self.timings[f"{name}_restart"] = done.stop_s + done.start_s
+        return done
 
     def _require_endpoints(self) -> Endpoints:
         if self.endpoints is None:

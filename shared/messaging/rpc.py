@@ -49,6 +49,7 @@ from shared.errors import (
 from shared.ids import new_id
 from shared.logging import bound_context, get_logger
 from shared.messaging import context, liveness
+from shared.messaging.service_drain import drain_service
 from shared.outages import as_unavailable
 
 log = get_logger(__name__)
@@ -165,7 +166,7 @@ class RpcServer:
     async def stop(self, drain_s: float = 10.0) -> None:
         """Stop taking requests, then let those in flight answer (cancelled after `drain_s`)."""
         if self._micro is not None:
-            await self._micro.stop()
+            await drain_service(self._micro, drain_s)  # not Service.stop(): that drops held requests
             self._micro = None
         if self._in_flight:
             _, late = await asyncio.wait(set(self._in_flight), timeout=drain_s)

@@ -1,9 +1,16 @@
 """Cluster mode (`ATELIER_REPLICAS=2`) against the real servers: a 3-node NATS cluster (streams and
-KV at 3 replicas), two of community, assets and the gateway, nginx in front. During a workload of
-patient clients (tests/support/retrying_client.py) one NATS node, one community replica and one
-gateway replica are SIGKILLed together and not restarted: every acknowledged work exists exactly
-once, the clients recover within 10 s, no Idempotency-Key is refused for more than 10 s, and a
-retry with an answered key replays that answer. The figures are printed (`pytest -s` shows them).
+KV at 3 replicas), two of community, assets and the gateway, nginx in front.
+
+- Rolling restart: during a workload of clients that retry as real ones do (at most 3 times, with
+  backoff, tests/support/rolling_client.py), every process is restarted gracefully one by one
+  (`EmbeddedStack.restart`: each NATS node, each replica, each gateway, nginx): no request fails
+  beyond those retries and every acknowledged work exists exactly once. Per-process stop/start
+  times and the retried requests (by what was being restarted) are printed.
+- SIGKILL: during a workload of patient clients (tests/support/retrying_client.py) one NATS node
+  and one replica of community, assets and the gateway are SIGKILLed together and not restarted:
+  every acknowledged work exists exactly once, the clients recover within 10 s, no
+  Idempotency-Key is refused for more than 10 s, and a retry with an answered key replays that
+  answer. The figures are printed (`pytest -s` shows them).
 
 The cluster is this module's own (a temp state dir, its own ports), stopped by pid at the end.
 """
@@ -22,18 +29,24 @@ from typing import Any
 import aiohttp
 import pytest
 
+from deploy.local.restart import Restarted
 from deploy.local.stack import EmbeddedStack
 from tests.support.killable import sigkill
 from tests.support.retrying_client import Figures, png, sign_up, until_done
+from tests.support.rolling_client import Tally, member_loop
 from tests.support.waiting import eventually
 
 SERVICES = ["community", "assets", "gateway"]
-KILLED = ["nats-3", "community-2", "gateway-2"]
+KILLED = ["nats-3", "community-2", "assets-2", "gateway-2"]
 CLIENTS = 3
 WORKS_PER_CLIENT = 6
 RECOVERY_LIMIT_S = 10.0
 LOCKOUT_LIMIT_S = 10.0
 REPLAY_LIMIT_S = 10.0
+# The rolling restart (before the SIGKILL test, which leaves its victims dead): one at a time.
+ROLLING = ["nats", "nats-2", "nats-3", "community", "community-2", "assets", "assets-2",
+           "gateway", "gateway-2", "nginx"]
+ROLLING_CLIENTS = 3
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +119,53 @@ async def test_cluster_mode_runs_replicas_behind_nginx(cluster: EmbeddedStack) -
         for _ in range(4):  # round robin: both gateways verify the token community issued
             async with http.get("/v1/me", headers={"Authorization": f"Bearer {session['token']}"}) as resp:
                 assert resp.status == 200, await resp.text()
+
+
+async def _all_works(http: aiohttp.ClientSession, username: str) -> list[str]:
+    ids: list[str] = []
+    params = {"author": username, "limit": "50"}
+    while True:
+        async with http.get("/v1/works", params=params) as resp:
+            assert resp.status == 200, await resp.text()
+            page = await resp.json()
+        ids += [w["id"] for w in page["items"]]
+        if not page.get("next_cursor"):
+            return ids
+        params["cursor"] = page["next_cursor"]
+
+
+async def test_rolling_restart_of_every_process_during_a_workload(cluster: EmbeddedStack) -> None:
+    """Every NATS node, every service replica, each gateway and nginx, one by one, gracefully."""
+    order = [n for n in ROLLING if n in cluster.pids()]
+    assert order == ROLLING, f"not running: {set(ROLLING) - set(order)}"
+    tally, stop = Tally(), asyncio.Event()
+    restarted: dict[str, Restarted] = {}
+    timeout = aiohttp.ClientTimeout(total=15)
+    async with aiohttp.ClientSession(base_url=cluster.service_urls["gateway"], timeout=timeout) as http:
+        members = [asyncio.create_task(member_loop(http, tally, stop)) for _ in range(ROLLING_CLIENTS)]
+        try:
+            await asyncio.sleep(2)  # the workload is under way
+            for name in ROLLING:
+                tally.phase = name
+                restarted[name] = await asyncio.to_thread(cluster.restart, name)
+                await asyncio.sleep(1)  # load on the restarted process before the next one goes
+            tally.phase = "after"
+        finally:
+            stop.set()
+            done = await asyncio.gather(*members)
+        acknowledged = sum(len(m.works) for m in done)
+        print(f"\n[rolling] {tally.describe()}; {acknowledged} works acknowledged")
+        for name, r in restarted.items():
+            print(f"[rolling]   {name:12s} stopped in {r.stop_s:5.2f} s, ready again {r.start_s:5.2f} s later; "
+                  f"retried: {', '.join(tally.by_phase.get(name, [])) or 'none'}")
+        assert not tally.failures, "requests failed beyond a real client's retries:\n" + "\n".join(tally.failures)
+        assert acknowledged >= ROLLING_CLIENTS * 3, "the workload hardly ran"
+        for member in done:  # every acknowledged work exists, once
+            listed = await _all_works(http, member.username)
+            assert sorted(listed) == sorted(member.works.values()), f"{member.username}: lost or doubled works"
+    assert set(cluster.pids()) >= set(ROLLING)
+    for name in ROLLING:  # the new processes, not the old ones, are what the stack stops at the end
+        assert cluster.record(name).pid == restarted[name].record.pid
 
 
 async def test_sigkill_of_a_nats_node_and_replicas_during_a_workload(cluster: EmbeddedStack) -> None:

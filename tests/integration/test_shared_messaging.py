@@ -299,3 +299,28 @@ async def test_one_operation_serves_many_requests_at_once_and_stop_lets_them_ans
     finally:
         await rpc.stop(drain_s=5)
     assert [await p for p in pending] == [None, None, None]  # answered while stopping, not dropped
+
+
+async def test_stop_answers_the_requests_held_back_behind_busy_slots(nc) -> None:
+    """Requests the server already delivered to a stopping instance, waiting in its client for a free
+    slot, are answered too (a drain, not nats-py's unsubscribe that drops them: each caller would
+    wait out its deadline, a 504, in every rolling restart)."""
+    service = f"test{uuid.uuid4().hex[:8]}"
+    slow_op = Operation(service, "slow", Nothing, None, "0.3 s each, one at a time", actor="none", timeout_s=8)
+    started = 0
+
+    async def slow(body: Nothing, call_: Call) -> None:
+        nonlocal started
+        started += 1
+        await asyncio.sleep(0.3)
+
+    rpc = RpcServer(nc, service, concurrency=1)
+    rpc.serve(slow_op, slow)
+    await rpc.start()
+    pending = [asyncio.ensure_future(call(nc, slow_op, {})) for _ in range(4)]
+    await _eventually(lambda: started == 1)
+    await asyncio.sleep(0.1)  # the other three have reached this client and wait behind the busy slot
+    await rpc.stop(drain_s=5)
+    results = await asyncio.gather(*pending, return_exceptions=True)
+    assert results == [None, None, None, None], results
+    assert started == 4
