@@ -1,0 +1,86 @@
+"""The for-you feed's SQL: candidates per source, the works chosen, and the impressions the bandit
+learns from (`feed_impressions`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from services.community.store.feeds import LISTED
+from services.community.store.rows import Conn, WorkRow, many
+from services.community.store.works import work_select
+
+IMPRESSIONS_KEPT = 1000  # per viewer: older rows are pruned when the feed serves new ones
+_ELIGIBLE = (f"{LISTED} AND w.author_id IS DISTINCT FROM $1"
+             " AND NOT EXISTS (SELECT 1 FROM likes l WHERE l.user_id = $1 AND l.work_id = w.id)")
+
+
+async def candidates(conn: Conn, user_id: str | None, *, authors: list[str], tags: list[str],
+                     per_source: int) -> dict[str, list[str]]:
+    """Up to `per_source` work ids per source, each in its own order; own and liked works left out.
+
+    Every source is a bounded index scan (co-likes: the viewer's 50 latest likes, their 100 most
+    overlapping co-likers, those co-likers' likes), so the cost does not grow with the catalogue.
+    """
+    row = await conn.fetchrow(
+        "WITH mine AS (SELECT work_id FROM likes WHERE user_id = $1 ORDER BY created_at DESC LIMIT 50),"
+        " peers AS (SELECT l.user_id FROM likes l JOIN mine m ON m.work_id = l.work_id"
+        "   WHERE l.user_id <> $1 GROUP BY l.user_id ORDER BY count(*) DESC, l.user_id LIMIT 100),"
+        " co AS (SELECT l.work_id, count(*) AS n FROM likes l JOIN peers p ON p.user_id = l.user_id"
+        "   GROUP BY l.work_id)"
+        f" SELECT ARRAY(SELECT w.id FROM works w WHERE w.tags && $3::text[] AND {_ELIGIBLE}"
+        "    ORDER BY w.score DESC, w.id DESC LIMIT $4) AS tags,"
+        f"  ARRAY(SELECT w.id FROM works w WHERE w.author_id = ANY($2::text[]) AND {_ELIGIBLE}"
+        "    ORDER BY w.id DESC LIMIT $4) AS artists,"
+        f"  ARRAY(SELECT w.id FROM co JOIN works w ON w.id = co.work_id WHERE {_ELIGIBLE}"
+        "    ORDER BY co.n DESC, w.score DESC, w.id DESC LIMIT $4) AS co_likes,"
+        f"  ARRAY(SELECT w.id FROM works w WHERE {_ELIGIBLE} ORDER BY w.score DESC, w.id DESC LIMIT $4) AS trending,"
+        f"  ARRAY(SELECT w.id FROM works w WHERE {_ELIGIBLE} ORDER BY w.id DESC LIMIT $4) AS fresh",
+        user_id, authors, tags, per_source,
+    )
+    return {source: list(row[source]) for source in ("tags", "artists", "co_likes", "trending", "fresh")} if row else {}
+
+
+async def works(conn: Conn, viewer_id: str | None, work_ids: list[str]) -> list[WorkRow]:
+    """The chosen works, in no particular order (the caller orders them)."""
+    return many(WorkRow, await conn.fetch(work_select("$1") + " WHERE w.id = ANY($2::text[])",
+                                          viewer_id, work_ids))
+
+
+async def arm_counts(conn: Conn, user_id: str, as_of: datetime) -> dict[str, tuple[int, int]]:
+    """(impressions, likes) per source of what was served, and liked, before `as_of`."""
+    rows = await conn.fetch(
+        "SELECT source, count(*) AS shown, count(*) FILTER (WHERE liked_at < $2) AS liked"
+        " FROM feed_impressions WHERE user_id = $1 AND served_at < $2 GROUP BY source",
+        user_id, as_of,
+    )
+    return {r["source"]: (r["shown"], r["liked"]) for r in rows}
+
+
+async def record(conn: asyncpg.Connection, user_id: str, served: list[tuple[str, str]]) -> None:
+    """Remember what was served from which source (a work already recorded keeps its first source),
+    then prune the viewer's rows beyond the newest IMPRESSIONS_KEPT."""
+    if not served:
+        return
+    await conn.execute(
+        "INSERT INTO feed_impressions (user_id, work_id, source)"
+        " SELECT $1, s.work_id, s.source FROM unnest($2::text[], $3::text[]) AS s(work_id, source)"
+        " ON CONFLICT DO NOTHING",
+        user_id, [w for w, _ in served], [s for _, s in served],
+    )
+    await conn.execute(
+        "DELETE FROM feed_impressions WHERE user_id = $1 AND served_at < ("
+        "  SELECT served_at FROM feed_impressions WHERE user_id = $1"
+        "  ORDER BY served_at DESC OFFSET $2 LIMIT 1)",
+        user_id, IMPRESSIONS_KEPT,
+    )
+
+
+async def mark_liked(conn: Conn, user_id: str, work_id: str, *, liked: bool) -> None:
+    """A like (or its removal) of a work the feed served: the success of the source that served it."""
+    await conn.execute(
+        "UPDATE feed_impressions SET liked_at = CASE WHEN $3 THEN now() END"
+        " WHERE user_id = $1 AND work_id = $2",
+        user_id, work_id, liked,
+    )
