@@ -59,14 +59,15 @@ async def arm_counts(conn: Conn, user_id: str, as_of: datetime) -> dict[str, tup
 
 
 async def record(conn: asyncpg.Connection, user_id: str, served: list[tuple[str, str]]) -> None:
-    """Remember what was served from which source (a work already recorded keeps its first source),
-    then prune the viewer's rows beyond the newest IMPRESSIONS_KEPT."""
+    """Remember what was served from which source. A work served again, not liked yet, moves to the
+    source that served it last (the one whose label the viewer saw when liking it); then prune the viewer's rows beyond the newest IMPRESSIONS_KEPT."""
     if not served:
         return
     await conn.execute(
         "INSERT INTO feed_impressions (user_id, work_id, source)"
         " SELECT $1, s.work_id, s.source FROM unnest($2::text[], $3::text[]) AS s(work_id, source)"
-        " ON CONFLICT DO NOTHING",
+        " ON CONFLICT (user_id, work_id) DO UPDATE SET source = excluded.source, served_at = now()"
+        " WHERE feed_impressions.liked_at IS NULL",
         user_id, [w for w, _ in served], [s for _, s in served],
     )
     await conn.execute(
