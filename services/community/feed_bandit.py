@@ -9,7 +9,8 @@ for every user (uniform): a new user's feed explores every source evenly.
 
 Exploration never starves a source: in every round of ROUND slots each source that still has
 candidates gets at least FLOOR slots, at positions drawn at random within the round. A given seed
-and the same inputs always give the same mix.
+and the same inputs always give the same mix. Works the viewer was shown before and did not like
+go to the back of their source's list (`demote`), so each visit brings new works first.
 """
 
 from __future__ import annotations
@@ -73,6 +74,12 @@ def mix(candidates: Mapping[str, Sequence[str]], arms: Mapping[str, Arm], rng: r
                 if take(max(draws, key=lambda s: (draws[s], -_order(s)))):
                     break
     return out
+
+
+def demote(candidates: Mapping[str, Sequence[str]], seen: set[str]) -> dict[str, list[str]]:
+    """Each source's list with the works the viewer was already shown (and did not like) moved to
+    its end, in their order: a skipped work waits behind everything new."""
+    return {s: [w for w in ws if w not in seen] + [w for w in ws if w in seen] for s, ws in candidates.items()}
 
 
 def _order(source: str) -> int:

@@ -80,6 +80,9 @@ async def for_you(deps: Deps, user_id: str | None, page: Page) -> dict[str, Any]
         counts = await for_you_store.arm_counts(deps.pool, user_id, as_of)
     pools = await for_you_store.candidates(deps.pool, user_id, authors=authors, tags=tags,
                                            per_source=CANDIDATES_PER_SOURCE)
+    if user_id is not None:
+        shown = await for_you_store.seen(deps.pool, user_id, as_of, sorted({w for ws in pools.values() for w in ws}))
+        pools = feed_bandit.demote(pools, shown)
     arms = {source: feed_bandit.Arm(*counts.get(source, (0, 0))) for source in feed_bandit.SOURCES}
     chosen = feed_bandit.mix(pools, arms, random.Random(seed), offset + page.limit)[offset:]
     rows = {r.id: r for r in await for_you_store.works(deps.pool, user_id, [w for w, _ in chosen])}

@@ -6,7 +6,7 @@ import random
 from collections import Counter
 from typing import get_args
 
-from services.community.feed_bandit import ROUND, SOURCES, Arm, mix
+from services.community.feed_bandit import ROUND, SOURCES, Arm, demote, mix
 from shared.contracts.community import FeedSource
 
 
@@ -71,3 +71,10 @@ def test_each_source_keeps_its_own_order() -> None:
     for source in SOURCES:
         picked = [int(w.split("-")[1]) for w, s in page if s == source]
         assert picked == list(range(len(picked)))
+
+
+def test_works_seen_before_wait_behind_new_ones() -> None:
+    pools = {"tags": ["a", "b", "c", "d"], "fresh": ["b", "e"]}
+    assert demote(pools, {"a", "b"}) == {"tags": ["c", "d", "a", "b"], "fresh": ["e", "b"]}
+    page = [w for w, _ in mix(demote(_pools(), {f"{s}-0" for s in SOURCES}), {}, random.Random(1), 20)]
+    assert not {f"{s}-0" for s in SOURCES} & set(page)  # enough new candidates: nothing seen comes back
