@@ -85,6 +85,7 @@ async def record(conn: asyncpg.Connection, user_id: str, served: list[tuple[str,
     was first served; then prune the viewer's rows beyond the newest IMPRESSIONS_KEPT."""
     if not served:
         return
+    served = sorted(dict(served).items())  # one row per work, in one order: concurrent feeds never deadlock
     await conn.execute(
         "INSERT INTO feed_impressions (user_id, work_id, source)"
         " SELECT $1, s.work_id, s.source FROM unnest($2::text[], $3::text[]) AS s(work_id, source)"
