@@ -151,7 +151,7 @@ def register(rpc: RpcServer, d: Deps) -> None:
     async def trending(req: Page, call: Call) -> Any:
         return await feeds.trending(d, call.actor_id, req)
 
-    async def for_you(req: Page, call: Call) -> Any:
+    async def for_you(req: c.ForYouQuery, call: Call) -> Any:
         return await feeds.for_you(d, call.actor_id, req)
 
     rpc.serve(c.FEEDS_FOLLOWING, following)

@@ -9,6 +9,7 @@ import asyncpg
 from services.community import events, provenance_rules, similarity_rules, views
 from services.community.deps import Deps
 from services.community.idempotency import run_once
+from services.community.store import for_you as for_you_store
 from services.community.store import works as store
 from services.community.store.rows import LockedWork, WorkRow
 from shared.contracts.common import Page, patch_fields
@@ -111,8 +112,10 @@ async def like(deps: Deps, actor_id: str, work_id: str, *, on: bool) -> None:
         row = await visible_work(conn, work_id, actor_id)
         if on:
             if await store.like(conn, actor_id, work_id):
+                await for_you_store.mark_liked(conn, actor_id, work_id, liked=True)
                 await events.work_liked(conn, work_id, actor_id, row.author_id)
         elif await store.unlike(conn, actor_id, work_id):
+            await for_you_store.mark_liked(conn, actor_id, work_id, liked=False)
             await events.work_unliked(conn, work_id, actor_id, row.author_id)
 
 

@@ -77,36 +77,6 @@ async def listing(conn: Conn, viewer_id: str | None, *, author_id: str | None, i
     return many(WorkRow, await conn.fetch(q.sql(order, limit), *q.params))
 
 
-async def for_you(conn: Conn, user_id: str | None, *, authors: list[str], tags: list[str],
-                  after: tuple[float, str] | None, limit: int, pool_size: int = 300) -> list[WorkRow]:
-    """Candidates from liked/followed artists, liked tags and trending, ranked by affinity.
-
-    Rank = trending score + 1 per matching tag (cap 3) + 2 for an artist the user follows or
-    liked; own works and works already liked are left out. Each candidate source is a bounded
-    index scan, so the cost does not grow with the catalogue.
-    """
-    rank, work_id = after if after else (None, None)
-    return many(WorkRow, await conn.fetch(
-        "WITH candidates AS ("
-        f"  (SELECT w.id FROM works w WHERE w.author_id = ANY($2::text[]) AND {LISTED}"
-        "    ORDER BY w.id DESC LIMIT $6)"
-        f"  UNION (SELECT w.id FROM works w WHERE w.tags && $3::text[] AND {LISTED}"
-        "    ORDER BY w.score DESC LIMIT $6)"
-        f"  UNION (SELECT w.id FROM works w WHERE {LISTED} ORDER BY w.score DESC LIMIT $6)"
-        "), ranked AS ("
-        "  SELECT c.id, w.score + least(cardinality(ARRAY(SELECT unnest(w.tags) INTERSECT"
-        "    SELECT unnest($3::text[]))), 3) + CASE WHEN w.author_id = ANY($2::text[]) THEN 2 ELSE 0 END AS rank"
-        "  FROM candidates c JOIN works w ON w.id = c.id"
-        "  WHERE w.author_id IS DISTINCT FROM $1"
-        "    AND NOT EXISTS (SELECT 1 FROM likes l WHERE l.user_id = $1 AND l.work_id = w.id)"
-        ")"
-        f" {work_select('$1', ', r.rank')} JOIN ranked r ON r.id = w.id"
-        " WHERE ($4::float8 IS NULL OR (r.rank, w.id) < ($4, $5::text))"
-        " ORDER BY r.rank DESC, w.id DESC LIMIT $7",
-        user_id, authors, tags, rank, work_id, pool_size, limit,
-    ))
-
-
 async def explain(conn: Conn, sql_name: str, user_id: str | None, work_id: str | None) -> str:
     """EXPLAIN (ANALYZE) of the hot read paths, for the benchmark's report."""
     queries = {

@@ -47,7 +47,7 @@ ROUTES = [
     Route("POST", "/v1/works/{id}/moderation", c.MODERATION_DECIDE, body=c.ModerationDecision),
     Route("GET", "/v1/feed", c.FEEDS_FOLLOWING, query=Page),
     Route("GET", "/v1/feed/trending", c.FEEDS_TRENDING, query=Page),
-    Route("GET", "/v1/feed/for-you", c.FEEDS_FOR_YOU, query=Page),
+    Route("GET", "/v1/feed/for-you", c.FEEDS_FOR_YOU, query=c.ForYouQuery),
     Route("POST", "/v1/collections", c.COLLECTIONS_CREATE, body=c.CollectionCreate, status=201,
           location="/v1/collections/{id}"),
     Route("GET", "/v1/collections", c.COLLECTIONS_LIST, query=c.CollectionsQuery),

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from shared.contracts.common import Clean, Id, Listing, Page, Reply, Strict
 from shared.contracts.community.base import SERVICE, Description, Origin, Title, Visibility
@@ -18,6 +18,7 @@ TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 MAX_TAGS = 20
 TRAINING_SET_MAX_WORKS = 1000
 
+FeedSource = Literal["tags", "artists", "co_likes", "trending", "fresh"]
 ReportReason = Literal["spam", "abuse", "copyright", "nsfw", "other"]
 
 
@@ -196,6 +197,10 @@ class Work(Reply):
     created_at: datetime
     updated_at: datetime
     published_at: datetime | None
+    source: FeedSource | None = Field(
+        None, description="For-you feed only: the candidate source this work was served from (works with "
+                          "tags you liked, by artists you follow or liked, liked by people who like what you "
+                          "like, trending, fresh); the feed learns from your likes which sources to favour")
 
 
 class WorkListing(Listing[Work]):
@@ -300,5 +305,11 @@ FEEDS_FOLLOWING = operation(SERVICE, "feeds.following", Page, WorkListing, probl
                             summary="Newest works of the artists you follow")
 FEEDS_TRENDING = operation(SERVICE, "feeds.trending", Page, WorkListing, actor="optional", problems=(400,),
                            summary="Works ranked by engagement with time decay")
-FEEDS_FOR_YOU = operation(SERVICE, "feeds.for_you", Page, WorkListing, actor="optional", problems=(400,),
-                          summary="Recommended from the tags and artists you like")
+class ForYouQuery(Page):
+    """`?limit=&cursor=` of the for-you feed; any other parameter is a 422."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+FEEDS_FOR_YOU = operation(SERVICE, "feeds.for_you", ForYouQuery, WorkListing, actor="optional", problems=(400,),
+                          summary="Recommended for you: a mix of candidate sources that learns from your likes")
