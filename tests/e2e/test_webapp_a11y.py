@@ -79,6 +79,10 @@ async def content(http: aiohttp.ClientSession) -> dict[str, Any]:
     ai_work = await artist.call("POST", f"/v1/generations/{gen['id']}/outputs/0/publish", 201,
                                 json={"title": "Tiny dream"})
     await fan.call("POST", f"/v1/works/{works[1]['id']}/reports", 202, json={"reason": "spam"})
+    # Long words without a space (a title, a report's details) must wrap, never widen a phone's page:
+    # the full suite's fuzzing leaves such works in the moderation queue.
+    unbroken = await artist.publish("Unbroken" + "ink" * 40, tags=["ink"])
+    await fan.call("POST", f"/v1/works/{unbroken['id']}/reports", 202, json={"reason": "other", "details": "see" * 60})
     return {"artist": artist, "fan": fan, "works": works, "board": board, "model": model, "gen": gen, "ai": ai_work}
 
 
