@@ -6,9 +6,10 @@
   which filters out other processes competing for the cores.
 - quality against wall-clock time: on two procedural styles (flat shapes: "geometric"; textured:
   "dots"), WORKS works each at 64 px, the previous recipe (DCGAN, BatchNorm discriminator, real-set
-  augmentation, width 64, batch 32) and the new default (fewshot: spectral norm, hinge loss,
-  DiffAugment, EMA generator, outputs snapped to the style's palette when the works are flat colour,
-  the untrained baseline decoded the same way; NEW_WIDTH, NEW_BATCH) train side by side, alternating SLICE_S slices
+  augmentation, width 64, batch 32) and the new default (fewshot: a spectrally normalised patch
+  discriminator, hinge loss, DiffAugment, Adam lr 1e-3 with betas (0, 0.99), EMA generator, outputs
+  snapped to the style's palette when the works are flat colour, the untrained baseline decoded the
+  same way; NEW_WIDTH, NEW_BATCH) train side by side, alternating SLICE_S slices
   of training time so both see the same machine load. At each budget (default 1, 2 and 5 minutes of
   each model's own training time) the exported generator is evaluated: SWD against the held-out works
   as a ratio to the same model untrained (target <= 0.35 at the last budget), precision, recall and

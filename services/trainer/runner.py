@@ -139,7 +139,8 @@ def run_job(job: dict[str, Any], report: _Reporter, stop: threading.Event) -> No
         if resume is not None:
             ckpt = Checkpoint.from_bytes(resume)
             usable = (ckpt.architecture == config.architecture and ckpt.image_size == config.image_size
-                      and ckpt.state.get("width") == config.width and ckpt.dataset_sha256 == dataset_sha256(images)
+                      and ckpt.state.get("width") == config.width and ckpt.same_recipe(config)
+                      and ckpt.dataset_sha256 == dataset_sha256(images)
                       and ckpt.step < config.steps)
             if usable:
                 report.send("resumed", {"step": ckpt.step})

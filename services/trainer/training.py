@@ -37,7 +37,7 @@ from services.trainer.palette import learn_palette
 
 CHECKPOINT_FORMAT = 1
 SAMPLE_GRID = 16  # images in a progress sample grid (4 x 4)
-FEWSHOT_BETAS = (0.5, 0.999)  # Adam betas of the fewshot recipe
+FEWSHOT_BETAS = (0.0, 0.99)  # Adam betas of the fewshot recipe (no momentum, as StyleGAN2's)
 FEWSHOT_POLICY: tuple[str, ...] = ("color", "translation", "cutout")  # its DiffAugment transforms
 
 
@@ -73,6 +73,14 @@ class Checkpoint:
     image_size: int
     dataset_sha256: str
     state: dict[str, Any]
+
+    def same_recipe(self, config: TrainConfig) -> bool:
+        """Whether this checkpoint's modules fit a run of `config`: same recipe and discriminator
+        (fewshot checkpoints written before the patch discriminator have a whole-image one)."""
+        recipe = self.state.get("recipe", "dcgan")
+        default = {"dcgan": "DCGANDiscriminator", "fewshot": "SNDiscriminator"}.get(recipe)
+        kind = self.state.get("discriminator", default if self.architecture == "dcgan" else None)
+        return (recipe, kind) == (bundle_recipe(config), discriminator_kind(config))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Checkpoint:
@@ -208,6 +216,7 @@ class TrainingSession:
         blob = {
             "format": CHECKPOINT_FORMAT, "step": self.step, "architecture": self.config.architecture,
             "image_size": self.config.image_size, "width": self.config.width, "recipe": self.bundle.recipe,
+            "discriminator": discriminator_kind(self.config),
             "dataset_sha256": self.dataset.sha256, "rng": rng,
             "models": {k: m.state_dict() for k, m in self.bundle.trained_modules().items()},
             "optimisers": {k: o.state_dict() for k, o in self.optimisers.items()},
@@ -222,14 +231,15 @@ class TrainingSession:
                 self.config.architecture, self.config.image_size, self.config.width):
             raise ValueError("checkpoint was made for a different architecture, image size or width")
         models = ckpt.state["models"]
-        if ckpt.state.get("recipe", "dcgan") != self.bundle.recipe:
+        if not ckpt.same_recipe(self.config):
             if not weights_only:
                 raise ValueError("checkpoint was made with a different training recipe")
-            # Refining a version trained with another recipe: keep its generator, start the rest.
+            # Refining a version trained with another recipe (or another discriminator, by an
+            # earlier trainer): keep its generator (its average when it has one), start the rest.
             if "generator" in models:
-                self.bundle.generator.load_state_dict(models["generator"])
+                self.bundle.generator.load_state_dict(models.get("ema", models["generator"]))
                 if self.bundle.ema is not None:
-                    self.bundle.ema.load_state_dict(models["generator"])
+                    self.bundle.ema.load_state_dict(models.get("ema", models["generator"]))
             return
         for name, module in self.bundle.trained_modules().items():
             module.load_state_dict(models[name])
@@ -254,6 +264,18 @@ class TrainingSession:
     def sample_grid_png(self) -> bytes:
         images = generate(generator_for_export(self.bundle), self.sample_z)
         return grid_png(images, nrow=4)
+
+
+def bundle_recipe(config: TrainConfig) -> str:
+    """The recipe a run's ModelBundle has (a VAE's is "dcgan", the bundle's default)."""
+    return config.recipe if config.architecture == "dcgan" else "dcgan"
+
+
+def discriminator_kind(config: TrainConfig) -> str | None:
+    """The class name of a run's discriminator, recorded in its checkpoints (None for the VAE)."""
+    if config.architecture != "dcgan":
+        return None
+    return "PatchDiscriminator" if config.recipe == "fewshot" else "DCGANDiscriminator"
 
 
 def style_palette(config: TrainConfig, train_images: torch.Tensor) -> torch.Tensor | None:

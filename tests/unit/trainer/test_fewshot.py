@@ -64,3 +64,30 @@ def test_held_out_split_does_not_depend_on_input_order(geometric_images) -> None
     assert a.heldout is not None and b.heldout is not None
     key = lambda t: sorted(map(tuple, t.flatten(1)[:, :64].tolist()))  # noqa: E731
     assert key(a.heldout) == key(b.heldout)
+
+
+def test_discriminator_judges_patches_and_old_whole_image_checkpoints_refine_from_their_average(
+        geometric_images) -> None:
+    from services.trainer.training import Checkpoint
+
+    session = TrainingSession(tiny(), ImageDataset(geometric_images, 32, None), torch.device("cpu"))
+    assert session.bundle.discriminator is not None
+    assert session.bundle.discriminator(torch.zeros(2, 3, 32, 32)).shape == (2, 64)  # an 8x8 map each
+    result = train(tiny(steps=4), geometric_images, compute_metrics=False)
+    ckpt = Checkpoint.from_bytes(result.checkpoint)
+    assert ckpt.state["discriminator"] == "PatchDiscriminator" and ckpt.same_recipe(tiny())
+    # A checkpoint written before the patch discriminator: no "discriminator" key, other D weights.
+    old = dict(ckpt.state, models=dict(ckpt.state["models"], discriminator={"body.0.weight": torch.zeros(1)}))
+    del old["discriminator"]
+    old_ckpt = Checkpoint(ckpt.step, ckpt.architecture, ckpt.image_size, ckpt.dataset_sha256, old)
+    assert not old_ckpt.same_recipe(tiny())
+    refine = TrainingSession(tiny(), ImageDataset(geometric_images, 32, None), torch.device("cpu"))
+    refine.load(old_ckpt, weights_only=True)  # a refine keeps the generator's average, starts a new D
+    assert refine.bundle.ema is not None
+    assert all(torch.equal(v, old["models"]["ema"][k]) for k, v in refine.bundle.ema.state_dict().items())
+    try:
+        TrainingSession(tiny(), ImageDataset(geometric_images, 32, None), torch.device("cpu")).load(old_ckpt)
+    except ValueError as exc:  # an exact resume cannot continue another discriminator's training
+        assert "recipe" in str(exc)
+    else:
+        raise AssertionError("resuming an old-discriminator checkpoint must be refused")
