@@ -23,6 +23,9 @@ AFFINITY_LIKES = 200  # recent likes that shape the for-you profile
 AFFINITY_TAGS = 10
 AFFINITY_AUTHORS = 200
 CANDIDATES_PER_SOURCE = 100
+# On average one for-you page in this many also prunes the viewer's old impressions: a viewer keeps
+# at most about IMPRESSIONS_KEPT + this many pages of rows, and a read rarely deletes.
+IMPRESSIONS_PRUNE_EVERY = 20
 
 
 def _page(rows: list[WorkRow], limit: int, cursor_of: Callable[[WorkRow], str]) -> dict[str, Any]:
@@ -90,6 +93,8 @@ async def for_you(deps: Deps, user_id: str | None, page: Page) -> dict[str, Any]
     if user_id is not None and served:
         async with deps.pool.acquire() as conn, conn.transaction():
             await for_you_store.record(conn, user_id, served)
+        if random.randrange(IMPRESSIONS_PRUNE_EVERY) == 0:  # not a secret: spreads the pruning
+            await for_you_store.prune(deps.pool, user_id)
     next_cursor = (deps.cursors.encode("for-you", [seed, offset + len(chosen), as_of.timestamp()])
                    if len(chosen) == page.limit else None)
     return {"items": [{**views.work(rows[w]), "source": s} for w, s in served], "next_cursor": next_cursor}

@@ -11,7 +11,7 @@ from services.community.store.feeds import LISTED
 from services.community.store.rows import Conn, WorkRow, many
 from services.community.store.works import work_select
 
-IMPRESSIONS_KEPT = 1000  # per viewer: older rows are pruned when the feed serves new ones
+IMPRESSIONS_KEPT = 1000  # per viewer: older rows are pruned now and then (see prune)
 _ELIGIBLE = (f"{LISTED} AND w.author_id IS DISTINCT FROM $1"
              " AND NOT EXISTS (SELECT 1 FROM likes l WHERE l.user_id = $1 AND l.work_id = w.id)")
 
@@ -82,7 +82,7 @@ async def seen(conn: Conn, user_id: str, as_of: datetime, work_ids: list[str]) -
 async def record(conn: asyncpg.Connection, user_id: str, served: list[tuple[str, str]]) -> None:
     """Remember what was served from which source. A work served again, not liked yet, moves to the
     source that served it last (the one whose label the viewer saw when liking it), keeping when it
-    was first served; then prune the viewer's rows beyond the newest IMPRESSIONS_KEPT."""
+    was first served."""
     if not served:
         return
     served = sorted(dict(served).items())  # one row per work, in one order: concurrent feeds never deadlock
@@ -93,6 +93,10 @@ async def record(conn: asyncpg.Connection, user_id: str, served: list[tuple[str,
         " WHERE feed_impressions.liked_at IS NULL",
         user_id, [w for w, _ in served], [s for _, s in served],
     )
+
+
+async def prune(conn: Conn, user_id: str) -> None:
+    """Forget the viewer's impressions beyond the newest IMPRESSIONS_KEPT (an index range scan)."""
     await conn.execute(
         "DELETE FROM feed_impressions WHERE user_id = $1 AND served_at < ("
         "  SELECT served_at FROM feed_impressions WHERE user_id = $1"
