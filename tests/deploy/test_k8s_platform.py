@@ -54,6 +54,9 @@ def test_prod_replicates_its_infrastructure() -> None:
     assert named(docs, "ScaledObject", "atelier-triton")["spec"]["minReplicaCount"] >= 2
     nats_conf = next(c for c in by_kind(docs, "ConfigMap") if c["metadata"]["name"].startswith("atelier-nats-config"))
     assert nats_conf["data"]["nats.conf"].count("nats://atelier-nats-") == 3
+    # The services create streams and KV buckets with as many replicas as there are NATS nodes.
+    common = next(c for c in by_kind(docs, "ConfigMap") if c["metadata"]["name"].startswith("atelier-common"))
+    assert common["data"]["ATELIER_NATS_REPLICAS"] == "3"
     for name in ("atelier-nats", "atelier-minio"):
         claims = named(docs, "StatefulSet", name)["spec"]["volumeClaimTemplates"]
         assert claims and claims[0]["spec"]["resources"]["requests"]["storage"]
