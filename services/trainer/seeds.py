@@ -1,0 +1,143 @@
+"""Seed suggestions (`models.seed_suggestions`): for each of the artist's style models whose latest
+version can be generated from and was trained on some of the given works, the seed among
+0 .. SEEDS - 1 whose output comes closest to each of those works.
+
+Outputs are made as inference makes them: the latent of a seed is `shared.latents.latent_for_seed`
+(the rule inference uses), run through the version's own `model.onnx` with ONNX Runtime (what
+Triton runs), so generating mode `sample` from the suggested seed reproduces the output searched.
+Closeness is the originality descriptor distance (shared/originality.py): the version's
+`originality.json` holds the descriptors of each training work, keyed by work id, and a work whose
+consent was withdrawn is no longer in it (its versions are not active either, and the trainer's
+withdrawals are checked too), so it is never suggested for. The search runs in a worker thread and
+its result is kept per (model, version, works) in a bounded LRU cache."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import numpy as np
+import orjson
+
+from services.trainer import consent_store, store
+from shared import originality
+from shared.contracts.trainer_seeds import SeedSuggestion, SeedSuggestions, SeedSuggestionsRequest
+from shared.contracts.triton import INPUT_NAME, ORIGINALITY_FILE, onnx_key, version_file_key
+from shared.latents import latent_for_seed
+from shared.logging import get_logger
+from shared.objectstore import ObjectStore
+
+log = get_logger(__name__)
+SEEDS = 256  # seeds searched per version
+BATCH = 64  # latents per generator call
+MAX_MODELS = 10  # of the artist's models searched per request (newest first)
+CACHE_SIZE = 256  # (model, version, works) results kept
+
+Array = np.ndarray[Any, Any]
+Generate = Callable[[Array], Array]  # z [N, 128] float32 -> images [N, 3, S, S] in [-1, 1]
+
+
+@dataclass(frozen=True, slots=True)
+class Closest:
+    seed: int
+    distance: float
+
+
+def seed_latents(n: int) -> Array:
+    """[n, LATENT_DIM]: the latents of seeds 0 .. n - 1, exactly as inference draws them."""
+    return np.stack([latent_for_seed(s) for s in range(n)])
+
+
+def closest_seeds(generate: Generate, works: Mapping[str, Sequence[Sequence[float]]], n_seeds: int = SEEDS,
+                  batch: int = BATCH) -> dict[str, Closest]:
+    """For each work (its descriptors), the seed in 0 .. n_seeds - 1 whose output's descriptor is
+    nearest to any of them; ties go to the smaller seed."""
+    names = [w for w, descs in works.items() if len(descs) > 0]
+    if not names:
+        return {}
+    ref = np.concatenate([np.asarray(works[w], np.float64).reshape(-1, originality.DESCRIPTOR_DIM) for w in names])
+    owner = np.concatenate([np.full(len(works[w]), i) for i, w in enumerate(names)])
+    z = seed_latents(n_seeds)
+    desc = np.concatenate([originality.descriptors(generate(z[i:i + batch])) for i in range(0, n_seeds, batch)])
+    desc = desc.astype(np.float64)
+    d2 = (desc * desc).sum(1)[:, None] + (ref * ref).sum(1)[None, :] - 2.0 * desc @ ref.T
+    dist = np.sqrt(np.maximum(d2, 0.0))  # [seeds, reference rows]
+    per_work = np.full((n_seeds, len(names)), np.inf)
+    for i in range(len(names)):
+        per_work[:, i] = dist[:, owner == i].min(axis=1)
+    best = per_work.argmin(axis=0)  # first minimum: the smaller seed on ties
+    return {w: Closest(int(best[i]), float(per_work[best[i], i])) for i, w in enumerate(names)}
+
+
+def onnx_generator(model: bytes) -> Generate:
+    """The version's exported generator on ONNX Runtime, one thread (the trainer shares the CPU)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+    def generate(z: Array) -> Array:
+        return np.asarray(session.run(None, {INPUT_NAME: np.ascontiguousarray(z, np.float32)})[0])
+
+    return generate
+
+
+class SeedFinder:
+    def __init__(self, pool: asyncpg.Pool, objects: ObjectStore | None) -> None:
+        self.pool, self.objects = pool, objects
+        self.cache: OrderedDict[tuple[str, int, tuple[str, ...]], dict[str, Closest]] = OrderedDict()
+
+    async def suggest(self, actor_id: str, req: SeedSuggestionsRequest) -> SeedSuggestions:
+        likes = {w.work_id: w.likes for w in req.works}
+        order = list(likes)
+        items: list[SeedSuggestion] = []
+        if not order or self.objects is None:
+            return SeedSuggestions(items=[], seeds_searched=SEEDS)
+        withdrawn = await consent_store.withdrawn_among(self.pool, order)
+        order = [w for w in order if w not in withdrawn]
+        for m in await store.servable_models_with_works(self.pool, actor_id, order, MAX_MODELS):
+            try:
+                found, scale = await self._search(m, order)
+            except Exception as exc:  # one unreadable version must not hide the others
+                log.warning("trainer.seeds.failed", model_id=m.model_id, version=m.version, error=str(exc))
+                continue
+            items += [SeedSuggestion(model_id=m.model_id, model_name=m.name, version=m.version, work_id=w,
+                                     likes=likes[w], seed=c.seed, distance=round(c.distance, 6),
+                                     relative_distance=round(c.distance / scale, 4))
+                      for w, c in found.items()]
+        rank = {w: i for i, w in enumerate(order)}
+        items.sort(key=lambda s: (rank[s.work_id], s.distance, s.model_id))
+        return SeedSuggestions(items=items, seeds_searched=SEEDS)
+
+    async def _search(self, m: store.ServableModelRow, wanted: list[str]) -> tuple[dict[str, Closest], float]:
+        assert self.objects is not None
+        raw = await self.objects.read(version_file_key(m.repository_path, ORIGINALITY_FILE))
+        if raw is None:
+            return {}, 1.0
+        doc = orjson.loads(raw)
+        if doc.get("feature") != originality.FEATURE:
+            return {}, 1.0
+        held = {w["work_id"]: w["descriptors"] for w in doc.get("works", [])}
+        works = {w: held[w] for w in wanted if w in held}
+        scale = max(float(doc.get("scale") or 1.0), 1e-6)
+        if not works:
+            return {}, scale
+        key = (m.model_id, m.version, tuple(sorted(works)))
+        if key in self.cache:
+            self.cache.move_to_end(key)
+            return self.cache[key], scale
+        model = await self.objects.read(onnx_key(m.repository_path))
+        if model is None:
+            return {}, scale
+        found = await asyncio.to_thread(lambda: closest_seeds(onnx_generator(model), works))
+        self.cache[key] = found
+        while len(self.cache) > CACHE_SIZE:
+            self.cache.popitem(last=False)
+        return found, scale
+

@@ -1,0 +1,81 @@
+"""The closest-seed search behind `models.seed_suggestions`: a generator whose seed 7 reproduces a
+work must suggest seed 7 for it, through the exported ONNX graph too, with seeds drawn as inference
+draws them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from services.inference import latents as inference_latents
+from services.trainer.export import export_onnx
+from services.trainer.models import DCGANGenerator
+from services.trainer.seeds import closest_seeds, onnx_generator, seed_latents
+from shared import originality
+
+Array = np.ndarray[Any, Any]
+
+
+def _pattern(k: int, size: int = 32) -> Array:
+    """A distinct image per k: stripes of a per-k frequency and colour, in [-1, 1]."""
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    rgb = [np.sin(2 * np.pi * (k + 1) * (xx + c * yy) + c) for c in (0.3, 0.6, 0.9)]
+    return np.stack(rgb).astype(np.float32)
+
+
+def _planted(plants: dict[int, Array]) -> Any:
+    """A generator: the planted image for a planted seed's latent, a noisy z-dependent image otherwise."""
+    planted = {s: inference_latents.latent_for_seed(s) for s in plants}
+    proj = np.random.default_rng(0).standard_normal((128, 3 * 32 * 32)).astype(np.float32) / 12
+
+    def generate(z: Array) -> Array:
+        out = np.tanh(z @ proj).reshape(len(z), 3, 32, 32)
+        for i, row in enumerate(z):
+            for s, zs in planted.items():
+                if np.array_equal(row, zs):
+                    out[i] = plants[s]
+        return out
+
+    return generate
+
+
+def test_the_seed_that_reproduces_a_work_is_suggested_for_it() -> None:
+    a, b = _pattern(2), _pattern(5)
+    works = {"workA": originality.descriptors(a[None]).tolist(), "workB": originality.descriptors(b[None]).tolist()}
+    found = closest_seeds(_planted({7: a, 200: b}), works, n_seeds=256, batch=64)
+    assert found["workA"].seed == 7 and found["workA"].distance < 1e-4
+    assert found["workB"].seed == 200 and found["workB"].distance < 1e-4
+
+
+def test_a_work_with_several_images_matches_any_of_them_and_empty_works_are_left_out() -> None:
+    a, b = _pattern(1), _pattern(3)
+    works = {"multi": originality.descriptors(np.stack([a, b])).tolist(), "none": []}
+    found = closest_seeds(_planted({42: b}), works, n_seeds=64, batch=16)
+    assert set(found) == {"multi"} and found["multi"].seed == 42
+    assert closest_seeds(_planted({}), {}, n_seeds=8) == {}
+
+
+def test_unplanted_works_get_the_truly_nearest_seed() -> None:
+    gen = _planted({})
+    images = np.concatenate([gen(seed_latents(32)[i:i + 8]) for i in range(0, 32, 8)])
+    target = images[19] + 0.01  # near seed 19's output, not equal to it
+    found = closest_seeds(gen, {"w": originality.descriptors(target[None]).tolist()}, n_seeds=32, batch=8)
+    assert found["w"].seed == 19 and found["w"].distance > 0
+
+
+def test_seed_latents_are_the_latents_inference_generates_from() -> None:
+    z = seed_latents(5)
+    batch = inference_latents.sample(seed=0, count=5)
+    assert np.array_equal(z, batch.z) and batch.seeds == [0, 1, 2, 3, 4]
+
+
+def test_through_the_exported_onnx_graph_the_reproducing_seed_is_found() -> None:
+    torch.manual_seed(3)
+    g = DCGANGenerator(32, 16).eval()
+    onnx_bytes = export_onnx(g)
+    with torch.no_grad():
+        target = g(torch.from_numpy(inference_latents.latent_for_seed(77)[None])).numpy()
+    found = closest_seeds(onnx_generator(onnx_bytes), {"w": originality.descriptors(target).tolist()})
+    assert found["w"].seed == 77 and found["w"].distance < 1e-3
