@@ -7,13 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import orjson
+import pytest
 import torch
 
 from services.inference import latents as inference_latents
+from services.trainer import seeds, store
 from services.trainer.export import export_onnx
 from services.trainer.models import DCGANGenerator
 from services.trainer.seeds import closest_seeds, onnx_generator, seed_latents
 from shared import originality
+from shared.contracts.trainer_seeds import SeedSuggestionsRequest
 
 Array = np.ndarray[Any, Any]
 
@@ -79,3 +83,53 @@ def test_through_the_exported_onnx_graph_the_reproducing_seed_is_found() -> None
         target = g(torch.from_numpy(inference_latents.latent_for_seed(77)[None])).numpy()
     found = closest_seeds(onnx_generator(onnx_bytes), {"w": originality.descriptors(target).tolist()})
     assert found["w"].seed == 77 and found["w"].distance < 1e-3
+
+
+class _Objects:
+    """The bucket: one version's model.onnx and originality.json."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files, self.reads = files, []  # type: ignore[var-annotated]
+
+    async def read(self, key: str) -> bytes | None:
+        self.reads.append(key)
+        return self.files.get(key)
+
+
+async def test_the_finder_searches_active_models_skips_withdrawn_works_and_caches(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    torch.manual_seed(4)
+    g = DCGANGenerator(32, 16).eval()
+    with torch.no_grad():
+        images = g(torch.from_numpy(np.stack([inference_latents.latent_for_seed(s) for s in (11, 99)]))).numpy()
+    doc = originality.reference_document(originality.descriptors(images), ["01LIKED", "01GONE"], scale=0.5)
+    path = "models/01M/3/"
+    objects = _Objects({path + "model.onnx": export_onnx(g), path + "originality.json": orjson.dumps(doc)})
+    asked: list[list[str]] = []
+
+    async def models(pool: Any, owner_id: str, work_ids: list[str], limit: int) -> list[store.ServableModelRow]:
+        asked.append(list(work_ids))
+        assert owner_id == "01OWNER"
+        return [store.ServableModelRow("01M", "Geometric", ["01LIKED", "01GONE"], 3, path)]
+
+    async def withdrawn(pool: Any, work_ids: list[str]) -> set[str]:
+        return {"01GONE"}
+
+    monkeypatch.setattr(seeds.store, "servable_models_with_works", models)
+    monkeypatch.setattr(seeds.consent_store, "withdrawn_among", withdrawn)
+    finder = seeds.SeedFinder(None, objects)  # type: ignore[arg-type]
+    req = SeedSuggestionsRequest.model_validate({"works": [{"work_id": "01LIKED", "likes": 4},
+                                                           {"work_id": "01GONE", "likes": 9},
+                                                           {"work_id": "01ELSE", "likes": 2}]})
+    answer = await finder.suggest("01OWNER", req)
+    assert asked == [["01LIKED", "01ELSE"]]  # the withdrawn work is never searched
+    assert [(s.model_id, s.version, s.work_id, s.seed, s.likes) for s in answer.items] == [
+        ("01M", 3, "01LIKED", 11, 4)]
+    assert answer.items[0].distance < 1e-3 and answer.items[0].relative_distance == pytest.approx(
+        answer.items[0].distance / 0.5, abs=1e-3) and answer.seeds_searched == 256
+    onnx_reads = objects.reads.count(path + "model.onnx")
+    again = await finder.suggest("01OWNER", req)
+    assert again == answer and objects.reads.count(path + "model.onnx") == onnx_reads  # from the cache
+    # without the version's files the model is simply left out
+    empty = seeds.SeedFinder(None, _Objects({}))  # type: ignore[arg-type]
+    assert (await empty.suggest("01OWNER", req)).items == []
