@@ -9,7 +9,9 @@ Closeness is the originality descriptor distance (shared/originality.py): the ve
 `originality.json` holds the descriptors of each training work, keyed by work id, and a work whose
 consent was withdrawn is no longer in it (its versions are not active either, and the trainer's
 withdrawals are checked too), so it is never suggested for. The search runs in a worker thread and
-its result is kept per (model, version, works) in a bounded LRU cache."""
+its result is kept per (model, version, works) in a bounded LRU cache. A request waits at most
+SEARCH_BUDGET_S for its searches (a 64 px model takes seconds on one core): one still running goes on
+in the background and the answer counts it in `still_searching`, so asking again shortly finds it."""
 
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ SEEDS = 256  # seeds searched per version
 BATCH = 64  # latents per generator call
 MAX_MODELS = 10  # of the artist's models searched per request (newest first)
 CACHE_SIZE = 256  # (model, version, works) results kept
+SEARCH_BUDGET_S = 10.0  # a request waits this long for searches; later ones find them finished (cached)
 
 Array = np.ndarray[Any, Any]
 Generate = Callable[[Array], Array]  # z [N, 128] float32 -> images [N, 3, S, S] in [-1, 1]
@@ -88,56 +91,89 @@ def onnx_generator(model: bytes) -> Generate:
     return generate
 
 
+Key = tuple[str, int, tuple[str, ...]]  # (model, version, work ids searched)
+
+
 class SeedFinder:
-    def __init__(self, pool: asyncpg.Pool, objects: ObjectStore | None) -> None:
-        self.pool, self.objects = pool, objects
-        self.cache: OrderedDict[tuple[str, int, tuple[str, ...]], dict[str, Closest]] = OrderedDict()
+    def __init__(self, pool: asyncpg.Pool, objects: ObjectStore | None, budget_s: float = SEARCH_BUDGET_S) -> None:
+        self.pool, self.objects, self.budget_s = pool, objects, budget_s
+        self.cache: OrderedDict[Key, dict[str, Closest]] = OrderedDict()
+        # Searches under way: one per key however many ask, and one that outlives its request's
+        # deadline still lands in the cache for the next.
+        self.inflight: dict[Key, asyncio.Task[dict[str, Closest]]] = {}
 
     async def suggest(self, actor_id: str, req: SeedSuggestionsRequest) -> SeedSuggestions:
         likes = {w.work_id: w.likes for w in req.works}
         order = list(likes)
-        items: list[SeedSuggestion] = []
         if not order or self.objects is None:
-            return SeedSuggestions(items=[], seeds_searched=SEEDS)
+            return SeedSuggestions(items=[], seeds_searched=SEEDS, still_searching=0)
         withdrawn = await consent_store.withdrawn_among(self.pool, order)
         order = [w for w in order if w not in withdrawn]
+        searches: list[tuple[store.ServableModelRow, float, asyncio.Future[dict[str, Closest]]]] = []
         for m in await store.servable_models_with_works(self.pool, actor_id, order, MAX_MODELS):
             try:
-                found, scale = await self._search(m, order)
+                planned = await self._plan(m, order)
             except Exception as exc:  # one unreadable version must not hide the others
                 log.warning("trainer.seeds.failed", model_id=m.model_id, version=m.version, error=str(exc))
+                continue
+            if planned is not None:
+                searches.append((m, *planned))
+        if searches:
+            await asyncio.wait([t for _, _, t in searches], timeout=self.budget_s)
+        items: list[SeedSuggestion] = []
+        for m, scale, task in searches:
+            if not task.done() or task.cancelled() or task.exception() is not None:
                 continue
             items += [SeedSuggestion(model_id=m.model_id, model_name=m.name, version=m.version, work_id=w,
                                      likes=likes[w], seed=c.seed, distance=round(c.distance, 6),
                                      relative_distance=round(c.distance / scale, 4))
-                      for w, c in found.items()]
+                      for w, c in task.result().items()]
         rank = {w: i for i, w in enumerate(order)}
         items.sort(key=lambda s: (rank[s.work_id], s.distance, s.model_id))
-        return SeedSuggestions(items=items, seeds_searched=SEEDS)
+        return SeedSuggestions(items=items, seeds_searched=SEEDS,
+                               still_searching=sum(not t.done() for _, _, t in searches))
 
-    async def _search(self, m: store.ServableModelRow, wanted: list[str]) -> tuple[dict[str, Closest], float]:
+    async def _plan(self, m: store.ServableModelRow,
+                    wanted: list[str]) -> tuple[float, asyncio.Future[dict[str, Closest]]] | None:
+        """(the version's originality scale, the search of its wanted works), None when it holds none."""
         assert self.objects is not None
         raw = await self.objects.read(version_file_key(m.repository_path, ORIGINALITY_FILE))
         if raw is None:
-            return {}, 1.0
+            return None
         doc = orjson.loads(raw)
         if doc.get("feature") != originality.FEATURE:
-            return {}, 1.0
+            return None
         held = {w["work_id"]: w["descriptors"] for w in doc.get("works", [])}
         works = {w: held[w] for w in wanted if w in held}
-        scale = max(float(doc.get("scale") or 1.0), 1e-6)
         if not works:
-            return {}, scale
-        key = (m.model_id, m.version, tuple(sorted(works)))
+            return None
+        scale = max(float(doc.get("scale") or 1.0), 1e-6)
+        key: Key = (m.model_id, m.version, tuple(sorted(works)))
         if key in self.cache:
             self.cache.move_to_end(key)
-            return self.cache[key], scale
-        model = await self.objects.read(onnx_key(m.repository_path))
-        if model is None:
-            return {}, scale
-        found = await asyncio.to_thread(lambda: closest_seeds(onnx_generator(model), works))
+            done: asyncio.Future[dict[str, Closest]] = asyncio.get_running_loop().create_future()
+            done.set_result(self.cache[key])
+            return scale, done
+        task = self.inflight.get(key)
+        if task is None:
+            task = asyncio.create_task(self._search(key, m.repository_path, works))
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())  # logged in _search
+            self.inflight[key] = task
+        return scale, task
+
+    async def _search(self, key: Key, path: str, works: dict[str, Any]) -> dict[str, Closest]:
+        assert self.objects is not None
+        try:
+            model = await self.objects.read(onnx_key(path))
+            if model is None:
+                raise FileNotFoundError(f"{path} has no model.onnx")
+            found = await asyncio.to_thread(lambda: closest_seeds(onnx_generator(model), works))
+        except Exception as exc:
+            log.warning("trainer.seeds.failed", model_id=key[0], version=key[1], error=str(exc))
+            raise
+        finally:
+            self.inflight.pop(key, None)
         self.cache[key] = found
         while len(self.cache) > CACHE_SIZE:
             self.cache.popitem(last=False)
-        return found, scale
-
+        return found

@@ -40,3 +40,5 @@ class SeedSuggestions(Reply):
     items: list[SeedSuggestion] = Field(description="One per (model, liked work in its training set), the liked "
                                                     "work's order, closest model first")
     seeds_searched: int = Field(description="Seeds tried per model version (0 .. seeds_searched - 1)")
+    still_searching: int = Field(description="Model versions whose search outlasted this request: it goes on, "
+                                             "and asking again shortly answers them too")

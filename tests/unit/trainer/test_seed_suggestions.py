@@ -4,6 +4,8 @@ draws them."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Any
 
 import numpy as np
@@ -126,10 +128,48 @@ async def test_the_finder_searches_active_models_skips_withdrawn_works_and_cache
     assert [(s.model_id, s.version, s.work_id, s.seed, s.likes) for s in answer.items] == [
         ("01M", 3, "01LIKED", 11, 4)]
     assert answer.items[0].distance < 1e-3 and answer.items[0].relative_distance == pytest.approx(
-        answer.items[0].distance / 0.5, abs=1e-3) and answer.seeds_searched == 256
+        answer.items[0].distance / 0.5, abs=1e-3) and (answer.seeds_searched, answer.still_searching) == (256, 0)
     onnx_reads = objects.reads.count(path + "model.onnx")
     again = await finder.suggest("01OWNER", req)
     assert again == answer and objects.reads.count(path + "model.onnx") == onnx_reads  # from the cache
     # without the version's files the model is simply left out
     empty = seeds.SeedFinder(None, _Objects({}))  # type: ignore[arg-type]
     assert (await empty.suggest("01OWNER", req)).items == []
+
+
+async def test_a_search_outlasting_its_budget_goes_on_and_answers_the_next_request(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    torch.manual_seed(5)
+    g = DCGANGenerator(32, 16).eval()
+    with torch.no_grad():
+        image = g(torch.from_numpy(inference_latents.latent_for_seed(30)[None])).numpy()
+    path = "models/01M/1/"
+    doc = originality.reference_document(originality.descriptors(image), ["01W"], scale=1.0)
+    objects = _Objects({path + "model.onnx": export_onnx(g), path + "originality.json": orjson.dumps(doc)})
+    release = threading.Event()
+    real = seeds.closest_seeds
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        release.wait(10)
+        return real(*args, **kwargs)
+
+    async def models(*_: Any) -> list[store.ServableModelRow]:
+        return [store.ServableModelRow("01M", "Slow", ["01W"], 1, path)]
+
+    async def withdrawn(*_: Any) -> set[str]:
+        return set()
+
+    monkeypatch.setattr(seeds, "closest_seeds", slow)
+    monkeypatch.setattr(seeds.store, "servable_models_with_works", models)
+    monkeypatch.setattr(seeds.consent_store, "withdrawn_among", withdrawn)
+    finder = seeds.SeedFinder(None, objects, budget_s=0.2)  # type: ignore[arg-type]
+    req = SeedSuggestionsRequest.model_validate({"works": [{"work_id": "01W", "likes": 3}]})
+    first = await finder.suggest("01OWNER", req)
+    assert (first.items, first.still_searching) == ([], 1)
+    again = await finder.suggest("01OWNER", req)  # the same search, not a second one
+    assert again.still_searching == 1 and len(finder.inflight) == 1
+    release.set()
+    await asyncio.wait_for(asyncio.gather(*finder.inflight.values()), 20)
+    done = await finder.suggest("01OWNER", req)
+    assert [s.seed for s in done.items] == [30]
+    assert done.still_searching == 0 and not finder.inflight
