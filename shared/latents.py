@@ -3,8 +3,9 @@ integer seed, LATENT_DIM standard-normal float32 values (optionally with the tru
 
 PCG64 and `standard_normal` are stream-stable across numpy 1.x releases, so one seed is one latent on
 every machine. Inference generates from it (services/inference/latents.py builds every mode on
-`latent_for_seed`) and the trainer searches seeds with it (services/trainer/seeds.py): a seed the
-trainer suggests reproduces, through inference, the image it was chosen for.
+`latent_for_seed`, mode `edit` on `moved`) and the trainer searches seeds and directions with it
+(services/trainer/seeds.py): a seed the trainer suggests reproduces, through inference, the image it
+was chosen for.
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ def latent_for_seed(seed: int, truncation: float | None = None) -> np.ndarray[An
     if truncation is not None:
         z = _truncate(z, truncation, rng)
     return z
+
+
+def moved(z: np.ndarray[Any, Any], vector: np.ndarray[Any, Any], amount: float) -> np.ndarray[Any, Any]:
+    """Latents [N, LATENT_DIM] moved by `amount` along the unit `vector` (mode `edit`; the vector is
+    a version's direction, checked by the caller to be LATENT_DIM finite values, not all zero)."""
+    d = np.asarray(vector, np.float64).reshape(-1)
+    out = np.asarray(z, np.float64) + float(amount) * (d / float(np.linalg.norm(d)))[None, :]
+    return out.astype(np.float32)
 
 
 def _truncate(z: np.ndarray[Any, Any], truncation: float, rng: np.random.Generator) -> np.ndarray[Any, Any]:

@@ -27,6 +27,7 @@ from shared.latents import (
     SEED_LIMIT,
     LatentParameterError,
     latent_for_seed,
+    moved,
 )
 from shared.latents import check_seed as _check_seed
 from shared.latents import check_truncation as _check_truncation
@@ -119,8 +120,7 @@ def edit(seed: int, count: int, vector: np.ndarray[Any, Any], amount: float,
     if d.shape != (LATENT_DIM,) or not np.isfinite(norm) or norm < 1e-12:
         raise LatentParameterError("direction", "this direction's vector is not usable")
     base = sample(seed, count, truncation)
-    z = base.z.astype(np.float64) + float(amount) * (d / norm)[None, :]
-    return LatentBatch(z.astype(np.float32), base.seeds)
+    return LatentBatch(moved(base.z, d, amount), base.seeds)
 
 
 def latents_for_request(

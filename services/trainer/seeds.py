@@ -5,6 +5,8 @@ version can be generated from and was trained on some of the given works, the se
 Outputs are made as inference makes them: the latent of a seed is `shared.latents.latent_for_seed`
 (the rule inference uses), run through the version's own `model.onnx` with ONNX Runtime (what
 Triton runs), so generating mode `sample` from the suggested seed reproduces the output searched.
+Where the version ships latent directions (mode `edit`), each of them is tried from the closest seed
+at a few amounts, and the one that brings the output at least EDIT_MIN_GAIN closer is offered too.
 Closeness is the originality descriptor distance (shared/originality.py): the version's
 `originality.json` holds the descriptors of each training work, keyed by work id, and a work whose
 consent was withdrawn is no longer in it (its versions are not active either, and the trainer's
@@ -26,10 +28,11 @@ import numpy as np
 import orjson
 
 from services.trainer import consent_store, store
+from services.trainer.version_files import read_directions
 from shared import originality
 from shared.contracts.trainer_seeds import SeedSuggestion, SeedSuggestions, SeedSuggestionsRequest
 from shared.contracts.triton import INPUT_NAME, ORIGINALITY_FILE, onnx_key, version_file_key
-from shared.latents import latent_for_seed
+from shared.latents import latent_for_seed, moved
 from shared.logging import get_logger
 from shared.objectstore import ObjectStore
 
@@ -38,6 +41,8 @@ SEEDS = 256  # seeds searched per version
 BATCH = 64  # latents per generator call
 MAX_MODELS = 10  # of the artist's models searched per request (newest first)
 CACHE_SIZE = 256  # (model, version, works) results kept
+EDIT_AMOUNTS = (-2.0, -1.0, 1.0, 2.0)  # tried along each of the version's directions from the closest seed
+EDIT_MIN_GAIN = 0.1  # an edit is suggested when it comes at least 10 % closer than the plain seed
 SEARCH_BUDGET_S = 10.0  # a request waits this long for searches; later ones find them finished (cached)
 
 Array = np.ndarray[Any, Any]
@@ -48,6 +53,10 @@ Generate = Callable[[Array], Array]  # z [N, 128] float32 -> images [N, 3, S, S]
 class Closest:
     seed: int
     distance: float
+    # The version's direction (id) and amount that bring the seed's output closer still, if any.
+    direction: int | None = None
+    amount: float | None = None
+    edited_distance: float | None = None
 
 
 def seed_latents(n: int) -> Array:
@@ -74,6 +83,28 @@ def closest_seeds(generate: Generate, works: Mapping[str, Sequence[Sequence[floa
         per_work[:, i] = dist[:, owner == i].min(axis=1)
     best = per_work.argmin(axis=0)  # first minimum: the smaller seed on ties
     return {w: Closest(int(best[i]), float(per_work[best[i], i])) for i, w in enumerate(names)}
+
+
+def closer_by_direction(generate: Generate, works: Mapping[str, Sequence[Sequence[float]]],
+                        found: Mapping[str, Closest], directions: Sequence[tuple[int, Sequence[float]]],
+                        amounts: Sequence[float] = EDIT_AMOUNTS, min_gain: float = EDIT_MIN_GAIN) -> dict[str, Closest]:
+    """`found` with, for each work, the (direction id, amount) of mode `edit` from its seed whose
+    output comes nearest the work, kept only when that is at least `min_gain` closer than the seed's."""
+    if not directions or not found:
+        return dict(found)
+    plan = [(w, i, a) for w in found for i, _ in directions for a in amounts]
+    vectors = dict(directions)
+    z = np.stack([moved(latent_for_seed(found[w].seed)[None], np.asarray(vectors[i], np.float64), a)[0]
+                  for w, i, a in plan])
+    desc = np.concatenate([originality.descriptors(generate(z[k:k + BATCH])) for k in range(0, len(z), BATCH)])
+    out = dict(found)
+    for k, (w, i, a) in enumerate(plan):
+        ref = np.asarray(works[w], np.float64).reshape(-1, originality.DESCRIPTOR_DIM)
+        d = float(np.sqrt(((ref - desc[k].astype(np.float64)) ** 2).sum(axis=1)).min())
+        so_far = out[w].edited_distance
+        if d < (found[w].distance * (1 - min_gain) if so_far is None else so_far):
+            out[w] = Closest(found[w].seed, found[w].distance, i, float(a), d)
+    return out
 
 
 def onnx_generator(model: bytes) -> Generate:
@@ -126,7 +157,9 @@ class SeedFinder:
                 continue
             items += [SeedSuggestion(model_id=m.model_id, model_name=m.name, version=m.version, work_id=w,
                                      likes=likes[w], seed=c.seed, distance=round(c.distance, 6),
-                                     relative_distance=round(c.distance / scale, 4))
+                                     relative_distance=round(c.distance / scale, 4), direction=c.direction,
+                                     amount=c.amount, edited_distance=None if c.edited_distance is None
+                                     else round(c.edited_distance, 6))
                       for w, c in task.result().items()]
         rank = {w: i for i, w in enumerate(order)}
         items.sort(key=lambda s: (rank[s.work_id], s.distance, s.model_id))
@@ -167,7 +200,13 @@ class SeedFinder:
             model = await self.objects.read(onnx_key(path))
             if model is None:
                 raise FileNotFoundError(f"{path} has no model.onnx")
-            found = await asyncio.to_thread(lambda: closest_seeds(onnx_generator(model), works))
+            directions = [(int(d["id"]), d["vector"]) for d in await read_directions(self.objects, path) or []]
+
+            def search() -> dict[str, Closest]:
+                generate = onnx_generator(model)
+                return closer_by_direction(generate, works, closest_seeds(generate, works), directions)
+
+            found = await asyncio.to_thread(search)
         except Exception as exc:
             log.warning("trainer.seeds.failed", model_id=key[0], version=key[1], error=str(exc))
             raise

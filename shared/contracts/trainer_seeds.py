@@ -34,6 +34,10 @@ class SeedSuggestion(Reply):
     relative_distance: float = Field(ge=0, description="`distance` over the version's originality scale (the "
                                                        "median distance between a training work and its nearest "
                                                        "other one): below 1 is closer than works are to each other")
+    direction: int | None = Field(None, description="A latent direction of the version (mode `edit`) that, from "
+                                                    "this seed, comes at least 10 % closer to the work; null if none")
+    amount: float | None = Field(None, description="How far along `direction` (mode `edit` amount)")
+    edited_distance: float | None = Field(None, ge=0, description="The edited output's distance to the work")
 
 
 class SeedSuggestions(Reply):

@@ -71,6 +71,19 @@ class SuggestedGeneration(Reply):
     count: int = Field(ge=1)
 
 
+class SuggestedEdit(Reply):
+    """A mode `edit` body `POST /v1/generations` accepts as it is: output 0 is the seed moved along the
+    direction."""
+
+    model_id: str
+    version: int
+    mode: Literal["edit"] = "edit"
+    seed: int = Field(ge=0)
+    count: int = Field(ge=1)
+    direction: int = Field(ge=1)
+    amount: float
+
+
 class Suggestion(Reply):
     kind: SuggestionKind
     subject_type: Literal["tag", "origin", "artist", "model"] = Field(description="What the suggestion is about")
@@ -84,6 +97,9 @@ class Suggestion(Reply):
                                                       "`model_seed` how close the seed's output comes, see `method`)")
     generate: SuggestedGeneration | None = Field(None, description="`model_seed`: a ready `POST /v1/generations` "
                                                                    "body; null for the other kinds")
+    generate_edit: SuggestedEdit | None = Field(None, description="`model_seed`, when one of the version's latent "
+                                                                  "directions brings the seed's output closer still: "
+                                                                  "the mode `edit` body; else null")
 
 
 class Suggestions(Reply):

@@ -80,3 +80,13 @@ def test_the_kind_is_a_query_value_and_unknown_kinds_are_refused() -> None:
     assert SuggestionsQuery.model_validate({"kind": "model_seed"}).kind == "model_seed"
     with pytest.raises(ValueError):
         SuggestionsQuery.model_validate({"kind": "seeds"})
+
+
+def test_a_closer_direction_comes_with_a_ready_edit_body() -> None:
+    answer = _answer("01A", 12, 1.0).model_copy(update={"direction": 3, "amount": -2.0, "edited_distance": 0.1})
+    out = seed_suggestions.model_seed_suggestions([answer, _answer("01B", 5, 1.0)], {"01A": "Red"}, "01A")
+    edit = GenerationCreate.model_validate(out[0]["generate_edit"])
+    assert (edit.mode, edit.seed, edit.direction, edit.amount, edit.count) == ("edit", 12, 3, -2.0, 4)
+    assert out[0]["evidence"]["direction"] == 3 and "direction 3 by -2" in out[0]["explanation"]
+    assert Suggestion.model_validate(out[0]).generate_edit is not None
+    assert out[1]["generate_edit"] is None and "direction" not in out[1]["evidence"]

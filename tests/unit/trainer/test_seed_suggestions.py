@@ -17,9 +17,10 @@ from services.inference import latents as inference_latents
 from services.trainer import seeds, store
 from services.trainer.export import export_onnx
 from services.trainer.models import DCGANGenerator
-from services.trainer.seeds import closest_seeds, onnx_generator, seed_latents
+from services.trainer.seeds import closer_by_direction, closest_seeds, onnx_generator, seed_latents
 from shared import originality
 from shared.contracts.trainer_seeds import SeedSuggestionsRequest
+from shared.latents import moved
 
 Array = np.ndarray[Any, Any]
 
@@ -173,3 +174,30 @@ async def test_a_search_outlasting_its_budget_goes_on_and_answers_the_next_reque
     done = await finder.suggest("01OWNER", req)
     assert [s.seed for s in done.items] == [30]
     assert done.still_searching == 0 and not finder.inflight
+
+
+def test_a_direction_that_brings_the_seed_closer_is_offered_and_none_otherwise() -> None:
+    rng = np.random.default_rng(1)
+    vectors = [(1, rng.standard_normal(128).tolist()), (2, rng.standard_normal(128).tolist())]
+    target = _pattern(4)
+    edited_z = moved(inference_latents.latent_for_seed(7)[None], np.asarray(vectors[1][1]), 2.0)[0]
+    proj = np.random.default_rng(0).standard_normal((128, 3 * 32 * 32)).astype(np.float32) / 12
+
+    def generate(z: Array) -> Array:
+        out = np.tanh(z @ proj).reshape(len(z), 3, 32, 32)
+        out[[bool(np.array_equal(row, edited_z)) for row in z]] = target
+        return out
+
+    works = {"w": originality.descriptors(target[None]).tolist()}
+    found = closest_seeds(generate, works, n_seeds=16)
+    edited = closer_by_direction(generate, works, found, vectors)
+    assert (edited["w"].seed, edited["w"].distance) == (found["w"].seed, found["w"].distance)
+    planted = closer_by_direction(generate, works, {"w": seeds.Closest(7, 5.0)}, vectors)
+    assert (planted["w"].direction, planted["w"].amount) == (2, 2.0) and planted["w"].edited_distance < 1e-4
+    # inference's mode edit moves the latent the same way
+    batch = inference_latents.edit(7, 1, np.asarray(vectors[1][1]), 2.0)
+    assert np.array_equal(batch.z[0], edited_z)
+    # nothing 10 % closer: no direction
+    plain = closer_by_direction(_planted({}), works, {"w": seeds.Closest(3, 1e-9)}, vectors)
+    assert plain["w"].direction is None and plain["w"].edited_distance is None
+    assert closer_by_direction(generate, works, found, []) == found
