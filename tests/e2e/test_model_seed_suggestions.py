@@ -81,6 +81,11 @@ async def test_liked_training_works_get_a_reproducible_closest_seed(http: aiohtt
     again = await _generated(ana, {**body, "count": 1})  # same seed, same image
     assert again["outputs"][0]["image_sha256"] == first["image_sha256"]
     assert await _model_seeds(ana) == items  # answered again (from the trainer's cache), the same
+    edit = found["generate_edit"]  # offered only when a latent direction comes 10 % closer
+    if edit is not None:
+        assert {k: edit[k] for k in body} == {**body, "mode": "edit"} and edit["direction"] == ev["direction"]
+        moved = (await _generated(ana, edit))["outputs"][0]
+        assert moved["seed"] == ev["seed"] and moved["originality"]["distance"] <= ev["edited_distance"] + 1e-3
 
     # Someone without models gets none; an unknown kind is a 422 problem.
     assert await _model_seeds(fans[0]) == []
