@@ -15,6 +15,7 @@ from services.community.passwords import Passwords
 from services.community.rpc import register
 from services.community.settings import CommunitySettings
 from services.community.tokens import TokenIssuer, load_private_key
+from services.community.trainer_client import TrainerClient
 from shared.contexts import DB, NC, CleanupCtx, owned_data_ctxs, rpc_ctx
 from shared.web import create_base_app
 
@@ -49,6 +50,7 @@ def build_deps(app: web.Application, settings: CommunitySettings, tokens: TokenI
         cursors=CursorCodec(_cursor_secret(settings)),
         assets=AssetsClient(app[NC], settings.assets_timeout_s),
         login_guard=LoginGuard(app[DB], settings),
+        trainer=TrainerClient(app[NC], settings.trainer_timeout_s),
     )
 
 

@@ -12,6 +12,7 @@ from services.community.login_guard import LoginGuard
 from services.community.passwords import Passwords
 from services.community.settings import CommunitySettings
 from services.community.tokens import TokenIssuer
+from services.community.trainer_client import TrainerClient
 
 
 @dataclass(frozen=True)
@@ -23,3 +24,4 @@ class Deps:
     cursors: CursorCodec
     assets: AssetsClient
     login_guard: LoginGuard
+    trainer: TrainerClient | None = None  # seed suggestions; None: that kind is left out

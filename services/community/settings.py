@@ -27,6 +27,8 @@ class CommunitySettings(ServiceSettings, DatabaseSettings):
     # Distinct reporters after which a work leaves feeds and listings pending review.
     report_hide_threshold: int = Field(3, ge=1)
     assets_timeout_s: float = Field(3.0, gt=0)
+    # Seed suggestions ask the trainer, which may search 256 seeds per model: then the kind is left out.
+    trainer_timeout_s: float = Field(15.0, gt=0)
     # Login protection (services/community/login_guard.py): free failures per (account, client),
     # per account over all clients, per client over all accounts; then exponential lock-outs.
     login_guard_enabled: bool = True

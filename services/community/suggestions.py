@@ -10,6 +10,8 @@ says so clearly.
   when that probability clears 1 - 0.05 / (groups tested), at least 0.95, also without the group's
   single most-liked work (one viral work is not a pattern), with enough works and likes and a lift
   of at least MIN_LIFT.
+- **model_seed**: seeds of the artist's style models closest to their most-liked works
+  (services/community/seed_suggestions.py, searched by the trainer).
 - **follow**: artists whose likers are also the caller's likers (co-engagement), not already followed;
   the confidence is P(more than BASE_OVERLAP of the combined audience is shared) under a uniform
   Beta prior on the shared fraction.
@@ -26,6 +28,7 @@ from typing import Any
 
 from scipy.special import betainc
 
+from services.community import seed_suggestions
 from services.community.deps import Deps
 from services.community.store import suggestions as store
 from shared.contracts.community import SuggestionsQuery
@@ -230,4 +233,6 @@ async def suggestions(deps: Deps, user_id: str, query: SuggestionsQuery) -> dict
     if query.kind in (None, "follow"):
         rows_o = await store.audience_overlap(deps.pool, user_id, MIN_SHARED_FANS)
         items += to_follow(Overlap(r.username, r.shared, r.my_fans, r.their_fans) for r in rows_o)
-    return {"items": items, "method": METHOD}
+    if query.kind in (None, "model_seed"):
+        items += await seed_suggestions.for_artist(deps.pool, deps.trainer, user_id)
+    return {"items": items, "method": METHOD + seed_suggestions.METHOD}

@@ -1,7 +1,8 @@
 """Seeded latent vectors for the generation modes.
 
-Every latent comes from `latent_for_seed(seed)`: numpy's PCG64 generator seeded with the integer
-seed, 128 standard-normal float32 values. So one seed is one latent on every machine and numpy 1.x
+Every latent comes from `latent_for_seed(seed)` (shared/latents.py, the rule the trainer's seed
+suggestions use too): numpy's PCG64 generator seeded with the integer seed, 128 standard-normal
+float32 values. So one seed is one latent on every machine and numpy 1.x
 release (PCG64 and `standard_normal` are stream-stable), and the model then turns it into the same
 image bytes on the same runtime.
 
@@ -20,28 +21,28 @@ from typing import Any, Literal
 
 import numpy as np
 
-LATENT_DIM = 128
+from shared.latents import (
+    LATENT_DIM,
+    MAX_TRUNCATION,
+    SEED_LIMIT,
+    LatentParameterError,
+    latent_for_seed,
+    moved,
+)
+from shared.latents import check_seed as _check_seed
+from shared.latents import check_truncation as _check_truncation
+
+__all__ = ["LATENT_DIM", "MAX_COUNT", "MAX_EDIT_AMOUNT", "MAX_TRUNCATION", "MODES", "SEED_LIMIT", "LatentBatch",
+           "LatentParameterError", "edit", "interpolate", "latent_for_seed", "latents_for_request", "output_seed",
+           "sample", "variations"]
+
 MAX_COUNT = 16
-SEED_LIMIT = 2**63  # seeds are 0 .. 2**63 - 1 (fits a signed BIGINT column and JSON integers safely)
-MAX_TRUNCATION = 2.0
 MAX_EDIT_AMOUNT = 5.0  # in standard deviations of z along the direction (the trainer's MAX_AMOUNT)
-# Components beyond ±truncation are redrawn; after this many rounds the few left are clipped, so
-# even a tiny truncation finishes quickly.
-_TRUNCATION_REDRAW_ROUNDS = 64
 
 Mode = Literal["sample", "variations", "interpolate", "truncation", "edit"]
 MODES: tuple[str, ...] = ("sample", "variations", "interpolate", "truncation", "edit")
 # The `truncation` mode is `sample` with the truncation trick always on, this strong by default.
 DEFAULT_TRUNCATION_MODE_VALUE = 0.7
-
-
-class LatentParameterError(ValueError):
-    """A generation parameter is out of range; `field` names it (the service answers 422)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -55,17 +56,6 @@ class LatentBatch:
 def output_seed(seed: int, index: int) -> int:
     """The seed of output `index` of a request seeded with `seed`."""
     return (seed + index) % SEED_LIMIT
-
-
-def latent_for_seed(seed: int, truncation: float | None = None) -> np.ndarray[Any, Any]:
-    """One latent [LATENT_DIM] float32 from `seed`, optionally with the truncation trick."""
-    _check_seed("seed", seed)
-    _check_truncation(truncation)
-    rng = np.random.Generator(np.random.PCG64(seed))
-    z = rng.standard_normal(LATENT_DIM, dtype=np.float32)
-    if truncation is not None:
-        z = _truncate(z, truncation, rng)
-    return z
 
 
 def sample(seed: int, count: int, truncation: float | None = None) -> LatentBatch:
@@ -130,8 +120,7 @@ def edit(seed: int, count: int, vector: np.ndarray[Any, Any], amount: float,
     if d.shape != (LATENT_DIM,) or not np.isfinite(norm) or norm < 1e-12:
         raise LatentParameterError("direction", "this direction's vector is not usable")
     base = sample(seed, count, truncation)
-    z = base.z.astype(np.float64) + float(amount) * (d / norm)[None, :]
-    return LatentBatch(z.astype(np.float32), base.seeds)
+    return LatentBatch(moved(base.z, d, amount), base.seeds)
 
 
 def latents_for_request(
@@ -191,38 +180,8 @@ def _slerp(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any], t: float) -> np.nda
     return np.asarray(direction * ((1 - t) * na + t * nb))
 
 
-def _truncate(z: np.ndarray[Any, Any], truncation: float, rng: np.random.Generator) -> np.ndarray[Any, Any]:
-    # Truncation trick (Brock et al., BigGAN): redraw out-of-range components from the same seeded
-    # generator, so the result is still a pure function of the seed.
-    z = z.copy()
-    bound = np.float32(truncation)
-    if float(bound) > truncation:  # float32 rounding must not let a component exceed the bound
-        bound = np.nextafter(bound, np.float32(0))
-    for _ in range(_TRUNCATION_REDRAW_ROUNDS):
-        outside = np.abs(z) > bound
-        n = int(outside.sum())
-        if n == 0:
-            return z
-        z[outside] = rng.standard_normal(n, dtype=np.float32)
-    return np.clip(z, -bound, bound)
-
-
-def _check_seed(field: str, seed: int) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise LatentParameterError(field, "must be an integer")
-    if not (0 <= seed < SEED_LIMIT):
-        raise LatentParameterError(field, f"must be between 0 and {SEED_LIMIT - 1}")
-
-
 def _check_count(count: int) -> None:
     if isinstance(count, bool) or not isinstance(count, int | np.integer):
         raise LatentParameterError("count", "must be an integer")
     if not (1 <= count <= MAX_COUNT):
         raise LatentParameterError("count", f"must be between 1 and {MAX_COUNT}")
-
-
-def _check_truncation(truncation: float | None) -> None:
-    if truncation is None:
-        return
-    if not (0.0 < truncation <= MAX_TRUNCATION):  # also rejects NaN
-        raise LatentParameterError("truncation", f"must be greater than 0 and at most {MAX_TRUNCATION}")

@@ -11,6 +11,7 @@ from aiohttp import web
 from services.trainer import consent, rpc
 from services.trainer.advice import Advisor
 from services.trainer.events import train_jobs_consumer
+from services.trainer.seeds import SeedFinder
 from services.trainer.service import ModelService
 from services.trainer.settings import TrainerSettings
 from services.trainer.worker import TrainWorker
@@ -32,6 +33,7 @@ def components_ctx(settings: TrainerSettings) -> CleanupCtx:
         http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.download_timeout_s))
         app[SERVICE] = ModelService(settings, app[DB], app[NC], objects)
         app[SERVICE].advisor = Advisor(settings, app[DB], app[NC], http)
+        app[SERVICE].seeds = SeedFinder(app[DB], objects)
         app[WORKER] = TrainWorker(settings, app[DB], app[NC], app[JS], objects, http)
         add_readiness_check(app, "s3", objects.reachable)
         try:

@@ -113,6 +113,12 @@ async def withdrawn_of_model(conn: Conn, model: ModelRow) -> list[str]:
     return [str(r["work_id"]) for r in rows]
 
 
+async def withdrawn_among(conn: Conn, work_ids: list[str]) -> set[str]:
+    """Those of `work_ids` whose consent was withdrawn (or that were deleted)."""
+    rows = await conn.fetch("SELECT work_id FROM withdrawals WHERE work_id = ANY($1::text[])", work_ids)
+    return {str(r["work_id"]) for r in rows}
+
+
 async def set_dataset(conn: Conn, model_id: str, work_ids: list[str], asset_ids: list[str]) -> None:
     await conn.execute("UPDATE models SET work_ids = $2, asset_ids = $3 WHERE id = $1", model_id, work_ids, asset_ids)
 

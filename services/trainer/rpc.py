@@ -1,7 +1,7 @@
 """The trainer's contract operations (`shared.contracts.trainer`), all acting as the calling user:
 `models.create`, `models.get` (anyone's public model too), `models.directions`, `models.list`, `models.cancel`,
 `models.refine`, `models.update`, `models.retrain`, `training.uses`, `models.advice`
-(services/trainer/advice.py)."""
+(services/trainer/advice.py), `models.seed_suggestions` (services/trainer/seeds.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from services.trainer import sharing
 from services.trainer.service import ModelService
 from shared.contracts import trainer as t
 from shared.contracts.trainer_advice import TrainingSetAdvice, TrainingSetAdviceRequest
+from shared.contracts.trainer_seeds import SeedSuggestions, SeedSuggestionsRequest
 from shared.messaging.rpc import Call, RpcServer
 
 
@@ -53,4 +54,9 @@ def register(rpc: RpcServer, service: ModelService) -> None:
     rpc.serve(t.MODELS_UPDATE, update)
     rpc.serve(t.MODELS_RETRAIN, retrain)
     rpc.serve(t.TRAINING_USES, uses)
+    async def seed_suggestions(req: SeedSuggestionsRequest, call: Call) -> SeedSuggestions:
+        assert service.seeds is not None, "the app sets the seed finder before serving"
+        return await service.seeds.suggest(call.actor, req)
+
     rpc.serve(t.MODELS_ADVICE, advice)
+    rpc.serve(t.MODELS_SEED_SUGGESTIONS, seed_suggestions)

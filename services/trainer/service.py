@@ -10,6 +10,7 @@ from nats.aio.client import Client as NATS
 from services.trainer import consent_store, store
 from services.trainer.advice import Advisor
 from services.trainer.events import canceled_event, job_event, queued_event
+from services.trainer.seeds import SeedFinder
 from services.trainer.settings import TrainerSettings
 from services.trainer.store import JobRow, ModelRow, VersionRow
 from services.trainer.version_files import read_directions
@@ -97,6 +98,7 @@ class ModelService:
                  objects: ObjectStore | None = None) -> None:
         self.settings, self.pool, self.nc, self.objects = settings, pool, nc, objects
         self.advisor: Advisor | None = None  # set by the app, which owns the HTTP session it downloads with
+        self.seeds: SeedFinder | None = None  # set by the app
 
     async def _check_limit(self, conn: asyncpg.Connection, owner_id: str) -> None:
         await check_training_limit(conn, self.settings, owner_id)

@@ -285,3 +285,24 @@ async def insert_version(conn: Conn, v: Mapping[str, Any]) -> None:
 async def insert_sample(conn: Conn, asset_id: str, model_id: str, job_id: str, step: int) -> None:
     await conn.execute("INSERT INTO samples (asset_id, model_id, job_id, step) VALUES ($1, $2, $3, $4)"
                        " ON CONFLICT DO NOTHING", asset_id, model_id, job_id, step)
+
+
+@dataclasses.dataclass(frozen=True)
+class ServableModelRow:
+    model_id: str
+    name: str
+    work_ids: list[str]
+    version: int
+    repository_path: str
+
+
+async def servable_models_with_works(conn: Conn, owner_id: str, work_ids: list[str],
+                                     limit: int) -> list[ServableModelRow]:
+    """The owner's models trained on any of `work_ids` whose latest version is active (can be
+    generated from), newest first."""
+    rows = await conn.fetch(
+        "SELECT m.id AS model_id, m.name, m.work_ids, v.version, v.repository_path FROM models m"
+        " JOIN LATERAL (SELECT * FROM versions v WHERE v.model_id = m.id ORDER BY v.version DESC LIMIT 1) v ON true"
+        " WHERE m.owner_id = $1 AND m.work_ids && $2::text[] AND v.status = 'active'"
+        " ORDER BY m.created_at DESC, m.id LIMIT $3", owner_id, work_ids, limit)
+    return [_typed(ServableModelRow, r) for r in rows]

@@ -14,6 +14,7 @@ from shared.contracts.common import Listing, Reply, Strict
 from shared.contracts.licences import ALL_RIGHTS_RESERVED, CUSTOM, LicenceTerms, SpdxLicence
 from shared.contracts.operation import operation
 from shared.contracts.trainer_advice import TrainingSetAdvice, TrainingSetAdviceRequest
+from shared.contracts.trainer_seeds import SeedSuggestions, SeedSuggestionsRequest
 
 SERVICE = "trainer"
 MAX_STEPS = 20_000
@@ -372,3 +373,9 @@ MODELS_ADVICE = operation(
     SERVICE, "models.advice", TrainingSetAdviceRequest, TrainingSetAdvice,
     summary="Advice on your model's training set: images far from the rest (would blur the style) and "
             "near-duplicate pairs (would add nothing), each with its evidence", problems=(404,), timeout_s=60.0)
+
+# Seed suggestions (issue 21): the models are in shared/contracts/trainer_seeds.py; only community calls it.
+MODELS_SEED_SUGGESTIONS = operation(
+    SERVICE, "models.seed_suggestions", SeedSuggestionsRequest, SeedSuggestions,
+    summary="Seeds of your style models whose outputs come closest to the given works of their training sets",
+    timeout_s=20.0)

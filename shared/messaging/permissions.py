@@ -48,6 +48,7 @@ INTERNAL_RPCS = (
     "svc.inference.ratings.top",
     "svc.market.reservations.create",
     "svc.market.reservations.release",
+    "svc.trainer.models.seed_suggestions",
 )
 BACKENDS = ("community", "assets", "trainer", "inference", "webhooks", "market")
 LIVE_STREAMS = ("COMMUNITY", "INFERENCE", "TRAINER")  # the gateway's WebSocket tails
@@ -97,7 +98,8 @@ def _gateway() -> Identity:
 IDENTITIES: tuple[Identity, ...] = (
     Identity(ADMIN, serves=False, everything=True),
     _gateway(),
-    Identity("community", publishes=("community.>",), calls=("svc.assets.describe",)),
+    Identity("community", publishes=("community.>",),
+             calls=("svc.assets.describe", "svc.trainer.models.seed_suggestions")),
     Identity("assets", publishes=("assets.>",), calls=("svc.community.works.using_asset",),
              consumers=(Consumer("COMMUNITY", "assets-work-visibility"),
                         Consumer("COMMUNITY", "assets-owner-deleted"),

@@ -66,3 +66,22 @@ async def audience_overlap(conn: Conn, author_id: str, min_shared: int) -> list[
         " ORDER BY s.shared DESC, s.author_id",
         author_id, min_shared, MAX_CANDIDATES,
     ))
+
+
+@dataclass(frozen=True, slots=True)
+class LikedWorkRow:
+    id: str
+    title: str
+    likes: int  # from other users
+
+
+async def most_liked_works(conn: Conn, author_id: str, min_likes: int, limit: int) -> list[LikedWorkRow]:
+    """The author's published, visible works with at least `min_likes` likes from others, most liked first."""
+    return many(LikedWorkRow, await conn.fetch(
+        "SELECT w.id, w.title, count(l.user_id) AS likes FROM works w"
+        " JOIN likes l ON l.work_id = w.id AND l.user_id <> w.author_id"
+        " WHERE w.author_id = $1 AND w.published_at IS NOT NULL AND w.visibility <> 'private' AND NOT w.hidden"
+        " GROUP BY w.id, w.title HAVING count(l.user_id) >= $2"
+        " ORDER BY count(l.user_id) DESC, w.id DESC LIMIT $3",
+        author_id, min_likes, limit,
+    ))

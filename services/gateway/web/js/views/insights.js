@@ -42,6 +42,14 @@ function barChart(rows, label, value, title, width = 640) {
     }));
 }
 
+// A model_seed suggestion's ready body as the generate form's link (#/generate/MODEL?mode=...&seed=...).
+function generateLink(body, label) {
+  if (!body) return null;
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(body)) if (k !== "model_id" && v != null) q.set(k, String(v));
+  return el("a", { href: `#/generate/${body.model_id}?${q}`, class: "button small" }, label);
+}
+
 // Suggestions (GET /v1/me/suggestions): only what the data says clearly, each with why and how sure.
 function suggestionList(answer) {
   if (!answer) return el("p", { class: "muted" }, "Suggestions are not available right now.");
@@ -49,7 +57,10 @@ function suggestionList(answer) {
   return el("ul", { id: "suggestions" }, answer.items.map((s) => el("li", { class: "suggestion" },
     el("strong", {}, s.title), el("p", {}, s.explanation),
     el("span", { class: "muted" }, `confidence ${Math.round(100 * s.confidence)}%`),
-    s.kind === "follow" ? el("a", { href: `#/users/${s.subject}` }, ` @${s.subject}`) : null)));
+    s.kind === "follow" ? el("a", { href: `#/users/${s.subject}` }, ` @${s.subject}`) : null,
+    s.kind === "model_seed" ? generateLink(s.generate, `Generate from seed ${s.generate.seed} →`) : null,
+    s.kind === "model_seed" && s.generate_edit
+      ? generateLink(s.generate_edit, `…moved along direction ${s.generate_edit.direction} →`) : null)));
 }
 
 export async function render(view) {
