@@ -39,28 +39,36 @@ def _channels(image_size: int, width: int) -> list[int]:
     return [min(width * 2 ** (n - 1 - i), width * 8) for i in range(n)]
 
 
-def _up_block(c_in: int, c_out: int) -> list[nn.Module]:
+def _up_block(c_in: int, c_out: int, padding_mode: str) -> list[nn.Module]:
     # Nearest upsampling + 3x3 conv rather than a strided transposed conv: no checkerboard
     # artefacts, and on tiny datasets it reached a given SWD in about half the steps.
-    return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False),
+    return [nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False, padding_mode=padding_mode),
             nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
 
 class DCGANGenerator(nn.Module):
-    """z -> 4x4 map (linear) -> upsample+conv blocks -> 3 channels, tanh."""
+    """z -> 4x4 map (linear) -> upsample+conv blocks -> 3 channels, tanh.
 
-    def __init__(self, image_size: int = 32, width: int = DEFAULT_WIDTH, latent_dim: int = LATENT_DIM):
+    `padding_mode` "reflect" (the fewshot recipe's) pads feature maps with their own edge instead
+    of zeros: zero padding tells every layer where the border is, and with a patch discriminator
+    the generator painted speckled frames along the edges; reflected borders have none.
+    """
+
+    def __init__(self, image_size: int = 32, width: int = DEFAULT_WIDTH, latent_dim: int = LATENT_DIM,
+                 padding_mode: str = "zeros"):
         super().__init__()
         ch = _channels(image_size, width)
-        self.image_size, self.latent_dim = image_size, latent_dim
+        self.image_size, self.latent_dim, self.padding_mode = image_size, latent_dim, padding_mode
         self.project = nn.Sequential(
             nn.Linear(latent_dim, ch[0] * 16, bias=False), nn.Unflatten(1, (ch[0], 4, 4)),
             nn.BatchNorm2d(ch[0]), nn.ReLU(inplace=True),
         )
         layers: list[nn.Module] = []
         for c_in, c_out in itertools.pairwise(ch):
-            layers += _up_block(c_in, c_out)
-        layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(ch[-1], 3, 3, 1, 1), nn.Tanh()]
+            layers += _up_block(c_in, c_out, padding_mode)
+        layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(ch[-1], 3, 3, 1, 1, padding_mode=padding_mode),
+                   nn.Tanh()]
         self.body = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -195,7 +203,7 @@ def build(architecture: str, image_size: int, width: int = DEFAULT_WIDTH, recipe
     if architecture == "dcgan":
         if recipe not in RECIPES:
             raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
-        g = DCGANGenerator(image_size, width)
+        g = DCGANGenerator(image_size, width, padding_mode=generator_padding(architecture, recipe))
         d: nn.Module = (PatchDiscriminator(image_size, width) if recipe == "fewshot"
                         else DCGANDiscriminator(image_size, width))
         g.apply(_init_weights)
@@ -214,6 +222,11 @@ def build(architecture: str, image_size: int, width: int = DEFAULT_WIDTH, recipe
     raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
 
 
+def generator_padding(architecture: str, recipe: str) -> str:
+    """How the generator of a run pads its convolutions (see DCGANGenerator)."""
+    return "reflect" if (architecture, recipe) == ("dcgan", "fewshot") else "zeros"
+
+
 def base_generator(bundle: ModelBundle) -> nn.Module:
     """The network mapping z [N, 128] -> image before any decoding step: the EMA generator when
     the recipe keeps one, else the DCGAN generator or the VAE decoder."""
@@ -230,10 +243,12 @@ def generator_for_export(bundle: ModelBundle) -> nn.Module:
 def generator_state_bytes(bundle: ModelBundle) -> bytes:
     """Self-describing generator weights (and palette): enough to rebuild it without the training config."""
     buf = io.BytesIO()
-    state = {k: v.detach().cpu() for k, v in base_generator(bundle).state_dict().items()}
+    base = base_generator(bundle)
+    state = {k: v.detach().cpu() for k, v in base.state_dict().items()}
     palette = None if bundle.palette is None else bundle.palette.detach().cpu().float()
     torch.save({"architecture": bundle.architecture, "image_size": bundle.image_size,
-                "width": bundle.width, "latent_dim": LATENT_DIM, "state_dict": state, "palette": palette}, buf)
+                "width": bundle.width, "latent_dim": LATENT_DIM, "state_dict": state, "palette": palette,
+                "padding_mode": getattr(base, "padding_mode", "zeros")}, buf)
     return buf.getvalue()
 
 
@@ -241,7 +256,8 @@ def load_generator(data: bytes) -> nn.Module:
     """Rebuild an exported generator (eval mode) from `generator_state_bytes` output: a
     DCGANGenerator, wrapped in its PaletteDecoder when the version has a palette."""
     blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    g = DCGANGenerator(blob["image_size"], blob["width"], blob["latent_dim"])
+    # Weights saved before padding was recorded were trained with zero padding.
+    g = DCGANGenerator(blob["image_size"], blob["width"], blob["latent_dim"], blob.get("padding_mode", "zeros"))
     g.load_state_dict(blob["state_dict"])
     palette = blob.get("palette")
     return (g if palette is None else PaletteDecoder(g, palette)).eval()

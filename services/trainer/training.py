@@ -31,6 +31,7 @@ from services.trainer.models import (
     LATENT_DIM,
     base_generator,
     generator_for_export,
+    generator_padding,
     generator_state_bytes,
 )
 from services.trainer.palette import learn_palette
@@ -75,12 +76,15 @@ class Checkpoint:
     state: dict[str, Any]
 
     def same_recipe(self, config: TrainConfig) -> bool:
-        """Whether this checkpoint's modules fit a run of `config`: same recipe and discriminator
-        (fewshot checkpoints written before the patch discriminator have a whole-image one)."""
+        """Whether this checkpoint's modules fit a run of `config`: same recipe, discriminator and
+        generator padding (fewshot checkpoints written before the patch discriminator have a
+        whole-image one, and a zero-padded generator)."""
         recipe = self.state.get("recipe", "dcgan")
         default = {"dcgan": "DCGANDiscriminator", "fewshot": "SNDiscriminator"}.get(recipe)
         kind = self.state.get("discriminator", default if self.architecture == "dcgan" else None)
-        return (recipe, kind) == (bundle_recipe(config), discriminator_kind(config))
+        padding = self.state.get("generator_padding", "zeros")
+        return (recipe, kind, padding) == (bundle_recipe(config), discriminator_kind(config),
+                                           generator_padding(config.architecture, config.recipe))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Checkpoint:
@@ -217,6 +221,7 @@ class TrainingSession:
             "format": CHECKPOINT_FORMAT, "step": self.step, "architecture": self.config.architecture,
             "image_size": self.config.image_size, "width": self.config.width, "recipe": self.bundle.recipe,
             "discriminator": discriminator_kind(self.config),
+            "generator_padding": generator_padding(self.config.architecture, self.config.recipe),
             "dataset_sha256": self.dataset.sha256, "rng": rng,
             "models": {k: m.state_dict() for k, m in self.bundle.trained_modules().items()},
             "optimisers": {k: o.state_dict() for k, o in self.optimisers.items()},

@@ -32,6 +32,14 @@ def test_exported_weights_are_the_ema_generator_not_the_live_one(geometric_image
     exported = loaded.generator.state_dict()
     assert all(torch.equal(exported[k], models["ema"][k]) for k in exported)
     assert any(not torch.equal(exported[k], models["generator"][k]) for k in exported)
+    # Reflect-padded, as trained: the rebuilt generator draws what the trained one drew.
+    assert loaded.generator.padding_mode == "reflect"
+    assert all(m.padding_mode == "reflect" for m in loaded.generator.modules() if isinstance(m, torch.nn.Conv2d))
+    session = TrainingSession(tiny(steps=8), ImageDataset(geometric_images, 32, None), torch.device("cpu"))
+    session.load(Checkpoint.from_bytes(result.checkpoint), weights_only=True)
+    z = torch.randn(4, 128, generator=torch.Generator().manual_seed(0))
+    assert session.bundle.ema is not None
+    assert torch.equal(loaded.generator(z), session.bundle.ema.eval()(z))
 
 
 def test_old_recipe_still_available_and_exports_its_generator() -> None:
