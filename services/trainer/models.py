@@ -67,8 +67,8 @@ class DCGANGenerator(nn.Module):
         layers: list[nn.Module] = []
         for c_in, c_out in itertools.pairwise(ch):
             layers += _up_block(c_in, c_out, padding_mode)
-        layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(ch[-1], 3, 3, 1, 1, padding_mode=padding_mode),
-                   nn.Tanh()]
+        layers += [nn.Upsample(scale_factor=2, mode="nearest"),
+                   nn.Conv2d(ch[-1], 3, 3, 1, 1, padding_mode=padding_mode), nn.Tanh()]
         self.body = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
