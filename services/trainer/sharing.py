@@ -41,16 +41,22 @@ def visible(model: ModelRow | None, actor_id: str | None) -> bool:
 
 async def page(pool: asyncpg.Pool, actor_id: str | None, model_id: str) -> StyleModel:
     """The model page: the owner's model, or a public one; anything else is a 404."""
-    model = await store.get_model(pool, model_id)
-    if model is None or not visible(model, actor_id):
-        raise NotFound(f"no model {model_id!r}")
-    versions = await store.versions(pool, model_id)
-    view = model_view(model, await store.latest_job(pool, model_id), versions, await store.sample_ids(pool, model_id))
+    # One snapshot: read apart, a job that succeeded between the reads showed "succeeded" with the
+    # version it made missing.
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        model = await store.get_model(conn, model_id)
+        if model is None or not visible(model, actor_id):
+            raise NotFound(f"no model {model_id!r}")
+        versions = await store.versions(conn, model_id)
+        job = await store.latest_job(conn, model_id)
+        samples = await store.sample_ids(conn, model_id)
+        work_rows = await consent_store.version_works(conn, model_id)
+        counts = await consent_store.generation_counts(conn, model_id)
+    view = model_view(model, job, versions, samples)
     records: dict[int, list[TrainingShare]] = {}
-    for r in await consent_store.version_works(pool, model_id):
+    for r in work_rows:
         records.setdefault(int(r["version"]), []).append(TrainingShare(
             work_id=r["work_id"], author_id=r["author_id"], images=r["images"], share=round(float(r["share"]), 4)))
-    counts = await consent_store.generation_counts(pool, model_id)
     by_number = {v.version: v for v in versions}
     for v in view.versions:
         row = by_number[v.version]
