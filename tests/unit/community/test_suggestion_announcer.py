@@ -4,6 +4,7 @@ that keeps the announced keys as the table's primary key would."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -124,3 +125,24 @@ def test_only_the_user_it_is_for_sees_the_event() -> None:
     assert channel_for(info, "bea", everything, {"ada"}) is None  # not even the artist suggested
     assert may_see(info, "ada") and not may_see(info, "bea")
     assert "community.suggestion.created" in subscribable_types()
+
+
+class BrokenPool:
+    def acquire(self) -> Any:
+        raise OSError("database away")
+
+    async def fetch(self, *args: Any) -> Any:
+        raise OSError("database away")
+
+
+async def test_a_failing_recomputation_is_logged_and_never_raises(caplog: Any) -> None:
+    announcer = ann.SuggestionAnnouncer(BrokenPool(), interval_s=600, min_confidence=0.9)
+    announcer.liked("ada")
+    announcer.liked("ada")  # within the interval: not scheduled again
+    assert len(announcer.tasks) == 1
+    await asyncio.gather(*announcer.tasks)  # the task itself swallows the error
+    assert "announcing the suggestions of ada failed" in caplog.text
+    assert announcer.tasks == set()
+    announcer.liked("bea")
+    await announcer.close()  # cancels what is still pending
+    assert announcer.tasks == set()
