@@ -9,9 +9,12 @@ import time
 from typing import Any
 
 import aiohttp
+import pytest
+from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.test_gateway_live import next_event, subscribe
 from tests.e2e.test_suggestions import _like, _members, _publish, _suggestions
+from tests.support.members import PASSWORD
 
 CREATED = "atelier.community.suggestion.created"
 
@@ -60,3 +63,33 @@ async def test_a_credible_effect_is_announced_once_to_its_artist_only(http: aioh
     # a fan's socket, on every channel, never carries the artist's suggestion
     assert [e for e in await _drain(ws_other, 0.5) if e["type"] == CREATED] == []
     await asyncio.gather(ws_artist.close(), ws_other.close())
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+async def test_the_web_app_notifies_the_artist_of_a_new_suggestion(browser: Browser, gateway_url: str,
+                                                                  http: aiohttp.ClientSession) -> None:
+    artist, *fans = await _members(http, 7)
+    neon, plain = await _publish(artist, "neon", 5), await _publish(artist, "plain", 5)
+    errors: list[str] = []
+    page: Page = await browser.new_page()
+    page.set_default_timeout(30_000)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        await page.goto(f"{gateway_url}/#/signin")
+        await page.get_by_label("Username or email").fill(artist.username)
+        await page.get_by_label("Password").fill(PASSWORD)
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.locator("#session .me")).to_have_text(f"@{artist.username}")
+        for i, work_id in enumerate(plain):
+            await _like([fans[i % 6], fans[(i + 1) % 6]], work_id)
+        for work_id in neon:
+            await _like(fans, work_id)
+        await page.locator("#notify-bell").click()
+        note = page.locator("#notifications a", has_text="New suggestion: More #neon")
+        await expect(note).to_be_visible()
+        await note.click()
+        await expect(page).to_have_url(f"{gateway_url}/#/insights")
+    finally:
+        await page.close()
+    assert errors == []
