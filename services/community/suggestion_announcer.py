@@ -1,6 +1,7 @@
 """`community.suggestion.created`: after a like lands on an artist's work, their "resonates" and
-"follow" suggestions are recomputed (at most once per artist per ATELIER_SUGGESTIONS_ANNOUNCE_INTERVAL_S
-in each replica), off the request path, and each suggestion of weight (confidence at least
+"follow" suggestions are recomputed off the request path, at most once per artist per
+ATELIER_SUGGESTIONS_ANNOUNCE_INTERVAL_S in each replica (a like inside the interval is seen by a
+recomputation at its end), and each suggestion of weight (confidence at least
 ATELIER_SUGGESTIONS_ANNOUNCE_MIN_CONFIDENCE) not announced before is recorded in
 `suggestion_announcements` and its event enqueued in the same transaction: announced once per user
 and suggestion, whatever the replicas and concurrent likes. `model_seed` is not announced (it asks
@@ -38,25 +39,30 @@ def of_weight(items: Iterable[dict[str, Any]], min_confidence: float) -> list[di
 
 
 class IntervalGuard:
-    """At most one recomputation per artist per `interval_s` (per process; memory bounded)."""
+    """At most one recomputation per artist per `interval_s`, and none missed: a like within the
+    interval of the last one schedules one at the interval's end (unless one is already pending,
+    which will see it). Per process; memory bounded."""
 
     def __init__(self, interval_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.interval_s = interval_s
         self.clock = clock
-        self.last: dict[str, float] = {}
+        self.last: dict[str, float] = {}  # when the user's latest recomputation runs (or ran)
 
-    def claim(self, user_id: str) -> bool:
+    def claim(self, user_id: str) -> float | None:
+        """Seconds to wait before recomputing `user_id`'s suggestions (0: now), or None when a
+        recomputation is already pending."""
         now = self.clock()
         before = self.last.get(user_id)
-        if before is not None and now - before < self.interval_s:
-            return False
+        if before is not None and before > now:
+            return None
+        at = now if before is None or now - before >= self.interval_s else before + self.interval_s
         if len(self.last) >= MAX_TRACKED:
             self.last = {u: t for u, t in self.last.items() if now - t < self.interval_s}
             while len(self.last) >= MAX_TRACKED:  # all recent: forget the oldest
                 self.last.pop(next(iter(self.last)))
         self.last.pop(user_id, None)
-        self.last[user_id] = now
-        return True
+        self.last[user_id] = at
+        return at - now
 
 
 async def current(pool: asyncpg.Pool, user_id: str) -> list[dict[str, Any]]:
@@ -91,19 +97,22 @@ class SuggestionAnnouncer:
 
     def liked(self, author_id: str) -> None:
         """A like landed on a work of `author_id` (called after its transaction committed)."""
-        if not self.guard.claim(author_id):
+        delay = self.guard.claim(author_id)
+        if delay is None:
             return
-        task = asyncio.create_task(self._run(author_id), name=f"suggestions:{author_id}")
+        task = asyncio.create_task(self._run(author_id, delay), name=f"suggestions:{author_id}")
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _run(self, user_id: str) -> None:
+    async def _run(self, user_id: str, delay: float) -> None:
         try:
+            if delay > 0:
+                await asyncio.sleep(delay)
             async with self.gate:
                 await announce(self.pool, user_id, await current(self.pool, user_id), self.min_confidence)
         except asyncio.CancelledError:
             raise
-        except Exception:  # a failure must never reach the like; the next like after the interval retries
+        except Exception:  # a failure must never reach the like; the next like retries
             log.exception("announcing the suggestions of %s failed", user_id)
 
     async def close(self) -> None:

@@ -4,7 +4,6 @@ that keeps the announced keys as the table's primary key would."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -77,16 +76,20 @@ def test_only_announced_kinds_at_or_above_the_threshold_are_of_weight() -> None:
     assert ann.key_of(items[2]) == "follow:artist:bea"
 
 
-def test_the_interval_guard_allows_one_recomputation_per_artist_per_interval() -> None:
+def test_the_interval_guard_allows_one_recomputation_per_artist_per_interval_and_misses_no_like() -> None:
     now = [100.0]
     guard = ann.IntervalGuard(600, clock=lambda: now[0])
-    assert guard.claim("ada") and not guard.claim("ada")
-    assert guard.claim("bea")  # another artist is not held back
-    now[0] += 599.9
-    assert not guard.claim("ada")
-    now[0] += 0.2
-    assert guard.claim("ada") and not guard.claim("ada")
-    assert all(ann.IntervalGuard(0, clock=lambda: 5.0).claim("ada") for _ in range(3))  # 0: every like
+    assert guard.claim("ada") == 0  # the first like: now
+    assert guard.claim("bea") == 0  # another artist is not held back
+    now[0] += 100
+    assert guard.claim("ada") == 500  # inside the interval: at its end, not now
+    now[0] += 50
+    assert guard.claim("ada") is None  # that pending one will see this like too
+    now[0] = 700.5  # the pending one has run
+    assert guard.claim("ada") == 599.5  # a like just after it: at the end of the next interval
+    now[0] = 2000
+    assert guard.claim("ada") == 0  # a quiet artist: now again
+    assert all(ann.IntervalGuard(0, clock=lambda: 5.0).claim("ada") == 0 for _ in range(3))  # 0: every like
 
 
 def test_the_interval_guard_stays_bounded(monkeypatch: Any) -> None:
@@ -95,9 +98,9 @@ def test_the_interval_guard_stays_bounded(monkeypatch: Any) -> None:
     guard = ann.IntervalGuard(10, clock=lambda: now[0])
     for i in range(10):
         now[0] += 1
-        assert guard.claim(f"u{i}")
+        assert guard.claim(f"u{i}") == 0
         assert len(guard.last) <= 3
-    assert not guard.claim("u9")  # the most recent are the ones remembered
+    assert guard.claim("u9") == 10  # the most recent are the ones remembered
 
 
 async def test_a_new_suggestion_is_announced_once_and_a_weak_one_never() -> None:
@@ -138,11 +141,12 @@ class BrokenPool:
 async def test_a_failing_recomputation_is_logged_and_never_raises(caplog: Any) -> None:
     announcer = ann.SuggestionAnnouncer(BrokenPool(), interval_s=600, min_confidence=0.9)
     announcer.liked("ada")
-    announcer.liked("ada")  # within the interval: not scheduled again
-    assert len(announcer.tasks) == 1
-    await asyncio.gather(*announcer.tasks)  # the task itself swallows the error
+    [first] = announcer.tasks
+    await first  # the task itself swallows the error
     assert "announcing the suggestions of ada failed" in caplog.text
     assert announcer.tasks == set()
-    announcer.liked("bea")
+    announcer.liked("ada")  # within the interval: scheduled at its end
+    announcer.liked("ada")  # that one is pending: nothing more
+    assert len(announcer.tasks) == 1
     await announcer.close()  # cancels what is still pending
     assert announcer.tasks == set()
