@@ -27,6 +27,9 @@ os.environ.setdefault("ATELIER_SIGNUP_PER_CLIENT", "100000")
 # Webhooks: a short retry schedule and attempt timeout, so retries and disabling happen in seconds.
 os.environ.setdefault("ATELIER_WEBHOOKS_RETRY_SCHEDULE_S", "0.5,0.5,0.5,0.5")
 os.environ.setdefault("ATELIER_WEBHOOKS_DELIVERY_TIMEOUT_S", "2")
+# Suggestions are recomputed after every like (not at most every 10 minutes), so a suggestion's
+# event follows the like that made it credible.
+os.environ.setdefault("ATELIER_SUGGESTIONS_ANNOUNCE_INTERVAL_S", "0")
 
 
 @pytest.fixture(scope="session")

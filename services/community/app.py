@@ -14,6 +14,7 @@ from services.community.login_guard import LoginGuard
 from services.community.passwords import Passwords
 from services.community.rpc import register
 from services.community.settings import CommunitySettings
+from services.community.suggestion_announcer import SuggestionAnnouncer
 from services.community.tokens import TokenIssuer, load_private_key
 from services.community.trainer_client import TrainerClient
 from shared.contexts import DB, NC, CleanupCtx, owned_data_ctxs, rpc_ctx
@@ -51,6 +52,8 @@ def build_deps(app: web.Application, settings: CommunitySettings, tokens: TokenI
         assets=AssetsClient(app[NC], settings.assets_timeout_s),
         login_guard=LoginGuard(app[DB], settings),
         trainer=TrainerClient(app[NC], settings.trainer_timeout_s),
+        announcer=SuggestionAnnouncer(app[DB], settings.suggestions_announce_interval_s,
+                                      settings.suggestions_announce_min_confidence),
     )
 
 
@@ -59,7 +62,12 @@ async def create_app(settings: CommunitySettings) -> web.Application:
 
     async def deps_ctx(app: web.Application) -> AsyncIterator[None]:
         app[DEPS] = build_deps(app, settings, tokens)
-        yield
+        try:
+            yield
+        finally:
+            announcer = app[DEPS].announcer
+            if announcer is not None:
+                await announcer.close()
 
     app = create_base_app()
     app.cleanup_ctx.append(passwords_ctx(settings))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import asyncpg
 
@@ -15,6 +16,14 @@ from services.community.tokens import TokenIssuer
 from services.community.trainer_client import TrainerClient
 
 
+class LikeListener(Protocol):
+    """Told after a like committed (services/community/suggestion_announcer.py); never fails the like."""
+
+    def liked(self, author_id: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class Deps:
     settings: CommunitySettings
@@ -25,3 +34,4 @@ class Deps:
     assets: AssetsClient
     login_guard: LoginGuard
     trainer: TrainerClient | None = None  # seed suggestions; None: that kind is left out
+    announcer: LikeListener | None = None  # suggestion events after likes; None: none are announced

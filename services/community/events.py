@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
 from services.community.store.rows import CommentRow, LockedWork, UserRow, WorkRow
 from shared.contracts.events.catalog import (
+    SuggestionCreated,
     UserCreated,
     UserCredentialsChanged,
     UserDeleted,
@@ -92,3 +94,10 @@ async def user_unfollowed(conn: asyncpg.Connection, follower_id: str, followee_i
 
 async def training_consent_changed(conn: asyncpg.Connection, user_id: str, allow_training: bool) -> None:
     await emit(conn, UserTrainingConsentChanged(user_id=user_id, allow_training=allow_training), user_id)
+
+
+async def suggestion_created(conn: asyncpg.Connection, user_id: str, item: dict[str, Any]) -> None:
+    await emit(conn, SuggestionCreated(
+        user_id=user_id, kind=item["kind"], subject_type=item["subject_type"], about=item["subject"],
+        title=item["title"], confidence=item["confidence"],
+    ), user_id)

@@ -29,6 +29,11 @@ class CommunitySettings(ServiceSettings, DatabaseSettings):
     assets_timeout_s: float = Field(3.0, gt=0)
     # Seed suggestions ask the trainer, which may search 256 seeds per model: then the kind is left out.
     trainer_timeout_s: float = Field(15.0, gt=0)
+    # `community.suggestion.created` (services/community/suggestion_announcer.py): an artist's
+    # suggestions are recomputed after a like at most once per this many seconds (per replica), and
+    # those at least this confident are announced once.
+    suggestions_announce_interval_s: float = Field(600.0, ge=0)
+    suggestions_announce_min_confidence: float = Field(0.9, ge=0, le=1)
     # Login protection (services/community/login_guard.py): free failures per (account, client),
     # per account over all clients, per client over all accounts; then exponential lock-outs.
     login_guard_enabled: bool = True

@@ -108,15 +108,18 @@ async def delete(deps: Deps, actor_id: str, work_id: str) -> None:
 
 async def like(deps: Deps, actor_id: str, work_id: str, *, on: bool) -> None:
     """PUT/DELETE like: idempotent; `community.work.liked` / `.unliked` only when it really changed."""
+    liked = False
     async with deps.pool.acquire() as conn, conn.transaction():
         row = await visible_work(conn, work_id, actor_id)
         if on:
-            if await store.like(conn, actor_id, work_id):
+            if liked := await store.like(conn, actor_id, work_id):
                 await for_you_store.mark_liked(conn, actor_id, work_id, liked=True)
                 await events.work_liked(conn, work_id, actor_id, row.author_id)
         elif await store.unlike(conn, actor_id, work_id):
             await for_you_store.mark_liked(conn, actor_id, work_id, liked=False)
             await events.work_unliked(conn, work_id, actor_id, row.author_id)
+    if liked and actor_id != row.author_id and deps.announcer is not None:
+        deps.announcer.liked(row.author_id)  # in the background: the like is answered now
 
 
 async def comment(deps: Deps, actor_id: str, work_id: str, body: CommentBody, key: str | None) -> dict[str, Any]:

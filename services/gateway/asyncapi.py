@@ -10,7 +10,7 @@ import html
 from typing import Any
 
 from services.gateway.live.cursor import LIVE_STREAMS
-from shared.contracts.events.audience import NOTIFY_AUTHOR, may_be_seen
+from shared.contracts.events.audience import NOTIFY_AUTHOR, SUGGESTION, may_be_seen
 from shared.contracts.events.envelope import TYPE_PREFIX, CloudEvent
 from shared.contracts.events.registry import payload_model, registered_subjects
 from shared.contracts.webhooks import subscribable_types
@@ -65,6 +65,8 @@ def audience_text(subject: str) -> str:
         return "seen by the work's author (not for their own likes and comments)"
     if subject == "community.user.followed":
         return "seen by the user followed"
+    if subject == SUGGESTION:
+        return "seen by the user it is for (`user_id`) only"
     return "seen by its owner (`owner_id`) only"
 
 

@@ -6,7 +6,8 @@ delivery (services/webhooks) both apply, decided once per event (`describe`) and
 - `community.work.published` is seen by its author, and by everyone when the work is public
   (never when unlisted).
 - `community.work.liked` / `.commented` notify the work's author (not when they liked or commented
-  on their own work); `community.user.followed` notifies the followee.
+  on their own work); `community.user.followed` notifies the followee;
+  `community.suggestion.created` is seen by the user it is for (`user_id`) only.
 - Everything else (accounts being created or deleted, unfollows, work updates) is seen by nobody.
 
 On the WebSocket a reader picks channels (`channel_for`: `me`, `feed`, `public`); a webhook
@@ -23,7 +24,8 @@ CHANNELS = ("me", "feed", "public")
 NOTIFY_AUTHOR = frozenset({"community.work.liked", "community.work.commented"})
 OWNED_DOMAINS = ("trainer.", "inference.", "assets.", "webhooks.")
 # Community subjects somebody may see (the rest of `community.*` is seen by nobody).
-COMMUNITY_SEEN = frozenset({"community.work.published", "community.user.followed", *NOTIFY_AUTHOR})
+SUGGESTION = "community.suggestion.created"
+COMMUNITY_SEEN = frozenset({"community.work.published", "community.user.followed", SUGGESTION, *NOTIFY_AUTHOR})
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,8 @@ def describe(stream: str, seq: int, raw: bytes | str) -> EventInfo:
         return EventInfo(stream, seq, subject, owner_id=_text(data.get("followee_id")),
                          follower_id=_text(data.get("follower_id")),
                          followee_id=_text(data.get("followee_id")), body=body)
+    if subject == SUGGESTION:
+        return EventInfo(stream, seq, subject, owner_id=_text(data.get("user_id")), body=body)
     if subject == "community.user.unfollowed":  # nobody is notified; the follower's feed shrinks
         return EventInfo(stream, seq, subject, follower_id=_text(data.get("follower_id")),
                          followee_id=_text(data.get("followee_id")), unfollowed=True, body=body)

@@ -46,6 +46,7 @@ async function describe(event) {
     return { text: `${who} commented on ${title}${body ? `: “${body.slice(0, 80)}”` : ""}`, href: `#/works/${d.work_id}` };
   }
   if (kind === "community.user.followed") return { text: "You have a new follower", href: `#/users/${session.user?.username}` };
+  if (kind === "community.suggestion.created") return { text: `New suggestion: ${d.title || "see your insights"}`, href: "#/insights" };
   if (kind === "inference.generation.completed") return { text: `Your generation is ready${d.outputs?.length ? ` (${d.outputs.length} images)` : ""}`, href: `#/generations/${d.generation_id}` };
   if (kind === "inference.generation.failed") return { text: "A generation failed", href: `#/generations/${d.generation_id}` };
   if (kind === "trainer.model.trained") return { text: `Your style model finished training (v${d.version})`, href: `#/models/${d.model_id}` };

@@ -119,3 +119,15 @@ class UserUnfollowed(EventPayload, subject="community.user.unfollowed"):
 
     follower_id: str
     followee_id: str
+
+
+class SuggestionCreated(EventPayload, subject="community.suggestion.created"):
+    """A suggestion of weight appeared for a user (`GET /v1/me/suggestions`): announced once per
+    suggestion (kind, subject_type, subject), when its confidence first clears the announce threshold."""
+
+    user_id: str = Field(description="The user the suggestion is for (the only one who sees this event)")
+    kind: Literal["resonates", "follow"] = Field(description="What the suggestion is about")
+    subject_type: str = Field(description="`tag` or `origin` (resonates), `artist` (follow)")
+    about: str = Field(description="The tag, origin or username suggested (`subject` in `GET /v1/me/suggestions`)")
+    title: str = Field(description="A one-line title, as in `GET /v1/me/suggestions`")
+    confidence: float = Field(ge=0, le=1, description="How sure the suggestion is, as in `GET /v1/me/suggestions`")

@@ -9,6 +9,7 @@ import { marketTabs } from "./credits.js";
 export const EVENT_TYPES = [
   ["community.work.liked", "a work of yours is liked"], ["community.work.commented", "a work of yours gets a comment"],
   ["community.user.followed", "someone follows you"], ["community.work.published", "a work is published"],
+  ["community.suggestion.created", "a new suggestion for you"],
   ["inference.generation.completed", "a generation finished"], ["inference.generation.failed", "a generation failed"],
   ["inference.generation.canceled", "a generation was canceled"], ["inference.generation.progress", "generation progress"],
   ["trainer.model.trained", "a style model finished training"], ["trainer.model.queued", "a style model was queued"],
