@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 import pytest
 from minio import Minio
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, Page, expect
 
 from services.trainer import consent_store
 from services.trainer import store as trainer_store
@@ -33,13 +33,13 @@ from shared.settings import DatabaseSettings
 from tests.e2e.test_webapp_a11y import audit
 from tests.e2e.test_webapp_flow import image_loaded
 from tests.support.members import Member, sign_up
+from tests.support.screens import members_on_screen
 from tests.support.style_models import announce_trained, tiny_generator_onnx, upload_model
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 TINY_MODEL = {"name": "Lending", "architecture": "vae", "image_size": 32, "steps": 20, "width": 16, "batch_size": 8}
 TRAIN_TIMEOUT_MS = 150_000
 GEN_TIMEOUT_MS = 60_000
-UI_TIMEOUT_MS = 20_000
 
 
 async def _until(check: Any, what: str, timeout_s: float = 150.0) -> Any:
@@ -49,31 +49,6 @@ async def _until(check: Any, what: str, timeout_s: float = 150.0) -> Any:
             return value
         await asyncio.sleep(0.5)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-async def open_as(context: BrowserContext, gateway_url: str, member: Member, errors: list[str]) -> Page:
-    page = await context.new_page()
-    page.set_default_timeout(UI_TIMEOUT_MS)
-    page.on("pageerror", lambda exc: errors.append(f"{member.username}: {exc}"))
-    await page.goto(f"{gateway_url}/#/signin")
-    await page.evaluate("""(s) => { localStorage.setItem("atelier.token", s.token);
-        localStorage.setItem("atelier.user", JSON.stringify(s.user)); }""",
-                        {"token": member.token, "user": {"id": member.id, "username": member.username}})
-    await page.goto(f"{gateway_url}/#/feed/trending")
-    await page.reload()
-    return page
-
-
-async def shots(pages: dict[str, Page], tmp_path: Path) -> str:
-    names = []
-    for name, page in pages.items():
-        path = tmp_path / f"failure-{name}.png"
-        try:
-            await page.screenshot(path=str(path), full_page=True, timeout=5_000)
-            names.append(str(path))
-        except Exception as exc:  # a screenshot must not hide the real failure
-            names.append(f"{name}: no screenshot ({exc})")
-    return ", ".join(names)
 
 
 async def snap(page: Page, name: str) -> None:
@@ -119,22 +94,12 @@ async def test_record_sharing_edit_withdrawal_and_retrain_on_screen(
     works = [await artist.publish(f"Lent {i}", allow_training=True) for i in range(3)]
     model = await artist.call("POST", "/v1/models", 202, json={**TINY_MODEL, "work_ids": [w["id"] for w in works]})
     await trained(artist, model["id"], 1)
-    errors: list[str] = []
-    pages: dict[str, Page] = {}
-    contexts = [await browser.new_context(accept_downloads=True) for _ in range(2)]
-    try:
-        page = pages["artist"] = await open_as(contexts[0], gateway_url, artist, errors)
-        fan_page = pages["fan"] = await open_as(contexts[1], gateway_url, fan, errors)
+    async with members_on_screen(browser, gateway_url, tmp_path, {"artist": artist, "fan": fan}) as pages:
+        page, fan_page = pages["artist"], pages["fan"]
         await _record_and_sharing(page, gateway_url, model["id"], fan)
         await _edit_mode(page, gateway_url, model["id"])
         await _fan_generates_from_the_public_model(fan_page, gateway_url)
         await _withdraw_and_retrain(page, gateway_url, http, artist, fan, model["id"], works[0])
-        assert not errors, errors
-    except BaseException as exc:
-        raise AssertionError(f"{exc}\nscreenshots: {await shots(pages, tmp_path)}\nbrowser errors: {errors}") from exc
-    finally:
-        for context in contexts:
-            await context.close()
 
 
 async def _record_and_sharing(page: Page, gateway_url: str, model_id: str, fan: Member) -> None:
@@ -331,51 +296,45 @@ async def test_a_queued_generation_shows_its_place_and_cancels_and_an_old_versio
         return (await owner.call("GET", f"/v1/generations/{first}", 200))["status"] == "succeeded"
     await _until(done, "the first generation", 60)
     fan = await sign_up(http, "waiter_")
-    errors: list[str] = []
-    pages: dict[str, Page] = {}
-    context = await browser.new_context()
     ahead: list[tuple[Member, str]] = []
     try:
-        page = pages["fan"] = await open_as(context, gateway_url, fan, errors)
-        await page.goto(f"{gateway_url}/#/generate/{model_id}")
-        await expect(page.get_by_label("Style model")).to_have_value(model_id)
-        # Others fill the queue just before the fan asks.
-        for _ in range(3):
-            user = await sign_up(http, "queue_")
-            ahead += [(user, await accepted(user, {"model_id": model_id, "count": 16})) for _ in range(6)]
-        await page.get_by_label("Count").fill("2")
-        await page.get_by_role("button", name="Generate", exact=True).click()
-        info = page.locator("#queue-info")
-        waiting = re.compile(r"^Queued: (next|\d+(st|nd|rd|th)) in line · about \d+ (s|min) left$")
-        await expect(info).to_have_text(waiting)
-        place = re.search(r"(\d+)(?:st|nd|rd|th) in line", await info.inner_text())
-        if folder := os.environ.get("ATELIER_SCREENSHOTS"):  # the place is gone in a moment: one shot
-            await page.screenshot(path=str(Path(folder) / "app-generation-queued-desktop.png"))
-        await page.locator("#cancel-generation").click()
-        assert place and int(place.group(1)) > 1, "it waited behind the others"
-        await expect(page.locator("#generation-status")).to_have_text("canceled")
-        await expect(info).to_have_text(re.compile(r"^Canceled: [01] of 2 images made$"))
-        await expect(page.locator("#cancel-generation")).to_be_hidden()
-        generation_id = await page.locator("#generation").get_attribute("data-id")
-        got = await fan.call("GET", f"/v1/generations/{generation_id}", 200)
-        assert got["status"] == "canceled", got
-        await expect(info).to_have_text(f"Canceled: {len(got['outputs'])} of 2 images made")
-        await axe_clean(page, "a canceled generation")
+        async with members_on_screen(browser, gateway_url, tmp_path, {"fan": fan}) as pages:
+            page = pages["fan"]
+            await page.goto(f"{gateway_url}/#/generate/{model_id}")
+            await expect(page.get_by_label("Style model")).to_have_value(model_id)
+            # Others fill the queue just before the fan asks.
+            for _ in range(3):
+                user = await sign_up(http, "queue_")
+                ahead += [(user, await accepted(user, {"model_id": model_id, "count": 16})) for _ in range(6)]
+            await page.get_by_label("Count").fill("2")
+            await page.get_by_role("button", name="Generate", exact=True).click()
+            info = page.locator("#queue-info")
+            waiting = re.compile(r"^Queued: (next|\d+(st|nd|rd|th)) in line · about \d+ (s|min) left$")
+            await expect(info).to_have_text(waiting)
+            place = re.search(r"(\d+)(?:st|nd|rd|th) in line", await info.inner_text())
+            if folder := os.environ.get("ATELIER_SCREENSHOTS"):  # the place is gone in a moment: one shot
+                await page.screenshot(path=str(Path(folder) / "app-generation-queued-desktop.png"))
+            await page.locator("#cancel-generation").click()
+            assert place and int(place.group(1)) > 1, "it waited behind the others"
+            await expect(page.locator("#generation-status")).to_have_text("canceled")
+            await expect(info).to_have_text(re.compile(r"^Canceled: [01] of 2 images made$"))
+            await expect(page.locator("#cancel-generation")).to_be_hidden()
+            generation_id = await page.locator("#generation").get_attribute("data-id")
+            got = await fan.call("GET", f"/v1/generations/{generation_id}", 200)
+            assert got["status"] == "canceled", got
+            await expect(info).to_have_text(f"Canceled: {len(got['outputs'])} of 2 images made")
+            await axe_clean(page, "a canceled generation")
 
-        # The old version has no training record, and says so (the API too).
-        model = await owner.call("GET", f"/v1/models/{model_id}", 200)
-        assert model["versions"][0]["training_record"] == "unavailable", model["versions"][0]
-        assert model["versions"][0]["training_works"] == []
-        await page.goto(f"{gateway_url}/#/models/{model_id}")
-        record = page.locator('#versions li[data-version="1"] .training-record')
-        await expect(record.locator("summary")).to_have_text("Training record: not available")
-        await record.locator("summary").click()
-        await expect(record).to_contain_text("trained before training records were kept")
-        assert not errors, errors
-    except BaseException as exc:
-        raise AssertionError(f"{exc}\nscreenshots: {await shots(pages, tmp_path)}\nbrowser errors: {errors}") from exc
+            # The old version has no training record, and says so (the API too).
+            model = await owner.call("GET", f"/v1/models/{model_id}", 200)
+            assert model["versions"][0]["training_record"] == "unavailable", model["versions"][0]
+            assert model["versions"][0]["training_works"] == []
+            await page.goto(f"{gateway_url}/#/models/{model_id}")
+            record = page.locator('#versions li[data-version="1"] .training-record')
+            await expect(record.locator("summary")).to_have_text("Training record: not available")
+            await record.locator("summary").click()
+            await expect(record).to_contain_text("trained before training records were kept")
     finally:
-        await context.close()
         for user, generation_id in ahead:  # leave the queue empty for the next tests
             async with http.post(f"/v1/generations/{generation_id}/cancel", headers=user.headers):
                 pass

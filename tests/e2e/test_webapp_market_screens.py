@@ -31,15 +31,15 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.test_rights import png, reencoded, shown_publicly, upload
-from tests.e2e.test_webapp_consent_screens import _until, axe_clean, open_as, shots, snap
+from tests.e2e.test_webapp_consent_screens import _until, axe_clean, snap
 from tests.support.members import Member, sign_up
+from tests.support.screens import members_on_screen
 from tests.support.webhook_receiver import Behaviour, Receiver
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 TINY_MODEL = {"name": "Priced ink", "architecture": "vae", "image_size": 32, "steps": 20, "width": 16, "batch_size": 8}
 OFFER = 7
 GRANT = 100  # the market's starting grant (services/market/settings.py)
-UI_TIMEOUT_MS = 20_000
 TEST_EVENT = "webhooks.endpoint.test"
 
 
@@ -86,25 +86,15 @@ async def test_licences_credits_copies_webhooks_and_pricing_on_screen(
     seller: Member = c["seller"]
     buyer: Member = c["buyer"]
     receiver = await Receiver().start()
-    errors: list[str] = []
-    pages: dict[str, Page] = {}
-    contexts = [await browser.new_context(accept_downloads=True) for _ in range(2)]
     try:
-        page = pages["seller"] = await open_as(contexts[0], gateway_url, seller, errors)
-        buyer_page = pages["buyer"] = await open_as(contexts[1], gateway_url, buyer, errors)
-        for p in (page, buyer_page):
-            p.set_default_timeout(UI_TIMEOUT_MS)
-        await _licence_trade(page, buyer_page, gateway_url, c)
-        await _credits(page, buyer_page, gateway_url)
-        await _possible_copy(page, gateway_url, c)
-        await _webhooks(page, gateway_url, receiver)
-        await _pricing(page, buyer_page, gateway_url, seller, c["model"]["id"])
-        assert not errors, errors
-    except BaseException as exc:
-        raise AssertionError(f"{exc}\nscreenshots: {await shots(pages, tmp_path)}\nbrowser errors: {errors}") from exc
+        async with members_on_screen(browser, gateway_url, tmp_path, {"seller": seller, "buyer": buyer}) as pages:
+            page, buyer_page = pages["seller"], pages["buyer"]
+            await _licence_trade(page, buyer_page, gateway_url, c)
+            await _credits(page, buyer_page, gateway_url)
+            await _possible_copy(page, gateway_url, c)
+            await _webhooks(page, gateway_url, receiver)
+            await _pricing(page, buyer_page, gateway_url, seller, c["model"]["id"])
     finally:
-        for context in contexts:
-            await context.close()
         await receiver.stop()
 
 

@@ -15,9 +15,10 @@ from playwright.async_api import Browser, expect
 
 from demo.art import png_bytes, render
 from tests.e2e.test_training_set_advice import _work_from
-from tests.e2e.test_webapp_consent_screens import axe_clean, open_as, shots, snap
+from tests.e2e.test_webapp_consent_screens import axe_clean, snap
 from tests.e2e.test_webapp_market_screens import fits_a_phone
 from tests.support.artists import TINY, artist
+from tests.support.screens import members_on_screen
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -32,10 +33,8 @@ async def test_the_owner_checks_the_training_set_and_sees_the_outlier_and_the_co
                                                              "steps": 1, **TINY})
     member = SimpleNamespace(token=ana.headers["Authorization"].split()[1], id=ana.user["id"],
                              username=ana.user["username"])
-    errors: list[str] = []
-    context = await browser.new_context()
-    page = await open_as(context, gateway_url, member, errors)  # type: ignore[arg-type]
-    try:
+    async with members_on_screen(browser, gateway_url, tmp_path, {"ana": member}) as pages:  # type: ignore[dict-item]
+        page = pages["ana"]
         await page.goto(f"{gateway_url}/#/models/{model['id']}")
         await page.get_by_role("button", name="Check the training set").click()
         outliers = page.locator('.advice-list[data-kind="outlier"] > li')
@@ -51,8 +50,3 @@ async def test_the_owner_checks_the_training_set_and_sees_the_outlier_and_the_co
         await fits_a_phone(page, "the model page with its training-set check")
         await page.locator("#training-advice").scroll_into_view_if_needed()
         await snap(page, "training-advice")
-        assert not errors, errors
-    except BaseException as exc:
-        raise AssertionError(f"{exc}\nscreenshots: {await shots({'ana': page}, tmp_path)}\nerrors: {errors}") from exc
-    finally:
-        await context.close()
