@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.support.artists import STYLE, TINY, Artist, artist
+from tests.support.artists import STYLE, TINY, Artist, artist, generate
 
 
 async def _model_seeds(person: Artist) -> list[dict[str, Any]]:
@@ -20,23 +20,8 @@ async def _model_seeds(person: Artist) -> list[dict[str, Any]]:
     return answer["items"]  # type: ignore[no-any-return]
 
 
-async def _generated(person: Artist, body: dict[str, Any], timeout_s: float = 90.0) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:  # inference learns of the version from trainer.model.trained and loads it
-        async with person.http.post("/v1/generations", json=body, headers=person.headers) as resp:
-            if resp.status == 202:
-                accepted = await resp.json()
-                break
-            assert resp.status in (404, 409), await resp.text()  # not loaded yet
-        assert asyncio.get_running_loop().time() < deadline
-        await asyncio.sleep(0.3)
-    while True:
-        generation = await person.call("GET", f"/v1/generations/{accepted['id']}", 200)
-        if generation["status"] in ("succeeded", "failed"):
-            assert generation["status"] == "succeeded", generation
-            return generation  # type: ignore[no-any-return]
-        assert asyncio.get_running_loop().time() < deadline
-        await asyncio.sleep(0.2)
+async def _generated(person: Artist, body: dict[str, Any]) -> dict[str, Any]:
+    return await generate(person, body["model_id"], 90.0, body)
 
 
 async def test_liked_training_works_get_a_reproducible_closest_seed(http: aiohttp.ClientSession) -> None:

@@ -26,6 +26,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from demo.art import png_bytes, render
 from tests.conftest import MODERATOR
 from tests.support.members import PASSWORD, Member, sign_up
+from tests.support.screens import shots
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 IMAGES = 6
@@ -86,15 +87,7 @@ async def newcomer_flow(browser: Browser, gateway_url: str, http: aiohttp.Client
         await _flow(contexts, pages, errors, gateway_url, http, moderator, moderator_password)
         assert not errors, errors
     except BaseException as exc:
-        shots = []
-        for name, page in pages.items():
-            path = tmp_path / f"failure-{name}.png"
-            try:
-                await page.screenshot(path=str(path), full_page=True, timeout=5_000)
-                shots.append(str(path))
-            except Exception as shot_exc:  # a screenshot must not hide the real failure
-                shots.append(f"{name}: no screenshot ({shot_exc})")
-        raise AssertionError(f"{exc}\nscreenshots: {', '.join(shots)}\nbrowser errors: {errors}") from exc
+        raise AssertionError(f"{exc}\nscreenshots: {await shots(pages, tmp_path)}\nbrowser errors: {errors}") from exc
     finally:
         for context in contexts:
             await context.close()

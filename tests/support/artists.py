@@ -64,11 +64,14 @@ async def artist(http: aiohttp.ClientSession, *, consent: bool = True) -> Artist
     return person
 
 
-async def generate(person: Artist, model_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
+async def generate(person: Artist, model_id: str, timeout_s: float = 60.0,
+                   body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Ask for a generation (`body`, by default one image of seed 3) until inference has loaded the
+    model, then wait for it to succeed; the finished generation."""
+    body = body or {"model_id": model_id, "count": 1, "seed": 3}
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:  # inference learns of the version from trainer.model.trained and loads it
-        async with person.http.post("/v1/generations", json={"model_id": model_id, "count": 1, "seed": 3},
-                                    headers=person.headers) as resp:
+        async with person.http.post("/v1/generations", json=body, headers=person.headers) as resp:
             if resp.status == 202:
                 accepted = await resp.json()
                 break
