@@ -21,7 +21,6 @@ import asyncpg
 from services.community import events
 from services.community import suggestions as advice
 from services.community.store import announcements
-from services.community.store import suggestions as store
 
 log = logging.getLogger(__name__)
 ANNOUNCED_KINDS = ("resonates", "follow")
@@ -67,10 +66,7 @@ class IntervalGuard:
 
 async def current(pool: asyncpg.Pool, user_id: str) -> list[dict[str, Any]]:
     """The user's "resonates" and "follow" suggestions now, as `GET /v1/me/suggestions` answers them."""
-    rows = await store.exposed_works(pool, user_id, advice.EXPOSURE_CAP_DAYS)
-    items = advice.resonating([advice.WorkStats(r.tags, r.origin, r.likes, r.exposure_days) for r in rows])
-    overlaps = await store.audience_overlap(pool, user_id, advice.MIN_SHARED_FANS)
-    return items + advice.to_follow(advice.Overlap(o.username, o.shared, o.my_fans, o.their_fans) for o in overlaps)
+    return await advice.resonates_for(pool, user_id) + await advice.follow_for(pool, user_id)
 
 
 async def announce(pool: asyncpg.Pool, user_id: str, items: Iterable[dict[str, Any]],

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from scipy.special import betainc
 
 from services.community import seed_suggestions
@@ -225,14 +226,24 @@ def to_follow(overlaps: Iterable[Overlap]) -> list[dict[str, Any]]:
     return found[:MAX_PER_KIND]
 
 
+async def resonates_for(pool: asyncpg.Pool, user_id: str) -> list[dict[str, Any]]:
+    """The user's "resonates" suggestions now (also what the suggestion announcer recomputes)."""
+    rows = await store.exposed_works(pool, user_id, EXPOSURE_CAP_DAYS)
+    return resonating([WorkStats(r.tags, r.origin, r.likes, r.exposure_days) for r in rows])
+
+
+async def follow_for(pool: asyncpg.Pool, user_id: str) -> list[dict[str, Any]]:
+    """The user's "follow" suggestions now."""
+    rows = await store.audience_overlap(pool, user_id, MIN_SHARED_FANS)
+    return to_follow(Overlap(r.username, r.shared, r.my_fans, r.their_fans) for r in rows)
+
+
 async def suggestions(deps: Deps, user_id: str, query: SuggestionsQuery) -> dict[str, Any]:
     items: list[dict[str, Any]] = []
     if query.kind in (None, "resonates"):
-        rows = await store.exposed_works(deps.pool, user_id, EXPOSURE_CAP_DAYS)
-        items += resonating([WorkStats(r.tags, r.origin, r.likes, r.exposure_days) for r in rows])
+        items += await resonates_for(deps.pool, user_id)
     if query.kind in (None, "follow"):
-        rows_o = await store.audience_overlap(deps.pool, user_id, MIN_SHARED_FANS)
-        items += to_follow(Overlap(r.username, r.shared, r.my_fans, r.their_fans) for r in rows_o)
+        items += await follow_for(deps.pool, user_id)
     if query.kind in (None, "model_seed"):
         items += await seed_suggestions.for_artist(deps.pool, deps.trainer, user_id)
     return {"items": items, "method": METHOD + seed_suggestions.METHOD}
