@@ -13,7 +13,9 @@
   of training time so both see the same machine load. At each budget (default 1, 2 and 5 minutes of
   each model's own training time) the exported generator is evaluated: SWD against the held-out works
   as a ratio to the same model untrained (target <= 0.35 at the last budget), precision, recall and
-  memorisation. Sample grids (training works | old | new) go to docs/images/samples-<style>.png.
+  memorisation. A third model races beside them: the "collage" architecture (collage.py: the same
+  fewshot recipe, a generator that draws flat-colour shapes). Sample grids (training works | old |
+  new | collage) go to docs/images/samples-<style>.png.
 - the near-copy threshold: originality of lightly perturbed training works vs new works of the style.
 - the VAE's reconstruction error trained vs untrained.
 
@@ -116,7 +118,9 @@ def recipes(threads: int) -> dict[str, TrainConfig]:
     common = {"architecture": "dcgan", "image_size": 64, "steps": 1_000_000, "seed": 1, "threads": threads,
               "eval_samples": 128}
     return {"old": TrainConfig(recipe="dcgan", width=64, batch_size=32, **common),
-            "new": TrainConfig(recipe="fewshot", width=NEW_WIDTH, batch_size=NEW_BATCH, **common)}
+            "new": TrainConfig(recipe="fewshot", width=NEW_WIDTH, batch_size=NEW_BATCH, **common),
+            "collage": TrainConfig(recipe="fewshot", width=NEW_WIDTH, batch_size=NEW_BATCH,
+                                   **{**common, "architecture": "collage"})}
 
 
 def quality_race(label: str, style: str, budgets_s: list[float], threads: int, clock: str) -> None:
@@ -172,13 +176,13 @@ def quality_race(label: str, style: str, budgets_s: list[float], threads: int, c
                 verdict(f"{label}_{name}_swd_heldout_vs_untrained_ratio_at_{budget / 60:g}min", ratio,
                         at_most=SWD_GOAL)
             grids[name] = fake[:16]
-            if len(grids) == 2:  # refreshed as the budgets pass, so a cut-short run still leaves one
+            if len(grids) == len(sessions):  # refreshed as the budgets pass: a cut-short run leaves one
                 real = sessions["new"].all_images[:16]
-                save_side_by_side(IMAGES_DIR / f"samples-{label}.png", [real, grids["old"], grids["new"]])
+                save_side_by_side(IMAGES_DIR / f"samples-{label}.png", [real, *(grids[n] for n in sessions)])
 
 
 def save_side_by_side(path: Path, panels: list[torch.Tensor], gap: int = 12) -> None:
-    """4x4 grids next to each other on white: training works | previous recipe | new default."""
+    """4x4 grids next to each other on white: training works | previous recipe | new default | collage."""
     pictures = [np.asarray(Image.open(__import__("io").BytesIO(grid_png(p, nrow=4)))) for p in panels]
     h = max(p.shape[0] for p in pictures)
     canvas = np.full((h, sum(p.shape[1] for p in pictures) + gap * (len(pictures) - 1), 3), 255, np.uint8)

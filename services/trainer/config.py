@@ -13,7 +13,7 @@ from services.trainer.models import DEFAULT_WIDTH
 class TrainConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    architecture: Literal["dcgan", "vae"]
+    architecture: Literal["dcgan", "collage", "vae"]
     image_size: Literal[32, 64, 128] = 32
     steps: int = Field(ge=1, le=1_000_000)
     batch_size: int = Field(default=32, ge=1, le=1024)

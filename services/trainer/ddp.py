@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--model-id", help="train this style model's queued job: configuration and dataset come "
                         "from the trainer's database and the assets service, the version is published as the "
                         "queue worker does (services.trainer.ddp_job); the other options are then ignored")
-    parser.add_argument("--architecture", choices=["dcgan", "vae"])
+    parser.add_argument("--architecture", choices=["dcgan", "collage", "vae"])
     parser.add_argument("--image-size", type=int, choices=[32, 64, 128], default=32)
     parser.add_argument("--steps", type=int)
     parser.add_argument("--batch-size", type=int, default=32, help="global batch, split across ranks")

@@ -1,4 +1,4 @@
-"""Small generative models for style training: DCGAN and a convolutional VAE.
+"""Small generative models for style training: DCGAN, collage (collage.py) and a convolutional VAE.
 
 Two GAN recipes share the generator (so every exported model loads the same way): "dcgan", the
 original (BatchNorm discriminator, one logit per image), and "fewshot", whose discriminator uses
@@ -6,7 +6,9 @@ spectral normalisation (Miyato et al. 2018) instead of BatchNorm and judges patc
 window, as in Isola et al. 2017), for hinge-loss training with DiffAugment (training.py).
 
 Every generator maps z [N, LATENT_DIM] to an image [N, 3, S, S] in [-1, 1] (tanh), for S in
-IMAGE_SIZES. Depth follows the size: one up/down block per doubling between 4 px and S.
+IMAGE_SIZES. Depth follows the size: one up/down block per doubling between 4 px and S. The
+"collage" architecture trains like "dcgan" (same recipes, same discriminators); only its generator
+differs: it draws flat-coloured shapes instead of upsampling feature maps (collage.py).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from typing import Literal
 import torch
 from torch import nn
 
+from services.trainer.collage import CollageGenerator
 from services.trainer.palette import PaletteDecoder
 
 LATENT_DIM = 128
 IMAGE_SIZES = (32, 64, 128)
-ARCHITECTURES = ("dcgan", "vae")
+ARCHITECTURES = ("dcgan", "collage", "vae")
+GAN_ARCHITECTURES = ("dcgan", "collage")  # trained adversarially, with a recipe (RECIPES)
 RECIPES = ("fewshot", "dcgan")  # GAN training recipes; the first is the default
 Padding = Literal["zeros", "reflect"]
 DEFAULT_WIDTH = 64  # channels of the last (largest) feature map; deeper layers double it
@@ -202,21 +206,27 @@ class ModelBundle:
 
 def build(architecture: str, image_size: int, width: int = DEFAULT_WIDTH, recipe: str = "dcgan") -> ModelBundle:
     """Fresh, initialised models; seed torch beforehand for reproducible weights."""
-    if architecture == "dcgan":
+    if architecture in GAN_ARCHITECTURES:
         if recipe not in RECIPES:
             raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
-        g = DCGANGenerator(image_size, width, padding_mode=generator_padding(architecture, recipe))
+        g: nn.Module
+        if architecture == "collage":
+            _blocks(image_size)  # the same sizes as every architecture
+            g = CollageGenerator(image_size, width)
+            g.reset_parameters()
+        else:
+            g = DCGANGenerator(image_size, width, padding_mode=generator_padding(architecture, recipe))
+            g.apply(_init_weights)
         d: nn.Module = (PatchDiscriminator(image_size, width) if recipe == "fewshot"
                         else DCGANDiscriminator(image_size, width))
-        g.apply(_init_weights)
         if recipe != "fewshot":
             d.apply(_init_weights)  # PatchDiscriminator initialised its weights before parametrising
         if recipe == "fewshot":
             from services.trainer.ema import make_ema
 
-            return ModelBundle("dcgan", image_size, width, generator=g, discriminator=d, ema=make_ema(g),
+            return ModelBundle(architecture, image_size, width, generator=g, discriminator=d, ema=make_ema(g),
                                recipe=recipe)
-        return ModelBundle("dcgan", image_size, width, generator=g, discriminator=d)
+        return ModelBundle(architecture, image_size, width, generator=g, discriminator=d)
     if architecture == "vae":
         vae = ConvVAE(image_size, width)
         vae.apply(_init_weights)
@@ -256,10 +266,14 @@ def generator_state_bytes(bundle: ModelBundle) -> bytes:
 
 def load_generator(data: bytes) -> nn.Module:
     """Rebuild an exported generator (eval mode) from `generator_state_bytes` output: a
-    DCGANGenerator, wrapped in its PaletteDecoder when the version has a palette."""
+    DCGANGenerator (the VAE's decoder is one too) or a CollageGenerator, wrapped in its
+    PaletteDecoder when the version has a palette."""
     blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    # Weights saved before padding was recorded were trained with zero padding.
-    g = DCGANGenerator(blob["image_size"], blob["width"], blob["latent_dim"], blob.get("padding_mode", "zeros"))
+    g: nn.Module
+    if blob["architecture"] == "collage":
+        g = CollageGenerator(blob["image_size"], blob["width"], blob["latent_dim"])
+    else:  # weights saved before padding was recorded were trained with zero padding
+        g = DCGANGenerator(blob["image_size"], blob["width"], blob["latent_dim"], blob.get("padding_mode", "zeros"))
     g.load_state_dict(blob["state_dict"])
     palette = blob.get("palette")
     return (g if palette is None else PaletteDecoder(g, palette)).eval()

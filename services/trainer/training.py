@@ -28,6 +28,7 @@ from services.trainer.directions import latent_directions
 from services.trainer.ema import update_ema
 from services.trainer.evaluation import evaluate, generate, grid_png, liked_swd, seeded_bundle
 from services.trainer.models import (
+    GAN_ARCHITECTURES,
     LATENT_DIM,
     base_generator,
     generator_for_export,
@@ -81,7 +82,7 @@ class Checkpoint:
         whole-image one, and a zero-padded generator)."""
         recipe = self.state.get("recipe", "dcgan")
         default = {"dcgan": "DCGANDiscriminator", "fewshot": "SNDiscriminator"}.get(recipe)
-        kind = self.state.get("discriminator", default if self.architecture == "dcgan" else None)
+        kind = self.state.get("discriminator", default if self.architecture in GAN_ARCHITECTURES else None)
         padding = self.state.get("generator_padding", "zeros")
         return (recipe, kind, padding) == (bundle_recipe(config), discriminator_kind(config),
                                            generator_padding(config.architecture, config.recipe))
@@ -129,7 +130,7 @@ class TrainingSession:
                     dataset.weights = dataset.weights[train_idx]
         # fewshot: augmentation moves from enlarging the real set to DiffAugment in the D step.
         self.diffaugment = False
-        if config.architecture == "dcgan" and config.recipe == "fewshot":
+        if config.architecture in GAN_ARCHITECTURES and config.recipe == "fewshot":
             self.diffaugment, dataset.augment = dataset.augment, False
         self.bundle = seeded_bundle(config, device)
         self.bundle.palette = style_palette(config, dataset.tensors)
@@ -273,12 +274,12 @@ class TrainingSession:
 
 def bundle_recipe(config: TrainConfig) -> str:
     """The recipe a run's ModelBundle has (a VAE's is "dcgan", the bundle's default)."""
-    return config.recipe if config.architecture == "dcgan" else "dcgan"
+    return config.recipe if config.architecture in GAN_ARCHITECTURES else "dcgan"
 
 
 def discriminator_kind(config: TrainConfig) -> str | None:
     """The class name of a run's discriminator, recorded in its checkpoints (None for the VAE)."""
-    if config.architecture != "dcgan":
+    if config.architecture not in GAN_ARCHITECTURES:
         return None
     return "PatchDiscriminator" if config.recipe == "fewshot" else "DCGANDiscriminator"
 
@@ -286,7 +287,7 @@ def discriminator_kind(config: TrainConfig) -> str | None:
 def style_palette(config: TrainConfig, train_images: torch.Tensor) -> torch.Tensor | None:
     """The palette outputs snap to (see TrainConfig.palette), learnt from the training works only."""
     wanted = config.palette if config.palette is not None else config.recipe == "fewshot"
-    if not wanted or config.architecture != "dcgan":
+    if not wanted or config.architecture not in GAN_ARCHITECTURES:
         return None
     return learn_palette(train_images)
 

@@ -23,7 +23,7 @@ MAX_LIMIT = 100
 
 # Model, work and collection ids are ULIDs: anything else is refused before it reaches SQL.
 ModelId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")]
-Architecture = Literal["dcgan", "vae"]
+Architecture = Literal["dcgan", "collage", "vae"]
 ModelStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
 JobKind = Literal["train", "refine"]
 Visibility = Literal["private", "public"]
@@ -45,7 +45,9 @@ class StyleModelCreate(Strict):
     """A new style model trained on consented works: a list of works or one collection."""
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    architecture: Architecture
+    architecture: Architecture = Field(description=(
+        "dcgan: a convolutional GAN, for any style; collage: a GAN whose generator draws flat-colour "
+        "circles, rectangles and triangles, for hard-edged graphic styles; vae: smoother, faster"))
     work_ids: Annotated[list[ModelId], Field(min_length=1, max_length=MAX_WORKS)] | None = Field(
         None, description="the works to train on (give this or collection_id)")
     collection_id: ModelId | None = Field(None, description="train on a collection's works (or give work_ids)")

@@ -15,7 +15,7 @@ from services.trainer.export import (
 from services.trainer.models import build, generator_for_export, generator_state_bytes
 
 
-@pytest.mark.parametrize(("architecture", "size"), [("dcgan", 32), ("vae", 64)])
+@pytest.mark.parametrize(("architecture", "size"), [("dcgan", 32), ("vae", 64), ("collage", 64)])
 def test_onnx_generator_matches_torch_for_any_batch(architecture: str, size: int) -> None:
     torch.manual_seed(2)
     bundle = build(architecture, size, width=8)

@@ -19,7 +19,7 @@ def _same_weights(a: bytes, b: bytes) -> bool:
     return all(torch.equal(sa[m][k], sb[m][k]) for m in sa for k in sa[m])
 
 
-@pytest.mark.parametrize("architecture", ["dcgan", "vae"])
+@pytest.mark.parametrize("architecture", ["dcgan", "collage", "vae"])
 def test_same_seed_same_weights_other_seed_other_weights(architecture: str, geometric_images) -> None:
     a = train(tiny(architecture), geometric_images, compute_metrics=False)
     b = train(tiny(architecture), geometric_images, compute_metrics=False)
@@ -28,7 +28,7 @@ def test_same_seed_same_weights_other_seed_other_weights(architecture: str, geom
     assert not _same_weights(a.checkpoint, c.checkpoint)
 
 
-@pytest.mark.parametrize("architecture", ["dcgan", "vae"])
+@pytest.mark.parametrize("architecture", ["dcgan", "collage", "vae"])
 def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(architecture: str, geometric_images) -> None:
     config = tiny(architecture, augment=True)  # augmentation draws from the data RNG too
     straight = train(config, geometric_images, compute_metrics=False)

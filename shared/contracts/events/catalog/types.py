@@ -7,7 +7,7 @@ from typing import Literal
 Origin = Literal["human", "ai", "collab"]
 Visibility = Literal["public", "unlisted", "private"]
 AssetKind = Literal["upload", "generated", "sample"]
-Architecture = Literal["dcgan", "vae"]
+Architecture = Literal["dcgan", "collage", "vae"]
 GenerationMode = Literal["sample", "variations", "interpolate", "edit"]
 # CAWG training-and-data-mining `use` values.
 TrainingMining = Literal["notAllowed", "allowed", "constrained"]

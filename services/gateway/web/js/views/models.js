@@ -67,7 +67,7 @@ export async function create(view) {
     field("Name", el("input", { name: "name", required: true, maxlength: 100, value: "My style" })),
     el("div", { class: "row" },
       field("Architecture", el("select", { name: "architecture" }, option("dcgan", "DCGAN (sharper)"),
-        option("vae", "VAE (smoother, faster)"))),
+        option("collage", "Collage (flat-colour shapes)"), option("vae", "VAE (smoother, faster)"))),
       field("Image size", el("select", { name: "image_size" }, option("32", "32 px", true), option("64", "64 px"))),
       field("Steps", el("input", { name: "steps", type: "number", min: 1, max: 20000, value: 300 })),
       field("Batch size", el("input", { name: "batch_size", type: "number", min: 1, max: 256, value: 16 })),
