@@ -40,10 +40,10 @@ class Studio:
 
 
 async def open_studio(http: aiohttp.ClientSession, receiver: Receiver) -> Studio:
-    """Sign up an artist, publish four works, subscribe a webhook, train a tiny model and generate once."""
+    """Sign up an artist, subscribe a webhook, publish four works, train a tiny model and generate once."""
     person: Artist = await artist(http)
-    works = [await person.work(STYLE, seed) for seed in range(20, 24)]
     await person.call("POST", "/v1/webhooks", 201, json={"url": receiver.url(HOOK), "event_types": HOOK_EVENTS})
+    works = [await person.work(STYLE, seed) for seed in range(20, 24)]  # delivered: they come after it
     accepted = await person.call("POST", "/v1/models", 202, json={
         "name": "cluster blobs", "work_ids": works, "steps": MODEL_STEPS, **TINY})
     await person.wait(accepted["id"], ("succeeded",))
@@ -52,20 +52,20 @@ async def open_studio(http: aiohttp.ClientSession, receiver: Receiver) -> Studio
     return studio
 
 
-async def generations_client(http: aiohttp.ClientSession, studio: Studio, figures: Figures, count: int,
-                             progress: asyncio.Queue[int]) -> list[str]:
+async def generations_client(http: aiohttp.ClientSession, studio: Studio, figures: Figures,
+                             count: int) -> dict[str, float]:
     """`count` generations of two images, one after the other, each with its own Idempotency-Key,
-    waited for (reads retried) until succeeded; returns their ids."""
-    ids = []
+    waited for (reads retried) until succeeded; returns id -> seconds from asking until made."""
+    took = {}
     for i in range(count):
+        began = time.monotonic()
         body = {"model_id": studio.model_id, "count": 2, "seed": 100 + i}
         accepted = await until_done(http, "/v1/generations", figures, studio.auth,
                                     key=f"gen-{studio.model_id}-{time.time_ns()}", json=body)
         studio.generations.append(accepted["id"])
-        ids.append(accepted["id"])
         await finished_generation(http, studio, figures, accepted["id"])
-        progress.put_nowait(i)
-    return ids
+        took[accepted["id"]] = time.monotonic() - began
+    return took
 
 
 async def finished_generation(http: aiohttp.ClientSession, studio: Studio, figures: Figures,
