@@ -29,6 +29,9 @@ Beyond the shared service, database, S3 and Triton variables:
   `ATELIER_GENERATE_BATCH_LINGER_MS` (5): how long a batch that is not full waits for more jobs.
 - `ATELIER_INFERENCE_MAX_BATCH_IMAGES` (64): latents per runtime call (Triton's max_batch_size);
   a batch with more images makes several calls at once.
+- `ATELIER_GENERATE_ACK_WAIT_S` (6): the jobs.generate consumer's ack wait. Heartbeats keep a
+  running batch's jobs held, so it only bounds how soon the jobs a killed replica held are
+  redelivered to another one.
 - `ATELIER_GENERATIONS_MAX_QUEUED_PER_USER` (8): a user's generations that may wait or run at once;
   one more is refused with 429 (`limit` in the problem, `Retry-After` in the answer).
 - `ATELIER_TRAINER_TIMEOUT_S` (5): how long a request waits for the trainer's record of a version
@@ -71,6 +74,9 @@ class InferenceSettings(ServiceSettings, DatabaseSettings, S3Settings, TritonSet
     trainer_timeout_s: float = Field(5.0, gt=0)
     # A job that keeps failing is dead-lettered (marked failed) after this many deliveries.
     generate_max_deliver: int = Field(5, ge=1)
+    # Kept alive by the consumer's in_progress heartbeats (every third of it) while a batch runs, so it
+    # only bounds how soon the jobs of a replica that died are redelivered to another one.
+    generate_ack_wait_s: float = Field(6.0, gt=1)
     assets_timeout_s: float = Field(30.0, gt=0)
     community_timeout_s: float = Field(10.0, gt=0)
     # Reserving a generation's credits on someone else's model (`svc.market.reservations.create`).

@@ -1,6 +1,7 @@
 """A patient client of the fault tests: every creating POST carries an Idempotency-Key and is retried
 with the same key on a refused connection, a 409, a 502/503/504 (never on a 500: that fails the
-test); `Figures` records what it saw (lockouts per key, retried answers, times of every answer)."""
+test), and a read is retried the same way (but on a 409); `Figures` records what it saw (lockouts
+per key, retried answers, times of every answer)."""
 
 from __future__ import annotations
 
@@ -45,13 +46,24 @@ async def until_done(http: aiohttp.ClientSession, path: str, figures: Figures, h
                      key: str | None = None, **kwargs: Any) -> dict[str, Any]:
     """POST with one Idempotency-Key (`key`, or a fresh one) until it succeeds, as a patient client would."""
     key = key or secrets.token_hex(8)
-    headers = {**headers, "Idempotency-Key": key}
+    return await _until_ok(http, "POST", path, figures, {**headers, "Idempotency-Key": key}, key, **kwargs)
+
+
+async def read_until_ok(http: aiohttp.ClientSession, path: str, figures: Figures, headers: dict[str, str],
+                        **kwargs: Any) -> dict[str, Any]:
+    """GET until it answers 2xx, retrying what `until_done` retries (but a 409: a read holds no key)."""
+    return await _until_ok(http, "GET", path, figures, headers, None, **kwargs)
+
+
+async def _until_ok(http: aiohttp.ClientSession, method: str, path: str, figures: Figures,
+                    headers: dict[str, str], key: str | None, **kwargs: Any) -> dict[str, Any]:
+    retryable = RETRYABLE if key is not None else RETRYABLE - {409}
     refused_since: float | None = None
     deadline = time.monotonic() + 60
     while True:
         body: bytes = b""
         try:
-            async with http.post(path, headers=headers, **kwargs) as resp:
+            async with http.request(method, path, headers=headers, **kwargs) as resp:
                 status, body = resp.status, await resp.read()
                 if status == 503:
                     assert resp.headers.get("Retry-After"), "a 503 without Retry-After"
@@ -59,18 +71,18 @@ async def until_done(http: aiohttp.ClientSession, path: str, figures: Figures, h
         except (TimeoutError, aiohttp.ClientConnectionError):
             status = 0
         now = time.monotonic()
-        if status == 409 and refused_since is None:
+        if key is not None and status == 409 and refused_since is None:
             refused_since = now
-        elif status != 409 and refused_since is not None:
+        elif key is not None and status != 409 and refused_since is not None:
             figures.lockouts[key] = figures.lockouts.get(key, 0.0) + now - refused_since
             refused_since = None
         if 200 <= status < 300:
             figures.successes.append(now)
             return json.loads(body)  # type: ignore[no-any-return]
-        assert status in RETRYABLE, f"POST {path}: {status} {body[:300]!r}"
+        assert status in retryable, f"{method} {path}: {status} {body[:300]!r}"
         figures.refused[status] = figures.refused.get(status, 0) + 1
         figures.failures.append(now)
-        assert now < deadline, f"POST {path} still failing after 60 s (last {status})"
+        assert now < deadline, f"{method} {path} still failing after 60 s (last {status})"
         await asyncio.sleep(0.2)
 
 

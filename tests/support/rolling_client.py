@@ -20,6 +20,7 @@ from tests.support.retrying_client import png
 RETRIES = 3
 BACKOFF_S = (0.5, 1.0, 2.0)  # before retry 1, 2, 3
 RETRYABLE = {0, 502, 503, 504}
+STUDIO_PAUSE_S = 1.0  # between a studio's rounds: one artist, not a load test
 IN_PROGRESS = 409  # retried only with an Idempotency-Key: "a request with this key is still in progress"
 
 
@@ -110,3 +111,31 @@ async def member_loop(http: aiohttp.ClientSession, tally: Tally, stop: asyncio.E
         except Failed:
             await asyncio.sleep(0.2)
     return member
+
+
+async def studio_loop(http: aiohttp.ClientSession, tally: Tally, stop: asyncio.Event, auth: dict[str, str],
+                      model_id: str, generations: list[str]) -> None:
+    """Until `stop`: generate two images from `model_id` (an Idempotency-Key each; acknowledged ids go to
+    `generations`) and wait until they are made, read the credits, the webhook endpoints and the
+    models: a round touches inference, market, webhooks and trainer."""
+    round_no = 0
+    while not stop.is_set():
+        round_no += 1
+        try:
+            body = {"model_id": model_id, "count": 2, "seed": round_no}
+            accepted = await call(http, tally, "POST", "/v1/generations", key=f"gen-{secrets.token_hex(6)}",
+                                  headers=auth, json=body)
+            generations.append(accepted["id"])
+            deadline = time.monotonic() + 60
+            while (await call(http, tally, "GET", f"/v1/generations/{accepted['id']}", headers=auth))["status"] \
+                    in ("queued", "running"):
+                if time.monotonic() > deadline:
+                    tally.failures.append(f"generation {accepted['id']} not made within 60 s")
+                    raise Failed("generation not made")
+                await asyncio.sleep(0.3)
+            await call(http, tally, "GET", "/v1/me/credits", headers=auth)
+            await call(http, tally, "GET", "/v1/webhooks", headers=auth)
+            await call(http, tally, "GET", "/v1/models", headers=auth, params={"limit": "5"})
+            await asyncio.sleep(STUDIO_PAUSE_S)
+        except Failed:
+            await asyncio.sleep(0.2)
