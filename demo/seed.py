@@ -41,12 +41,13 @@ class DemoConfig:
     upload_px: int = 128
     art_seed: int = 0  # the procedural series renders seeds art_seed, art_seed + 1, ...
     train_style: str = "geometric"
-    # The few-shot recipe at 64 px with the trainer's defaults (width 16, batch 16): 1,500 steps are
-    # about 5 minutes on 2 cores (the trainer trains on one); 3 of the 12 works are held out, so the
-    # version's metrics include SWD on unseen works, precision/recall and memorisation, and it ships
+    # The collage architecture (flat-colour shapes, services/trainer/collage.py) with the few-shot
+    # recipe at 64 px and the trainer's defaults (width 16, batch 16): 800 steps are about 5 minutes
+    # on 2 cores (the trainer trains on one); 3 of the 12 works are held out, so the version's
+    # metrics include SWD on unseen works, precision/recall and memorisation, and it ships
     # directions and originality.
     model: dict[str, Any] = field(default_factory=lambda: {
-        "name": "Geometric", "architecture": "dcgan", "image_size": 64, "steps": 1500})
+        "name": "Geometric", "architecture": "collage", "image_size": 64, "steps": 800})
     generations: bool = True
     training_wait_s: float = 900.0
     only_if_empty: bool = True
