@@ -185,41 +185,61 @@ class RpcServer:
         slots = asyncio.Semaphore(self._concurrency)
         self._holdings.track(slots)  # all taken: requests may wait unclaimed in this instance's queue
 
-        async def serve_one(msg: Request) -> None:
+        async def serve_one(msg: Request, connection: int) -> None:
             try:
                 headers = dict(msg.headers or {})
                 with bound_context(rpc=f"{self.service}.{op.name}", **context.context_from_headers(headers)):
-                    await self._serve(msg, headers, op, handler)
+                    await self._serve(msg, headers, op, handler, connection)
             finally:
                 slots.release()
 
         async def dispatch(msg: Request) -> None:
+            # The connection it came on: only that one may answer it (`allow_responses`).
+            connection = self._holdings.connection()
             call_id = msg.headers.get(liveness.CALL_ID) if msg.headers else None
-            self._holdings.hold(call_id)  # a watching caller may now ask who holds its call
+            self._holdings.hold(call_id, connection)  # a watching caller may now ask who holds its call
             try:
                 await slots.acquire()  # back-pressure: the endpoint reads no further message until a slot frees
             except BaseException:
                 self._holdings.release(call_id)
                 raise
-            task = asyncio.create_task(serve_one(msg), name=f"rpc:{op.subject}")
+            task = asyncio.create_task(serve_one(msg, connection), name=f"rpc:{op.subject}")
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
             task.add_done_callback(lambda _: self._holdings.release(call_id))
 
         return dispatch
 
-    async def _serve(self, msg: Request, headers: dict[str, str], op: Operation[Any, Any], handler: Handler) -> None:
+    async def _serve(self, msg: Request, headers: dict[str, str], op: Operation[Any, Any], handler: Handler,
+                     connection: int) -> None:
         deadline = headers.get(context.DEADLINE)
         if deadline and deadline.isdigit() and int(deadline) < time.time() * 1000:
             log.info("rpc.deadline.expired")
             return  # the caller has given up: do no work nobody waits for
         started = time.perf_counter()
-        status = await self._answer(msg, headers, op, handler)
+        outcome = await self._answer(msg, headers, op, handler)
+        status = outcome.status if isinstance(outcome, AtelierError) else 200
+        ms = round((time.perf_counter() - started) * 1000, 1)
+        if self._holdings.orphaned(connection):
+            # The server would refuse this reply (its permission belonged to a connection that is gone);
+            # a watching caller has heard LOST and ended the call with a 503, and its retry runs anew.
+            log.warning("rpc.reply_dropped", status=status, ms=ms,
+                        reason="the request came on a NATS connection that is gone")
+            return
+        if isinstance(outcome, AtelierError):
+            await self._respond_error(msg, outcome)
+        else:
+            try:
+                await msg.respond(outcome)
+            except Exception:  # an answer the bus refuses (too large, say): the caller hears a 500
+                log.exception("rpc.unhandled")
+                status = await self._respond_error(msg, AtelierError("an unexpected error occurred"))
         # The access line: every request's id (bound above) with what it got and how long it took.
-        log.info("rpc.served", status=status, ms=round((time.perf_counter() - started) * 1000, 1))
+        log.info("rpc.served", status=status, ms=ms)
 
-    async def _answer(self, msg: Request, headers: dict[str, str], op: Operation[Any, Any], handler: Handler) -> int:
-        """Run the handler and respond; returns the status answered."""
+    async def _answer(self, msg: Request, headers: dict[str, str], op: Operation[Any, Any],
+                      handler: Handler) -> bytes | AtelierError:
+        """Run the handler: the answer's bytes, or the error to answer with."""
         try:
             call = Call(headers, headers.get(context.ACTOR) if op.actor != "none" else None)
             if op.actor == "required" and not call.actor_id:
@@ -235,20 +255,18 @@ class RpcServer:
             result = await handler(request, call)
             if self._check_responses:
                 self._check(op, result)
-            await msg.respond(_encode(result))
-            return 200
+            return _encode(result)
         except AtelierError as exc:
-            return await self._respond_error(msg, exc)
+            return exc
         except ValidationError as exc:
-            invalid = Unprocessable("the request is not valid", errors=validation_errors(exc))
-            return await self._respond_error(msg, invalid)
+            return Unprocessable("the request is not valid", errors=validation_errors(exc))
         except Exception as exc:
             unavailable = as_unavailable(exc)
             if unavailable is not None:  # the database or the bus is down: retry soon, not a bug
                 log.warning("rpc.dependency_unavailable", error=type(exc).__name__, detail=str(exc)[:200])
-                return await self._respond_error(msg, unavailable)
+                return unavailable
             log.exception("rpc.unhandled")
-            return await self._respond_error(msg, AtelierError("an unexpected error occurred"))
+            return AtelierError("an unexpected error occurred")
 
     @staticmethod
     async def _respond_error(msg: Request, exc: AtelierError) -> int:
