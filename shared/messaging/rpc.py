@@ -9,8 +9,8 @@ calling side calls the declaration:
     await rpc.start()
     user = await call(nc, c.USERS_GET, {"user_id": uid})   # -> c.USERS_GET.response instance
 
-The server uses the nats-py `micro` services API (discovery, PING/STATS/INFO for free): endpoints
-listen on `svc.<service>.<operation>` in the service's queue group. An `AtelierError` raised by a
+The server is a NATS micro service (discovery: PING/STATS/INFO, shared/messaging/endpoints.py):
+endpoints listen on `svc.<service>.<operation>` in the service's queue group. An `AtelierError` raised by a
 handler travels as a micro error reply whose body is the problem document; `call` raises the same
 typed error again.
 """
@@ -29,9 +29,7 @@ import orjson
 from nats.aio.client import Client as NATS
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
-from nats.micro import add_service
 from nats.micro.request import ERROR_CODE_HEADER, ERROR_HEADER, Request
-from nats.micro.service import Service, ServiceConfig
 from pydantic import BaseModel, ValidationError
 
 from shared.contracts.common import idempotency_key
@@ -49,7 +47,7 @@ from shared.errors import (
 from shared.ids import new_id
 from shared.logging import bound_context, get_logger
 from shared.messaging import context, liveness
-from shared.messaging.service_drain import drain_service
+from shared.messaging.endpoints import Endpoint, Endpoints
 from shared.outages import as_unavailable
 
 log = get_logger(__name__)
@@ -124,7 +122,7 @@ class RpcServer:
         self._version = version
         self._check_responses = check_responses
         self._handlers: dict[str, tuple[Operation[Any, Any], Handler]] = {}
-        self._micro: Service | None = None
+        self._endpoints: Endpoints | None = None
         # nats-py hands an endpoint's messages to its callback one at a time: each request runs in a
         # task of its own instead, up to `concurrency` at once per operation; past that the endpoint
         # stops taking messages (they wait in the client, then in the server) until one finishes.
@@ -154,20 +152,17 @@ class RpcServer:
         # hands, which is how a watching caller tells a replacement from the instance that died.
         started = {liveness.STARTED_METADATA: str(int(time.time() * 1000))}
         await self._holdings.start()
-        self._micro = await add_service(
-            self._nc,
-            ServiceConfig(name=self.service, version=self._version, queue_group=f"svc-{self.service}",
-                          metadata=started),
-        )
+        self._endpoints = Endpoints(self._nc, self.service, self._version, f"svc-{self.service}", started)
+        await self._endpoints.start()
         for op, handler in self._handlers.values():
-            await self._micro.add_endpoint(name=op.name.replace(".", "-"), subject=op.subject,
-                                           handler=self._wrap(op, handler))
+            endpoint = Endpoint(op.name.replace(".", "-"), op.subject, self._endpoints.queue_group)
+            await self._endpoints.add(endpoint, self._wrap(op, handler, endpoint))
 
     async def stop(self, drain_s: float = 10.0) -> None:
         """Stop taking requests, then let those in flight answer (cancelled after `drain_s`)."""
-        if self._micro is not None:
-            await drain_service(self._micro, drain_s)  # not Service.stop(): that drops held requests
-            self._micro = None
+        if self._endpoints is not None:
+            await self._endpoints.stop(drain_s)  # drained, not unsubscribed: held requests are answered
+            self._endpoints = None
         if self._in_flight:
             _, late = await asyncio.wait(set(self._in_flight), timeout=drain_s)
             for task in late:
@@ -181,17 +176,20 @@ class RpcServer:
     def in_flight(self) -> int:
         return len(self._in_flight)
 
-    def _wrap(self, op: Operation[Any, Any], handler: Handler) -> Callable[[Request], Awaitable[None]]:
+    def _wrap(self, op: Operation[Any, Any], handler: Handler,
+              endpoint: Endpoint) -> Callable[[Request], Awaitable[None]]:
         slots = asyncio.Semaphore(self._concurrency)
         self._holdings.track(slots)  # all taken: requests may wait unclaimed in this instance's queue
 
         async def serve_one(msg: Request, connection: int) -> None:
+            started, status = time.perf_counter_ns(), None
             try:
                 headers = dict(msg.headers or {})
                 with bound_context(rpc=f"{self.service}.{op.name}", **context.context_from_headers(headers)):
-                    await self._serve(msg, headers, op, handler, connection)
+                    status = await self._serve(msg, headers, op, handler, connection)
             finally:
                 slots.release()
+                endpoint.served(status, time.perf_counter_ns() - started)
 
         async def dispatch(msg: Request) -> None:
             # The connection it came on: only that one may answer it (`allow_responses`).
@@ -211,11 +209,12 @@ class RpcServer:
         return dispatch
 
     async def _serve(self, msg: Request, headers: dict[str, str], op: Operation[Any, Any], handler: Handler,
-                     connection: int) -> None:
+                     connection: int) -> int | None:
+        """Answer one request; returns the status answered (None: not answered)."""
         deadline = headers.get(context.DEADLINE)
         if deadline and deadline.isdigit() and int(deadline) < time.time() * 1000:
             log.info("rpc.deadline.expired")
-            return  # the caller has given up: do no work nobody waits for
+            return None  # the caller has given up: do no work nobody waits for
         started = time.perf_counter()
         outcome = await self._answer(msg, headers, op, handler)
         status = outcome.status if isinstance(outcome, AtelierError) else 200
@@ -225,7 +224,7 @@ class RpcServer:
             # a watching caller has heard LOST and ended the call with a 503, and its retry runs anew.
             log.warning("rpc.reply_dropped", status=status, ms=ms,
                         reason="the request came on a NATS connection that is gone")
-            return
+            return None
         if isinstance(outcome, AtelierError):
             await self._respond_error(msg, outcome)
         else:
@@ -236,6 +235,7 @@ class RpcServer:
                 status = await self._respond_error(msg, AtelierError("an unexpected error occurred"))
         # The access line: every request's id (bound above) with what it got and how long it took.
         log.info("rpc.served", status=status, ms=ms)
+        return status
 
     async def _answer(self, msg: Request, headers: dict[str, str], op: Operation[Any, Any],
                       handler: Handler) -> bytes | AtelierError:

@@ -15,6 +15,7 @@ from structlog.testing import capture_logs
 
 from shared.contracts.operation import Operation
 from shared.messaging import context, liveness
+from shared.messaging.endpoints import Endpoint
 from shared.messaging.rpc import RpcServer
 
 
@@ -95,7 +96,7 @@ async def test_the_answer_to_a_request_from_a_connection_that_is_gone_is_dropped
         await finish.wait()
         return {"made": "yes"}
 
-    dispatch = server._wrap(SLOW, handler)
+    dispatch = server._wrap(SLOW, handler, Endpoint("thing-make", SLOW.subject, "svc-probe"))
     msg = FakeRequest("call-1", "req-77")
     with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
         await dispatch(msg)  # type: ignore[arg-type]
