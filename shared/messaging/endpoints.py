@@ -39,7 +39,17 @@ from shared.ids import new_id
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-EndpointHandler = Callable[[Request], Awaitable[None]]
+
+
+class EndpointRequest(Request):
+    """nats-py micro's request (respond, respond_error), and the subject its reply goes to."""
+
+    def __init__(self, msg: Msg) -> None:
+        super().__init__(msg)
+        self.reply: str = msg.reply
+
+
+EndpointHandler = Callable[[EndpointRequest], Awaitable[None]]
 
 
 @dataclass
@@ -97,7 +107,7 @@ class Endpoints:
 
         async def receive(msg: Msg) -> None:
             endpoint.requests += 1
-            await handler(Request(msg))
+            await handler(EndpointRequest(msg))
 
         endpoint.subscription = await self._nc.subscribe(endpoint.subject, queue=endpoint.queue_group, cb=receive)
         self.endpoints.append(endpoint)

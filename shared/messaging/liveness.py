@@ -21,7 +21,10 @@ asks this while it waits, so a caller whose handler died hears 503 in seconds, n
   the same one restarted) cannot be answered: the server refuses a reply whose permission
   (`allow_responses`) belonged to the old connection. Its holder answers the holder question with
   LOST for it from then on (also after its handler finished, for LOST_KEPT_S), and the caller ends
-  the call with a 503 at once; the answer, if computed, is dropped (shared/messaging/rpc.py)."""
+  the call with a 503 at once; the answer, if computed, is dropped (shared/messaging/rpc.py). A
+  reply the server refused anyway (one taken from the client's queue only after the reconnect, or
+  sent in the moment before the client noticed it) makes its call LOST too, when the server says
+  so (`connection.on_publish_refused`)."""
 
 from __future__ import annotations
 
@@ -37,6 +40,9 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 
 from shared.ids import new_id
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 CALL_ID = "Atelier-Call-Id"
 HOLDER_AFTER_S = 0.25  # when a watched call first asks who holds it
@@ -47,6 +53,7 @@ LOST_AFTER = 4  # "who holds call X?" unanswered this many times in a row: the c
 QUEUED = "?"  # a saturated instance's answer to "who holds call X?": it may wait in my queue
 LOST = "!"  # the holder's answer for a call received on a connection that is gone: no reply can come
 LOST_KEPT_S = 60.0  # how long an instance still answers LOST for such a call after its handler ended
+REFUSAL_WINDOW_S = 10.0  # how long after a call's answer a refusal of its reply subject is traced to it
 STARTED_METADATA = "started_ms"  # an instance's start (wall clock, ms), in its micro PING metadata
 
 
@@ -98,6 +105,8 @@ class Holdings:
         self.instance = new_id()
         self._calls: dict[str, int] = {}  # call id -> the connection it came on (see `connection`)
         self._lost: dict[str, float] = {}  # call ids this instance can no longer answer -> since when
+        self._replies: dict[str, str] = {}  # reply subject (lower-cased) -> call id, calls in hand
+        self._answered: dict[str, tuple[str, float]] = {}  # the same for calls answered lately, in order
         self._subs: list[Subscription] = []
         self._slots: list[asyncio.Semaphore] = []
 
@@ -128,16 +137,33 @@ class Holdings:
         reconnected since, or is reconnecting (a reply buffered now goes out on the next connection)."""
         return connection != self.connection() or self._nc.is_reconnecting
 
-    def hold(self, call_id: str | None, connection: int) -> None:
+    def hold(self, call_id: str | None, connection: int, reply: str | None = None) -> None:
         if call_id:
             self._calls[call_id] = connection
+            if reply:
+                self._replies[reply.lower()] = call_id
 
-    def release(self, call_id: str | None) -> None:
+    def release(self, call_id: str | None, reply: str | None = None) -> None:
         if not call_id:
             return
         connection = self._calls.pop(call_id, None)
         if connection is not None and self.orphaned(connection):
             self.lose(call_id)  # its caller may still be waiting: it keeps hearing LOST
+        if reply and self._replies.pop(reply.lower(), None) is not None:
+            now = time.monotonic()
+            self._answered[reply.lower()] = (call_id, now)  # a refusal of the answer may still come
+            while self._answered and next(iter(self._answered.values()))[1] < now - REFUSAL_WINDOW_S:
+                del self._answered[next(iter(self._answered))]
+
+    def refused(self, subject: str) -> None:
+        """The server refused a publish to `subject` (lower-cased): when it was a call's reply, that
+        call is LOST (connection.on_publish_refused)."""
+        call_id = self._replies.get(subject)
+        if call_id is None and subject in self._answered:
+            call_id = self._answered[subject][0]
+        if call_id is not None:
+            log.warning("rpc.reply_refused", call_id=call_id)
+            self.lose(call_id)
 
     def lose(self, call_id: str) -> None:
         """The call's reply cannot reach its caller (also: the server refused it)."""

@@ -47,7 +47,8 @@ from shared.errors import (
 from shared.ids import new_id
 from shared.logging import bound_context, get_logger
 from shared.messaging import context, liveness
-from shared.messaging.endpoints import Endpoint, Endpoints
+from shared.messaging.connection import on_publish_refused
+from shared.messaging.endpoints import Endpoint, EndpointRequest, Endpoints
 from shared.outages import as_unavailable
 
 log = get_logger(__name__)
@@ -129,6 +130,7 @@ class RpcServer:
         self._concurrency = concurrency
         self._in_flight: set[asyncio.Task[None]] = set()
         self._holdings = liveness.Holdings(nc, service)
+        self._stop_hearing_refusals = on_publish_refused(nc, self._holdings.refused)
 
     def serve(self, op: Operation[Req, Any], handler: Callable[[Req, Call], Awaitable[Any]]) -> None:
         if op.service != self.service:
@@ -171,17 +173,18 @@ class RpcServer:
                 log.warning("rpc.stop.cancelled", requests=len(late))
                 await asyncio.wait(late, timeout=1.0)
         await self._holdings.stop()  # only now: a watching caller still waits for those answers
+        self._stop_hearing_refusals()
 
     @property
     def in_flight(self) -> int:
         return len(self._in_flight)
 
     def _wrap(self, op: Operation[Any, Any], handler: Handler,
-              endpoint: Endpoint) -> Callable[[Request], Awaitable[None]]:
+              endpoint: Endpoint) -> Callable[[EndpointRequest], Awaitable[None]]:
         slots = asyncio.Semaphore(self._concurrency)
         self._holdings.track(slots)  # all taken: requests may wait unclaimed in this instance's queue
 
-        async def serve_one(msg: Request, connection: int) -> None:
+        async def serve_one(msg: EndpointRequest, connection: int) -> None:
             started, status = time.perf_counter_ns(), None
             try:
                 headers = dict(msg.headers or {})
@@ -191,20 +194,20 @@ class RpcServer:
                 slots.release()
                 endpoint.served(status, time.perf_counter_ns() - started)
 
-        async def dispatch(msg: Request) -> None:
+        async def dispatch(msg: EndpointRequest) -> None:
             # The connection it came on: only that one may answer it (`allow_responses`).
             connection = self._holdings.connection()
             call_id = msg.headers.get(liveness.CALL_ID) if msg.headers else None
-            self._holdings.hold(call_id, connection)  # a watching caller may now ask who holds its call
+            self._holdings.hold(call_id, connection, msg.reply)  # a watching caller may now ask who holds it
             try:
                 await slots.acquire()  # back-pressure: the endpoint reads no further message until a slot frees
             except BaseException:
-                self._holdings.release(call_id)
+                self._holdings.release(call_id, msg.reply)
                 raise
             task = asyncio.create_task(serve_one(msg, connection), name=f"rpc:{op.subject}")
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
-            task.add_done_callback(lambda _: self._holdings.release(call_id))
+            task.add_done_callback(lambda _: self._holdings.release(call_id, msg.reply))
 
         return dispatch
 

@@ -7,7 +7,8 @@ reply permission, `allow_responses`, belonged to the old connection). Its holder
 then on, so the caller (identity `gateway`, watching its call as the gateway does) gets a 503 with
 Retry-After within seconds instead of waiting out the deadline; its retry with the same
 Idempotency-Key is answered, and the first answer, when the handler ends, is dropped with a warning
-carrying the request id. The figures are printed (`pytest -s` shows them).
+carrying the request id. A reply the server refuses is traced to its call, which becomes LOST.
+The figures are printed (`pytest -s` shows them).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from shared.contracts.common import IDEMPOTENCY_HEADER
 from shared.contracts.operation import Operation
 from shared.errors import ServiceUnavailable
 from shared.logging import bound_context
+from shared.messaging import liveness
 from shared.messaging.connection import connect
 from shared.messaging.permissions import inbox_prefix
 from shared.messaging.rpc import Call, RpcServer, call_raw
@@ -176,6 +178,16 @@ async def test_a_call_held_across_a_reconnect_ends_in_seconds_and_its_retry_is_a
                 return service.in_flight == 0
 
             await eventually(idle, timeout_s=5, every_s=0.05)
+
+            # A reply the server refuses anyway (it left only after the reconnect) makes its call LOST too.
+            holdings = service._holdings
+            holdings.hold("refused-call", holdings.connection(), "_INBOX_gateway.Refused.1")
+            await service_nc.publish("_INBOX_gateway.Refused.1", b"")
+
+            async def lost() -> bool:
+                return holdings.answer_for("refused-call") == liveness.LOST
+
+            await eventually(lost, timeout_s=5, every_s=0.05)
         dropped = [e for e in logs if e["event"] == "rpc.reply_dropped"]
         assert [e.get("request_id") for e in dropped] == ["req-reconnect-1"], dropped
         served = [e.get("request_id") for e in logs if e["event"] == "rpc.served"]

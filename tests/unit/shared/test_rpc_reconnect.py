@@ -1,7 +1,8 @@
 """A request received on a NATS connection that is gone (the client reconnected since) cannot be
 answered: its holder says LOST to "who holds call X?" from then on, so the caller's watch ends the
 call with a 503 at once, and the answer, when the handler ends, is dropped with a warning that
-carries the request id. Requests received on the current connection are claimed and answered."""
+carries the request id. Requests received on the current connection are claimed and answered; one
+whose reply the server refused anyway is LOST too."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from structlog.testing import capture_logs
 
 from shared.contracts.operation import Operation
 from shared.messaging import context, liveness
+from shared.messaging.connection import on_publish_refused, publish_refused
 from shared.messaging.endpoints import Endpoint
 from shared.messaging.rpc import RpcServer
 
@@ -41,6 +43,7 @@ class FakeRequest:
     def __init__(self, call_id: str, request_id: str) -> None:
         self.data = b"{}"
         self.headers = {liveness.CALL_ID: call_id, context.REQUEST_ID: request_id}
+        self.reply = f"_INBOX_gateway.Mux.{call_id}"
         self.answers: list[bytes] = []
         self.errors: list[str] = []
 
@@ -131,3 +134,48 @@ async def test_an_error_answer_after_a_reconnect_is_dropped_too() -> None:
     with capture_logs() as logs:
         await server._serve(msg, {}, SLOW, handler, 0)  # type: ignore[arg-type]
     assert msg.errors == [] and [e["status"] for e in logs if e["event"] == "rpc.reply_dropped"] == [500]
+
+
+REFUSAL = 'nats: permissions violation for publish to "_inbox_gateway.mux.{}"'  # as nats-py reports it
+
+
+def test_a_refused_reply_makes_its_call_lost_while_held_and_shortly_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reply refused although its call came on the current connection (taken from the client's queue
+    only after a reconnect, or sent just before the client noticed the old connection was gone)."""
+    nc = ReconnectingNats()
+    server = RpcServer(nc, "probe")  # type: ignore[arg-type]
+    holdings = server._holdings
+    for call_id in ("held", "answered", "other"):
+        holdings.hold(call_id, holdings.connection(), f"_INBOX_gateway.Mux.{call_id}")
+    holdings.release("answered", "_INBOX_gateway.Mux.answered")
+    with capture_logs() as logs:
+        publish_refused(nc, REFUSAL.format("held"))  # type: ignore[arg-type]
+        publish_refused(nc, REFUSAL.format("answered"))  # type: ignore[arg-type]
+        publish_refused(nc, "nats: unknown protocol operation")  # type: ignore[arg-type]
+    assert holdings.answer_for("held") == liveness.LOST and holdings.answer_for("answered") == liveness.LOST
+    assert holdings.answer_for("other") == holdings.instance
+    assert [e["call_id"] for e in logs if e["event"] == "rpc.reply_refused"] == ["held", "answered"]
+
+    monkeypatch.setattr(liveness, "REFUSAL_WINDOW_S", -1.0)
+    holdings.release("other", "_INBOX_gateway.Mux.other")  # answered long enough ago to be forgotten
+    publish_refused(nc, REFUSAL.format("other"))  # type: ignore[arg-type]
+    assert holdings.answer_for("other") is None
+
+
+def test_a_failing_refusal_listener_does_not_keep_the_others_from_hearing_until_stopped() -> None:
+    nc = ReconnectingNats()
+    heard: list[str] = []
+
+    def broken(subject: str) -> None:
+        raise RuntimeError("a bug in a listener")
+
+    stop_broken = on_publish_refused(nc, broken)  # type: ignore[arg-type]
+    stop_heard = on_publish_refused(nc, heard.append)  # type: ignore[arg-type]
+    with capture_logs() as logs:
+        publish_refused(nc, REFUSAL.format("x"))  # type: ignore[arg-type]
+    assert heard == ["_inbox_gateway.mux.x"]
+    assert [e["event"] for e in logs] == ["nats.refusal_listener_failed"]
+    stop_broken()
+    stop_heard()
+    publish_refused(nc, REFUSAL.format("y"))  # type: ignore[arg-type]
+    assert heard == ["_inbox_gateway.mux.x"]  # stopped: it hears no more
