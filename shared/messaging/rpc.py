@@ -130,7 +130,7 @@ class RpcServer:
         self._concurrency = concurrency
         self._in_flight: set[asyncio.Task[None]] = set()
         self._holdings = liveness.Holdings(nc, service)
-        self._stop_hearing_refusals = on_publish_refused(nc, self._holdings.refused)
+        self._stop_hearing_refusals: Callable[[], None] = lambda: None
 
     def serve(self, op: Operation[Req, Any], handler: Callable[[Req, Call], Awaitable[Any]]) -> None:
         if op.service != self.service:
@@ -154,11 +154,13 @@ class RpcServer:
         # hands, which is how a watching caller tells a replacement from the instance that died.
         started = {liveness.STARTED_METADATA: str(int(time.time() * 1000))}
         await self._holdings.start()
+        self._stop_hearing_refusals = on_publish_refused(self._nc, self._holdings.refused)
         self._endpoints = Endpoints(self._nc, self.service, self._version, f"svc-{self.service}", started)
         await self._endpoints.start()
         for op, handler in self._handlers.values():
             endpoint = Endpoint(op.name.replace(".", "-"), op.subject, self._endpoints.queue_group)
             await self._endpoints.add(endpoint, self._wrap(op, handler, endpoint))
+        await self._nc.flush(timeout=5)  # the server has every subscription: this instance serves now
 
     async def stop(self, drain_s: float = 10.0) -> None:
         """Stop taking requests, then let those in flight answer (cancelled after `drain_s`)."""

@@ -143,8 +143,8 @@ def test_a_refused_reply_makes_its_call_lost_while_held_and_shortly_after(monkey
     """A reply refused although its call came on the current connection (taken from the client's queue
     only after a reconnect, or sent just before the client noticed the old connection was gone)."""
     nc = ReconnectingNats()
-    server = RpcServer(nc, "probe")  # type: ignore[arg-type]
-    holdings = server._holdings
+    holdings = liveness.Holdings(nc, "probe")  # type: ignore[arg-type]
+    on_publish_refused(nc, holdings.refused)  # type: ignore[arg-type]  # as RpcServer.start does
     for call_id in ("held", "answered", "other"):
         holdings.hold(call_id, holdings.connection(), f"_INBOX_gateway.Mux.{call_id}")
     holdings.release("answered", "_INBOX_gateway.Mux.answered")
