@@ -213,7 +213,8 @@ async def _only_newer_instances(nc: NATS, service: str, sent_ms: int) -> bool:
     return started is not None and started > sent_ms and not await _older_instance_answers(nc, service, sent_ms)
 
 
-async def service_gone(nc: NATS, service: str, sent_ms: int, call_id: str | None = None) -> None:
+async def service_gone(nc: NATS, service: str, sent_ms: int, call_id: str | None = None,
+                       answers: list[str] | None = None) -> str:
     """Return once the instance handling the request is gone (see the module's docstring). A busy
     instance that is slow to answer counts as alive; the call's deadline still bounds the wait.
 
@@ -221,20 +222,25 @@ async def service_gone(nc: NATS, service: str, sent_ms: int, call_id: str | None
     questions in a row (a second apart) is lost too: its holder died before the first question
     (also beside an older replica), or the request or its answer died with a NATS cluster node
     while every instance lives (an answer sent takes milliseconds, not seconds). A holder that
-    answers LOST (it received the call on a connection that is gone) ends the wait at once."""
+    answers LOST (it received the call on a connection that is gone) ends the wait at once.
+
+    Returns why the call counts as lost; `answers`, when given, gets the last few answers to "who
+    holds it?" ("-" for none), for a caller to log when the deadline comes first."""
     unclaimed = 0
     await asyncio.sleep(HOLDER_AFTER_S)
     holder = await _holder(nc, service, call_id) if call_id else None
+    _note(answers, holder)
     if holder == LOST:
-        return
+        return "its holder can no longer answer it"
     holder = None if holder == QUEUED else holder
     await asyncio.sleep(max(0.0, WATCH_AFTER_S - HOLDER_AFTER_S))
     while True:
         try:
             if call_id:
                 now = await _holder(nc, service, call_id)
+                _note(answers, now)
                 if now == LOST:  # its holder lives but can no longer answer it
-                    return
+                    return "its holder can no longer answer it"
                 if now == QUEUED:
                     unclaimed = 0
                 elif now is not None:
@@ -242,13 +248,19 @@ async def service_gone(nc: NATS, service: str, sent_ms: int, call_id: str | None
                 elif nc.is_connected:
                     unclaimed += 1
                     if unclaimed >= LOST_AFTER:
-                        return
+                        return "nobody holds it"
             if holder is not None:
                 await nc.request(alive_subject(service, holder), b"", timeout=PING_TIMEOUT_S)
             elif await _only_newer_instances(nc, service, sent_ms):
-                return
+                return "only instances started after it left are alive"
         except NoRespondersError:
-            return
+            return "its holder is gone" if holder is not None else "no instance is alive"
         except Exception:  # slow or unreachable: the deadline still bounds the call
             pass
         await asyncio.sleep(WATCH_EVERY_S)
+
+
+def _note(answers: list[str] | None, answer: str | None) -> None:
+    if answers is not None:
+        answers.append(answer or "-")
+        del answers[:-5]

@@ -302,7 +302,8 @@ async def _request(nc: NATS, op: Operation[Any, Any], data: bytes, timeout: floa
     call_id = new_id()
     headers = {**headers, liveness.CALL_ID: call_id}
     reply = asyncio.ensure_future(nc.request(op.subject, data, timeout=timeout, headers=headers))
-    gone = asyncio.ensure_future(liveness.service_gone(nc, op.service, sent_ms, call_id))
+    answers: list[str] = []  # the last answers to "who holds it?", for the log when the deadline comes first
+    gone = asyncio.ensure_future(liveness.service_gone(nc, op.service, sent_ms, call_id, answers))
     try:
         await asyncio.wait((reply, gone), return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -313,8 +314,11 @@ async def _request(nc: NATS, op: Operation[Any, Any], data: bytes, timeout: floa
         reply.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reply
-        log.warning("rpc.peer_gone", subject=op.subject)
+        done = gone.done() and not gone.cancelled() and gone.exception() is None
+        log.warning("rpc.peer_gone", subject=op.subject, reason=gone.result() if done else "unknown")
         raise ServiceUnavailable(f"the {op.service} service stopped while handling the request; retry shortly")
+    if isinstance(reply.exception(), NatsTimeoutError):
+        log.warning("rpc.watch.deadline", subject=op.subject, holder_answers=answers)
     return reply.result()
 
 
