@@ -8,6 +8,7 @@ from services.community import events, views
 from services.community.deps import Deps
 from services.community.login_guard import account_key
 from services.community.store import users as store
+from services.community.store import works as keys
 from shared.contracts.common import patch_fields
 from shared.contracts.community import LoginBody, ProfilePatch, SignupBody
 from shared.errors import NotFound, Unauthorized, Unprocessable
@@ -22,13 +23,35 @@ def session(deps: Deps, user: Any, *, now: float | None = None) -> dict[str, Any
             "token_type": "Bearer", "expires_in": deps.tokens.ttl_s}
 
 
-async def signup(deps: Deps, body: SignupBody) -> dict[str, Any]:
+SIGNUP = "auth.signup"  # the operation its Idempotency-Key is remembered under, with the new user's id
+
+
+async def signup(deps: Deps, body: SignupBody, key: str | None = None) -> dict[str, Any]:
+    """Create the account. A retry with the same Idempotency-Key, username and password (its first
+    answer was lost on the way: a NATS reconnect, a gateway crash) gets a session for that account,
+    as a login would, instead of a 409 for the username it took itself."""
+    if key is not None and (again := await _signed_up_with(deps, body, key)) is not None:
+        return again
     password_hash = await deps.passwords.hash(body.password)
     async with deps.pool.acquire() as conn, conn.transaction():
         user = await store.insert_user(conn, new_id(), body.username, body.email, password_hash)
+        if key is not None:
+            await keys.save_response(conn, user.id, SIGNUP, key, {"user_id": user.id})
         await events.user_created(conn, user)
     log.info("community.user.created", user_id=user.id)
     return session(deps, user)
+
+
+async def _signed_up_with(deps: Deps, body: SignupBody, key: str) -> dict[str, Any] | None:
+    found = await store.credentials_by_login(deps.pool, body.username)
+    if found is None or (found.username, found.email.lower()) != (body.username.lower(), body.email.lower()):
+        return None
+    if await keys.saved_response(deps.pool, found.id, SIGNUP, key) is None:
+        return None
+    if not await deps.passwords.verify(found.password_hash, body.password):
+        return None  # not the same sign-up: the username stays taken (409)
+    log.info("community.signup.replayed", user_id=found.id)
+    return session(deps, found)
 
 
 async def login(deps: Deps, body: LoginBody, client: str) -> dict[str, Any]:

@@ -32,7 +32,7 @@ def register(rpc: RpcServer, d: Deps) -> None:
 
     # accounts
     async def signup(req: c.SignupBody, call: Call) -> Any:
-        return await accounts.signup(d, req)
+        return await accounts.signup(d, req, call.idempotency_key)
 
     def client(call: Call) -> str:
         """The caller's address as the gateway saw it (only the gateway calls these operations)."""

@@ -16,13 +16,22 @@ asks this while it waits, so a caller whose handler died hears 503 in seconds, n
   QUEUED: the call may wait in its queue. A call that nobody claims and no saturated instance may
   hold, LOST_AFTER questions in a row, is lost: its holder died before the first question, or the
   request or its answer died with a NATS cluster node. That ends the deadline wait beside an older
-  replica too."""
+  replica too.
+- A request received on a connection that is gone (nats-py reconnected, to another cluster node or
+  the same one restarted) cannot be answered: the server refuses a reply whose permission
+  (`allow_responses`) belonged to the old connection. Its holder answers the holder question with
+  LOST for it from then on (also after its handler finished, for LOST_KEPT_S), and the caller ends
+  the call with a 503 at once; the answer, if computed, is dropped (shared/messaging/rpc.py). A
+  reply the server refused anyway (one taken from the client's queue only after the reconnect, or
+  sent in the moment before the client noticed it) makes its call LOST too, when the server says
+  so (`connection.on_publish_refused`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import time
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
@@ -31,6 +40,9 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 
 from shared.ids import new_id
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 CALL_ID = "Atelier-Call-Id"
 HOLDER_AFTER_S = 0.25  # when a watched call first asks who holds it
@@ -39,6 +51,9 @@ WATCH_EVERY_S = 1.0
 PING_TIMEOUT_S = 0.5
 LOST_AFTER = 4  # "who holds call X?" unanswered this many times in a row: the call was lost
 QUEUED = "?"  # a saturated instance's answer to "who holds call X?": it may wait in my queue
+LOST = "!"  # the holder's answer for a call received on a connection that is gone: no reply can come
+LOST_KEPT_S = 60.0  # how long an instance still answers LOST for such a call after its handler ended
+REFUSAL_WINDOW_S = 10.0  # how long after a call's answer a refusal of its reply subject is traced to it
 STARTED_METADATA = "started_ms"  # an instance's start (wall clock, ms), in its micro PING metadata
 
 
@@ -88,7 +103,10 @@ class Holdings:
         self._nc = nc
         self._service = service
         self.instance = new_id()
-        self._calls: set[str] = set()
+        self._calls: dict[str, int] = {}  # call id -> the connection it came on (see `connection`)
+        self._lost: dict[str, float] = {}  # call ids this instance can no longer answer -> since when
+        self._replies: dict[str, str] = {}  # reply subject (lower-cased) -> call id, calls in hand
+        self._answered: dict[str, tuple[str, float]] = {}  # the same for calls answered lately, in order
         self._subs: list[Subscription] = []
         self._slots: list[asyncio.Semaphore] = []
 
@@ -109,25 +127,68 @@ class Holdings:
                 await sub.unsubscribe()
         self._subs = []
 
-    def hold(self, call_id: str | None) -> None:
-        if call_id:
-            self._calls.add(call_id)
+    def connection(self) -> int:
+        """Which connection of the client is current: nats-py counts its reconnects. A reply to a
+        request received on an earlier one is refused by the server, whichever node it reached."""
+        return int(self._nc.stats["reconnects"])
 
-    def release(self, call_id: str | None) -> None:
+    def orphaned(self, connection: int) -> bool:
+        """Whether a request received on `connection` can no longer be answered: the client has
+        reconnected since, or is reconnecting (a reply buffered now goes out on the next connection)."""
+        return connection != self.connection() or self._nc.is_reconnecting
+
+    def hold(self, call_id: str | None, connection: int, reply: str | None = None) -> None:
         if call_id:
-            self._calls.discard(call_id)
+            self._calls[call_id] = connection
+            if reply:
+                self._replies[reply.lower()] = call_id
+
+    def release(self, call_id: str | None, reply: str | None = None) -> None:
+        if not call_id:
+            return
+        connection = self._calls.pop(call_id, None)
+        if connection is not None and self.orphaned(connection):
+            self.lose(call_id)  # its caller may still be waiting: it keeps hearing LOST
+        if reply and self._replies.pop(reply.lower(), None) is not None:
+            now = time.monotonic()
+            self._answered[reply.lower()] = (call_id, now)  # a refusal of the answer may still come
+            while self._answered and next(iter(self._answered.values()))[1] < now - REFUSAL_WINDOW_S:
+                del self._answered[next(iter(self._answered))]
+
+    def refused(self, subject: str) -> None:
+        """The server refused a publish to `subject` (lower-cased): when it was a call's reply, that
+        call is LOST (connection.on_publish_refused)."""
+        call_id = self._replies.get(subject)
+        if call_id is None and subject in self._answered:
+            call_id = self._answered[subject][0]
+        if call_id is not None:
+            log.warning("rpc.reply_refused", call_id=call_id)
+            self.lose(call_id)
+
+    def lose(self, call_id: str) -> None:
+        """The call's reply cannot reach its caller (also: the server refused it)."""
+        now = time.monotonic()
+        for old in [c for c, since in self._lost.items() if now - since > LOST_KEPT_S]:
+            del self._lost[old]
+        self._lost[call_id] = now
+
+    def answer_for(self, call_id: str) -> str | None:
+        """This instance's answer to "who holds call X?"; None: it says nothing."""
+        if call_id in self._lost:
+            return LOST
+        if call_id in self._calls:
+            return LOST if self.orphaned(self._calls[call_id]) else self.instance
+        if self.saturated():
+            return QUEUED  # not in hand, but maybe in the queue: keep waiting
+        return None  # only a holder, or an instance that might hold it soon, answers
 
     async def _on_holder(self, msg: Msg) -> None:
         if not msg.reply:
             return
-        if msg.data.decode(errors="replace") in self._calls:
-            answer = self.instance.encode()
-        elif self.saturated():
-            answer = QUEUED.encode()  # not in hand, but maybe in the queue: keep waiting
-        else:
-            return  # only a holder, or an instance that might hold it soon, answers
-        with contextlib.suppress(Exception):
-            await msg.respond(answer)
+        answer = self.answer_for(msg.data.decode(errors="replace"))
+        if answer is not None:
+            with contextlib.suppress(Exception):
+                await msg.respond(answer.encode())
 
     async def _on_alive(self, msg: Msg) -> None:
         if msg.reply:
@@ -152,23 +213,34 @@ async def _only_newer_instances(nc: NATS, service: str, sent_ms: int) -> bool:
     return started is not None and started > sent_ms and not await _older_instance_answers(nc, service, sent_ms)
 
 
-async def service_gone(nc: NATS, service: str, sent_ms: int, call_id: str | None = None) -> None:
+async def service_gone(nc: NATS, service: str, sent_ms: int, call_id: str | None = None,
+                       answers: list[str] | None = None) -> str:
     """Return once the instance handling the request is gone (see the module's docstring). A busy
     instance that is slow to answer counts as alive; the call's deadline still bounds the wait.
 
     A call that no instance claims, and that no saturated instance may have queued, for LOST_AFTER
     questions in a row (a second apart) is lost too: its holder died before the first question
     (also beside an older replica), or the request or its answer died with a NATS cluster node
-    while every instance lives (an answer sent takes milliseconds, not seconds)."""
+    while every instance lives (an answer sent takes milliseconds, not seconds). A holder that
+    answers LOST (it received the call on a connection that is gone) ends the wait at once.
+
+    Returns why the call counts as lost; `answers`, when given, gets the last few answers to "who
+    holds it?" ("-" for none), for a caller to log when the deadline comes first."""
     unclaimed = 0
     await asyncio.sleep(HOLDER_AFTER_S)
     holder = await _holder(nc, service, call_id) if call_id else None
+    _note(answers, holder)
+    if holder == LOST:
+        return "its holder can no longer answer it"
     holder = None if holder == QUEUED else holder
     await asyncio.sleep(max(0.0, WATCH_AFTER_S - HOLDER_AFTER_S))
     while True:
         try:
             if call_id:
                 now = await _holder(nc, service, call_id)
+                _note(answers, now)
+                if now == LOST:  # its holder lives but can no longer answer it
+                    return "its holder can no longer answer it"
                 if now == QUEUED:
                     unclaimed = 0
                 elif now is not None:
@@ -176,13 +248,19 @@ async def service_gone(nc: NATS, service: str, sent_ms: int, call_id: str | None
                 elif nc.is_connected:
                     unclaimed += 1
                     if unclaimed >= LOST_AFTER:
-                        return
+                        return "nobody holds it"
             if holder is not None:
                 await nc.request(alive_subject(service, holder), b"", timeout=PING_TIMEOUT_S)
             elif await _only_newer_instances(nc, service, sent_ms):
-                return
+                return "only instances started after it left are alive"
         except NoRespondersError:
-            return
+            return "its holder is gone" if holder is not None else "no instance is alive"
         except Exception:  # slow or unreachable: the deadline still bounds the call
             pass
         await asyncio.sleep(WATCH_EVERY_S)
+
+
+def _note(answers: list[str] | None, answer: str | None) -> None:
+    if answers is not None:
+        answers.append(answer or "-")
+        del answers[:-5]

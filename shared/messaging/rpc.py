@@ -9,8 +9,8 @@ calling side calls the declaration:
     await rpc.start()
     user = await call(nc, c.USERS_GET, {"user_id": uid})   # -> c.USERS_GET.response instance
 
-The server uses the nats-py `micro` services API (discovery, PING/STATS/INFO for free): endpoints
-listen on `svc.<service>.<operation>` in the service's queue group. An `AtelierError` raised by a
+The server is a NATS micro service (discovery: PING/STATS/INFO, shared/messaging/endpoints.py):
+endpoints listen on `svc.<service>.<operation>` in the service's queue group. An `AtelierError` raised by a
 handler travels as a micro error reply whose body is the problem document; `call` raises the same
 typed error again.
 """
@@ -29,9 +29,7 @@ import orjson
 from nats.aio.client import Client as NATS
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
-from nats.micro import add_service
 from nats.micro.request import ERROR_CODE_HEADER, ERROR_HEADER, Request
-from nats.micro.service import Service, ServiceConfig
 from pydantic import BaseModel, ValidationError
 
 from shared.contracts.common import idempotency_key
@@ -49,7 +47,8 @@ from shared.errors import (
 from shared.ids import new_id
 from shared.logging import bound_context, get_logger
 from shared.messaging import context, liveness
-from shared.messaging.service_drain import drain_service
+from shared.messaging.connection import on_publish_refused
+from shared.messaging.endpoints import Endpoint, EndpointRequest, Endpoints
 from shared.outages import as_unavailable
 
 log = get_logger(__name__)
@@ -124,13 +123,14 @@ class RpcServer:
         self._version = version
         self._check_responses = check_responses
         self._handlers: dict[str, tuple[Operation[Any, Any], Handler]] = {}
-        self._micro: Service | None = None
+        self._endpoints: Endpoints | None = None
         # nats-py hands an endpoint's messages to its callback one at a time: each request runs in a
         # task of its own instead, up to `concurrency` at once per operation; past that the endpoint
         # stops taking messages (they wait in the client, then in the server) until one finishes.
         self._concurrency = concurrency
         self._in_flight: set[asyncio.Task[None]] = set()
         self._holdings = liveness.Holdings(nc, service)
+        self._stop_hearing_refusals: Callable[[], None] = lambda: None
 
     def serve(self, op: Operation[Req, Any], handler: Callable[[Req, Call], Awaitable[Any]]) -> None:
         if op.service != self.service:
@@ -154,20 +154,19 @@ class RpcServer:
         # hands, which is how a watching caller tells a replacement from the instance that died.
         started = {liveness.STARTED_METADATA: str(int(time.time() * 1000))}
         await self._holdings.start()
-        self._micro = await add_service(
-            self._nc,
-            ServiceConfig(name=self.service, version=self._version, queue_group=f"svc-{self.service}",
-                          metadata=started),
-        )
+        self._stop_hearing_refusals = on_publish_refused(self._nc, self._holdings.refused)
+        self._endpoints = Endpoints(self._nc, self.service, self._version, f"svc-{self.service}", started)
+        await self._endpoints.start()
         for op, handler in self._handlers.values():
-            await self._micro.add_endpoint(name=op.name.replace(".", "-"), subject=op.subject,
-                                           handler=self._wrap(op, handler))
+            endpoint = Endpoint(op.name.replace(".", "-"), op.subject, self._endpoints.queue_group)
+            await self._endpoints.add(endpoint, self._wrap(op, handler, endpoint))
+        await self._nc.flush(timeout=5)  # the server has every subscription: this instance serves now
 
     async def stop(self, drain_s: float = 10.0) -> None:
         """Stop taking requests, then let those in flight answer (cancelled after `drain_s`)."""
-        if self._micro is not None:
-            await drain_service(self._micro, drain_s)  # not Service.stop(): that drops held requests
-            self._micro = None
+        if self._endpoints is not None:
+            await self._endpoints.stop(drain_s)  # drained, not unsubscribed: held requests are answered
+            self._endpoints = None
         if self._in_flight:
             _, late = await asyncio.wait(set(self._in_flight), timeout=drain_s)
             for task in late:
@@ -176,50 +175,76 @@ class RpcServer:
                 log.warning("rpc.stop.cancelled", requests=len(late))
                 await asyncio.wait(late, timeout=1.0)
         await self._holdings.stop()  # only now: a watching caller still waits for those answers
+        self._stop_hearing_refusals()
 
     @property
     def in_flight(self) -> int:
         return len(self._in_flight)
 
-    def _wrap(self, op: Operation[Any, Any], handler: Handler) -> Callable[[Request], Awaitable[None]]:
+    def _wrap(self, op: Operation[Any, Any], handler: Handler,
+              endpoint: Endpoint) -> Callable[[EndpointRequest], Awaitable[None]]:
         slots = asyncio.Semaphore(self._concurrency)
         self._holdings.track(slots)  # all taken: requests may wait unclaimed in this instance's queue
 
-        async def serve_one(msg: Request) -> None:
+        async def serve_one(msg: EndpointRequest, connection: int) -> None:
+            started, status = time.perf_counter_ns(), None
             try:
                 headers = dict(msg.headers or {})
                 with bound_context(rpc=f"{self.service}.{op.name}", **context.context_from_headers(headers)):
-                    await self._serve(msg, headers, op, handler)
+                    status = await self._serve(msg, headers, op, handler, connection)
             finally:
                 slots.release()
+                endpoint.served(status, time.perf_counter_ns() - started)
 
-        async def dispatch(msg: Request) -> None:
+        async def dispatch(msg: EndpointRequest) -> None:
+            # The connection it came on: only that one may answer it (`allow_responses`).
+            connection = self._holdings.connection()
             call_id = msg.headers.get(liveness.CALL_ID) if msg.headers else None
-            self._holdings.hold(call_id)  # a watching caller may now ask who holds its call
+            self._holdings.hold(call_id, connection, msg.reply)  # a watching caller may now ask who holds it
             try:
                 await slots.acquire()  # back-pressure: the endpoint reads no further message until a slot frees
             except BaseException:
-                self._holdings.release(call_id)
+                self._holdings.release(call_id, msg.reply)
                 raise
-            task = asyncio.create_task(serve_one(msg), name=f"rpc:{op.subject}")
+            task = asyncio.create_task(serve_one(msg, connection), name=f"rpc:{op.subject}")
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
-            task.add_done_callback(lambda _: self._holdings.release(call_id))
+            task.add_done_callback(lambda _: self._holdings.release(call_id, msg.reply))
 
         return dispatch
 
-    async def _serve(self, msg: Request, headers: dict[str, str], op: Operation[Any, Any], handler: Handler) -> None:
+    async def _serve(self, msg: Request, headers: dict[str, str], op: Operation[Any, Any], handler: Handler,
+                     connection: int) -> int | None:
+        """Answer one request; returns the status answered (None: not answered)."""
         deadline = headers.get(context.DEADLINE)
         if deadline and deadline.isdigit() and int(deadline) < time.time() * 1000:
             log.info("rpc.deadline.expired")
-            return  # the caller has given up: do no work nobody waits for
+            return None  # the caller has given up: do no work nobody waits for
         started = time.perf_counter()
-        status = await self._answer(msg, headers, op, handler)
+        outcome = await self._answer(msg, headers, op, handler)
+        status = outcome.status if isinstance(outcome, AtelierError) else 200
+        ms = round((time.perf_counter() - started) * 1000, 1)
+        if self._holdings.orphaned(connection):
+            # The server would refuse this reply (its permission belonged to a connection that is gone);
+            # a watching caller has heard LOST and ended the call with a 503, and its retry runs anew.
+            log.warning("rpc.reply_dropped", status=status, ms=ms,
+                        reason="the request came on a NATS connection that is gone")
+            return None
+        if isinstance(outcome, AtelierError):
+            await self._respond_error(msg, outcome)
+        else:
+            try:
+                await msg.respond(outcome)
+            except Exception:  # an answer the bus refuses (too large, say): the caller hears a 500
+                log.exception("rpc.unhandled")
+                status = await self._respond_error(msg, AtelierError("an unexpected error occurred"))
         # The access line: every request's id (bound above) with what it got and how long it took.
-        log.info("rpc.served", status=status, ms=round((time.perf_counter() - started) * 1000, 1))
+        log.info("rpc.served", status=status, ms=ms)
+        return status
 
-    async def _answer(self, msg: Request, headers: dict[str, str], op: Operation[Any, Any], handler: Handler) -> int:
-        """Run the handler and respond; returns the status answered."""
+    async def _answer(self, msg: Request, headers: dict[str, str], op: Operation[Any, Any],
+                      handler: Handler) -> bytes | AtelierError:
+        """Run the handler: the answer's bytes, or the error to answer with."""
         try:
             call = Call(headers, headers.get(context.ACTOR) if op.actor != "none" else None)
             if op.actor == "required" and not call.actor_id:
@@ -235,20 +260,18 @@ class RpcServer:
             result = await handler(request, call)
             if self._check_responses:
                 self._check(op, result)
-            await msg.respond(_encode(result))
-            return 200
+            return _encode(result)
         except AtelierError as exc:
-            return await self._respond_error(msg, exc)
+            return exc
         except ValidationError as exc:
-            invalid = Unprocessable("the request is not valid", errors=validation_errors(exc))
-            return await self._respond_error(msg, invalid)
+            return Unprocessable("the request is not valid", errors=validation_errors(exc))
         except Exception as exc:
             unavailable = as_unavailable(exc)
             if unavailable is not None:  # the database or the bus is down: retry soon, not a bug
                 log.warning("rpc.dependency_unavailable", error=type(exc).__name__, detail=str(exc)[:200])
-                return await self._respond_error(msg, unavailable)
+                return unavailable
             log.exception("rpc.unhandled")
-            return await self._respond_error(msg, AtelierError("an unexpected error occurred"))
+            return AtelierError("an unexpected error occurred")
 
     @staticmethod
     async def _respond_error(msg: Request, exc: AtelierError) -> int:
@@ -279,7 +302,8 @@ async def _request(nc: NATS, op: Operation[Any, Any], data: bytes, timeout: floa
     call_id = new_id()
     headers = {**headers, liveness.CALL_ID: call_id}
     reply = asyncio.ensure_future(nc.request(op.subject, data, timeout=timeout, headers=headers))
-    gone = asyncio.ensure_future(liveness.service_gone(nc, op.service, sent_ms, call_id))
+    answers: list[str] = []  # the last answers to "who holds it?", for the log when the deadline comes first
+    gone = asyncio.ensure_future(liveness.service_gone(nc, op.service, sent_ms, call_id, answers))
     try:
         await asyncio.wait((reply, gone), return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -290,8 +314,11 @@ async def _request(nc: NATS, op: Operation[Any, Any], data: bytes, timeout: floa
         reply.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reply
-        log.warning("rpc.peer_gone", subject=op.subject)
+        done = gone.done() and not gone.cancelled() and gone.exception() is None
+        log.warning("rpc.peer_gone", subject=op.subject, reason=gone.result() if done else "unknown")
         raise ServiceUnavailable(f"the {op.service} service stopped while handling the request; retry shortly")
+    if isinstance(reply.exception(), NatsTimeoutError):
+        log.warning("rpc.watch.deadline", subject=op.subject, holder_answers=answers)
     return reply.result()
 
 

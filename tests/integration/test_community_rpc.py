@@ -1,5 +1,6 @@
 """Community's internal RPCs against the running platform (real NATS, PostgreSQL and assets):
-`users.get`, `works.create` for AI works, `works.training_set`, and events only for real changes."""
+`users.get`, `works.create` for AI works, `works.training_set`, and events only for real changes; a
+sign-up retried with its Idempotency-Key signs in to the account it made."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from PIL import Image
 
 from shared.contracts import assets, community
 from shared.contracts.operation import operations
-from shared.errors import NotFound, Unprocessable
+from shared.errors import Conflict, NotFound, Unprocessable
 from shared.messaging.rpc import call, call_raw
 from tests.support.streams import wait_outbox_relayed
 
@@ -52,6 +53,24 @@ async def _work(nc: Any, author: str, **fields: Any) -> str:
 @pytest.fixture
 async def rpc(nc: Any, platform: dict[str, str]) -> Any:
     return nc
+
+
+async def test_a_retried_signup_with_its_key_signs_in_to_the_account_it_made(rpc: Any) -> None:
+    """Its first answer was lost (a NATS reconnect, a gateway crash): the retry with the same
+    Idempotency-Key gets a session for that account, not a 409 for the username it took itself."""
+    name = "r_" + secrets.token_hex(6)
+    body = {"username": name, "email": f"{name}@example.com", "password": "correct horse battery"}
+    key = {"Idempotency-Key": f"signup-{name}"}
+    first = json.loads(await call_raw(rpc, community.AUTH_SIGNUP, body, timeout=10, headers=key))
+    again = json.loads(await call_raw(rpc, community.AUTH_SIGNUP, body, timeout=10, headers=key))
+    assert again["user"]["id"] == first["user"]["id"] and again["token"]
+    me = json.loads(await call_raw(rpc, community.USERS_ME, {}, timeout=10, actor_id=again["user"]["id"]))
+    assert me["username"] == name
+    for other in ({**body, "password": "another horse battery"}, {**body, "email": f"x{name}@example.com"}):
+        with pytest.raises(Conflict):  # not the same sign-up: the username stays taken
+            await call_raw(rpc, community.AUTH_SIGNUP, other, timeout=10, headers=key)
+    with pytest.raises(Conflict):  # nor without the key
+        await call_raw(rpc, community.AUTH_SIGNUP, body, timeout=10)
 
 
 async def test_users_get_is_the_public_profile(rpc: Any) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import uuid
 from collections import Counter
 
 import pytest
 from nats.js.api import RetentionPolicy, StreamConfig
+from nats.micro.service import ServiceStats
 from pydantic import BaseModel
 
 from shared.contracts.events import make_event
@@ -168,6 +170,17 @@ async def test_rpc_errors_reach_the_caller_typed(nc) -> None:
             await call(nc, slow_op, {}, timeout=0.3)
         with pytest.raises(ServiceUnavailable):
             await call(nc, Operation("nobody-home", "anything", Nothing, None, "nobody serves this"), {}, timeout=1)
+
+        # Discovery is NATS micro's: PING (with the start time), INFO (every endpoint), STATS (what each served).
+        ping = json.loads((await nc.request(f"$SRV.PING.{service}", b"", timeout=2)).data)
+        assert ping["type"] == "io.nats.micro.v1.ping_response" and "started_ms" in ping["metadata"]
+        info = json.loads((await nc.request(f"$SRV.INFO.{service}.{ping['id']}", b"", timeout=2)).data)
+        assert sorted(ep["subject"] for ep in info["endpoints"]) == sorted(
+            op.subject for op in (claim_op, crash_op, slow_op))
+        stats = ServiceStats.from_dict(json.loads((await nc.request(f"$SRV.STATS.{service}", b"", timeout=2)).data))
+        served = {ep.name: (ep.num_requests, ep.num_errors) for ep in stats.endpoints}
+        assert served["claim"] == (3, 2) and served["crash"] == (1, 1), served  # 409 and 422; the 500
+        assert all(ep.processing_time > 0 for ep in stats.endpoints if ep.name != "slow")
     finally:
         await rpc.stop()
 

@@ -80,3 +80,12 @@ async def test_a_saturated_instance_says_the_call_may_be_queued() -> None:
     assert not holdings.saturated()
     await slots.acquire()  # every slot taken
     assert holdings.saturated()
+
+
+@pytest.mark.parametrize("answers", [[liveness.LOST.encode()], [b"instance-a", liveness.LOST.encode()]])
+async def test_a_call_its_holder_can_no_longer_answer_ends_at_the_first_lost(answers: list[bytes | None]) -> None:
+    nc = FakeNats(answers)  # the holder reconnected to NATS since it received the call
+    heard: list[str] = []
+    why = await asyncio.wait_for(liveness.service_gone(nc, "community", 2, "call-1", heard), 2)  # type: ignore[arg-type]
+    assert nc.questions == len(answers) and why == "its holder can no longer answer it"
+    assert heard == [a.decode() for a in answers if a is not None]

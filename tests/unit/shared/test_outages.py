@@ -51,7 +51,10 @@ def test_a_503_received_over_the_wire_keeps_retry_after() -> None:
 
 
 class FakeNats:
+    is_reconnecting = False
+
     def __init__(self, connected: bool, error: Exception | None = None) -> None:
+        self.stats = {"reconnects": 0}
         self.is_connected = connected
         self.error = error
         self.requests = 0
@@ -92,15 +95,15 @@ class FakeRequest:
 
 
 async def test_a_database_outage_in_a_handler_answers_503_not_500() -> None:
-    server = RpcServer(None, "probe")  # type: ignore[arg-type]
+    server = RpcServer(FakeNats(True), "probe")  # type: ignore[arg-type]
 
     async def handler(body: Empty, call: Any) -> None:
         raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation")
 
     msg = FakeRequest()
     with capture_logs() as logs:
-        status = await server._answer(msg, {}, OP, handler)  # type: ignore[arg-type]
-    assert status == 503 and msg.errors[0][0] == "503"
+        await server._serve(msg, {}, OP, handler, 0)  # type: ignore[arg-type]
+    assert [e["status"] for e in logs if e["event"] == "rpc.served"] == [503] and msg.errors[0][0] == "503"
     assert error_from_problem(json.loads(msg.errors[0][1])).status == 503
     assert not any(e["event"] == "rpc.unhandled" for e in logs)
 
