@@ -83,7 +83,8 @@ async def create_app(settings: InferenceSettings) -> web.Application:
         return build_consumers(app[NC], app[JS], app[CATALOG], app[WORKER], settings.inference_workers,
                                settings.generate_max_deliver, batch=settings.generate_batch_jobs,
                                linger_s=settings.generate_batch_linger_ms / 1000,
-                               batch_images=settings.inference_max_batch_images)
+                               batch_images=settings.inference_max_batch_images,
+                               ack_wait_s=settings.generate_ack_wait_s)
 
     app = create_base_app()
     app.cleanup_ctx.extend(owned_data_ctxs(settings, SCHEMA, MIGRATIONS))

@@ -125,10 +125,11 @@ def likes_handler(pool: asyncpg.Pool) -> Handler:
     return handle
 
 
-def generate_spec(max_deliver: int, batch: int = 1) -> ConsumerSpec:
-    # Heartbeats keep a long job's ack deadline alive; max_ack_pending bounds work held per replica.
+def generate_spec(max_deliver: int, batch: int = 1, ack_wait_s: float = 6.0) -> ConsumerSpec:
+    # Heartbeats keep a long job's ack deadline alive, so a short ack wait only bounds how soon a dead
+    # worker's jobs go to another; max_ack_pending bounds work held per replica.
     return ConsumerSpec(stream="JOBS", durable="inference-generate", filter_subject="jobs.generate",
-                        ack_wait_s=30.0, max_deliver=max_deliver, max_ack_pending=64, backoff_base_s=1.0,
+                        ack_wait_s=ack_wait_s, max_deliver=max_deliver, max_ack_pending=64, backoff_base_s=1.0,
                         batch=batch)
 
 
@@ -189,14 +190,14 @@ def job_images(data: bytes) -> int:
 
 def build_consumers(nc: NATS, js: JetStreamContext, catalog: ModelCatalog, jobs: JobHandler,
                     workers: int, max_deliver: int, batch: int = 1, linger_s: float = 0.0,
-                    batch_images: int | None = None) -> list[JetStreamConsumer]:
+                    batch_images: int | None = None, ack_wait_s: float = 6.0) -> list[JetStreamConsumer]:
     consumers = [JetStreamConsumer(nc, js, MODELS_SPEC, model_events_handler(catalog),
                                    on_dead_letter=lambda e: _model_dead_letter(catalog, e)),
                  JetStreamConsumer(nc, js, ENDED_SPEC, training_ended_handler(catalog)),
                  JetStreamConsumer(nc, js, LIKES_SPEC, likes_handler(catalog.pool))]
     # Several pull loops on one durable, each taking a batch of jobs: one batch is in the runtime
     # while another renders and stores.
-    spec = generate_spec(max_deliver, batch)
+    spec = generate_spec(max_deliver, batch, ack_wait_s)
     # A batch holds at most `batch` jobs and about `batch_images` images: jobs beyond it stay queued
     # (their queue position and ETA stay true) instead of waiting inside a worker marked running.
     consumers += [BatchJetStreamConsumer(nc, js, spec, jobs.handle_batch, on_dead_letter=jobs.on_dead_letter,

@@ -71,6 +71,9 @@ class InferenceSettings(ServiceSettings, DatabaseSettings, S3Settings, TritonSet
     trainer_timeout_s: float = Field(5.0, gt=0)
     # A job that keeps failing is dead-lettered (marked failed) after this many deliveries.
     generate_max_deliver: int = Field(5, ge=1)
+    # Kept alive by the consumer's in_progress heartbeats (every third of it) while a batch runs, so it
+    # only bounds how soon a killed worker's jobs are redelivered (30 s left them waiting half a minute).
+    generate_ack_wait_s: float = Field(6.0, gt=1)
     assets_timeout_s: float = Field(30.0, gt=0)
     community_timeout_s: float = Field(10.0, gt=0)
     # Reserving a generation's credits on someone else's model (`svc.market.reservations.create`).
