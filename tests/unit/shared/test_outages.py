@@ -34,7 +34,10 @@ SLOW: Operation[Empty, Any] = Operation("probe", "thing.make", Empty, None, "a s
 
 @pytest.mark.parametrize("exc", [ConnectionRefusedError(111, "refused"), TimeoutError(),
                                  asyncpg.exceptions.CannotConnectNowError("starting up"),
-                                 asyncpg.exceptions.ConnectionDoesNotExistError("closed")])
+                                 asyncpg.exceptions.ConnectionDoesNotExistError("closed"),
+                                 asyncpg.exceptions.InternalClientError(
+                                     "cannot switch to state 12; another operation (2) is in progress"),
+                                 asyncpg.InterfaceError("cannot call Connection.fetchrow(): connection is closed")])
 def test_outages_are_503_with_retry_after(exc: BaseException) -> None:
     err = as_unavailable(exc)
     assert err is not None and err.status == 503 and err.headers["Retry-After"] == "1"
@@ -130,6 +133,7 @@ class DyingPeerNats:
         self.is_connected = True
         self.alive = alive
         self.pings = 0
+        self.stats = {"reconnects": 0}
 
     async def request(self, subject: str, *args: Any, **kwargs: Any) -> Any:
         if subject.startswith("$SRV.PING."):
@@ -147,6 +151,24 @@ async def test_a_watched_call_to_a_service_that_died_answers_503_in_about_a_seco
     with pytest.raises(ServiceUnavailable, match="stopped while handling"):
         await call_raw(nc, SLOW, {}, watch_peer=True)  # type: ignore[arg-type]
     assert time.perf_counter() - started < 2.5 and nc.pings == 1
+
+
+@pytest.mark.parametrize("drop", ["disconnected", "reconnected"])
+async def test_a_watched_call_whose_connection_dropped_answers_503_at_once(drop: str) -> None:
+    """An answer published while the caller's connection was away is lost: no waiting for the deadline."""
+    nc = DyingPeerNats(alive=True)
+
+    def lose_the_connection() -> None:
+        if drop == "disconnected":
+            nc.is_connected = False
+        else:  # already back on (another) server: the answer may have gone meanwhile all the same
+            nc.stats["reconnects"] += 1
+
+    asyncio.get_running_loop().call_later(0.3, lose_the_connection)
+    started = time.perf_counter()
+    with pytest.raises(ServiceUnavailable, match="connection was lost"):
+        await call_raw(nc, SLOW, {}, watch_peer=True, timeout=10)  # type: ignore[arg-type]
+    assert time.perf_counter() - started < 0.8
 
 
 async def test_a_watched_call_to_a_live_but_slow_service_waits_its_deadline() -> None:
