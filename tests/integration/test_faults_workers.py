@@ -27,6 +27,7 @@ from tests.support.waiting import eventually
 from tests.support.webhook_receiver import Behaviour, Receiver
 
 RECOVERY_LIMIT_S = 10.0
+LOCKOUT_LIMIT_S = 10.0
 GRANT = 100  # ATELIER_MARKET_STARTING_GRANT's default
 PRICE = 2
 GENERATIONS, IMAGES = 6, 4  # 6 x 4 images x 2 credits, after a warm-up of one image: 50 of the grant
@@ -48,6 +49,11 @@ async def kill_and_restart(platform: KillableServices, name: str) -> tuple[float
     await asyncio.to_thread(platform.kill, name)
     await asyncio.to_thread(platform.restart, name)
     return killed_at, time.monotonic() - killed_at
+
+
+def lockout_s(figures: Figures) -> float:
+    """The longest an Idempotency-Key was refused as still in progress (409)."""
+    return max(figures.lockouts.values(), default=0.0)
 
 
 def within_limit(seconds: float, restarted_s: float) -> bool:
@@ -121,7 +127,8 @@ async def test_sigkill_of_inference_finishes_every_generation_once(fault_platfor
     listed = await until_read(http, "/v1/generations", figures, buyer.headers, params={"limit": "50"})
     print(f"\n[faults] SIGKILL inference: restarted and ready in {restarted_s:.1f} s, recovered {recovery_s:.1f} s "
           f"and all {len(accepted)} generations ({accepted_at_kill} accepted at the kill) succeeded "
-          f"{finished_s:.1f} s after the kill; retried answers {figures.refused}; buyer {buyer_after}, "
+          f"{finished_s:.1f} s after the kill; longest key lockout {lockout_s(figures):.1f} s, retried answers "
+          f"{figures.refused}; buyer {buyer_after}, "
           f"owner {owner_after}")
     assert len(set(accepted)) == GENERATIONS
     assert len(listed["items"]) == GENERATIONS + 1, "a generation was lost or created twice"
@@ -130,6 +137,7 @@ async def test_sigkill_of_inference_finishes_every_generation_once(fault_platfor
     assert len(set(outputs)) == len(outputs) == GENERATIONS * IMAGES
     assert buyer_after == {"balance": GRANT - paid, "reserved": 0}, "charged other than once per image"
     assert within_limit(recovery_s, restarted_s) and within_limit(finished_s, restarted_s)
+    assert lockout_s(figures) <= LOCKOUT_LIMIT_S
 
 
 async def test_sigkill_of_market_keeps_every_offer_and_balance_exact(fault_platform: KillableServices,
@@ -171,13 +179,16 @@ async def test_sigkill_of_market_keeps_every_offer_and_balance_exact(fault_platf
     buyer_after, author_after = await settled_credits(buyer, figures), await settled_credits(author, figures)
     print(f"\n[faults] SIGKILL market: restarted and ready in {restarted_s:.1f} s, recovered {recovery_s:.1f} s "
           f"after the kill; {len(made)} licence requests, {sum(reads.values())} credit reads (balances seen "
-          f"{sorted(reads)}), retried answers {figures.refused}; buyer {buyer_after}, author {author_after}")
+          f"{sorted(reads)}), longest key lockout {lockout_s(figures):.1f} s, retried answers {figures.refused}; "
+          f"buyer {buyer_after}, author {author_after}")
     assert sorted(r["id"] for r in outgoing["items"]) == sorted(made), "a request was lost or made twice"
     assert {"balance": held["balance"], "reserved": held["reserved"]} == {
         "balance": GRANT - REQUESTS * OFFER, "reserved": REQUESTS * OFFER}, "an offer was held other than once"
     assert buyer_after == {"balance": GRANT - REQUESTS * OFFER, "reserved": 0}
     assert author_after == {"balance": GRANT + REQUESTS * OFFER, "reserved": 0}
-    assert within_limit(recovery_s, restarted_s)
+    # Every balance read on the way held each offer once: never one held twice, even for a moment.
+    assert set(reads) <= {GRANT - k * OFFER for k in range(REQUESTS + 1)}, sorted(reads)
+    assert within_limit(recovery_s, restarted_s) and lockout_s(figures) <= LOCKOUT_LIMIT_S
 
 
 async def test_sigkill_of_webhooks_delivers_every_event_at_least_once(fault_platform: KillableServices,
