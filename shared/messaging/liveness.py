@@ -40,7 +40,6 @@ PING_TIMEOUT_S = 0.5
 LOST_AFTER = 4  # "who holds call X?" unanswered this many times in a row: the call was lost
 QUEUED = "?"  # a saturated instance's answer to "who holds call X?": it may wait in my queue
 STARTED_METADATA = "started_ms"  # an instance's start (wall clock, ms), in its micro PING metadata
-CONNECTION_POLL_S = 0.1
 
 
 def started_ms(ping: bytes) -> int | None:
@@ -49,15 +48,6 @@ def started_ms(ping: bytes) -> int | None:
         return int(value)
     except (ValueError, TypeError, AttributeError):
         return None
-
-
-async def connection_dropped(nc: NATS) -> None:
-    """Returns once `nc` lost its connection after this was called (disconnected, or reconnected
-    meanwhile): an answer published while it was away is lost for good (core NATS keeps nothing),
-    so a call waiting for one would wait out its deadline."""
-    reconnects = nc.stats["reconnects"]
-    while nc.is_connected and nc.stats["reconnects"] == reconnects:  # noqa: ASYNC110 (nats-py has no per-call notice)
-        await asyncio.sleep(CONNECTION_POLL_S)
 
 
 async def _older_instance_answers(nc: NATS, service: str, sent_ms: int) -> bool:

@@ -280,21 +280,16 @@ async def _request(nc: NATS, op: Operation[Any, Any], data: bytes, timeout: floa
     headers = {**headers, liveness.CALL_ID: call_id}
     reply = asyncio.ensure_future(nc.request(op.subject, data, timeout=timeout, headers=headers))
     gone = asyncio.ensure_future(liveness.service_gone(nc, op.service, sent_ms, call_id))
-    dropped = asyncio.ensure_future(liveness.connection_dropped(nc))
     try:
-        await asyncio.wait((reply, gone, dropped), return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait((reply, gone), return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for watcher in (gone, dropped):
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-    if not reply.done():  # the instance handling it died, or the answer's way: none will ever come
+        gone.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await gone
+    if not reply.done():  # the instance handling it died with it: no answer will ever come
         reply.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reply
-        if dropped.done() and not dropped.cancelled():
-            log.warning("rpc.connection_lost", subject=op.subject)
-            raise ServiceUnavailable("the message bus connection was lost while waiting for the answer; retry shortly")
         log.warning("rpc.peer_gone", subject=op.subject)
         raise ServiceUnavailable(f"the {op.service} service stopped while handling the request; retry shortly")
     return reply.result()
