@@ -32,11 +32,12 @@ down:
 # The single-instance fault tests run in a session of their own: beside the shared platform's
 # instances they would be replicas, and they measure the single-instance case (the replica case is
 # tests/integration/test_cluster.py; docs/operations.md, "Faults and replicas").
-FAULTS_ALONE = tests/integration/test_faults_services.py
+FAULTS_ALONE = tests/integration/test_faults_services.py tests/integration/test_faults_workers.py \
+	tests/integration/test_faults_servers.py
 
 test: $(STAMP) tools
 	$(PY) -m pytest -p no:cacheprovider -ra $(FAULTS_ALONE) $(PYTEST_ARGS)
-	$(PY) -m pytest -p no:cacheprovider -ra --ignore=$(FAULTS_ALONE) $(PYTEST_ARGS)
+	$(PY) -m pytest -p no:cacheprovider -ra $(addprefix --ignore=,$(FAULTS_ALONE)) $(PYTEST_ARGS)
 
 # Cluster mode (ATELIER_REPLICAS=2) under faults: a 3-node NATS, two of each service, nginx (make test runs it too).
 test-cluster: $(STAMP) tools

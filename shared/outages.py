@@ -21,7 +21,11 @@ _NATS_OUTAGES: tuple[type[BaseException], ...] = (
 _DB_OUTAGES: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
     asyncpg.TooManyConnectionsError,
+    # A pooled connection whose server died under it: asyncpg finds it mid-operation ("cannot switch
+    # to state ...; another operation is in progress") or closed, seen while PostgreSQL restarts.
+    asyncpg.exceptions.InternalClientError, asyncpg.exceptions.ConnectionFailureError,
 )
+_CLOSED_CONNECTION = ("connection is closed", "connection was closed")
 
 
 def outage_kind(exc: BaseException) -> str | None:
@@ -29,6 +33,8 @@ def outage_kind(exc: BaseException) -> str | None:
     if isinstance(exc, _NATS_OUTAGES):
         return "nats"
     if isinstance(exc, _DB_OUTAGES):
+        return "database"
+    if isinstance(exc, asyncpg.InterfaceError) and any(text in str(exc) for text in _CLOSED_CONNECTION):
         return "database"
     if isinstance(exc, TimeoutError):  # a pool acquire, a store round trip, a peer that does not answer
         return "network"

@@ -14,6 +14,8 @@ from shared.web import add_readiness_report
 
 
 async def ping_service(nc: NATS, name: str, timeout_s: float = 1.0) -> dict[str, object]:
+    if not nc.is_connected:  # a request now would wait in the reconnect buffer for its whole timeout
+        return {"reachable": False}
     try:
         reply = await nc.request(f"$SRV.PING.{name}", b"", timeout=timeout_s)
         info = json.loads(reply.data)

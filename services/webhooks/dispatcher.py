@@ -1,5 +1,6 @@
 """Delivery workers: claim due deliveries from PostgreSQL (`FOR UPDATE SKIP LOCKED` with a lease,
-so replicas share the work and a dead worker's claims come back after the lease), and run one task
+so replicas share the work and a dead worker's claims come back after the lease, a few seconds: it is
+renewed every third of it while the attempts run), and run one task
 per delivery under a process-wide semaphore with at most `per_endpoint_concurrency` attempts per
 endpoint at once: an endpoint at its cap is left out of the next claim, so a slow or dead endpoint
 holds only its own slots and never delays the others. Every attempt has a short total timeout.
@@ -62,12 +63,15 @@ class Dispatcher:
         self._inflight: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
+        self._renew_task: asyncio.Task[None] | None = None
+        self._held: set[str] = set()  # deliveries claimed by this process and not settled yet
 
     def wake(self) -> None:
         self._wake.set()
 
     def start(self) -> None:
         self._loop_task = asyncio.create_task(self._run(), name="webhooks:dispatcher")
+        self._renew_task = asyncio.create_task(self._renew(), name="webhooks:leases")
 
     async def stop(self, timeout_s: float) -> None:
         self._stopping.set()
@@ -79,6 +83,23 @@ class Dispatcher:
             _, pending = await asyncio.wait(set(self._tasks), timeout=timeout_s)
             for task in pending:
                 task.cancel()
+        if self._renew_task is not None:
+            self._renew_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renew_task
+
+    async def _renew(self) -> None:
+        """Keep the leases of the attempts in flight; a failed renewal (the database away) is retried
+        at the next beat, and at worst another replica attempts the delivery too (same webhook-id)."""
+        lease_s = self._settings.lease_s
+        while True:
+            await asyncio.sleep(lease_s / 3)
+            if not self._held:
+                continue
+            try:
+                await store.renew_claims(self._pool, sorted(self._held), lease_s)
+            except Exception as exc:
+                log.warning("webhooks.renew_failed", error=f"{type(exc).__name__}: {exc}"[:200])
 
     async def _run(self) -> None:
         settings = self._settings
@@ -106,6 +127,7 @@ class Dispatcher:
                 extra.append(item.id)  # this claim took more of one endpoint than its slots
                 continue
             self._inflight[item.endpoint_id] += 1
+            self._held.add(item.id)
             task = asyncio.create_task(self._deliver(item))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -119,6 +141,7 @@ class Dispatcher:
         except Exception:
             log.exception("webhooks.attempt_crashed", delivery_id=due.id)
         finally:
+            self._held.discard(due.id)
             self._inflight[due.endpoint_id] -= 1
             if self._inflight[due.endpoint_id] <= 0:
                 del self._inflight[due.endpoint_id]

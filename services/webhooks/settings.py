@@ -46,7 +46,12 @@ class WebhooksSettings(ServiceSettings, DatabaseSettings):
     webhooks_secret_grace_s: int = Field(24 * 3600, ge=0, le=7 * 24 * 3600)
     webhooks_poll_interval_s: float = Field(1.0, gt=0, le=60)
     webhooks_claim_batch: int = Field(100, ge=1, le=1000)
-    webhooks_consumer_ack_wait_s: float = Field(10.0, gt=1)
+    # Kept alive by in_progress heartbeats while a batch of events fans out, so it only bounds how
+    # soon a killed instance's unacknowledged events are redelivered (10 s made a crash cost ~10 s).
+    webhooks_consumer_ack_wait_s: float = Field(6.0, gt=1)
+    # A claimed delivery's lease, renewed every third of it while its attempt runs: a worker that
+    # died gives its claims back within this (a lease covering a whole attempt kept them ~43 s).
+    webhooks_lease_s: float = Field(6.0, ge=1.5, le=600)
 
     @field_validator("webhooks_retry_schedule_s", mode="before")
     @classmethod
@@ -65,5 +70,5 @@ class WebhooksSettings(ServiceSettings, DatabaseSettings):
 
     @property
     def lease_s(self) -> float:
-        """How long a claimed delivery stays with its worker before another may take it."""
-        return self.webhooks_connect_timeout_s + self.webhooks_delivery_timeout_s + 30.0
+        """How long a claimed delivery stays with its worker, unrenewed, before another may take it."""
+        return self.webhooks_lease_s

@@ -162,6 +162,15 @@ async def claim_due(pool: asyncpg.Pool, limit: int, lease_s: float, busy: list[s
     return [Due(**dict(r)) for r in rows]
 
 
+async def renew_claims(pool: asyncpg.Pool, delivery_ids: list[str], lease_s: float) -> None:
+    """Extend the leases of deliveries still being attempted (one settled meanwhile has no lease left
+    to extend: its `locked_until` is NULL)."""
+    await pool.execute(
+        "UPDATE deliveries SET locked_until = now() + make_interval(secs => $2) "
+        "WHERE id = ANY($1::text[]) AND status = 'pending' AND locked_until IS NOT NULL", delivery_ids, lease_s,
+        timeout=max(lease_s / 3, 1.0))
+
+
 async def record_success(pool: asyncpg.Pool, delivery_id: str, status: int, latency_ms: float) -> None:
     await pool.execute(
         "UPDATE deliveries SET status = 'succeeded', attempts = attempts + 1, response_status = $2, error = NULL, "

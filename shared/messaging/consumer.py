@@ -29,6 +29,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from shared.contracts.events.envelope import CloudEvent, parse_event
 from shared.logging import bound_context, get_logger
+from shared.messaging.streams import EVENT_STREAMS
 
 log = get_logger(__name__)
 
@@ -166,8 +167,10 @@ class JetStreamConsumer:
             raw = await self._js.get_msg(self.spec.stream, seq)
             event = parse_event(raw.data or b"")
             await self._on_dead_letter(event)
-            # Work-queue streams keep unacked messages forever: drop the dead one.
-            await self._js.delete_msg(self.spec.stream, seq)
+            # Work-queue streams keep unacked messages forever: drop the dead one. An event stream's
+            # message is every consumer's history: it stays.
+            if self.spec.stream not in EVENT_STREAMS:
+                await self._js.delete_msg(self.spec.stream, seq)
         except Exception:
             log.exception("consumer.dead_letter_failed", durable=self.spec.durable)
 

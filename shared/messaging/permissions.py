@@ -112,7 +112,9 @@ IDENTITIES: tuple[Identity, ...] = (
     Identity("inference", publishes=("inference.>", "jobs.generate"),
              calls=("svc.community.works.create", "svc.assets.store_generated", "svc.trainer.models.get",
                     "svc.market.reservations.create", "svc.market.reservations.release"),
-             consumers=(Consumer("TRAINER", "inference-models"), Consumer("TRAINER", "inference-training-ended"),
+             # inference-models marks a version that never loaded failed on its MAX_DELIVERIES advisory.
+             consumers=(Consumer("TRAINER", "inference-models", dead_letter=True),
+                        Consumer("TRAINER", "inference-training-ended"),
                         Consumer(JOBS_STREAM, "inference-generate", dead_letter=True),
                         Consumer("COMMUNITY", "inference-likes"))),
     # One durable per event stream (services/webhooks/events.py), shared by every replica.
@@ -142,8 +144,10 @@ def _consumer_publish(c: Consumer) -> list[str]:
     subjects = [f"{api}.CREATE.{c.stream}.{c.durable}", f"{api}.CREATE.{c.stream}.{c.durable}.>",
                 f"{api}.DURABLE.CREATE.{c.stream}.{c.durable}", f"{api}.INFO.{c.stream}.{c.durable}",
                 f"{api}.MSG.NEXT.{c.stream}.{c.durable}", f"$JS.ACK.{c.stream}.{c.durable}.>"]
-    if c.dead_letter:
-        subjects += [f"{JS_API}.STREAM.MSG.GET.{c.stream}", f"{JS_API}.STREAM.MSG.DELETE.{c.stream}"]
+    if c.dead_letter:  # reads the dead message; deletes it from a work queue (an event stream keeps it)
+        subjects.append(f"{JS_API}.STREAM.MSG.GET.{c.stream}")
+        if c.stream not in EVENT_STREAMS:
+            subjects.append(f"{JS_API}.STREAM.MSG.DELETE.{c.stream}")
     return subjects
 
 

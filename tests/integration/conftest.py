@@ -10,7 +10,14 @@ from typing import Any
 import asyncpg
 import pytest
 
+from tests.support.killable import KillableServices
 from tests.support.nats import RestartableNats
+
+# The fault tests' own instances of every service (tests/integration/test_faults_*.py, a pytest
+# session of their own in `make test`). The trainer checkpoints every 20 steps, so a kill right
+# after the first checkpoint lands mid-training however fast the machine trains.
+FAULT_SERVICES = ["community", "assets", "trainer", "inference", "webhooks", "market", "gateway"]
+CHECKPOINT_EVERY = 20
 
 
 @pytest.fixture
@@ -22,6 +29,19 @@ def own_nats(tmp_path: Path) -> Iterator[RestartableNats]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def fault_platform(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KillableServices]:
+    """Every service as a process the fault tests may SIGKILL and start again (started once for
+    all of them: each start of seven services costs seconds of a 2-core box)."""
+    platform = KillableServices(stack, tmp_path_factory.mktemp("fault-logs"),
+                                {"trainer": {"ATELIER_TRAINER_CHECKPOINT_EVERY": str(CHECKPOINT_EVERY)}})
+    try:
+        platform.start(FAULT_SERVICES)
+        yield platform
+    finally:
+        platform.stop()
 
 
 @pytest.fixture

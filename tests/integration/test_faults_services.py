@@ -12,40 +12,24 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
 import pytest
 
 from demo.art import png_bytes, render
-from deploy.local.stack import EmbeddedStack
 from tests.support.killable import KillableServices
 from tests.support.retrying_client import Figures, png, sign_up, until_done
 
 NAMES = ["community", "assets", "gateway"]
-STARTED = ["community", "assets", "trainer", "gateway"]
+# The trainer checkpoints every 20 steps (tests/integration/conftest.py), so the kill right after
+# the first checkpoint leaves ~95% of the run: it lands mid-training however fast the machine trains.
 STEPS = 400
-# The trainer checkpoints every 20 steps here, so the kill right after the first checkpoint leaves
-# ~95% of the run: it lands mid-training however fast the machine trains.
-CHECKPOINT_EVERY = 20
 TINY_MODEL = {"architecture": "vae", "image_size": 32, "width": 16, "batch_size": 16}
 WORKS_PER_CLIENT = 5
 CLIENTS = 2
 RECOVERY_LIMIT_S = 10.0
 LOCKOUT_LIMIT_S = 10.0
-
-
-@pytest.fixture(scope="module")
-def fault_platform(stack: EmbeddedStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KillableServices]:
-    # The trainer checkpoints every 20 steps here (see CHECKPOINT_EVERY).
-    platform = KillableServices(stack, tmp_path_factory.mktemp("fault-logs"),
-                                {"trainer": {"ATELIER_TRAINER_CHECKPOINT_EVERY": str(CHECKPOINT_EVERY)}})
-    try:
-        platform.start(STARTED)
-        yield platform
-    finally:
-        platform.stop()
 
 
 async def client(http: aiohttp.ClientSession, session: dict[str, Any], figures: Figures,

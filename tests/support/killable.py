@@ -31,12 +31,14 @@ class KillableServices:
         self.records: dict[str, procs.ProcRecord] = {}
         self.all_records: list[procs.ProcRecord] = []
         self.gateway_url = ""
+        self.urls: dict[str, str] = {}  # name -> base URL (its /readyz)
 
     def start(self, names: list[str], gateway_port: int = 0) -> None:
         started = services.start_services(names, self.stack.service_env(), self.logs, gateway_port,
                                           self.all_records.append, env_for=self._env)
         for name, proc in started.items():
             self.records[name] = proc.record
+            self.urls[name] = proc.url
             if name == "gateway":
                 self.gateway_url = proc.url
 

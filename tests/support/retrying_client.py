@@ -92,3 +92,27 @@ async def sign_up(http: aiohttp.ClientSession, figures: Figures) -> dict[str, An
                             json={"username": name, "email": f"{name}@example.com", "password": PASSWORD})
 
 
+
+
+async def until_read(http: aiohttp.ClientSession, path: str, figures: Figures, headers: dict[str, str],
+                     **kwargs: Any) -> Any:
+    """GET `path` until it answers 200, retrying what `until_done` retries (a 503 must carry Retry-After)."""
+    deadline = time.monotonic() + 60
+    while True:
+        body: bytes = b""
+        try:
+            async with http.get(path, headers=headers, **kwargs) as resp:
+                status, body = resp.status, await resp.read()
+                if status == 503:
+                    assert resp.headers.get("Retry-After"), "a 503 without Retry-After"
+        except (TimeoutError, aiohttp.ClientConnectionError):
+            status = 0
+        now = time.monotonic()
+        if status == 200:
+            figures.successes.append(now)
+            return json.loads(body)
+        assert status in RETRYABLE - {409}, f"GET {path}: {status} {body[:300]!r}"
+        figures.refused[status] = figures.refused.get(status, 0) + 1
+        figures.failures.append(now)
+        assert now < deadline, f"GET {path} still failing after 60 s (last {status})"
+        await asyncio.sleep(0.2)

@@ -63,6 +63,36 @@ def test_every_consumer_in_code_is_declared_for_its_service(service: str, spec: 
     assert (spec.stream, spec.durable) in declared  # type: ignore[attr-defined]
 
 
+def _dead_letter_consumers(service: str) -> set[str]:
+    """Durables whose JetStreamConsumer/BatchJetStreamConsumer gets an `on_dead_letter` in the code."""
+    specs = {"MODELS_SPEC": MODELS_SPEC.durable, "spec": generate_spec(5).durable,
+             "train_spec": train_spec(TrainerSettings()).durable}
+    found = set()
+    for path in (REPO / "services" / service).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and any(k.arg == "on_dead_letter" for k in node.keywords):
+                arg = node.args[2]
+                name = arg.id if isinstance(arg, ast.Name) else getattr(arg.func, "id", "")
+                found.add(specs[name])
+    return found
+
+
+@pytest.mark.parametrize("service", ["trainer", "inference"])
+def test_every_consumer_with_a_dead_letter_path_may_read_its_advisory(service: str) -> None:
+    """Without the grant the advisory subscription is refused (a logged permissions violation) and
+    the dead-letter handler never runs."""
+    dead_letter = {c.durable for c in permissions.identity(service).consumers if c.dead_letter}
+    assert _dead_letter_consumers(service) == dead_letter
+
+
+def test_no_identity_may_delete_from_an_event_stream() -> None:
+    for ident in permissions.IDENTITIES:
+        allowed = permissions.permissions(ident)["publish"]
+        assert isinstance(allowed, dict)
+        for stream in permissions.EVENT_STREAMS:
+            assert f"$JS.API.STREAM.MSG.DELETE.{stream}" not in allowed["allow"], ident.name
+
+
 def _called(service: str) -> set[str]:
     found: set[str] = set()
     for path in (REPO / "services" / service).rglob("*.py"):

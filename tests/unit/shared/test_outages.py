@@ -34,7 +34,10 @@ SLOW: Operation[Empty, Any] = Operation("probe", "thing.make", Empty, None, "a s
 
 @pytest.mark.parametrize("exc", [ConnectionRefusedError(111, "refused"), TimeoutError(),
                                  asyncpg.exceptions.CannotConnectNowError("starting up"),
-                                 asyncpg.exceptions.ConnectionDoesNotExistError("closed")])
+                                 asyncpg.exceptions.ConnectionDoesNotExistError("closed"),
+                                 asyncpg.exceptions.InternalClientError(
+                                     "cannot switch to state 12; another operation (2) is in progress"),
+                                 asyncpg.InterfaceError("cannot call Connection.fetchrow(): connection is closed")])
 def test_outages_are_503_with_retry_after(exc: BaseException) -> None:
     err = as_unavailable(exc)
     assert err is not None and err.status == 503 and err.headers["Retry-After"] == "1"
