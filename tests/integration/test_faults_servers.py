@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from typing import Any
 
 import aiohttp
 import pytest
@@ -21,7 +20,7 @@ import pytest
 from deploy.local.stack import EmbeddedStack
 from shared.messaging.connection import connect
 from tests.support.killable import KillableServices
-from tests.support.retrying_client import Figures, png, sign_up, until_done
+from tests.support.retrying_client import Figures, make_works, sign_up
 from tests.support.server_crash import crash, start_again
 from tests.support.streams import stored_events, wait_outbox_relayed
 
@@ -31,19 +30,6 @@ LOCKOUT_LIMIT_S = 10.0
 CLIENTS, WORKS_PER_CLIENT = 2, 5
 # Whose readiness must show the outage: the edge depends on NATS, the services on their database.
 WATCHED = {"nats": "gateway", "postgres": "community"}
-
-
-async def make_works(http: aiohttp.ClientSession, session: dict[str, Any], figures: Figures,
-                     progress: asyncio.Queue[int]) -> tuple[str, list[str]]:
-    auth = {"Authorization": f"Bearer {session['token']}"}
-    work_ids = []
-    for i in range(WORKS_PER_CLIENT):
-        asset = await until_done(http, "/v1/assets", figures, {**auth, "Content-Type": "image/png"}, data=png())
-        work = await until_done(http, "/v1/works", figures, auth,
-                                json={"title": f"outage {i}", "asset_ids": [asset["id"]], "visibility": "public"})
-        work_ids.append(work["id"])
-        progress.put_nowait(i)
-    return session["user"]["username"], work_ids
 
 
 async def watch_readiness(url: str, seen: list[tuple[float, int]], stop: asyncio.Event) -> None:
@@ -75,7 +61,8 @@ async def test_sigkill_of_a_server_answers_503_then_recovers_in_seconds(
                                      timeout=aiohttp.ClientTimeout(total=15)) as http:
         sessions = [await sign_up(http, figures) for _ in range(CLIENTS)]
         watcher = asyncio.create_task(watch_readiness(fault_platform.urls[WATCHED[server]], readiness, stop_watching))
-        clients = [asyncio.create_task(make_works(http, session, figures, progress)) for session in sessions]
+        clients = [asyncio.create_task(make_works(http, session, figures, progress, WORKS_PER_CLIENT, "outage"))
+                   for session in sessions]
         await progress.get()  # the workload is under way
         await progress.get()
         killed_at = time.monotonic()

@@ -19,7 +19,7 @@ import pytest
 
 from demo.art import png_bytes, render
 from tests.support.killable import KillableServices
-from tests.support.retrying_client import Figures, png, sign_up, until_done
+from tests.support.retrying_client import Figures, make_works, sign_up
 
 NAMES = ["community", "assets", "gateway"]
 # The trainer checkpoints every 20 steps (tests/integration/conftest.py), so the kill right after
@@ -30,19 +30,6 @@ WORKS_PER_CLIENT = 5
 CLIENTS = 2
 RECOVERY_LIMIT_S = 10.0
 LOCKOUT_LIMIT_S = 10.0
-
-
-async def client(http: aiohttp.ClientSession, session: dict[str, Any], figures: Figures,
-                 progress: asyncio.Queue[int]) -> tuple[str, list[str]]:
-    auth = {"Authorization": f"Bearer {session['token']}"}
-    work_ids = []
-    for i in range(WORKS_PER_CLIENT):
-        asset = await until_done(http, "/v1/assets", figures, {**auth, "Content-Type": "image/png"}, data=png())
-        work = await until_done(http, "/v1/works", figures, auth,
-                                json={"title": f"fault {i}", "asset_ids": [asset["id"]], "visibility": "public"})
-        work_ids.append(work["id"])
-        progress.put_nowait(i)
-    return session["user"]["username"], work_ids
 
 
 async def listed_works(http: aiohttp.ClientSession, username: str) -> list[str]:
@@ -60,7 +47,8 @@ async def test_sigkill_during_a_workload_costs_seconds(fault_platform: KillableS
     async with aiohttp.ClientSession(base_url=fault_platform.gateway_url, timeout=timeout) as http:
         # Sign-ups are anonymous (not covered by the gateway's replay), so they happen before the faults.
         sessions = [await sign_up(http, figures) for _ in range(CLIENTS)]
-        clients = [asyncio.create_task(client(http, session, figures, progress)) for session in sessions]
+        clients = [asyncio.create_task(make_works(http, session, figures, progress, WORKS_PER_CLIENT, "fault"))
+                   for session in sessions]
         await progress.get()  # the workload is under way
         await progress.get()
         killed_at = time.monotonic()

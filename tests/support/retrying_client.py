@@ -116,3 +116,18 @@ async def until_read(http: aiohttp.ClientSession, path: str, figures: Figures, h
         figures.failures.append(now)
         assert now < deadline, f"GET {path} still failing after 60 s (last {status})"
         await asyncio.sleep(0.2)
+
+
+async def make_works(http: aiohttp.ClientSession, session: dict[str, Any], figures: Figures,
+                     progress: asyncio.Queue[int], count: int, title: str) -> tuple[str, list[str]]:
+    """`count` public works of one member, each upload and work retried until done; each made work
+    is put on `progress`. The member's username and the work ids."""
+    auth = {"Authorization": f"Bearer {session['token']}"}
+    work_ids = []
+    for i in range(count):
+        asset = await until_done(http, "/v1/assets", figures, {**auth, "Content-Type": "image/png"}, data=png())
+        work = await until_done(http, "/v1/works", figures, auth,
+                                json={"title": f"{title} {i}", "asset_ids": [asset["id"]], "visibility": "public"})
+        work_ids.append(work["id"])
+        progress.put_nowait(i)
+    return session["user"]["username"], work_ids
