@@ -20,7 +20,7 @@
 - the VAE's reconstruction error trained vs untrained.
 
     python -m bench.bench_training [STEPS] [--budgets 1,2,5] [--threads 2] [--clock wall|cpu]
-        [--styles shapes,texture] [--only throughput,nearcopy,quality,vae]
+        [--styles shapes,texture] [--only throughput,nearcopy,quality,vae] [--variants old,new,collage]
 """
 
 from __future__ import annotations
@@ -123,7 +123,8 @@ def recipes(threads: int) -> dict[str, TrainConfig]:
                                    **{**common, "architecture": "collage"})}
 
 
-def quality_race(label: str, style: str, budgets_s: list[float], threads: int, clock: str) -> None:
+def quality_race(label: str, style: str, budgets_s: list[float], threads: int, clock: str,
+                 variants: list[str] | None = None) -> None:
     """Train old and new alternately; evaluate each at every budget of its own training time.
 
     clock "wall": wall-clock seconds spent in training steps; "cpu": this process's CPU seconds
@@ -132,8 +133,8 @@ def quality_race(label: str, style: str, budgets_s: list[float], threads: int, c
     """
     tick = time.perf_counter if clock == "wall" else (lambda: time.process_time() / threads)
     data = images(style, WORKS)
-    configs = recipes(threads)
-    configure_threads(configs["new"])
+    configs = {n: c for n, c in recipes(threads).items() if variants is None or n in variants}
+    configure_threads(next(iter(configs.values())))
     sessions = {name: TrainingSession(c, ImageDataset(data, 64, c.augment), torch.device("cpu"))
                 for name, c in configs.items()}
     spent = dict.fromkeys(sessions, 0.0)
@@ -177,7 +178,7 @@ def quality_race(label: str, style: str, budgets_s: list[float], threads: int, c
                         at_most=SWD_GOAL)
             grids[name] = fake[:16]
             if len(grids) == len(sessions):  # refreshed as the budgets pass: a cut-short run leaves one
-                real = sessions["new"].all_images[:16]
+                real = next(iter(sessions.values())).all_images[:16]
                 save_side_by_side(IMAGES_DIR / f"samples-{label}.png", [real, *(grids[n] for n in sessions)])
 
 
@@ -230,6 +231,7 @@ def main() -> None:
     parser.add_argument("--styles", default=",".join(STYLES))
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     parser.add_argument("--only", default="throughput,nearcopy,quality,vae")
+    parser.add_argument("--variants", default="old,new,collage", help="which models the quality race trains")
     args = parser.parse_args()
     budgets = [float(b) * 60 for b in args.budgets.split(",")]
     parts = args.only.split(",")
@@ -239,7 +241,7 @@ def main() -> None:
         near_copy_check()
     if "quality" in parts:
         for label in args.styles.split(","):
-            quality_race(label, STYLES[label], budgets, args.threads, args.clock)
+            quality_race(label, STYLES[label], budgets, args.threads, args.clock, args.variants.split(","))
     if "vae" in parts:
         vae_check(args.threads)
 

