@@ -50,6 +50,9 @@ WORKS = 20
 SLICE_S = 15.0
 NEW_WIDTH, NEW_BATCH = 16, 16
 SWD_GOAL = 0.35
+# The goal (issue 13) is set for the default recipe; the previous recipe (the baseline that shows the
+# gain) and the collage model are printed in full beside it, without verdicts of their own.
+GOAL_VARIANTS = ("new",)
 IMAGES_DIR = Path(__file__).resolve().parent.parent / "docs" / "images"
 
 
@@ -173,7 +176,7 @@ def quality_race(label: str, style: str, budgets_s: list[float], threads: int, c
             for key in ("precision", "recall", "recall_heldout", "memorisation_originality_median",
                         "memorisation_near_copy_fraction"):
                 report(f"{tag}_{key}", q[key])
-            if budget == budgets_s[-1]:
+            if budget == budgets_s[-1] and name in GOAL_VARIANTS:
                 verdict(f"{label}_{name}_swd_heldout_vs_untrained_ratio_at_{budget / 60:g}min", ratio,
                         at_most=SWD_GOAL)
             grids[name] = fake[:16]
