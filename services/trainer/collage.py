@@ -27,9 +27,10 @@ import torch
 from torch import nn
 
 SHAPES = 12  # shapes per image (a shape can be absent: its presence goes to 0)
-PARAMS = 13  # per shape: cx cy hx hy cos sin w_circle w_rect w_tri presence r g b
+PARAMS = 13  # per shape: cx cy hx aspect cos sin w_circle w_rect w_tri presence r g b
 HIDDEN = 256
 EDGE_PX = 1.0  # width of the soft edge, in pixels
+MAX_LOG_ASPECT = math.log(3.0)  # a rectangle's sides differ by 3x at most (unbounded, it drew slivers)
 _SQRT3 = math.sqrt(3.0)
 
 
@@ -96,7 +97,8 @@ class CollageGenerator(nn.Module):
         background = torch.tanh(out[:, -3:])[:, :, None, None]
         p = out[:, :-3].reshape(n, self.shapes, PARAMS, 1, 1)
         cx, cy = 1.1 * torch.tanh(p[:, :, 0]), 1.1 * torch.tanh(p[:, :, 1])  # [N, K, 1, 1]
-        hx, hy = 0.04 + 0.6 * torch.sigmoid(p[:, :, 2]), 0.04 + 0.6 * torch.sigmoid(p[:, :, 3])
+        hx = 0.04 + 0.6 * torch.sigmoid(p[:, :, 2])
+        hy = hx * torch.exp(MAX_LOG_ASPECT * torch.tanh(p[:, :, 3]))  # no slivers: aspect within 1/3..3
         norm = torch.sqrt(p[:, :, 4] ** 2 + p[:, :, 5] ** 2 + 1e-6)
         cos, sin = p[:, :, 4] / norm, p[:, :, 5] / norm
         kind = torch.softmax(p[:, :, 6:9], dim=2)

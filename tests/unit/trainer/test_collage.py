@@ -2,11 +2,12 @@
 size, turn and colour, composited in order; and it trains, exports and reloads like the DCGAN."""
 
 import itertools
+import math
 
 import pytest
 import torch
 
-from services.trainer.collage import EDGE_PX, PARAMS, CollageGenerator
+from services.trainer.collage import EDGE_PX, MAX_LOG_ASPECT, PARAMS, CollageGenerator
 from services.trainer.models import LATENT_DIM, build, generator_for_export, generator_state_bytes, load_generator
 
 BIG = 20.0  # a logit this large is a hard choice (softmax / sigmoid saturate)
@@ -23,7 +24,7 @@ def _painted(shapes: list[dict[str, float]], background: tuple[float, float, flo
         hx, hy = s["hx"], s.get("hy", s["hx"])
         raw[k * PARAMS:(k + 1) * PARAMS] = torch.tensor([
             torch.atanh(torch.tensor(s["cx"] / 1.1)), torch.atanh(torch.tensor(s["cy"] / 1.1)),
-            torch.logit(torch.tensor((hx - 0.04) / 0.6)), torch.logit(torch.tensor((hy - 0.04) / 0.6)),
+            torch.logit(torch.tensor((hx - 0.04) / 0.6)), torch.atanh(torch.tensor(math.log(hy / hx) / MAX_LOG_ASPECT)),
             s.get("cos", 1.0), s.get("sin", 0.0), *kind, BIG,
             *torch.atanh(torch.tensor(s["colour"]) * 0.999)])
     raw[-3:] = torch.atanh(torch.tensor(background) * 0.999)
@@ -122,3 +123,21 @@ def test_collage_trains_a_step_at_any_batch_size(batch: int) -> None:
     session = TrainingSession(config, ImageDataset(works, 32, True), torch.device("cpu"))
     losses = session.train_step()
     assert set(losses) == {"d_loss", "g_loss"} and all(torch.isfinite(v) for v in losses.values())
+
+
+def test_a_rectangle_is_never_a_sliver() -> None:
+    """However far the layout pushes a rectangle's aspect, its long side is at most three times
+    the short one."""
+    g = CollageGenerator(64, width=4, shapes=1).eval()
+    raw = torch.zeros(PARAMS + 3)
+    raw[2], raw[3] = torch.logit(torch.tensor((0.15 - 0.04) / 0.6)), 50.0  # half-width 0.15, aspect saturated
+    raw[4], raw[7], raw[9] = 1.0, BIG, BIG  # unturned, a rectangle, present
+    raw[10:13] = torch.tensor([BIG, -BIG, -BIG])  # red
+    raw[-3:] = BIG  # on white
+    with torch.no_grad():
+        g.layout[-1].weight.zero_()
+        g.layout[-1].bias.copy_(raw)
+        image = g(torch.zeros(1, LATENT_DIM))[0]
+    rows, cols = (image[1] < 0).nonzero(as_tuple=True)
+    height, width = int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)
+    assert 2.7 * width <= height <= 3.3 * width, (width, height)
