@@ -162,6 +162,40 @@ async def test_cluster_mode_runs_replicas_behind_nginx(cluster: EmbeddedStack, s
     await studios.check_deliveries(studio, studio.work_ids)
 
 
+async def _subscribed(http: aiohttp.ClientSession, url: str, token: str) -> aiohttp.ClientWebSocketResponse:
+    ws = await http.ws_connect(f"{url}/v1/events", protocols=("atelier.v1", f"bearer.{token}"))
+    await ws.send_json({"subscribe": ["me"]})
+    while "subscribed" not in (doc := await ws.receive_json(timeout=10)):
+        assert "error" not in doc, doc
+    return ws
+
+
+async def _followed(ws: aiohttp.ClientWebSocketResponse, follower_id: str) -> dict[str, Any]:
+    while True:
+        doc = await ws.receive_json(timeout=15)
+        if doc.get("type") == "atelier.community.user.followed" and doc["data"]["follower_id"] == follower_id:
+            return doc  # type: ignore[no-any-return]
+
+
+async def test_live_events_reach_websockets_on_every_gateway(cluster: EmbeddedStack) -> None:
+    """A follow made through one gateway reaches the followed member's sockets on both gateways."""
+    urls = [cluster.service_urls["gateway-1"], cluster.service_urls["gateway-2"]]
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
+        async with aiohttp.ClientSession(base_url=cluster.service_urls["gateway"],
+                                         timeout=aiohttp.ClientTimeout(total=15)) as edge:
+            artist, fan = await sign_up(edge, Figures()), await sign_up(edge, Figures())
+        sockets = [await _subscribed(http, url, artist["token"]) for url in urls]
+        try:
+            async with http.put(f"{urls[1]}/v1/users/{artist['user']['username']}/follow",
+                                headers={"Authorization": f"Bearer {fan['token']}"}) as resp:
+                assert resp.status == 204, await resp.text()
+            events = [await _followed(ws, fan["user"]["id"]) for ws in sockets]
+        finally:
+            for ws in sockets:
+                await ws.close()
+    assert [e["channel"] for e in events] == ["me", "me"] and events[0]["id"] == events[1]["id"]
+
+
 async def _all_works(http: aiohttp.ClientSession, username: str) -> list[str]:
     ids: list[str] = []
     params = {"author": username, "limit": "50"}
