@@ -5,9 +5,11 @@ Why: a convolutional generator trained for minutes on a dozen works of hard-edge
 soft regions with wobbly outlines; it would need tens of thousands of steps to learn straight
 edges and round arcs. Here those are given, and training learns what the style is made of: how
 many shapes, of which kinds, where, how big, how turned, in which of its colours. Measured in
-bench/bench_training.py (flat shapes, 20 works at 64 px, one CPU thread): see docs/models.md.
+bench/bench_training.py (flat shapes, 20 works at 64 px, one CPU thread; README, "Generative
+models").
 
-How a shape is drawn: each one has a centre, two half-extents, a rotation (cos, sin), soft weights
+How a shape is drawn: each one has a centre, a half-width and an aspect (the other half-extent, at
+most 3x or a third of it), a rotation (cos, sin), soft weights
 over the three kinds, a presence and an RGB colour. Every pixel gets the signed distance to each
 kind's outline in the shape's own frame; the kinds' distances are blended by the weights (the
 discriminator pushes the weights to one kind), and a sigmoid of the distance over about one pixel
