@@ -26,12 +26,14 @@ from nats.aio.subscription import Subscription
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import ServiceUnavailableError
 
 from shared.contracts.events.envelope import CloudEvent, parse_event
 from shared.logging import bound_context, get_logger
 from shared.messaging.streams import EVENT_STREAMS
 
 log = get_logger(__name__)
+START_RETRY_S = 30.0  # how long a consumer's start waits for JetStream to answer (see start)
 
 
 class Retry(Exception):
@@ -83,21 +85,30 @@ class JetStreamConsumer:
         self._task: asyncio.Task[None] | None = None
         self._advisory_sub: Subscription | None = None
 
-    async def start(self) -> None:
+    async def start(self, ready_within_s: float = START_RETRY_S) -> None:
         spec = self.spec
-        await self._js.add_consumer(
-            spec.stream,
-            ConsumerConfig(
-                durable_name=spec.durable,
-                filter_subject=None if spec.filter_subjects else spec.filter_subject,
-                filter_subjects=list(spec.filter_subjects) or None,
-                ack_policy=AckPolicy.EXPLICIT,
-                deliver_policy=DeliverPolicy.ALL,
-                ack_wait=spec.ack_wait_s,
-                max_deliver=spec.max_deliver,
-                max_ack_pending=spec.max_ack_pending,
-            ),
+        config = ConsumerConfig(
+            durable_name=spec.durable,
+            filter_subject=None if spec.filter_subjects else spec.filter_subject,
+            filter_subjects=list(spec.filter_subjects) or None,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=spec.ack_wait_s,
+            max_deliver=spec.max_deliver,
+            max_ack_pending=spec.max_ack_pending,
         )
+        # A service that starts while a NATS cluster elects its JetStream leader (a node just
+        # restarted) sees the API time out or answer 503 for a few seconds: retry, then give up.
+        deadline = asyncio.get_running_loop().time() + ready_within_s
+        while True:
+            try:
+                await self._js.add_consumer(spec.stream, config)
+                break
+            except (NatsTimeoutError, ServiceUnavailableError) as exc:
+                if asyncio.get_running_loop().time() >= deadline:
+                    raise
+                log.warning("consumer.start_retry", durable=spec.durable, error=type(exc).__name__)
+                await asyncio.sleep(0.5)
         self._sub = await self._js.pull_subscribe_bind(spec.durable, stream=spec.stream)
         if self._on_dead_letter is not None:
             subject = f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{spec.stream}.{spec.durable}"
